@@ -1,0 +1,72 @@
+"""Plug-in lookup: short aliases, ``package.module:Class`` names and entry points.
+
+Registration is visible here (no import side effects): built-in aliases are listed below,
+third-party packages add theirs through the ``invoice_gateway.mappings`` entry-point group.
+Unknown names fail with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from gateway.errors import ConfigError
+
+BUILTIN_MAPPINGS: dict[str, str] = {
+    "peppol-bis3": "mappings.ubl.formats:PeppolBis3",
+    "xrechnung-ubl": "mappings.ubl.formats:XRechnungUbl",
+    "xrechnung-cii": "mappings.cii.formats:XRechnungCii",
+    "facturx-en16931": "mappings.cii.formats:FacturXEn16931",
+    "ubl": "mappings.ubl.formats:GenericUbl",
+    "cii": "mappings.cii.formats:GenericCii",
+}
+
+MAPPING_GROUP = "invoice_gateway.mappings"
+
+_cache: dict[str, Any] = {}
+
+
+def _entry_point_names(group: str) -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=group)}
+
+
+def mapping_names() -> list[str]:
+    """Every mapping alias known: built in and from entry points."""
+    return sorted({**BUILTIN_MAPPINGS, **_entry_point_names(MAPPING_GROUP)})
+
+
+def load_object(target: str, *, kind: str = "plug-in") -> Any:
+    """Import ``package.module:Attr``; raise :class:`ConfigError` naming what failed."""
+    module_name, _, attr = target.partition(":")
+    if not attr:
+        raise ConfigError(f"{kind} {target!r}: expected 'package.module:Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{kind} {target!r}: cannot import {module_name!r}: {exc}") from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError as exc:
+        raise ConfigError(f"{kind} {target!r}: {module_name!r} has no {attr!r}") from exc
+
+
+def resolve_mapping(name: str) -> Any:
+    """The mapping instance for an alias or ``module:Class`` name (instances are shared: stateless)."""
+    if name in _cache:
+        return _cache[name]
+    known = {**BUILTIN_MAPPINGS, **_entry_point_names(MAPPING_GROUP)}
+    if ":" in name:
+        target = name
+    elif name in known:
+        target = known[name]
+    else:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"unknown format {name!r}{hint} (known: {', '.join(sorted(known))})"
+        )
+    instance = load_object(target, kind="mapping")()
+    _cache[name] = instance
+    return instance
