@@ -1,0 +1,18 @@
+"""Validation of rendered documents with the official artefacts shipped in ``schemas/``.
+
+``validate(document, rules)`` runs the syntax's XSD and the compiled schematron of each rule set
+(en16931, peppol, xrechnung, facturx) and returns a ``ValidationReport`` of ``Problem`` findings.
+"""
+
+from gateway.validation.report import ValidationReport, bt_from_text
+from gateway.validation.validator import RULE_SETS, SYNTAXES, rule_names, validate, warm_up
+
+__all__ = [
+    "RULE_SETS",
+    "SYNTAXES",
+    "ValidationReport",
+    "bt_from_text",
+    "rule_names",
+    "validate",
+    "warm_up",
+]

@@ -1,0 +1,229 @@
+"""validate(): XSD plus schematron rule sets on a UBL or CII document, as a ValidationReport."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from lxml import etree
+
+from gateway.document import Document
+from gateway.errors import ConfigError, Problem
+from gateway.validation.report import ValidationReport, bt_from_text
+from gateway.validation.schematron import SaxonDocument, SchematronError, preload_stylesheet
+from gateway.validation.xsd import SchemaError, check_schema, preload_schema
+
+NS_UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+NS_UBL_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+NS_CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+_NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+_NS_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+
+SYNTAXES = ("ubl", "cii")
+DEFAULT_RULES = ("en16931",)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of a rule set: an XSD or a compiled schematron, named by its INDEX.toml entry."""
+
+    kind: Literal["xsd", "xslt"]
+    artefact: str
+    role: str
+
+
+# Rule set -> syntax -> check. A syntax missing from a rule set's row is skipped with a note
+# (no compiled Peppol XSLT for CII exists; Factur-X is a CII schema). The syntax's base XSD
+# (UBL 2.1 or CII D16B) always runs as well; "facturx" adds the Factur-X EN16931 XSD to it.
+RULE_SETS: dict[str, dict[str, Check]] = {
+    "en16931": {"ubl": Check("xslt", "en16931", "ubl"), "cii": Check("xslt", "en16931", "cii")},
+    "peppol": {"ubl": Check("xslt", "peppol", "ubl")},
+    "xrechnung": {
+        "ubl": Check("xslt", "xrechnung", "ubl"),
+        "cii": Check("xslt", "xrechnung", "cii"),
+    },
+    "facturx": {"cii": Check("xsd", "facturx-en16931", "invoice")},
+}
+
+_BASE_XSD = {
+    NS_UBL_INVOICE: Check("xsd", "ubl-2.1", "invoice"),
+    NS_UBL_CREDIT_NOTE: Check("xsd", "ubl-2.1", "creditnote"),
+    NS_CII: Check("xsd", "cii-d16b", "invoice"),
+}
+_SYNTAX_OF_NAMESPACE = {NS_UBL_INVOICE: "ubl", NS_UBL_CREDIT_NOTE: "ubl", NS_CII: "cii"}
+
+
+def rule_names(rules: Iterable[str]) -> tuple[str, ...]:
+    """Normalise a rule list (case, blanks, duplicates); ConfigError with a hint if unknown."""
+    result: list[str] = []
+    for raw in rules:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name not in RULE_SETS:
+            close = difflib.get_close_matches(name, RULE_SETS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown rule set '{raw}'{hint} (known: {', '.join(RULE_SETS)})")
+        if name not in result:
+            result.append(name)
+    return tuple(result)
+
+
+def warm_up(rules: Iterable[str] = tuple(RULE_SETS), syntaxes: Iterable[str] = SYNTAXES) -> None:
+    """Load the XSDs and compile the stylesheets of ``rules`` for ``syntaxes`` now.
+
+    A worker calls this at start so the first document does not pay the compile time.
+    """
+    names = rule_names(rules)
+    wanted = set(syntaxes)
+    for check in _BASE_XSD.values():
+        if _syntax_of(check) in wanted:
+            preload_schema(check.artefact, check.role)
+    for name in names:
+        for syntax, check in RULE_SETS[name].items():
+            if syntax in wanted:
+                _preload(check)
+
+
+def validate(
+    document: Document | bytes,
+    rules: Sequence[str] | None = None,
+    *,
+    syntax: str | None = None,
+    name: str = "",
+) -> ValidationReport:
+    """Validate a UBL 2.1 Invoice/CreditNote or CII D16B document with the official artefacts.
+
+    ``syntax`` (``ubl``/``cii``) defaults to the Document's syntax, else to the one the root
+    namespace names. ``rules`` defaults to the Document's ``rules``, else ``("en16931",)``; known
+    sets: en16931, peppol (UBL only), xrechnung, facturx (CII: Factur-X EN16931 XSD in addition
+    to the CII D16B XSD). The syntax's XSD always runs. A rule set that does not exist for the
+    syntax is skipped and named in ``notes``.
+
+    Never raises for a bad document: not well-formed XML, a DOCTYPE, a root of the wrong syntax,
+    XSD and schematron failures all become fatal findings. Raises ConfigError for an unknown
+    rule set or syntax, or when the shipped artefacts cannot be loaded.
+    """
+    started = time.perf_counter()
+    if isinstance(document, Document):
+        content = document.content
+        requested = rules if rules is not None else (document.rules or DEFAULT_RULES)
+        syntax = syntax or document.syntax
+        name = name or document.filename
+        fallback_record = document.invoice_number or name
+    else:
+        content = document
+        requested = rules if rules is not None else DEFAULT_RULES
+        fallback_record = name
+    names = rule_names(requested)
+    if syntax is not None and syntax not in SYNTAXES:
+        raise ConfigError(f"validate() handles syntax {' and '.join(SYNTAXES)}, not '{syntax}'")
+
+    findings: list[Problem] = []
+    notes: list[str] = []
+
+    def report(record: str, found: str) -> ValidationReport:
+        return ValidationReport(
+            name=name,
+            record=record,
+            syntax=found,
+            rules=names,
+            findings=findings,
+            notes=notes,
+            seconds=time.perf_counter() - started,
+        )
+
+    def fail(record: str, rule: str, path: str, message: str, accepted: str = "") -> None:
+        findings.append(Problem(record, path, None, None, rule, message, accepted, "fatal"))
+
+    parser = etree.XMLParser(
+        load_dtd=False, no_network=True, resolve_entities=False, huge_tree=True
+    )
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        fail(fallback_record, "XML-PARSE", f"line {exc.lineno}", str(exc), "well-formed XML")
+        return report(fallback_record, syntax or "")
+    tree = root.getroottree()
+    namespace = etree.QName(root).namespace or ""
+    record = _invoice_number(root, namespace) or fallback_record
+    doctype = str(cast(Any, tree.docinfo).doctype or "")
+    if doctype:
+        fail(
+            record,
+            "DOCTYPE",
+            "/",
+            f"a DOCTYPE is not allowed in UBL/CII invoices: {doctype[:200]}",
+            "no DOCTYPE (entity declarations are an injection risk)",
+        )
+        return report(record, syntax or "")
+    found = _SYNTAX_OF_NAMESPACE.get(namespace)
+    if found is None or (syntax is not None and found != syntax):
+        expected = syntax or "UBL 2.1 Invoice/CreditNote or CII CrossIndustryInvoice"
+        rule = "ROOT" if syntax else "FORMAT"
+        fail(record, rule, "/", f"root element {root.tag} is not {expected}", _ACCEPTED_ROOTS)
+        return report(record, syntax or "")
+
+    for error in check_schema(tree, _BASE_XSD[namespace].artefact, _BASE_XSD[namespace].role):
+        findings.append(_schema_problem(record, error, found))
+    saxon_doc: SaxonDocument | None = None
+    for rule_set in names:
+        check = RULE_SETS[rule_set].get(found)
+        if check is None:
+            notes.append(f"rule set '{rule_set}' does not apply to {found}; skipped")
+            continue
+        if check.kind == "xsd":
+            for error in check_schema(tree, check.artefact, check.role):
+                findings.append(_schema_problem(record, error, rule_set))
+            continue
+        try:
+            if saxon_doc is None:
+                saxon_doc = SaxonDocument(root)
+            assertions = saxon_doc.run(check.artefact, check.role)
+        except SchematronError as exc:
+            fail(record, "XSLT-ERROR", "", f"{rule_set}: {str(exc)[:500]}")
+            continue
+        findings.extend(
+            Problem(record, a.location, bt_from_text(a.text), None, a.rule, a.text, "", a.flag)
+            for a in assertions
+        )
+    return report(record, found)
+
+
+_ACCEPTED_ROOTS = f"a root element in {NS_UBL_INVOICE}, {NS_UBL_CREDIT_NOTE} or {NS_CII}"
+
+
+def _schema_problem(record: str, error: SchemaError, source: str) -> Problem:
+    return Problem(
+        record=record,
+        path=error.path or f"line {error.line}",
+        bt=None,
+        value=None,
+        rule="XSD",
+        message=f"line {error.line}: {error.message} ({source} schema)",
+        accepted=f"a document valid against the {source} XSD",
+    )
+
+
+def _invoice_number(root: etree._Element, namespace: str) -> str:
+    if namespace in (NS_UBL_INVOICE, NS_UBL_CREDIT_NOTE):
+        el = root.find(f"{{{_NS_CBC}}}ID")
+    elif namespace == NS_CII:
+        el = root.find(f"{{{NS_CII}}}ExchangedDocument/{{{_NS_RAM}}}ID")
+    else:
+        return ""
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _syntax_of(check: Check) -> str:
+    return "cii" if check.artefact == "cii-d16b" else "ubl"
+
+
+def _preload(check: Check) -> None:
+    if check.kind == "xsd":
+        preload_schema(check.artefact, check.role)
+    else:
+        preload_stylesheet(check.artefact, check.role)
