@@ -7,6 +7,7 @@ artefact is written anywhere else in the code.
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -32,18 +33,28 @@ class Artefact:
 
 @cache
 def schemas_root() -> Path:
-    """The folder of the ``schemas`` package on disk.
+    """The folder of the ``schemas`` package on disk, found with importlib.resources.
 
     XSD imports and XSLT includes are resolved relative to files, so the package must be a real
     folder (a normal or editable install, or the source tree); a zipped install raises ConfigError.
     """
-    root = files(SCHEMAS_PACKAGE)
-    if not isinstance(root, Path) or not root.is_dir():
-        raise ConfigError(
-            f"the '{SCHEMAS_PACKAGE}' package is not a folder on disk ({root!r}); "
-            "install invoice-gateway unzipped (pip install, not a zipapp)"
-        )
-    return root
+    try:
+        root: object = files(SCHEMAS_PACKAGE)
+    except OSError:
+        # An editable install made while schemas/ had no __init__.py maps it as a namespace
+        # package whose path includes a non-folder hook entry, which files() rejects.
+        root = None
+    if isinstance(root, Path) and root.is_dir():
+        return root
+    module = importlib.import_module(SCHEMAS_PACKAGE)
+    for entry in getattr(module, "__path__", []):
+        candidate = Path(entry)
+        if (candidate / "INDEX.toml").is_file():
+            return candidate
+    raise ConfigError(
+        f"the '{SCHEMAS_PACKAGE}' package is not a folder on disk ({root!r}); "
+        "install invoice-gateway unzipped (pip install, not a zipapp)"
+    )
 
 
 @cache

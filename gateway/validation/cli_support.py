@@ -1,0 +1,76 @@
+"""Terminal and JSON output of ValidationReports, for ``igw validate``.
+
+``igw validate`` calls ``validate()`` per file, then prints ``format_text(reports)`` (or
+``format_json(reports)`` with ``--json``) and exits with ``exit_code(reports)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from gateway.errors import Problem
+from gateway.validation.report import ValidationReport
+
+_NAMESPACE_TEST = re.compile(r"\[namespace-uri\(\)='[^']*'\]")
+
+
+def short_location(location: str) -> str:
+    """An SVRL XPath without namespace tests, for people.
+
+    ``/*:Invoice[namespace-uri()='urn:...Invoice-2'][1]/*:ID[namespace-uri()='...'][1]``
+    -> ``/Invoice[1]/ID[1]``; anything else is returned unchanged.
+    """
+    return _NAMESPACE_TEST.sub("", location).replace("*:", "")
+
+
+def format_finding(problem: Problem) -> str:
+    """One finding on one line: flag, rule id, BT id, location, text."""
+    bt = f" {problem.bt}" if problem.bt else ""
+    return (
+        f"  [{problem.flag}] {problem.rule}{bt} @ {short_location(problem.path)} : "
+        f"{problem.message}"
+    )
+
+
+def format_text(reports: Sequence[ValidationReport], *, fatal_only: bool = False) -> str:
+    """A terminal report: per document a PASS/FAIL line, its findings and notes, then a summary.
+
+    ``fatal_only`` leaves out warnings and notes. The last line is ``N passed, M failed``.
+    """
+    lines: list[str] = []
+    for report in reports:
+        status = "PASS" if report.passed else "FAIL"
+        label = report.name or report.record
+        record = f" (invoice {report.record})" if report.record and report.record != label else ""
+        rules = ",".join(report.rules)
+        lines.append(
+            f"{status} {label}{record} [{report.syntax or '?'}; {rules}] "
+            f"({report.seconds * 1000:.0f} ms)"
+        )
+        for problem in report.findings:
+            if fatal_only and problem.flag != "fatal":
+                continue
+            lines.append(format_finding(problem))
+        if not fatal_only:
+            lines.extend(f"  note: {note}" for note in report.notes)
+    passed = sum(r.passed for r in reports)
+    lines.append(f"{passed} passed, {len(reports) - passed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def format_json(reports: Sequence[ValidationReport]) -> str:
+    """A JSON document: ``{"reports": [report.as_dict()...], "passed": n, "failed": m}``."""
+    passed = sum(r.passed for r in reports)
+    payload = {
+        "reports": [r.as_dict() for r in reports],
+        "passed": passed,
+        "failed": len(reports) - passed,
+    }
+    return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+
+
+def exit_code(reports: Sequence[ValidationReport]) -> int:
+    """0 when every document passed, 1 otherwise."""
+    return 0 if all(r.passed for r in reports) else 1
