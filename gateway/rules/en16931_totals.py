@@ -1,0 +1,176 @@
+"""EN 16931 BR-CO-* (calculations and conditions) and BR-DEC-* (at most two decimals).
+
+Arithmetic follows the compiled schematron exactly: sums are rounded with XPath ``round``
+(halves towards +infinity) and compared for equality; BR-CO-17 allows +-1 around the
+rounded product. BR-CO-05..08 assert ``true()`` in the official artefact and are not listed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from gateway.model import Invoice
+from gateway.rules import codelists
+from gateway.rules.base import (
+    HUNDRED,
+    ONE,
+    ZERO,
+    Facts,
+    Report,
+    too_precise,
+    xround,
+    xround2,
+)
+
+
+def _dec(report: Report, rule: str, path: str, value: Decimal | None) -> None:
+    if too_precise(value):
+        report.fail(rule, path, value, "more than two decimals",
+                    f"{value:.2f} (rounded to cents)" if value is not None else "")
+
+
+def _sum(values: list[Decimal]) -> Decimal:
+    total = ZERO
+    for value in values:
+        total += value
+    return total
+
+
+def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
+    """BR-CO-03, 09..18, 26 and BR-DEC-01..28 on a completed ``invoice``."""
+    fail = report.fail
+    if invoice.tax_point_date is not None and invoice.tax_point_date_code is not None:
+        fail("BR-CO-03", "tax_point_date_code", invoice.tax_point_date_code,
+             "the VAT point date and the VAT point date code are both given", "only one of them")
+    for path, vat_id in (
+        ("seller.vat_id", invoice.seller.vat_id),
+        ("buyer.vat_id", invoice.buyer.vat_id),
+        ("tax_representative.vat_id",
+         invoice.tax_representative.vat_id if invoice.tax_representative else None),
+    ):
+        if vat_id is not None and vat_id[:2] not in codelists.VAT_PREFIXES:
+            fail("BR-CO-09", path, vat_id, "the VAT identifier has no country prefix",
+                 "an ISO 3166-1 alpha-2 prefix (EL for Greece, XI for Northern Ireland)")
+    seller = invoice.seller
+    if not (
+        facts.seller_vat
+        or any(i.scheme != "SEPA" for i in seller.identifiers)
+        or seller.legal_registration is not None
+    ):
+        fail("BR-CO-26", "seller.vat_id", None, "the seller cannot be identified",
+             "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
+
+    nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
+    for n, line in enumerate(invoice.lines):
+        _dec(report, "BR-DEC-23", f"lines[{n}].net_amount", line.net_amount)
+        for k, la in enumerate(line.allowances):
+            _dec(report, "BR-DEC-24", f"lines[{n}].allowances[{k}].amount", la.amount)
+            _dec(report, "BR-DEC-25", f"lines[{n}].allowances[{k}].base_amount", la.base_amount)
+        for k, lc in enumerate(line.charges):
+            _dec(report, "BR-DEC-27", f"lines[{n}].charges[{k}].amount", lc.amount)
+            _dec(report, "BR-DEC-28", f"lines[{n}].charges[{k}].base_amount", lc.base_amount)
+    for k, da in enumerate(invoice.allowances):
+        _dec(report, "BR-DEC-01", f"allowances[{k}].amount", da.amount)
+        _dec(report, "BR-DEC-02", f"allowances[{k}].base_amount", da.base_amount)
+    for k, dc in enumerate(invoice.charges):
+        _dec(report, "BR-DEC-05", f"charges[{k}].amount", dc.amount)
+        _dec(report, "BR-DEC-06", f"charges[{k}].base_amount", dc.base_amount)
+
+    breakdown = invoice.vat_breakdown
+    for k, vat in enumerate(breakdown):
+        p = f"vat_breakdown[{k}]"
+        _dec(report, "BR-DEC-19", f"{p}.taxable_amount", vat.taxable_amount)
+        _dec(report, "BR-DEC-20", f"{p}.tax_amount", vat.tax_amount)
+        _co17(report, p, vat.tax_amount, vat.taxable_amount, vat.rate)
+    if not breakdown:
+        fail("BR-CO-18", "vat_breakdown", (), "the invoice has no VAT breakdown",
+             "at least one VAT breakdown (gateway.totals.complete computes it)")
+
+    totals = invoice.totals
+    if totals is None:
+        return
+    _dec(report, "BR-DEC-09", "totals.line_net", totals.line_net)
+    _dec(report, "BR-DEC-10", "totals.allowances", totals.allowances)
+    _dec(report, "BR-DEC-11", "totals.charges", totals.charges)
+    _dec(report, "BR-DEC-12", "totals.without_vat", totals.without_vat)
+    _dec(report, "BR-DEC-13", "totals.vat", totals.vat)
+    _dec(report, "BR-DEC-14", "totals.with_vat", totals.with_vat)
+    if invoice.tax_currency is not None:
+        _dec(report, "BR-DEC-15", "totals.vat_in_accounting_currency",
+             totals.vat_in_accounting_currency)
+    _dec(report, "BR-DEC-16", "totals.prepaid", totals.prepaid)
+    _dec(report, "BR-DEC-17", "totals.rounding", totals.rounding)
+    _dec(report, "BR-DEC-18", "totals.due", totals.due)
+
+    if totals.line_net is not None:
+        expected = xround2(_sum(nets))
+        if totals.line_net != expected:
+            fail("BR-CO-10", "totals.line_net", totals.line_net,
+                 "not the sum of the line net amounts", f"sum of line net amounts = {expected}")
+    for rule, field, items, word in (
+        ("BR-CO-11", "allowances", invoice.allowances, "allowance"),
+        ("BR-CO-12", "charges", invoice.charges, "charge"),
+    ):
+        given = getattr(totals, field)
+        amounts = [i.amount for i in items if i.amount is not None]
+        if given is None:
+            if items:
+                fail(rule, f"totals.{field}", None, f"document {word}s given without their sum",
+                     f"sum of document {word}s = {xround2(_sum(amounts))}")
+        elif given != xround2(_sum(amounts)):
+            fail(rule, f"totals.{field}", given, f"not the sum of the document {word}s",
+                 f"sum of document {word}s = {xround2(_sum(amounts))}")
+    if totals.without_vat is not None and totals.line_net is not None:
+        if totals.charges is None and totals.allowances is None:
+            expected = totals.line_net
+        else:
+            expected = xround2(
+                totals.line_net + (totals.charges or ZERO) - (totals.allowances or ZERO)
+            )
+        if totals.without_vat != expected:
+            fail("BR-CO-13", "totals.without_vat", totals.without_vat,
+                 "not line total - allowances + charges", f"total without VAT = {expected}")
+    if totals.vat is not None and breakdown:
+        expected = xround2(_sum([v.tax_amount for v in breakdown if v.tax_amount is not None]))
+        if totals.vat != expected:
+            fail("BR-CO-14", "totals.vat", totals.vat,
+                 "not the sum of the VAT breakdown amounts", f"total VAT = {expected}")
+    if totals.with_vat is not None:
+        if totals.vat is None or totals.without_vat is None:
+            fail("BR-CO-15", "totals.vat", None, "the total VAT amount is missing",
+                 "the invoice total VAT amount (BT-110)")
+        else:
+            expected = xround2(totals.without_vat + totals.vat)
+            if totals.with_vat != expected:
+                fail("BR-CO-15", "totals.with_vat", totals.with_vat,
+                     "not total without VAT + total VAT", f"total with VAT = {expected}")
+    if totals.due is not None and totals.with_vat is not None:
+        target = totals.with_vat if totals.prepaid is None else xround2(
+            totals.with_vat - totals.prepaid
+        )
+        due = totals.due if totals.rounding is None else xround2(totals.due - totals.rounding)
+        if due != target:
+            fail("BR-CO-16", "totals.due", totals.due,
+                 "not total with VAT - paid amount + rounding amount",
+                 f"amount due = {target + (totals.rounding or ZERO)}")
+
+
+def _co17(
+    report: Report, path: str, tax: Decimal | None, taxable: Decimal | None, rate: Decimal | None
+) -> None:
+    if tax is None:
+        return
+    if rate is None or xround(rate) == ZERO:
+        if xround(tax) == ZERO:
+            return
+        expected = "0.00"
+    else:
+        if taxable is None:
+            return
+        product = xround2(abs(taxable) * (rate / HUNDRED))
+        if abs(tax) - ONE < product < abs(tax) + ONE:
+            return
+        expected = f"{product} (+-1)"
+    report.fail("BR-CO-17", f"{path}.tax_amount", tax,
+                "the VAT amount does not match taxable amount x rate",
+                f"VAT category tax amount = {expected}")
