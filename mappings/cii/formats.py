@@ -12,7 +12,7 @@ from gateway.document import Document
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
 from gateway.totals import complete
-from mappings.cii.codes import EN16931_GUIDELINE, XRECHNUNG_GUIDELINE
+from mappings.cii.codes import EN16931_GUIDELINE, PEPPOL_BILLING_PROCESS, XRECHNUNG_GUIDELINE
 from mappings.cii.parse import parse_cii
 from mappings.cii.render import render_cii
 
@@ -42,6 +42,10 @@ class _CiiMapping:
         """BT-24 as written for ``invoice``."""
         raise NotImplementedError
 
+    def business_process(self, invoice: Invoice) -> str | None:
+        """BT-23 as written for ``invoice``: the invoice's own value, if any."""
+        return invoice.business_process
+
     def stamped(self, invoice: Invoice) -> Invoice:
         """``invoice`` as this mapping writes it: completed when amounts are missing, BT-24 set.
 
@@ -49,13 +53,18 @@ class _CiiMapping:
         """
         if not is_complete(invoice):
             invoice = complete(invoice)
-        return invoice.model_copy(update={"specification_id": self.guideline(invoice)})
+        return invoice.model_copy(
+            update={
+                "specification_id": self.guideline(invoice),
+                "business_process": self.business_process(invoice),
+            }
+        )
 
     def render(self, invoice: Invoice, profile: BuyerProfile | None = None) -> Document:
         """The CII document; completes missing amounts first (pure, deterministic)."""
         if not is_complete(invoice):
             invoice = complete(invoice)
-        content = render_cii(invoice, self.guideline(invoice), invoice.business_process)
+        content = render_cii(invoice, self.guideline(invoice), self.business_process(invoice))
         return Document(
             content=content,
             syntax=self.syntax,
@@ -80,6 +89,11 @@ class XRechnungCii(_CiiMapping):
     def guideline(self, invoice: Invoice) -> str:
         """Always the XRechnung 3.0 CIUS id."""
         return XRECHNUNG_GUIDELINE
+
+    def business_process(self, invoice: Invoice) -> str:
+        """The invoice's BT-23, else the Peppol billing process: XRechnung 3.0 requires BT-23
+        (PEPPOL-EN16931-R001 in the XRechnung CII rules)."""
+        return invoice.business_process or PEPPOL_BILLING_PROCESS
 
 
 class FacturXEn16931(_CiiMapping):
