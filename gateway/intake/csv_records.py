@@ -1,0 +1,312 @@
+"""CSV intake: the common ERP export with one row per invoice line.
+
+* The first row names the columns by dotted model paths: ``number``, ``seller.name``,
+  ``buyer.electronic_address.value``; line fields start with ``line.`` (``line.quantity``,
+  ``line.price.net``, ``line.item.name``); lists are indexed from 0 (``allowances.0.amount``,
+  ``notes.0.text``, ``line.allowances.0.reason_code``).
+* Each row is one invoice line; header fields are repeated on each row. Consecutive rows with
+  the same ``number`` (BT-1) are one invoice; a row with an empty ``number`` continues the
+  invoice above. A header cell may be left empty on a continuation row; a non-empty one must
+  equal the value on the invoice's first row (else a problem names the row and the column).
+  The rows of one invoice must be contiguous.
+* Empty cells are absent values. ``line.id`` (BT-126) defaults to the line's position (1, 2...).
+* Decimal fields use ``.``; a ``,`` is accepted as the decimal separator only when unambiguous:
+  one comma, no dot, and not exactly three digits after it (``12,5`` and ``12,50`` are read as
+  12.5 and 12.50; ``1,500`` could be a thousands separator and is rejected).
+* The delimiter is ``,``, ``;`` or a tab, whichever occurs most in the header row.
+* An attachment (BT-125) is given as a file path relative to the CSV file in
+  ``supporting_documents.N.attachment.path``; the file must lie inside the CSV's folder.
+  ``attachment.filename`` defaults to the file's name, ``attachment.mime_code`` to the type
+  implied by its extension. Reading CSV from bytes (no folder) cannot take attachment paths.
+* Rows are numbered as in a spreadsheet: the header is row 1, the first invoice line row 2.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import ParseError, Problem
+from gateway.intake.json_records import decode
+from gateway.intake.problems import Loc, input_problem, is_decimal_field
+from gateway.intake.records import validate_record
+from gateway.intake.results import RecordResult
+
+LINE_PREFIX = "line."
+ATTACHMENT_PATH = re.compile(r"^supporting_documents\.(\d+)\.attachment\.path$")
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,(\d+)$")
+_MIME_BY_SUFFIX = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+}
+
+
+@dataclass
+class _Group:
+    """The rows of one invoice: spreadsheet row numbers and their non-empty cells."""
+
+    number: str
+    rows: list[int] = field(default_factory=list)
+    cells: list[dict[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def position(self) -> str:
+        first, last = self.rows[0], self.rows[-1]
+        return f"row {first}" if first == last else f"rows {first}-{last}"
+
+    @property
+    def record(self) -> str:
+        return self.number or self.position
+
+
+def _delimiter(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    return max((",", ";", "\t"), key=header.count)
+
+
+def _check_header(header: list[str], source: str) -> list[str]:
+    """Stripped column names; ParseError for empty, duplicate or overlapping columns."""
+    columns = [c.strip() for c in header]
+    seen: set[str] = set()
+    for index, column in enumerate(columns, start=1):
+        where = f"{source}: line 1 column {index}"
+        if not column:
+            raise ParseError("empty column name; accepted: a dotted model path", where)
+        if column in seen:
+            raise ParseError(f"column {column!r} appears twice", where)
+        if column.startswith("lines.") or column == "lines":
+            raise ParseError(
+                f"column {column!r}: lines are rows; accepted: line.<field>, e.g. line.quantity",
+                where,
+            )
+        seen.add(column)
+    for column in columns:
+        for other in columns:
+            if other.startswith(column + "."):
+                raise ParseError(
+                    f"column {column!r} conflicts with {other!r} (a value and its parts)",
+                    f"{source}: line 1",
+                )
+    return columns
+
+
+def _rows(text: str, source: str) -> Iterator[tuple[int, list[str], int]]:
+    """(spreadsheet row, cells, file line) for every non-blank row; ParseError on bad quoting."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    row = 0
+    try:
+        for cells in reader:
+            row += 1
+            if any(c.strip() for c in cells):
+                yield row, cells, reader.line_num
+    except csv.Error as exc:
+        raise ParseError(f"malformed CSV: {exc}", f"{source}: line {reader.line_num}") from exc
+
+
+def _group_rows(text: str, source: str) -> tuple[list[str], list[_Group]]:
+    rows = _rows(text, source)
+    first = next(rows, None)
+    if first is None:
+        return [], []
+    columns = _check_header(first[1], source)
+    groups: list[_Group] = []
+    for row, cells, _line in rows:
+        values = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
+        number = values.get("number", "")
+        if not groups or (number and number != groups[-1].number):
+            groups.append(_Group(number))
+        group = groups[-1]
+        group.rows.append(row)
+        group.cells.append(values)
+        if len(cells) > len(columns):
+            group.problems.append(
+                input_problem(
+                    group.record,
+                    f"row {row} has {len(cells)} cells but the header names {len(columns)}",
+                    accepted="one cell per column (quote cells that contain the delimiter)",
+                )
+            )
+    _flag_split_invoices(groups)
+    return columns, groups
+
+
+def _flag_split_invoices(groups: list[_Group]) -> None:
+    first_at: dict[str, _Group] = {}
+    for group in groups:
+        if not group.number:
+            continue
+        earlier = first_at.setdefault(group.number, group)
+        if earlier is not group:
+            for culprit in (earlier, group):
+                culprit.problems.append(
+                    input_problem(
+                        group.number,
+                        f"invoice {group.number!r} is split: {earlier.position} and "
+                        f"{group.position} with other invoices between them",
+                        path="number",
+                        value=group.number,
+                        accepted="all rows of one invoice next to each other",
+                    )
+                )
+
+
+def _decimal_text(value: str, loc: Loc) -> str:
+    match = _COMMA_DECIMAL.match(value)
+    if match and len(match.group(1)) != 3 and is_decimal_field(loc):
+        return value.replace(",", ".")
+    return value
+
+
+def _loc(column: str, line: bool) -> Loc:
+    parts: list[int | str] = [int(p) if p.isdigit() else p for p in column.split(".")]
+    return ("lines", 0, *parts[1:]) if line else tuple(parts)
+
+
+def _put(target: dict[str, Any], loc: Loc, value: Any) -> None:
+    """Set ``value`` at ``loc`` in nested dicts; list indexes are kept as int keys for now."""
+    node: dict[Any, Any] = target
+    for part in loc[:-1]:
+        node = node.setdefault(part, {})
+    node[loc[-1]] = value
+
+
+def _listify(node: Any, path: str, group: _Group) -> Any:
+    """Turn int-keyed dicts into lists; a gap in the indexes is a problem."""
+    if not isinstance(node, dict):
+        return node
+    if node and all(isinstance(k, int) for k in node):
+        indexes = sorted(node)
+        if indexes != list(range(len(indexes))):
+            group.problems.append(
+                input_problem(
+                    group.record,
+                    f"{path} uses indexes {indexes}",
+                    path=path,
+                    accepted="indexes from 0 without gaps (0, 1, 2, ...)",
+                )
+            )
+        return [_listify(node[i], f"{path}.{i}", group) for i in indexes]
+    return {k: _listify(v, f"{path}.{k}" if path else str(k), group) for k, v in node.items()}
+
+
+def _header_values(columns: list[str], group: _Group) -> dict[str, str]:
+    agreed: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for row, cells in zip(group.rows, group.cells, strict=True):
+        for column in columns:
+            if column.startswith(LINE_PREFIX) or column not in cells:
+                continue
+            value = cells[column]
+            if column not in agreed:
+                agreed[column], first_row[column] = value, row
+            elif value != agreed[column]:
+                group.problems.append(
+                    input_problem(
+                        group.record,
+                        f"row {row} says {value!r} but row {first_row[column]} of the same "
+                        f"invoice says {agreed[column]!r}",
+                        path=column,
+                        value=value,
+                        accepted="the same value on every row of one invoice (or an empty cell)",
+                    )
+                )
+    return agreed
+
+
+def _attach_files(record: dict[str, Any], group: _Group, base_dir: Path | None) -> None:
+    for index, document in enumerate(record.get("supporting_documents") or []):
+        attachment = document.get("attachment") if isinstance(document, dict) else None
+        if not isinstance(attachment, dict) or "path" not in attachment:
+            continue
+        column = f"supporting_documents.{index}.attachment.path"
+        given = attachment.pop("path")
+        content = _read_attachment(given, column, group, base_dir)
+        if content is None:
+            continue
+        name = Path(given).name
+        attachment["content"] = base64.b64encode(content).decode("ascii")
+        attachment.setdefault("filename", name)
+        mime = _MIME_BY_SUFFIX.get(Path(name).suffix.lower())
+        if mime:
+            attachment.setdefault("mime_code", mime)
+
+
+def _read_attachment(
+    given: str, column: str, group: _Group, base_dir: Path | None
+) -> bytes | None:
+    def problem(message: str, accepted: str) -> None:
+        group.problems.append(
+            input_problem(group.record, message, path=column, value=given, accepted=accepted)
+        )
+
+    if base_dir is None:
+        problem("attachment paths need a CSV file on disk", "base64 in attachment.content")
+        return None
+    folder = base_dir.resolve()
+    target = (folder / given).resolve()
+    if not target.is_relative_to(folder):
+        problem("the file lies outside the CSV's folder", f"a path inside {folder}")
+        return None
+    try:
+        return target.read_bytes()
+    except OSError as exc:
+        problem(f"cannot read the file: {exc.strerror}", f"a readable file inside {folder}")
+        return None
+
+
+def _build(columns: list[str], group: _Group, base_dir: Path | None) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for column, value in _header_values(columns, group).items():
+        loc = _loc(column, line=False)
+        _put(record, loc, _decimal_text(value, loc))
+    lines: dict[int, Any] = {}
+    for position, cells in enumerate(group.cells):
+        line: dict[str, Any] = {}
+        for column, value in cells.items():
+            if column.startswith(LINE_PREFIX):
+                loc = _loc(column, line=True)
+                _put(line, loc[2:], _decimal_text(value, loc))
+        line.setdefault("id", str(position + 1))
+        lines[position] = line
+    listed: dict[str, Any] = _listify(record, "", group)
+    listed["lines"] = [_listify(lines[i], LINE_PREFIX.rstrip("."), group) for i in sorted(lines)]
+    _attach_files(listed, group, base_dir)
+    return listed
+
+
+def _describer(group: _Group) -> Any:
+    def describe(loc: Loc) -> tuple[str, str]:
+        if loc and loc[0] == "lines":
+            if len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(group.rows):
+                rest = ".".join(str(p) for p in loc[2:])
+                return LINE_PREFIX + rest if rest else "line", f"row {group.rows[loc[1]]}: "
+            return "line", ""
+        return ".".join(str(p) for p in loc), ""
+
+    return describe
+
+
+def read_csv(
+    data: bytes, source: str = "<input>", base_dir: Path | None = None
+) -> Iterator[RecordResult]:
+    """Yield one :class:`RecordResult` per invoice (group of rows) of a CSV export.
+
+    Malformed CSV (bad quoting, a broken header) raises :class:`ParseError` with the line;
+    a problem inside one invoice's rows rejects that invoice only.
+    """
+    columns, groups = _group_rows(decode(data, source), source)
+    for group in groups:
+        record = _build(columns, group, base_dir)
+        yield validate_record(record, group.position, _describer(group), tuple(group.problems))
