@@ -293,6 +293,24 @@ def two_accounts() -> Invoice:
     )
 
 
+def credit_note_full() -> Invoice:
+    """A CreditNote carrying references, attachments and allowances/charges on every level."""
+    rich = attachment()
+    charged = allowances_charges()
+    return rich.model_copy(
+        update={
+            "number": "CN-8",
+            "type_code": "381",
+            "preceding_invoices": (PrecedingInvoice(number="INV-1"),),
+            "lines": charged.lines,
+            "allowances": charged.allowances,
+            "charges": charged.charges,
+            "payment": full_parties().payment,
+            "payee": full_parties().payee,
+        }
+    )
+
+
 # (case name, mapping alias, builder): every case is rendered, compared with its golden file,
 # round-tripped, and validated with the rules of its mapping (test_ubl_conformance).
 CASES: list[tuple[str, str, Callable[[], Invoice]]] = [
@@ -301,6 +319,7 @@ CASES: list[tuple[str, str, Callable[[], Invoice]]] = [
     ("simple-ubl", "ubl", valid_simple),
     ("credit-note-peppol", "peppol-bis3", credit_note),
     ("credit-note-xrechnung", "xrechnung-ubl", credit_note),
+    ("credit-note-full-peppol", "peppol-bis3", credit_note_full),
     ("allowances-charges-peppol", "peppol-bis3", allowances_charges),
     ("attachment-peppol", "peppol-bis3", attachment),
     ("foreign-currency-peppol", "peppol-bis3", foreign_currency),

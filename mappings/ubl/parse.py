@@ -182,24 +182,28 @@ def _ident(el: Element, rel: str) -> Identifier | None:
     return Identifier(value=found.text, scheme=found.get("schemeID") or None)
 
 
-def _build(cls: type[M], where: str, **values: Any) -> M:
-    """``cls(**values)``; a model constraint failure becomes a ParseError at ``where``."""
+def _build(cls: type[M], where: Element, **values: Any) -> M:
+    """``cls(**values)``; a model constraint failure becomes a ParseError at element ``where``.
+
+    The path is computed only on failure: it costs a walk over ancestors and siblings.
+    """
     try:
         return cls(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise ParseError(
-            f"{cls.__name__}.{field}: {first['msg']} (value {first.get('input')!r})", where
+            f"{cls.__name__}.{field}: {first['msg']} (value {first.get('input')!r})",
+            path_of(where),
         ) from None
 
 
-def _address(el: Element | None, what: str, where: str) -> Address | None:
+def _address(el: Element | None, what: str) -> Address | None:
     if el is None:
         return None
     return _build(
         Address,
-        path_of(el),
+        el,
         line1=_text(el, "cbc:StreetName"),
         line2=_text(el, "cbc:AdditionalStreetName"),
         line3=_text(el, "cac:AddressLine/cbc:Line"),
@@ -214,7 +218,7 @@ def _need_address(party: Element, rel: str, what: str) -> Address:
     found = party.find(rel, NS)
     if found is None:
         raise ParseError(f"missing mandatory element: expected {what}", _where(party, rel))
-    address = _address(found, what, rel)
+    address = _address(found, what)
     assert address is not None
     return address
 
@@ -277,7 +281,7 @@ def _seller(root: Element, has_payment: bool) -> tuple[Seller, str | None]:
     vat, other = _tax_ids(party)
     seller = _build(
         Seller,
-        path_of(party),
+        party,
         name=_need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "seller name (BT-27)"),
         trading_name=_text(party, "cac:PartyName/cbc:Name"),
         identifiers=tuple(ids),
@@ -303,7 +307,7 @@ def _buyer(root: Element) -> Buyer:
     vat, _ = _tax_ids(party)
     return _build(
         Buyer,
-        path_of(party),
+        party,
         name=_need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "buyer name (BT-44)"),
         trading_name=_text(party, "cac:PartyName/cbc:Name"),
         identifier=ids[0] if ids else None,
@@ -325,7 +329,7 @@ def _payee(root: Element, has_payment: bool) -> tuple[Payee | None, str | None]:
         sepa = None
     payee = _build(
         Payee,
-        path_of(party),
+        party,
         name=_need(party, "cac:PartyName/cbc:Name", "payee name (BT-59)"),
         identifier=ids[0] if ids else None,
         legal_registration=_ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
@@ -345,7 +349,7 @@ def _tax_representative(root: Element) -> TaxRepresentative | None:
         )
     return _build(
         TaxRepresentative,
-        path_of(party),
+        party,
         name=_need(party, "cac:PartyName/cbc:Name", "tax representative name (BT-62)"),
         vat_id=vat,
         address=_need_address(
@@ -365,7 +369,7 @@ def _delivery(root: Element) -> Delivery | None:
         date=_date(el, "cbc:ActualDeliveryDate"),
         address=None
         if location is None
-        else _address(location.find("cac:Address", NS), "deliver-to address", ""),
+        else _address(location.find("cac:Address", NS), "deliver-to address"),
     )
     if delivery == Delivery():
         return None
@@ -399,7 +403,7 @@ def _payment(root: Element, creditor_id: str | None) -> PaymentInstructions | No
             transfers.append(
                 _build(
                     CreditTransfer,
-                    path_of(account),
+                    account,
                     account_id=_need(account, "cbc:ID", "payment account identifier (BT-84)"),
                     account_name=_text(account, "cbc:Name"),
                     provider_id=_text(account, "cac:FinancialInstitutionBranch/cbc:ID"),
@@ -409,7 +413,7 @@ def _payment(root: Element, creditor_id: str | None) -> PaymentInstructions | No
         if card is None and card_el is not None:
             card = _build(
                 PaymentCard,
-                path_of(card_el),
+                card_el,
                 pan_last_digits=_need(
                     card_el, "cbc:PrimaryAccountNumberID", "payment card number (BT-87)"
                 ),
@@ -427,7 +431,7 @@ def _payment(root: Element, creditor_id: str | None) -> PaymentInstructions | No
     name = code_el.get("name") if code_el is not None else None
     return _build(
         PaymentInstructions,
-        path_of(first),
+        first,
         means_code=code,
         means_text=name or None,
         remittance_info=remittance,
@@ -437,11 +441,11 @@ def _payment(root: Element, creditor_id: str | None) -> PaymentInstructions | No
     )
 
 
-_Fields = list[tuple[dict[str, Any], str]]
+_Fields = list[tuple[dict[str, Any], Element]]
 
 
 def _allowance_charges(parent: Element, document_level: bool) -> tuple[_Fields, _Fields]:
-    """(allowances, charges) as (field dict, element path) for the AllowanceCharge children."""
+    """(allowances, charges) as (field dict, element) for the AllowanceCharge children."""
     allowances: _Fields = []
     charges: _Fields = []
     for el in parent.iterfind("cac:AllowanceCharge", NS):
@@ -464,7 +468,7 @@ def _allowance_charges(parent: Element, document_level: bool) -> tuple[_Fields, 
                 el, "cac:TaxCategory/cbc:ID", "VAT category code (BT-95/BT-102)"
             )
             values["vat_rate"] = _decimal(el, "cac:TaxCategory/cbc:Percent")
-        (charges if flag in _TRUE else allowances).append((values, path_of(el)))
+        (charges if flag in _TRUE else allowances).append((values, el))
     return allowances, charges
 
 
@@ -475,7 +479,7 @@ def _vat_breakdown(root: Element, currency: str) -> list[VatBreakdown]:
             result.append(
                 _build(
                     VatBreakdown,
-                    path_of(sub),
+                    sub,
                     taxable_amount=_need_decimal(
                         sub, "cbc:TaxableAmount", "VAT category taxable amount (BT-116)"
                     ),
@@ -557,7 +561,7 @@ def _documents(
                 ) from None
             attachment = _build(
                 Attachment,
-                path_of(binary),
+                binary,
                 content=content,
                 mime_code=binary.get("mimeCode"),
                 filename=binary.get("filename"),
@@ -565,7 +569,7 @@ def _documents(
         docs.append(
             _build(
                 SupportingDocument,
-                path_of(el),
+                el,
                 reference=_need(el, "cbc:ID", "supporting document reference (BT-122)"),
                 description=_text(el, "cbc:DocumentDescription"),
                 external_uri=_text(el, "cac:Attachment/cac:ExternalReference/cbc:URI"),
@@ -588,7 +592,7 @@ def _item(line: Element) -> Item:
         classifications.append(
             _build(
                 ItemClassification,
-                path_of(code),
+                code,
                 value=code.text,
                 scheme=code.get("listID"),
                 version=code.get("listVersionID") or None,
@@ -597,7 +601,7 @@ def _item(line: Element) -> Item:
     attributes = [
         _build(
             ItemAttribute,
-            path_of(prop),
+            prop,
             name=_need(prop, "cbc:Name", "item attribute name (BT-160)"),
             value=_text(prop, "cbc:Value") or "",
         )
@@ -605,7 +609,7 @@ def _item(line: Element) -> Item:
     ]
     return _build(
         Item,
-        path_of(item),
+        item,
         name=_need(item, "cbc:Name", "item name (BT-153)"),
         description=_text(item, "cbc:Description"),
         seller_id=_text(item, "cac:SellersItemIdentification/cbc:ID"),
@@ -628,7 +632,7 @@ def _price(line: Element) -> Price:
     discount_el = price.find("cac:AllowanceCharge", NS)
     return _build(
         Price,
-        path_of(price),
+        price,
         net=_need_decimal(price, "cbc:PriceAmount", "item net price (BT-146)"),
         discount=None if discount_el is None else _decimal(discount_el, "cbc:Amount"),
         gross=None if discount_el is None else _decimal(discount_el, "cbc:BaseAmount"),
@@ -653,7 +657,7 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
     allowances, charges = _allowance_charges(line, document_level=False)
     return _build(
         InvoiceLine,
-        path_of(line),
+        line,
         id=_need(line, "cbc:ID", "invoice line identifier (BT-126)"),
         note=_text(line, "cbc:Note"),
         object_id=_ident(line, "cac:DocumentReference/cbc:ID"),
@@ -741,7 +745,7 @@ def parse_ubl(data: bytes) -> Invoice:
     preceding = [
         _build(
             PrecedingInvoice,
-            path_of(ref),
+            ref,
             number=_need(ref, "cbc:ID", "preceding invoice reference (BT-25)"),
             issue_date=_date(ref, "cbc:IssueDate"),
         )
@@ -760,7 +764,7 @@ def parse_ubl(data: bytes) -> Invoice:
         )
     return _build(
         Invoice,
-        path_of(root),
+        root,
         number=_need(root, "cbc:ID", "invoice number (BT-1)"),
         issue_date=_need_date(root, "cbc:IssueDate", "invoice issue date (BT-2)"),
         type_code=type_code.strip(),

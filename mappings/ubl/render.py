@@ -39,9 +39,18 @@ from mappings.ubl.names import (
     PROJECT_CODE,
     SEPA_SCHEME,
 )
-from mappings.xmltext import esc, num
+from mappings.xmltext import esc as _escape
+from mappings.xmltext import num
 
 Add = Callable[[str], None]
+
+
+def esc(text: str) -> str:
+    """:func:`mappings.xmltext.esc` with a fast path: most values need no escaping, and four
+    substring tests are cheaper than ``str.translate`` (about a quarter of render time)."""
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        return _escape(text)
+    return text
 
 
 def _id(add: Add, tag: str, ident: Identifier) -> None:
