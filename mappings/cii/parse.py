@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import functools
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pydantic import ValidationError
 
+import gateway.model
 from gateway.errors import ParseError
 from gateway.model import (
     Address,
@@ -76,6 +80,41 @@ from mappings.cii.xmlread import (
 _TRANSACTION = "rsm:SupplyChainTradeTransaction"
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _field_term(model_name: str, field: str) -> str | None:
+    model = getattr(gateway.model, model_name, None)
+    info = getattr(model, "model_fields", {}).get(field)
+    extra = getattr(info, "json_schema_extra", None)
+    term = extra.get("bt") if isinstance(extra, dict) else None
+    return term if isinstance(term, str) else None
+
+
+def _validation_message(exc: ValidationError, top_level: bool = False) -> str:
+    parts = []
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"])
+        term = bt_of(path) if top_level else _field_term(exc.title, str(error["loc"][0]))
+        where = f"{path} ({term})" if term else path
+        parts.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
+    return f"value not accepted by the model {exc.title}: " + "; ".join(parts)
+
+
+def _located(func: Callable[Concatenate[Element, P], T]) -> Callable[Concatenate[Element, P], T]:
+    """Turn a model refusal while reading ``node`` into a ParseError located at ``node``."""
+
+    @functools.wraps(func)
+    def read(node: Element, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(node, *args, **kwargs)
+        except ValidationError as exc:
+            raise ParseError(_validation_message(exc), location(node)) from exc
+
+    return read
+
+
 def _identifier(node: Element | None) -> Identifier | None:
     if node is None or node.text is None or not node.text.strip():
         return None
@@ -87,7 +126,8 @@ def _party_id(party: Element) -> Identifier | None:
     return _identifier(find(party, "ram:GlobalID")) or _identifier(find(party, "ram:ID"))
 
 
-def _address(party: Element, term: str) -> Address | None:
+@_located
+def _address(party: Element, country_term: str) -> Address | None:
     node = find(party, "ram:PostalTradeAddress")
     if node is None:
         return None
@@ -98,12 +138,12 @@ def _address(party: Element, term: str) -> Address | None:
         city=text(node, "ram:CityName"),
         post_code=text(node, "ram:PostcodeCode"),
         subdivision=text(node, "ram:CountrySubDivisionName"),
-        country=required(node, "ram:CountryID", term),
+        country=required(node, "ram:CountryID", country_term),
     )
 
 
-def _required_address(party: Element, term: str) -> Address:
-    address = _address(party, term)
+def _required_address(party: Element, term: str, country_term: str) -> Address:
+    address = _address(party, country_term)
     if address is None:
         raise ParseError(
             f"missing mandatory element ({term}): expected ram:PostalTradeAddress",
@@ -112,6 +152,7 @@ def _required_address(party: Element, term: str) -> Address:
     return address
 
 
+@_located
 def _contact(party: Element) -> Contact | None:
     node = find(party, "ram:DefinedTradeContact")
     if node is None:
@@ -135,6 +176,7 @@ def _electronic(party: Element) -> Identifier | None:
     return _identifier(find(party, "ram:URIUniversalCommunication/ram:URIID"))
 
 
+@_located
 def _seller(agreement: Element) -> Seller:
     node = find(agreement, "ram:SellerTradeParty")
     if node is None:
@@ -153,11 +195,12 @@ def _seller(agreement: Element) -> Seller:
         tax_registration_id=_tax_id(node, TAX_SCHEME),
         legal_info=text(node, "ram:Description"),
         electronic_address=_electronic(node),
-        address=_required_address(node, "BG-5"),
+        address=_required_address(node, "BG-5", "BT-40"),
         contact=_contact(node),
     )
 
 
+@_located
 def _buyer(agreement: Element) -> Buyer:
     node = find(agreement, "ram:BuyerTradeParty")
     if node is None:
@@ -172,11 +215,12 @@ def _buyer(agreement: Element) -> Buyer:
         legal_registration=_identifier(find(node, "ram:SpecifiedLegalOrganization/ram:ID")),
         vat_id=_tax_id(node, VAT_SCHEME),
         electronic_address=_electronic(node),
-        address=_required_address(node, "BG-8"),
+        address=_required_address(node, "BG-8", "BT-55"),
         contact=_contact(node),
     )
 
 
+@_located
 def _tax_representative(agreement: Element) -> TaxRepresentative | None:
     node = find(agreement, "ram:SellerTaxRepresentativeTradeParty")
     if node is None:
@@ -191,7 +235,7 @@ def _tax_representative(agreement: Element) -> TaxRepresentative | None:
     return TaxRepresentative(
         name=required(node, "ram:Name", "BT-62"),
         vat_id=vat_id,
-        address=_required_address(node, "BG-12"),
+        address=_required_address(node, "BG-12", "BT-69"),
     )
 
 
@@ -207,6 +251,7 @@ def _indicator(node: Element) -> bool:
     )
 
 
+@_located
 def _line_allowance_charge(node: Element) -> LineAllowanceCharge:
     return LineAllowanceCharge(
         amount=required_decimal(node, "ram:ActualAmount", "BT-136/BT-141"),
@@ -217,6 +262,7 @@ def _line_allowance_charge(node: Element) -> LineAllowanceCharge:
     )
 
 
+@_located
 def _allowance_charge(node: Element) -> AllowanceCharge:
     return AllowanceCharge(
         amount=required_decimal(node, "ram:ActualAmount", "BT-92/BT-99"),
@@ -229,6 +275,7 @@ def _allowance_charge(node: Element) -> AllowanceCharge:
     )
 
 
+@_located
 def _period(holder: Element) -> Period | None:
     node = find(holder, "ram:BillingSpecifiedPeriod")
     if node is None:
@@ -237,6 +284,7 @@ def _period(holder: Element) -> Period | None:
     return None if period == Period() else period
 
 
+@_located
 def _object_id(holder: Element) -> Identifier | None:
     for node in find_all(holder, "ram:AdditionalReferencedDocument"):
         if text(node, "ram:TypeCode") == OBJECT_TYPE:
@@ -247,6 +295,7 @@ def _object_id(holder: Element) -> Identifier | None:
     return None
 
 
+@_located
 def _item(line: Element) -> Item:
     node = find(line, "ram:SpecifiedTradeProduct")
     if node is None:
@@ -286,6 +335,7 @@ def _item(line: Element) -> Item:
     )
 
 
+@_located
 def _price(agreement: Element) -> Price:
     net = find(agreement, "ram:NetPriceProductTradePrice")
     if net is None:
@@ -313,6 +363,7 @@ def _section(parent: Element, tag: str, term: str) -> Element:
     return node
 
 
+@_located
 def _line(node: Element) -> InvoiceLine:
     document = _section(node, "ram:AssociatedDocumentLineDocument", "BT-126")
     agreement = _section(node, "ram:SpecifiedLineTradeAgreement", "BG-29")
@@ -357,6 +408,7 @@ def _line(node: Element) -> InvoiceLine:
     )
 
 
+@_located
 def _attachment(node: Element) -> Attachment | None:
     binary = find(node, "ram:AttachmentBinaryObject")
     if binary is None:
@@ -376,6 +428,7 @@ def _attachment(node: Element) -> Attachment | None:
     return Attachment(content=content, mime_code=mime, filename=filename)
 
 
+@_located
 def _references(
     agreement: Element,
 ) -> tuple[str | None, Identifier | None, list[SupportingDocument]]:
@@ -403,17 +456,19 @@ def _references(
     return tender, invoiced_object, documents
 
 
+@_located
 def _delivery(node: Element) -> Delivery | None:
     party = find(node, "ram:ShipToTradeParty")
     delivery = Delivery(
         party_name=None if party is None else text(party, "ram:Name"),
         location=None if party is None else _party_id(party),
-        address=None if party is None else _address(party, "BG-15"),
+        address=None if party is None else _address(party, "BT-80"),
         date=date(node, "ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime"),
     )
     return None if delivery == Delivery() else delivery
 
 
+@_located
 def _payment(settlement: Element) -> PaymentInstructions | None:
     means = find_all(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
     remittance = text(settlement, "ram:PaymentReference")
@@ -465,10 +520,11 @@ def _payment(settlement: Element) -> PaymentInstructions | None:
     )
 
 
-def _vat(settlement: Element) -> tuple[list[VatBreakdown], object, str | None]:
+@_located
+def _vat(settlement: Element) -> tuple[list[VatBreakdown], dt.date | None, str | None]:
     breakdown: list[VatBreakdown] = []
-    tax_point = None
-    due_code = None
+    tax_point: dt.date | None = None
+    due_code: str | None = None
     for node in find_all(settlement, "ram:ApplicableTradeTax"):
         tax_point = tax_point or date(node, "ram:TaxPointDate")
         due_code = due_code or text(node, "ram:DueDateTypeCode")
@@ -485,6 +541,7 @@ def _vat(settlement: Element) -> tuple[list[VatBreakdown], object, str | None]:
     return breakdown, tax_point, due_code
 
 
+@_located
 def _totals(settlement: Element, currency: str, tax_currency: str | None) -> Totals:
     node = _section(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation", "BG-22")
     vat: Decimal | None = None
@@ -509,6 +566,7 @@ def _totals(settlement: Element, currency: str, tax_currency: str | None) -> Tot
     )
 
 
+@_located
 def _payee(settlement: Element) -> Payee | None:
     node = find(settlement, "ram:PayeeTradeParty")
     if node is None:
@@ -617,16 +675,6 @@ def _fields(root: Element) -> dict[str, Any]:
     }
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        path = ".".join(str(p) for p in error["loc"])
-        term = bt_of(path)
-        where = f"{path} ({term})" if term else path
-        parts.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
-    return f"{exc.title}: " + "; ".join(parts)
-
-
 def parse_cii(data: bytes) -> Invoice:
     """The canonical Invoice for a CII D16B invoice or credit note given as bytes.
 
@@ -645,7 +693,4 @@ def parse_cii(data: bytes) -> Invoice:
     try:
         return Invoice(**_fields(root))
     except ValidationError as exc:
-        raise ParseError(
-            f"value not accepted by the invoice model: {_validation_message(exc)}",
-            location(root),
-        ) from exc
+        raise ParseError(_validation_message(exc, top_level=True), location(root)) from exc
