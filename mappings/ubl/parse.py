@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 from lxml import etree
-from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ParseError
 from gateway.model import (
@@ -48,176 +45,56 @@ from gateway.model import (
     VatBreakdown,
 )
 from mappings.ubl.names import (
-    CAC_NS,
-    CBC_NS,
     CREDIT_NOTE_NS,
     INVOICE_NS,
     INVOICED_OBJECT_CODE,
     NO_ORDER_ID,
-    PREFIXES,
     PROJECT_CODE,
     SEPA_SCHEME,
 )
-
-Element = etree._Element
-M = TypeVar("M", bound=BaseModel)
-
-NS = {"cac": CAC_NS, "cbc": CBC_NS}
-_ROOTS = {f"{{{INVOICE_NS}}}Invoice": False, f"{{{CREDIT_NOTE_NS}}}CreditNote": True}
-_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?\s*$")
-_NOTE_SUBJECT = re.compile(r"^#([A-Za-z0-9]{1,10})#(.+)$", re.DOTALL)
-_TRUE = {"true", "1"}
-
-# No network, no DTD loading, no entity expansion, no huge-tree override.
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
+from mappings.ubl.xmlread import (
+    NS,
+    Element,
+    build,
+    date,
+    decimal,
+    decimal_of,
+    has_text,
+    ident,
+    need,
+    need_date,
+    need_decimal,
+    path_of,
+    read_xml,
+    text,
+    where,
 )
 
-
-def path_of(el: Element) -> str:
-    """The element path of ``el``: ``/Invoice/cac:InvoiceLine[3]/cbc:InvoicedQuantity``.
-
-    A position ``[n]`` (1-based) is shown where the parent has several children of that name.
-    """
-    steps: list[str] = []
-    node: Element | None = el
-    while node is not None:
-        qname = etree.QName(node)
-        prefix = PREFIXES.get(qname.namespace or "")
-        name = f"{prefix}:{qname.localname}" if prefix else qname.localname
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if c.tag == node.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(node) + 1}]"
-        steps.append(name)
-        node = parent
-    return "/" + "/".join(reversed(steps))
-
-
-def _where(el: Element, rel: str) -> str:
-    return f"{path_of(el)}/{rel}"
-
-
-def _has_text(el: Element) -> bool:
-    return el.text is not None and bool(el.text.strip())
-
-
-def _text(el: Element, rel: str) -> str | None:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        return None
-    return found.text
-
-
-def _need(el: Element, rel: str, what: str) -> str:
-    value = _text(el, rel)
-    if value is None:
-        raise ParseError(f"missing mandatory element: expected {what}", _where(el, rel))
-    return value
-
-
-def _decimal_of(found: Element) -> Decimal:
-    raw = (found.text or "").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise ParseError(f"expected a decimal number such as 1234.56, got {raw!r}", path_of(found))
-    return value
-
-
-def _decimal(el: Element, rel: str) -> Decimal | None:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        return None
-    return _decimal_of(found)
-
-
-def _need_decimal(el: Element, rel: str, what: str) -> Decimal:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        raise ParseError(f"missing mandatory element: expected {what}", _where(el, rel))
-    return _decimal_of(found)
-
-
-def _date_of(found: Element) -> dt.date:
-    raw = found.text or ""
-    match = _DATE.match(raw)
-    try:
-        if match is None:
-            raise ValueError(raw)
-        return dt.date.fromisoformat(match.group(1))
-    except ValueError:
-        raise ParseError(
-            f"expected a date YYYY-MM-DD, got {raw.strip()!r}", path_of(found)
-        ) from None
-
-
-def _date(el: Element, rel: str) -> dt.date | None:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        return None
-    return _date_of(found)
-
-
-def _need_date(el: Element, rel: str, what: str) -> dt.date:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        raise ParseError(f"missing mandatory element: expected {what}", _where(el, rel))
-    return _date_of(found)
-
-
-def _ident(el: Element, rel: str) -> Identifier | None:
-    found = el.find(rel, NS)
-    if found is None or found.text is None or not found.text.strip():
-        return None
-    return Identifier(value=found.text, scheme=found.get("schemeID") or None)
-
-
-def _build(cls: type[M], where: Element, **values: Any) -> M:
-    """``cls(**values)``; a model constraint failure becomes a ParseError at element ``where``.
-
-    The path is computed only on failure: it costs a walk over ancestors and siblings.
-    """
-    try:
-        return cls(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ParseError(
-            f"{cls.__name__}.{field}: {first['msg']} (value {first.get('input')!r})",
-            path_of(where),
-        ) from None
+_ROOTS = {f"{{{INVOICE_NS}}}Invoice": False, f"{{{CREDIT_NOTE_NS}}}CreditNote": True}
+_NOTE_SUBJECT = re.compile(r"^#([A-Za-z0-9]{1,10})#(.+)$", re.DOTALL)
+_TRUE = {"true", "1"}
 
 
 def _address(el: Element | None, what: str) -> Address | None:
     if el is None:
         return None
-    return _build(
+    return build(
         Address,
         el,
-        line1=_text(el, "cbc:StreetName"),
-        line2=_text(el, "cbc:AdditionalStreetName"),
-        line3=_text(el, "cac:AddressLine/cbc:Line"),
-        city=_text(el, "cbc:CityName"),
-        post_code=_text(el, "cbc:PostalZone"),
-        subdivision=_text(el, "cbc:CountrySubentity"),
-        country=_need(el, "cac:Country/cbc:IdentificationCode", f"{what} country code"),
+        line1=text(el, "cbc:StreetName"),
+        line2=text(el, "cbc:AdditionalStreetName"),
+        line3=text(el, "cac:AddressLine/cbc:Line"),
+        city=text(el, "cbc:CityName"),
+        post_code=text(el, "cbc:PostalZone"),
+        subdivision=text(el, "cbc:CountrySubentity"),
+        country=need(el, "cac:Country/cbc:IdentificationCode", f"{what} country code"),
     )
 
 
 def _need_address(party: Element, rel: str, what: str) -> Address:
     found = party.find(rel, NS)
     if found is None:
-        raise ParseError(f"missing mandatory element: expected {what}", _where(party, rel))
+        raise ParseError(f"missing mandatory element: expected {what}", where(party, rel))
     address = _address(found, what)
     assert address is not None
     return address
@@ -228,9 +105,9 @@ def _contact(party: Element) -> Contact | None:
     if el is None:
         return None
     name, phone, email = (
-        _text(el, "cbc:Name"),
-        _text(el, "cbc:Telephone"),
-        _text(el, "cbc:ElectronicMail"),
+        text(el, "cbc:Name"),
+        text(el, "cbc:Telephone"),
+        text(el, "cbc:ElectronicMail"),
     )
     if not (name or phone or email):
         return None
@@ -241,10 +118,10 @@ def _tax_ids(party: Element) -> tuple[str | None, str | None]:
     """(VAT identifier, other tax registration identifier) from PartyTaxScheme."""
     vat = other = None
     for scheme in party.iterfind("cac:PartyTaxScheme", NS):
-        company_id = _text(scheme, "cbc:CompanyID")
+        company_id = text(scheme, "cbc:CompanyID")
         if company_id is None:
             continue
-        if (_text(scheme, "cac:TaxScheme/cbc:ID") or "").strip().upper() == "VAT":
+        if (text(scheme, "cac:TaxScheme/cbc:ID") or "").strip().upper() == "VAT":
             vat = vat or company_id
         else:
             other = other or company_id
@@ -271,7 +148,7 @@ def _seller(root: Element, has_payment: bool) -> tuple[Seller, str | None]:
     if party is None:
         raise ParseError(
             "missing mandatory element: expected the seller (BG-4)",
-            _where(root, "cac:AccountingSupplierParty/cac:Party"),
+            where(root, "cac:AccountingSupplierParty/cac:Party"),
         )
     ids, sepa = _party_ids(party)
     if sepa is not None and not has_payment:
@@ -279,17 +156,17 @@ def _seller(root: Element, has_payment: bool) -> tuple[Seller, str | None]:
         ids.append(Identifier(value=sepa, scheme=SEPA_SCHEME))
         sepa = None
     vat, other = _tax_ids(party)
-    seller = _build(
+    seller = build(
         Seller,
         party,
-        name=_need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "seller name (BT-27)"),
-        trading_name=_text(party, "cac:PartyName/cbc:Name"),
+        name=need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "seller name (BT-27)"),
+        trading_name=text(party, "cac:PartyName/cbc:Name"),
         identifiers=tuple(ids),
-        legal_registration=_ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
+        legal_registration=ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
         vat_id=vat,
         tax_registration_id=other,
-        legal_info=_text(party, "cac:PartyLegalEntity/cbc:CompanyLegalForm"),
-        electronic_address=_ident(party, "cbc:EndpointID"),
+        legal_info=text(party, "cac:PartyLegalEntity/cbc:CompanyLegalForm"),
+        electronic_address=ident(party, "cbc:EndpointID"),
         address=_need_address(party, "cac:PostalAddress", "seller postal address (BG-5)"),
         contact=_contact(party),
     )
@@ -301,19 +178,19 @@ def _buyer(root: Element) -> Buyer:
     if party is None:
         raise ParseError(
             "missing mandatory element: expected the buyer (BG-7)",
-            _where(root, "cac:AccountingCustomerParty/cac:Party"),
+            where(root, "cac:AccountingCustomerParty/cac:Party"),
         )
     ids, _sepa = _party_ids(party)
     vat, _ = _tax_ids(party)
-    return _build(
+    return build(
         Buyer,
         party,
-        name=_need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "buyer name (BT-44)"),
-        trading_name=_text(party, "cac:PartyName/cbc:Name"),
+        name=need(party, "cac:PartyLegalEntity/cbc:RegistrationName", "buyer name (BT-44)"),
+        trading_name=text(party, "cac:PartyName/cbc:Name"),
         identifier=ids[0] if ids else None,
-        legal_registration=_ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
+        legal_registration=ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
         vat_id=vat,
-        electronic_address=_ident(party, "cbc:EndpointID"),
+        electronic_address=ident(party, "cbc:EndpointID"),
         address=_need_address(party, "cac:PostalAddress", "buyer postal address (BG-8)"),
         contact=_contact(party),
     )
@@ -327,12 +204,12 @@ def _payee(root: Element, has_payment: bool) -> tuple[Payee | None, str | None]:
     if sepa is not None and not has_payment:
         ids.insert(0, Identifier(value=sepa, scheme=SEPA_SCHEME))
         sepa = None
-    payee = _build(
+    payee = build(
         Payee,
         party,
-        name=_need(party, "cac:PartyName/cbc:Name", "payee name (BT-59)"),
+        name=need(party, "cac:PartyName/cbc:Name", "payee name (BT-59)"),
         identifier=ids[0] if ids else None,
-        legal_registration=_ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
+        legal_registration=ident(party, "cac:PartyLegalEntity/cbc:CompanyID"),
     )
     return payee, sepa
 
@@ -345,12 +222,12 @@ def _tax_representative(root: Element) -> TaxRepresentative | None:
     if vat is None:
         raise ParseError(
             "missing mandatory element: expected the tax representative VAT identifier (BT-63)",
-            _where(party, "cac:PartyTaxScheme/cbc:CompanyID"),
+            where(party, "cac:PartyTaxScheme/cbc:CompanyID"),
         )
-    return _build(
+    return build(
         TaxRepresentative,
         party,
-        name=_need(party, "cac:PartyName/cbc:Name", "tax representative name (BT-62)"),
+        name=need(party, "cac:PartyName/cbc:Name", "tax representative name (BT-62)"),
         vat_id=vat,
         address=_need_address(
             party, "cac:PostalAddress", "tax representative postal address (BG-12)"
@@ -364,9 +241,9 @@ def _delivery(root: Element) -> Delivery | None:
         return None
     location = el.find("cac:DeliveryLocation", NS)
     delivery = Delivery(
-        party_name=_text(el, "cac:DeliveryParty/cac:PartyName/cbc:Name"),
-        location=None if location is None else _ident(location, "cbc:ID"),
-        date=_date(el, "cbc:ActualDeliveryDate"),
+        party_name=text(el, "cac:DeliveryParty/cac:PartyName/cbc:Name"),
+        location=None if location is None else ident(location, "cbc:ID"),
+        date=date(el, "cbc:ActualDeliveryDate"),
         address=None
         if location is None
         else _address(location.find("cac:Address", NS), "deliver-to address"),
@@ -379,7 +256,7 @@ def _delivery(root: Element) -> Delivery | None:
 def _period(el: Element | None) -> Period | None:
     if el is None:
         return None
-    start, end = _date(el, "cbc:StartDate"), _date(el, "cbc:EndDate")
+    start, end = date(el, "cbc:StartDate"), date(el, "cbc:EndDate")
     if start is None and end is None:
         return None
     return Period(start=start, end=end)
@@ -391,45 +268,43 @@ def _payment(root: Element, creditor_id: str | None) -> PaymentInstructions | No
         return None
     first = means[0]
     code_el = first.find("cbc:PaymentMeansCode", NS)
-    code = _need(first, "cbc:PaymentMeansCode", "payment means type code (BT-81)")
-    remittance = next(
-        (t for t in (_text(m, "cbc:PaymentID") for m in means) if t is not None), None
-    )
+    code = need(first, "cbc:PaymentMeansCode", "payment means type code (BT-81)")
+    remittance = next((t for t in (text(m, "cbc:PaymentID") for m in means) if t is not None), None)
     transfers: list[CreditTransfer] = []
     card: PaymentCard | None = None
     mandate_ref = debited = None
     for m in means:
         for account in m.iterfind("cac:PayeeFinancialAccount", NS):
             transfers.append(
-                _build(
+                build(
                     CreditTransfer,
                     account,
-                    account_id=_need(account, "cbc:ID", "payment account identifier (BT-84)"),
-                    account_name=_text(account, "cbc:Name"),
-                    provider_id=_text(account, "cac:FinancialInstitutionBranch/cbc:ID"),
+                    account_id=need(account, "cbc:ID", "payment account identifier (BT-84)"),
+                    account_name=text(account, "cbc:Name"),
+                    provider_id=text(account, "cac:FinancialInstitutionBranch/cbc:ID"),
                 )
             )
         card_el = m.find("cac:CardAccount", NS)
         if card is None and card_el is not None:
-            card = _build(
+            card = build(
                 PaymentCard,
                 card_el,
-                pan_last_digits=_need(
+                pan_last_digits=need(
                     card_el, "cbc:PrimaryAccountNumberID", "payment card number (BT-87)"
                 ),
-                holder_name=_text(card_el, "cbc:HolderName"),
+                holder_name=text(card_el, "cbc:HolderName"),
             )
         mandate = m.find("cac:PaymentMandate", NS)
         if mandate is not None and mandate_ref is None and debited is None:
-            mandate_ref = _text(mandate, "cbc:ID")
-            debited = _text(mandate, "cac:PayerFinancialAccount/cbc:ID")
+            mandate_ref = text(mandate, "cbc:ID")
+            debited = text(mandate, "cac:PayerFinancialAccount/cbc:ID")
     debit = None
     if mandate_ref or debited or creditor_id:
         debit = DirectDebit(
             mandate_reference=mandate_ref, creditor_id=creditor_id, debited_account=debited
         )
     name = code_el.get("name") if code_el is not None else None
-    return _build(
+    return build(
         PaymentInstructions,
         first,
         means_code=code,
@@ -449,25 +324,25 @@ def _allowance_charges(parent: Element, document_level: bool) -> tuple[_Fields, 
     allowances: _Fields = []
     charges: _Fields = []
     for el in parent.iterfind("cac:AllowanceCharge", NS):
-        indicator = _need(el, "cbc:ChargeIndicator", "ChargeIndicator true or false")
+        indicator = need(el, "cbc:ChargeIndicator", "ChargeIndicator true or false")
         flag = indicator.strip().lower()
         if flag not in {"true", "false", "1", "0"}:
             raise ParseError(
                 f"expected ChargeIndicator true or false, got {indicator!r}",
-                _where(el, "cbc:ChargeIndicator"),
+                where(el, "cbc:ChargeIndicator"),
             )
         values: dict[str, Any] = {
-            "amount": _need_decimal(el, "cbc:Amount", "allowance/charge amount"),
-            "base_amount": _decimal(el, "cbc:BaseAmount"),
-            "percentage": _decimal(el, "cbc:MultiplierFactorNumeric"),
-            "reason": _text(el, "cbc:AllowanceChargeReason"),
-            "reason_code": _text(el, "cbc:AllowanceChargeReasonCode"),
+            "amount": need_decimal(el, "cbc:Amount", "allowance/charge amount"),
+            "base_amount": decimal(el, "cbc:BaseAmount"),
+            "percentage": decimal(el, "cbc:MultiplierFactorNumeric"),
+            "reason": text(el, "cbc:AllowanceChargeReason"),
+            "reason_code": text(el, "cbc:AllowanceChargeReasonCode"),
         }
         if document_level:
-            values["vat_category"] = _need(
+            values["vat_category"] = need(
                 el, "cac:TaxCategory/cbc:ID", "VAT category code (BT-95/BT-102)"
             )
-            values["vat_rate"] = _decimal(el, "cac:TaxCategory/cbc:Percent")
+            values["vat_rate"] = decimal(el, "cac:TaxCategory/cbc:Percent")
         (charges if flag in _TRUE else allowances).append((values, el))
     return allowances, charges
 
@@ -477,19 +352,19 @@ def _vat_breakdown(root: Element, currency: str) -> list[VatBreakdown]:
     for total in root.iterfind("cac:TaxTotal", NS):
         for sub in total.iterfind("cac:TaxSubtotal", NS):
             result.append(
-                _build(
+                build(
                     VatBreakdown,
                     sub,
-                    taxable_amount=_need_decimal(
+                    taxable_amount=need_decimal(
                         sub, "cbc:TaxableAmount", "VAT category taxable amount (BT-116)"
                     ),
-                    tax_amount=_need_decimal(
+                    tax_amount=need_decimal(
                         sub, "cbc:TaxAmount", "VAT category tax amount (BT-117)"
                     ),
-                    category=_need(sub, "cac:TaxCategory/cbc:ID", "VAT category code (BT-118)"),
-                    rate=_decimal(sub, "cac:TaxCategory/cbc:Percent"),
-                    exemption_reason=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
-                    exemption_reason_code=_text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
+                    category=need(sub, "cac:TaxCategory/cbc:ID", "VAT category code (BT-118)"),
+                    rate=decimal(sub, "cac:TaxCategory/cbc:Percent"),
+                    exemption_reason=text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
+                    exemption_reason_code=text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
                 )
             )
     return result
@@ -501,9 +376,9 @@ def _totals(root: Element, currency: str, tax_currency: str | None) -> Totals:
         amount_el = total.find("cbc:TaxAmount", NS)
         if amount_el is None:
             raise ParseError(
-                "missing mandatory element: expected TaxAmount", _where(total, "cbc:TaxAmount")
+                "missing mandatory element: expected TaxAmount", where(total, "cbc:TaxAmount")
             )
-        amount = _decimal_of(amount_el)
+        amount = decimal_of(amount_el)
         in_tax_currency = (
             tax_currency is not None
             and tax_currency != currency
@@ -517,21 +392,21 @@ def _totals(root: Element, currency: str, tax_currency: str | None) -> Totals:
     if lmt is None:
         raise ParseError(
             "missing mandatory element: expected the document totals (BG-22)",
-            _where(root, "cac:LegalMonetaryTotal"),
+            where(root, "cac:LegalMonetaryTotal"),
         )
     return Totals(
-        line_net=_need_decimal(lmt, "cbc:LineExtensionAmount", "sum of line net amounts (BT-106)"),
-        allowances=_decimal(lmt, "cbc:AllowanceTotalAmount"),
-        charges=_decimal(lmt, "cbc:ChargeTotalAmount"),
-        without_vat=_need_decimal(
+        line_net=need_decimal(lmt, "cbc:LineExtensionAmount", "sum of line net amounts (BT-106)"),
+        allowances=decimal(lmt, "cbc:AllowanceTotalAmount"),
+        charges=decimal(lmt, "cbc:ChargeTotalAmount"),
+        without_vat=need_decimal(
             lmt, "cbc:TaxExclusiveAmount", "total amount without VAT (BT-109)"
         ),
         vat=vat,
         vat_in_accounting_currency=vat_accounting,
-        with_vat=_need_decimal(lmt, "cbc:TaxInclusiveAmount", "total amount with VAT (BT-112)"),
-        prepaid=_decimal(lmt, "cbc:PrepaidAmount"),
-        rounding=_decimal(lmt, "cbc:PayableRoundingAmount"),
-        due=_need_decimal(lmt, "cbc:PayableAmount", "amount due for payment (BT-115)"),
+        with_vat=need_decimal(lmt, "cbc:TaxInclusiveAmount", "total amount with VAT (BT-112)"),
+        prepaid=decimal(lmt, "cbc:PrepaidAmount"),
+        rounding=decimal(lmt, "cbc:PayableRoundingAmount"),
+        due=need_decimal(lmt, "cbc:PayableAmount", "amount due for payment (BT-115)"),
     )
 
 
@@ -543,12 +418,12 @@ def _documents(
     project: str | None = None
     docs: list[SupportingDocument] = []
     for el in root.iterfind("cac:AdditionalDocumentReference", NS):
-        type_code = (_text(el, "cbc:DocumentTypeCode") or "").strip()
+        type_code = (text(el, "cbc:DocumentTypeCode") or "").strip()
         if type_code == INVOICED_OBJECT_CODE and invoiced_object is None:
-            invoiced_object = _ident(el, "cbc:ID")
+            invoiced_object = ident(el, "cbc:ID")
             continue
         if credit_note and type_code == PROJECT_CODE and project is None:
-            project = _text(el, "cbc:ID")
+            project = text(el, "cbc:ID")
             continue
         attachment = None
         binary = el.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)
@@ -559,7 +434,7 @@ def _documents(
                 raise ParseError(
                     "expected base64 content in EmbeddedDocumentBinaryObject", path_of(binary)
                 ) from None
-            attachment = _build(
+            attachment = build(
                 Attachment,
                 binary,
                 content=content,
@@ -567,12 +442,12 @@ def _documents(
                 filename=binary.get("filename"),
             )
         docs.append(
-            _build(
+            build(
                 SupportingDocument,
                 el,
-                reference=_need(el, "cbc:ID", "supporting document reference (BT-122)"),
-                description=_text(el, "cbc:DocumentDescription"),
-                external_uri=_text(el, "cac:Attachment/cac:ExternalReference/cbc:URI"),
+                reference=need(el, "cbc:ID", "supporting document reference (BT-122)"),
+                description=text(el, "cbc:DocumentDescription"),
+                external_uri=text(el, "cac:Attachment/cac:ExternalReference/cbc:URI"),
                 attachment=attachment,
             )
         )
@@ -583,14 +458,14 @@ def _item(line: Element) -> Item:
     item = line.find("cac:Item", NS)
     if item is None:
         raise ParseError(
-            "missing mandatory element: expected the item (BG-31)", _where(line, "cac:Item")
+            "missing mandatory element: expected the item (BG-31)", where(line, "cac:Item")
         )
     classifications = []
     for code in item.iterfind("cac:CommodityClassification/cbc:ItemClassificationCode", NS):
         if code.text is None or not code.text.strip():
             continue
         classifications.append(
-            _build(
+            build(
                 ItemClassification,
                 code,
                 value=code.text,
@@ -599,24 +474,24 @@ def _item(line: Element) -> Item:
             )
         )
     attributes = [
-        _build(
+        build(
             ItemAttribute,
             prop,
-            name=_need(prop, "cbc:Name", "item attribute name (BT-160)"),
-            value=_text(prop, "cbc:Value") or "",
+            name=need(prop, "cbc:Name", "item attribute name (BT-160)"),
+            value=text(prop, "cbc:Value") or "",
         )
         for prop in item.iterfind("cac:AdditionalItemProperty", NS)
     ]
-    return _build(
+    return build(
         Item,
         item,
-        name=_need(item, "cbc:Name", "item name (BT-153)"),
-        description=_text(item, "cbc:Description"),
-        seller_id=_text(item, "cac:SellersItemIdentification/cbc:ID"),
-        buyer_id=_text(item, "cac:BuyersItemIdentification/cbc:ID"),
-        standard_id=_ident(item, "cac:StandardItemIdentification/cbc:ID"),
+        name=need(item, "cbc:Name", "item name (BT-153)"),
+        description=text(item, "cbc:Description"),
+        seller_id=text(item, "cac:SellersItemIdentification/cbc:ID"),
+        buyer_id=text(item, "cac:BuyersItemIdentification/cbc:ID"),
+        standard_id=ident(item, "cac:StandardItemIdentification/cbc:ID"),
         classifications=tuple(classifications),
-        origin_country=_text(item, "cac:OriginCountry/cbc:IdentificationCode"),
+        origin_country=text(item, "cac:OriginCountry/cbc:IdentificationCode"),
         attributes=tuple(attributes),
     )
 
@@ -626,17 +501,17 @@ def _price(line: Element) -> Price:
     if price is None:
         raise ParseError(
             "missing mandatory element: expected the price details (BG-29)",
-            _where(line, "cac:Price"),
+            where(line, "cac:Price"),
         )
     base = price.find("cbc:BaseQuantity", NS)
     discount_el = price.find("cac:AllowanceCharge", NS)
-    return _build(
+    return build(
         Price,
         price,
-        net=_need_decimal(price, "cbc:PriceAmount", "item net price (BT-146)"),
-        discount=None if discount_el is None else _decimal(discount_el, "cbc:Amount"),
-        gross=None if discount_el is None else _decimal(discount_el, "cbc:BaseAmount"),
-        base_quantity=_decimal(price, "cbc:BaseQuantity"),
+        net=need_decimal(price, "cbc:PriceAmount", "item net price (BT-146)"),
+        discount=None if discount_el is None else decimal(discount_el, "cbc:Amount"),
+        gross=None if discount_el is None else decimal(discount_el, "cbc:BaseAmount"),
+        base_quantity=decimal(price, "cbc:BaseQuantity"),
         base_quantity_unit=None if base is None else base.get("unitCode") or None,
     )
 
@@ -646,7 +521,7 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
     if quantity is None:
         raise ParseError(
             "missing mandatory element: expected the invoiced quantity (BT-129)",
-            _where(line, qty_tag),
+            where(line, qty_tag),
         )
     unit = quantity.get("unitCode")
     if not unit:
@@ -655,25 +530,25 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
             path_of(quantity),
         )
     allowances, charges = _allowance_charges(line, document_level=False)
-    return _build(
+    return build(
         InvoiceLine,
         line,
-        id=_need(line, "cbc:ID", "invoice line identifier (BT-126)"),
-        note=_text(line, "cbc:Note"),
-        object_id=_ident(line, "cac:DocumentReference/cbc:ID"),
-        quantity=_decimal_of(quantity),
+        id=need(line, "cbc:ID", "invoice line identifier (BT-126)"),
+        note=text(line, "cbc:Note"),
+        object_id=ident(line, "cac:DocumentReference/cbc:ID"),
+        quantity=decimal_of(quantity),
         unit=unit,
-        net_amount=_need_decimal(line, "cbc:LineExtensionAmount", "line net amount (BT-131)"),
-        order_line_reference=_text(line, "cac:OrderLineReference/cbc:LineID"),
-        accounting_reference=_text(line, "cbc:AccountingCost"),
+        net_amount=need_decimal(line, "cbc:LineExtensionAmount", "line net amount (BT-131)"),
+        order_line_reference=text(line, "cac:OrderLineReference/cbc:LineID"),
+        accounting_reference=text(line, "cbc:AccountingCost"),
         period=_period(line.find("cac:InvoicePeriod", NS)),
-        allowances=tuple(_build(LineAllowanceCharge, p, **a) for a, p in allowances),
-        charges=tuple(_build(LineAllowanceCharge, p, **c) for c, p in charges),
+        allowances=tuple(build(LineAllowanceCharge, p, **a) for a, p in allowances),
+        charges=tuple(build(LineAllowanceCharge, p, **c) for c, p in charges),
         price=_price(line),
-        vat_category=_need(
+        vat_category=need(
             line, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "invoiced item VAT category (BT-151)"
         ),
-        vat_rate=_decimal(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"),
+        vat_rate=decimal(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"),
         item=_item(line),
     )
 
@@ -681,29 +556,19 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
 def _notes(root: Element) -> list[Note]:
     notes = []
     for el in root.iterfind("cbc:Note", NS):
-        text = el.text
-        if text is None or not text.strip():
+        raw = el.text
+        if raw is None or not raw.strip():
             continue
-        match = _NOTE_SUBJECT.match(text.strip())
+        match = _NOTE_SUBJECT.match(raw.strip())
         if match and match.group(2).strip():
             notes.append(Note(text=match.group(2), subject_code=match.group(1)))
         else:
-            notes.append(Note(text=text))
+            notes.append(Note(text=raw))
     return notes
 
 
 def _root(data: bytes) -> tuple[Element, bool]:
-    if not isinstance(data, bytes | bytearray):
-        raise ParseError(f"expected bytes, got {type(data).__name__}", "")
-    try:
-        tree = etree.fromstring(bytes(data), _PARSER).getroottree()
-    except etree.XMLSyntaxError as exc:
-        line, column = exc.position if exc.position else (exc.lineno, 0)
-        raise ParseError(f"malformed XML: {exc.msg}", f"line {line}, column {column}") from None
-    docinfo: Any = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ParseError("a DOCTYPE is not allowed in a UBL invoice", "line 1")
-    root = tree.getroot()
+    root = read_xml(data)
     if root.tag not in _ROOTS:
         raise ParseError(
             f"not a UBL 2.1 Invoice or CreditNote: the root element is {root.tag!r}; expected "
@@ -723,31 +588,31 @@ def parse_ubl(data: bytes) -> Invoice:
     has_payment = root.find("cac:PaymentMeans", NS) is not None
     seller, seller_sepa = _seller(root, has_payment)
     payee, payee_sepa = _payee(root, has_payment)
-    currency = _need(root, "cbc:DocumentCurrencyCode", "invoice currency code (BT-5)").strip()
-    tax_currency = _text(root, "cbc:TaxCurrencyCode")
+    currency = need(root, "cbc:DocumentCurrencyCode", "invoice currency code (BT-5)").strip()
+    tax_currency = text(root, "cbc:TaxCurrencyCode")
     tax_currency = tax_currency.strip() if tax_currency else None
     allowances, charges = _allowance_charges(root, document_level=True)
     invoiced_object, cn_project, documents = _documents(root, credit_note)
-    order_id = _text(root, "cac:OrderReference/cbc:ID")
-    sales_order = _text(root, "cac:OrderReference/cbc:SalesOrderID")
+    order_id = text(root, "cac:OrderReference/cbc:ID")
+    sales_order = text(root, "cac:OrderReference/cbc:SalesOrderID")
     if sales_order and order_id and order_id.strip() == NO_ORDER_ID:
         order_id = None
     if credit_note:
-        due_date = _date(root, "cac:PaymentMeans/cbc:PaymentDueDate")
-        type_code = _need(root, "cbc:CreditNoteTypeCode", "credit note type code (BT-3)")
+        due_date = date(root, "cac:PaymentMeans/cbc:PaymentDueDate")
+        type_code = need(root, "cbc:CreditNoteTypeCode", "credit note type code (BT-3)")
         project = cn_project
     else:
-        due_date = _date(root, "cbc:DueDate")
-        type_code = _need(root, "cbc:InvoiceTypeCode", "invoice type code (BT-3)")
-        project = _text(root, "cac:ProjectReference/cbc:ID")
-    terms = [e.text or "" for e in root.iterfind("cac:PaymentTerms/cbc:Note", NS) if _has_text(e)]
+        due_date = date(root, "cbc:DueDate")
+        type_code = need(root, "cbc:InvoiceTypeCode", "invoice type code (BT-3)")
+        project = text(root, "cac:ProjectReference/cbc:ID")
+    terms = [e.text or "" for e in root.iterfind("cac:PaymentTerms/cbc:Note", NS) if has_text(e)]
     period_el = root.find("cac:InvoicePeriod", NS)
     preceding = [
-        _build(
+        build(
             PrecedingInvoice,
             ref,
-            number=_need(ref, "cbc:ID", "preceding invoice reference (BT-25)"),
-            issue_date=_date(ref, "cbc:IssueDate"),
+            number=need(ref, "cbc:ID", "preceding invoice reference (BT-25)"),
+            issue_date=date(ref, "cbc:IssueDate"),
         )
         for ref in root.iterfind("cac:BillingReference/cac:InvoiceDocumentReference", NS)
     ]
@@ -760,33 +625,33 @@ def parse_ubl(data: bytes) -> Invoice:
     if not lines:
         raise ParseError(
             "missing mandatory element: expected at least one invoice line (BG-25)",
-            _where(root, line_tag),
+            where(root, line_tag),
         )
-    return _build(
+    return build(
         Invoice,
         root,
-        number=_need(root, "cbc:ID", "invoice number (BT-1)"),
-        issue_date=_need_date(root, "cbc:IssueDate", "invoice issue date (BT-2)"),
+        number=need(root, "cbc:ID", "invoice number (BT-1)"),
+        issue_date=need_date(root, "cbc:IssueDate", "invoice issue date (BT-2)"),
         type_code=type_code.strip(),
         currency=currency,
         tax_currency=tax_currency,
-        tax_point_date=_date(root, "cbc:TaxPointDate"),
-        tax_point_date_code=None if period_el is None else _text(period_el, "cbc:DescriptionCode"),
+        tax_point_date=date(root, "cbc:TaxPointDate"),
+        tax_point_date_code=None if period_el is None else text(period_el, "cbc:DescriptionCode"),
         due_date=due_date,
-        buyer_reference=_text(root, "cbc:BuyerReference"),
+        buyer_reference=text(root, "cbc:BuyerReference"),
         project_reference=project,
-        contract_reference=_text(root, "cac:ContractDocumentReference/cbc:ID"),
+        contract_reference=text(root, "cac:ContractDocumentReference/cbc:ID"),
         purchase_order_reference=order_id,
         sales_order_reference=sales_order,
-        receiving_advice_reference=_text(root, "cac:ReceiptDocumentReference/cbc:ID"),
-        despatch_advice_reference=_text(root, "cac:DespatchDocumentReference/cbc:ID"),
-        tender_reference=_text(root, "cac:OriginatorDocumentReference/cbc:ID"),
+        receiving_advice_reference=text(root, "cac:ReceiptDocumentReference/cbc:ID"),
+        despatch_advice_reference=text(root, "cac:DespatchDocumentReference/cbc:ID"),
+        tender_reference=text(root, "cac:OriginatorDocumentReference/cbc:ID"),
         invoiced_object=invoiced_object,
-        buyer_accounting_reference=_text(root, "cbc:AccountingCost"),
+        buyer_accounting_reference=text(root, "cbc:AccountingCost"),
         payment_terms="\n".join(terms) if terms else None,
         notes=tuple(_notes(root)),
-        business_process=_text(root, "cbc:ProfileID"),
-        specification_id=_text(root, "cbc:CustomizationID"),
+        business_process=text(root, "cbc:ProfileID"),
+        specification_id=text(root, "cbc:CustomizationID"),
         preceding_invoices=tuple(preceding),
         seller=seller,
         buyer=_buyer(root),
@@ -795,8 +660,8 @@ def parse_ubl(data: bytes) -> Invoice:
         delivery=_delivery(root),
         invoice_period=_period(period_el),
         payment=_payment(root, payee_sepa or seller_sepa),
-        allowances=tuple(_build(AllowanceCharge, p, **a) for a, p in allowances),
-        charges=tuple(_build(AllowanceCharge, p, **c) for c, p in charges),
+        allowances=tuple(build(AllowanceCharge, p, **a) for a, p in allowances),
+        charges=tuple(build(AllowanceCharge, p, **c) for c, p in charges),
         totals=_totals(root, currency, tax_currency),
         vat_breakdown=tuple(_vat_breakdown(root, currency)),
         supporting_documents=tuple(documents),

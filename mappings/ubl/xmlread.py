@@ -1,0 +1,184 @@
+"""Reading UBL XML safely and with locations: a hardened lxml parser and small typed accessors.
+
+Every accessor takes an element and a relative path with the ``cac``/``cbc`` prefixes; every
+failure is a :class:`ParseError` whose location is the element path in the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from lxml import etree
+from pydantic import BaseModel, ValidationError
+
+from gateway.errors import ParseError
+from gateway.model import Identifier
+from mappings.ubl.names import CAC_NS, CBC_NS, PREFIXES
+
+Element = etree._Element
+M = TypeVar("M", bound=BaseModel)
+
+NS = {"cac": CAC_NS, "cbc": CBC_NS}
+_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?\s*$")
+
+# No network, no DTD loading, no entity expansion, no huge-tree override.
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def path_of(el: Element) -> str:
+    """The element path of ``el``: ``/Invoice/cac:InvoiceLine[3]/cbc:InvoicedQuantity``.
+
+    A position ``[n]`` (1-based) is shown where the parent has several children of that name.
+    """
+    steps: list[str] = []
+    node: Element | None = el
+    while node is not None:
+        qname = etree.QName(node)
+        prefix = PREFIXES.get(qname.namespace or "")
+        name = f"{prefix}:{qname.localname}" if prefix else qname.localname
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if c.tag == node.tag]
+            if len(same) > 1:
+                name = f"{name}[{same.index(node) + 1}]"
+        steps.append(name)
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+def where(el: Element, rel: str) -> str:
+    """Path of the (missing) element ``rel`` below ``el``."""
+    return f"{path_of(el)}/{rel}"
+
+
+def has_text(el: Element) -> bool:
+    """True when ``el`` has non-blank text."""
+    return el.text is not None and bool(el.text.strip())
+
+
+def text(el: Element, rel: str) -> str | None:
+    """Text of the element at ``rel`` below ``el``; None when absent or blank."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return found.text
+
+
+def need(el: Element, rel: str, what: str) -> str:
+    """Text at ``rel``; ParseError naming ``what`` was expected when absent or blank."""
+    value = text(el, rel)
+    if value is None:
+        raise ParseError(f"missing mandatory element: expected {what}", where(el, rel))
+    return value
+
+
+def decimal_of(found: Element) -> Decimal:
+    """The finite decimal in ``found``; ParseError at ``found`` otherwise."""
+    raw = (found.text or "").strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ParseError(f"expected a decimal number such as 1234.56, got {raw!r}", path_of(found))
+    return value
+
+
+def decimal(el: Element, rel: str) -> Decimal | None:
+    """Decimal at ``rel``; None when absent or blank; ParseError when not a number."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return decimal_of(found)
+
+
+def need_decimal(el: Element, rel: str, what: str) -> Decimal:
+    """Decimal at ``rel``; ParseError when absent, blank or not a number."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        raise ParseError(f"missing mandatory element: expected {what}", where(el, rel))
+    return decimal_of(found)
+
+
+def date_of(found: Element) -> dt.date:
+    """The ``YYYY-MM-DD`` date in ``found`` (an xs:date time zone is ignored)."""
+    raw = found.text or ""
+    match = _DATE.match(raw)
+    try:
+        if match is None:
+            raise ValueError(raw)
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        raise ParseError(
+            f"expected a date YYYY-MM-DD, got {raw.strip()!r}", path_of(found)
+        ) from None
+
+
+def date(el: Element, rel: str) -> dt.date | None:
+    """Date at ``rel``; None when absent or blank; ParseError when not a date."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return date_of(found)
+
+
+def need_date(el: Element, rel: str, what: str) -> dt.date:
+    """Date at ``rel``; ParseError when absent, blank or not a date."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        raise ParseError(f"missing mandatory element: expected {what}", where(el, rel))
+    return date_of(found)
+
+
+def ident(el: Element, rel: str) -> Identifier | None:
+    """Identifier (text and ``schemeID``) at ``rel``; None when absent or blank."""
+    found = el.find(rel, NS)
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return Identifier(value=found.text, scheme=found.get("schemeID") or None)
+
+
+def build(cls: type[M], where: Element, **values: Any) -> M:
+    """``cls(**values)``; a model constraint failure becomes a ParseError at element ``where``.
+
+    The path is computed only on failure: it costs a walk over ancestors and siblings.
+    """
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ParseError(
+            f"{cls.__name__}.{field}: {first['msg']} (value {first.get('input')!r})",
+            path_of(where),
+        ) from None
+
+
+def read_xml(data: bytes) -> Element:
+    """The root element of ``data``, parsed without network, DTDs or entity expansion.
+
+    Malformed XML is reported with its line and column; any DOCTYPE is refused (XXE and
+    entity-expansion attacks need one, and UBL never has one).
+    """
+    if not isinstance(data, bytes | bytearray):
+        raise ParseError(f"expected bytes, got {type(data).__name__}", "")
+    try:
+        tree = etree.fromstring(bytes(data), _PARSER).getroottree()
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (exc.lineno, 0)
+        raise ParseError(f"malformed XML: {exc.msg}", f"line {line}, column {column}") from None
+    docinfo: Any = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise ParseError("a DOCTYPE is not allowed in a UBL invoice", "line 1")
+    return tree.getroot()
