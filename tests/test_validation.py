@@ -222,3 +222,16 @@ def test_concurrent_validation_matches_sequential(conformance: Path) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda p: validate(p.read_bytes(), rules).findings, paths * 3))
     assert got == expected * 3
+
+
+def test_findings_carry_the_value_found_at_their_location(peppol_invoice: bytes) -> None:
+    """A finding on a leaf (code, date) carries its value; one on a group carries none."""
+    broken = peppol_invoice.replace(b"<cbc:IssueDate>2017-11-13<", b"<cbc:IssueDate>13.11.2017<")
+    broken = broken.replace(b"<cbc:ID>S</cbc:ID>", b"<cbc:ID>X</cbc:ID>", 1)
+    broken = broken.replace(b'currencyID="EUR">8550<', b'currencyID="EUR">8551<')
+    report = validate(broken, ["en16931", "peppol"])
+    values = {(p.rule, p.value) for p in report.fatal}
+    assert ("XSD", "13.11.2017") in values
+    assert ("PEPPOL-EN16931-F001", "13.11.2017") in values
+    assert ("BR-CL-17", "X") in values
+    assert ("BR-CO-15", None) in values

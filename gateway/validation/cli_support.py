@@ -26,10 +26,11 @@ def short_location(location: str) -> str:
 
 
 def format_finding(problem: Problem) -> str:
-    """One finding on one line: flag, rule id, BT id, location, text."""
+    """One finding on one line: flag, rule id, BT id, location (= value found there), text."""
     bt = f" {problem.bt}" if problem.bt else ""
+    value = f" = {problem.value!r}" if problem.value is not None else ""
     return (
-        f"  [{problem.flag}] {problem.rule}{bt} @ {short_location(problem.path)} : "
+        f"  [{problem.flag}] {problem.rule}{bt} @ {short_location(problem.path)}{value} : "
         f"{problem.message}"
     )
 

@@ -12,6 +12,7 @@ from lxml import etree
 
 from gateway.document import Document
 from gateway.errors import ConfigError, Problem
+from gateway.validation.locate import value_at
 from gateway.validation.report import ValidationReport, bt_from_text
 from gateway.validation.schematron import SaxonDocument, SchematronError, preload_stylesheet
 from gateway.validation.xsd import SchemaError, check_schema, preload_schema
@@ -168,7 +169,7 @@ def validate(
         return report(record, syntax or "")
 
     for error in check_schema(tree, _BASE_XSD[namespace].artefact, _BASE_XSD[namespace].role):
-        findings.append(_schema_problem(record, error, found))
+        findings.append(_schema_problem(record, error, found, root))
     saxon_doc: SaxonDocument | None = None
     for rule_set in names:
         check = RULE_SETS[rule_set].get(found)
@@ -177,7 +178,7 @@ def validate(
             continue
         if check.kind == "xsd":
             for error in check_schema(tree, check.artefact, check.role):
-                findings.append(_schema_problem(record, error, rule_set))
+                findings.append(_schema_problem(record, error, rule_set, root))
             continue
         try:
             if saxon_doc is None:
@@ -187,7 +188,15 @@ def validate(
             fail(record, "XSLT-ERROR", "", f"{rule_set}: {str(exc)[:500]}")
             continue
         findings.extend(
-            Problem(record, a.location, bt_from_text(a.text), None, a.rule, a.text, "", a.flag)
+            Problem(
+                record=record,
+                path=a.location,
+                bt=bt_from_text(a.text),
+                value=value_at(root, a.location),
+                rule=a.rule,
+                message=a.text,
+                flag=a.flag,
+            )
             for a in assertions
         )
     return report(record, found)
@@ -196,12 +205,12 @@ def validate(
 _ACCEPTED_ROOTS = f"a root element in {NS_UBL_INVOICE}, {NS_UBL_CREDIT_NOTE} or {NS_CII}"
 
 
-def _schema_problem(record: str, error: SchemaError, source: str) -> Problem:
+def _schema_problem(record: str, error: SchemaError, source: str, root: etree._Element) -> Problem:
     return Problem(
         record=record,
         path=error.path or f"line {error.line}",
         bt=None,
-        value=None,
+        value=value_at(root, error.path) if error.path else None,
         rule="XSD",
         message=f"line {error.line}: {error.message} ({source} schema)",
         accepted=f"a document valid against the {source} XSD",
