@@ -13,6 +13,7 @@ from gateway.model import (
     AllowanceCharge,
     Attachment,
     Contact,
+    CreditTransfer,
     Delivery,
     DirectDebit,
     Identifier,
@@ -24,6 +25,7 @@ from gateway.model import (
     LineAllowanceCharge,
     Note,
     Payee,
+    PaymentCard,
     PaymentInstructions,
     Period,
     PrecedingInvoice,
@@ -163,6 +165,18 @@ def foreign_currency() -> Invoice:
             "currency": "USD",
             "tax_currency": "EUR",
             "totals": Totals(vat_in_accounting_currency=D("5.12")),
+            "payment": PaymentInstructions(
+                means_code="30",
+                means_text="Wire transfer",
+                remittance_info="INV-USD-1",
+                credit_transfers=(
+                    CreditTransfer(
+                        account_id="123456789",
+                        account_name="Lieferant GmbH USD",
+                        provider_id="DEUTDEFFXXX",
+                    ),
+                ),
+            ),
             "buyer": base.buyer.model_copy(
                 update={
                     "address": Address(
@@ -280,6 +294,20 @@ def everything() -> Invoice:
     )
 
 
+def card_payment() -> Invoice:
+    """Paid by card (BG-18) with a prepaid amount and a rounding amount (BT-113, BT-114)."""
+    return german_simple().model_copy(
+        update={
+            "number": "INV-CARD-1",
+            "payment": PaymentInstructions(
+                means_code="54",
+                card=PaymentCard(pan_last_digits="1234", holder_name="Erika Muster"),
+            ),
+            "totals": Totals(prepaid=D("10.00"), rounding=D("0.30")),
+        }
+    )
+
+
 CASES: dict[str, Callable[[], Invoice]] = {
     "simple": german_simple,
     "credit_note": credit_note,
@@ -287,6 +315,7 @@ CASES: dict[str, Callable[[], Invoice]] = {
     "attachment": attachment,
     "foreign_currency": foreign_currency,
     "everything": everything,
+    "card_payment": card_payment,
 }
 
 

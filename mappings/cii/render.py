@@ -391,15 +391,10 @@ def _delivery(a: Out, invoice: Invoice) -> None:
     a("</ram:ApplicableHeaderTradeDelivery>")
 
 
-def _account_id(account_id: str) -> str:
-    """BT-84 goes to IBANID when it looks like an IBAN, else to ProprietaryID."""
+def _looks_like_iban(account_id: str) -> bool:
+    """BT-84 goes to IBANID when it starts like an IBAN (country letters, check digits)."""
     head = account_id[:4]
-    tag = (
-        "IBANID"
-        if len(head) == 4 and head[:2].isalpha() and head[:2].isupper() and head[2:].isdigit()
-        else "ProprietaryID"
-    )
-    return f"<ram:{tag}>{esc(account_id)}</ram:{tag}>"
+    return len(head) == 4 and head[:2].isalpha() and head[:2].isupper() and head[2:].isdigit()
 
 
 def _payment_means(a: Out, invoice: Invoice) -> None:
@@ -429,9 +424,13 @@ def _payment_means(a: Out, invoice: Invoice) -> None:
                     "</ram:PayerPartyDebtorFinancialAccount>"
                 )
         if transfer is not None:
+            iban = _looks_like_iban(transfer.account_id)
             a("<ram:PayeePartyCreditorFinancialAccount>")
-            a(_account_id(transfer.account_id))
+            if iban:
+                a(f"<ram:IBANID>{esc(transfer.account_id)}</ram:IBANID>")
             _text(a, "AccountName", transfer.account_name)
+            if not iban:  # XSD order: IBANID, AccountName, ProprietaryID
+                a(f"<ram:ProprietaryID>{esc(transfer.account_id)}</ram:ProprietaryID>")
             a("</ram:PayeePartyCreditorFinancialAccount>")
             if transfer.provider_id is not None:
                 a(
