@@ -38,6 +38,8 @@ def line_net(line: InvoiceLine) -> Decimal:
 
 def _key(category: str, rate: Decimal | None) -> tuple[str, Decimal | None]:
     # Decimal("19") == Decimal("19.00") and they hash alike, so rates group numerically.
+    if category == "O":  # lines carry no rate (BR-O-05) but the breakdown may show 0 (BR-DE-14)
+        return (category, None)
     return (category, None if rate is None else rate.normalize())
 
 
