@@ -121,8 +121,9 @@ def test_unsupported_syntax_is_a_config_error() -> None:
 
 
 def test_rule_names_are_normalised() -> None:
-    """Rule lists ignore case, blanks and repeats, keeping the first order."""
+    """Rule lists ignore case, blanks and repeats, keep order; a string is a comma list."""
     assert rule_names([" EN16931", "peppol", "", "en16931"]) == ("en16931", "peppol")
+    assert rule_names("en16931, XRechnung") == ("en16931", "xrechnung")
 
 
 # -- documents checked with the shipped artefacts -----------------------------------------------

@@ -58,7 +58,12 @@ _SYNTAX_OF_NAMESPACE = {NS_UBL_INVOICE: "ubl", NS_UBL_CREDIT_NOTE: "ubl", NS_CII
 
 
 def rule_names(rules: Iterable[str]) -> tuple[str, ...]:
-    """Normalise a rule list (case, blanks, duplicates); ConfigError with a hint if unknown."""
+    """Normalise a rule list (case, blanks, duplicates); ConfigError with a hint if unknown.
+
+    A single string is read as a comma-separated list (``"en16931,peppol"``).
+    """
+    if isinstance(rules, str):
+        rules = rules.split(",")
     result: list[str] = []
     for raw in rules:
         name = raw.strip().lower()
