@@ -4,8 +4,10 @@ Concurrency: one ``PySaxonProcessor`` per process, created on first use and neve
 cannot create a second one in the same process). Each stylesheet is compiled once per process
 and cached. SaxonC objects are not documented as safe for concurrent use, so every call into
 Saxon (compile, parse, transform) holds one process-wide lock; a process therefore runs one
-transform at a time, and throughput scales with worker processes, not threads. Create the
-processor after forking (it is lazy), never before.
+transform at a time, and throughput scales with worker processes, not threads. The processor
+is created lazily, so a worker that forks before its first validation gets its own; using it in
+a child forked after first use worked in a quick check but is not documented by SaxonC, so
+start worker processes with "spawn" or before validating.
 """
 
 from __future__ import annotations
