@@ -88,6 +88,7 @@ class Facts:
         "charge_cats",
         "doc_cats",
         "line_cats",
+        "peppol_supplier_country",
         "seller_any_tax_id",
         "seller_country",
         "seller_vat",
@@ -111,3 +112,10 @@ class Facts:
         self.buyer_legal = buyer.legal_registration is not None
         self.seller_country = seller.address.country if seller.address is not None else ""
         self.buyer_country = buyer.address.country if buyer.address is not None else ""
+        # Peppol's $supplierCountry: seller VAT prefix, else tax representative's, else address.
+        if seller.vat_id and seller.vat_id[:2].strip():
+            self.peppol_supplier_country = seller.vat_id[:2].upper()
+        elif trep is not None and trep.vat_id and trep.vat_id[:2].strip():
+            self.peppol_supplier_country = trep.vat_id[:2].upper()
+        else:
+            self.peppol_supplier_country = self.seller_country.upper()

@@ -205,7 +205,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if blank(doc.reference):
             fail("BR-52", f"supporting_documents[{k}].reference", doc.reference,
                  "the supporting document reference is missing", "a reference")
-    if invoice.tax_currency is not None and (
+    # BR-53 looks for any TaxAmount in the VAT accounting currency: when it equals the invoice
+    # currency, BT-110 is one.
+    if invoice.tax_currency is not None and invoice.tax_currency != invoice.currency and (
         totals is None or totals.vat_in_accounting_currency is None
     ):
         fail("BR-53", "totals.vat_in_accounting_currency", None,

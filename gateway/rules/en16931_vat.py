@@ -158,9 +158,13 @@ def _breakdown(invoice: Invoice, report: Report, cat: str, fam: Family, k: int) 
     path = f"vat_breakdown[{k}]"
     taxable = vat.taxable_amount
     if fam.per_rate:
-        if vat.rate is not None:
+        if vat.rate is None:
+            # "every $rate in ()" makes -08 pass; -09 multiplies by the missing rate and fails.
+            fail(f"{p}-09", f"{path}.rate", None, f"{fam.name} ({cat}) needs a VAT rate",
+                 "the VAT category rate (BT-119)")
+        else:
             expected, found = _taxable(invoice, cat, vat.rate, True)
-            ok = taxable is not None and taxable - ONE < expected < taxable + ONE
+            ok = taxable is not None and _within_one(taxable, expected)
             if fam.prefix == "BR-S":
                 ok = ok and found
             if not ok:
@@ -189,6 +193,16 @@ def _breakdown(invoice: Invoice, report: Report, cat: str, fam: Family, k: int) 
         fail(f"{p}-10", f"{path}.exemption_reason",
              vat.exemption_reason_code or vat.exemption_reason,
              f"{fam.name} ({cat}) takes no exemption reason", "no exemption reason")
+
+
+def _within_one(taxable: Decimal, expected: Decimal) -> bool:
+    """The -08 tolerance as the schematron computes it.
+
+    ``cbc:TaxableAmount - 1`` subtracts from an untyped value, which XPath turns into an
+    xs:double; the bounds are therefore the binary doubles, converted exactly to decimal.
+    """
+    value = float(taxable)
+    return Decimal(value - 1.0) < expected < Decimal(value + 1.0)
 
 
 def _only_o(invoice: Invoice, facts: Facts, report: Report) -> None:

@@ -18,6 +18,14 @@ from gateway.rules import codelists as cl
 from gateway.rules.base import HUNDRED, ONE, ZERO, Facts, Report, xround2
 
 SLACK = Decimal("0.02")
+# BT-23 values the Peppol artefact maps to profile '01'/'02'; anything else is 'Unknown' (R007).
+PROFILES = {
+    "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0": "01",
+    "urn:peppol:france:billing:regulated": "01",
+    "urn:peppol:france:billing:non-regulated": "01",
+    "urn:peppol:bis:billing_with_response": "02",
+}
+DEFAULT_PROFILE = "01"  # the Peppol mapping writes billing:01:1.0 when BT-23 is not given
 _TYPES_326_384 = frozenset({"326", "384"})
 _VATEX_CATEGORY = {
     "VATEX-EU-G": ("PEPPOL-EN16931-P0104", "G"),
@@ -84,6 +92,12 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """The PEPPOL-EN16931-R/P/CL and PEPPOL-COMMON rules on ``invoice``."""
     fail = report.fail
     both_de = facts.seller_country == "DE" and facts.buyer_country == "DE"
+    process = invoice.business_process
+    profile = DEFAULT_PROFILE if not process else PROFILES.get(" ".join(process.split()))
+    if profile is None:
+        fail("PEPPOL-EN16931-R007", "business_process", process,
+             "not a Peppol BIS Billing process identifier",
+             "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0 (or leave it out)")
     if len(invoice.notes) > 1 and not both_de:
         fail("PEPPOL-EN16931-R002", "notes", len(invoice.notes), "more than one invoice note",
              "at most one note (several only between German parties)")
@@ -102,6 +116,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if acc is None:
             fail("PEPPOL-EN16931-R054", "totals.vat_in_accounting_currency", None,
                  "the VAT total in the accounting currency is missing", "the amount (BT-111)")
+            # R055 compares that (absent) amount's sign, so it fails as well.
+            fail("PEPPOL-EN16931-R055", "totals.vat_in_accounting_currency", None,
+                 "the VAT total in the accounting currency is missing",
+                 "an amount with the sign of the invoice total VAT amount")
         elif vat is not None and (acc < ZERO < vat or vat < ZERO < acc):
             fail("PEPPOL-EN16931-R055", "totals.vat_in_accounting_currency", acc,
                  "the two VAT totals have different signs", f"an amount with the sign of {vat}")
@@ -194,10 +212,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("PEPPOL-COMMON-R056-2", path, vat_id, "not a Dutch VAT number",
                  "NL + 9 digits + B + 2 digits", "warning")
 
-    _codes(invoice, report, both_de)
+    _codes(invoice, report, both_de, profile is not None)
 
 
-def _codes(invoice: Invoice, report: Report, both_de: bool) -> None:
+def _codes(invoice: Invoice, report: Report, both_de: bool, known_profile: bool) -> None:
     fail = report.fail
     for k, doc in enumerate(invoice.supporting_documents):
         if doc.attachment is not None and doc.attachment.mime_code not in cl.PEPPOL_MIME:
@@ -231,15 +249,16 @@ def _codes(invoice: Invoice, report: Report, both_de: bool) -> None:
             fail("PEPPOL-EN16931-CL008", f"{path}.scheme", ea.scheme,
                  "not a Peppol electronic address scheme", "a code from the Peppol EAS list")
     type_code = invoice.type_code
-    if invoice.is_credit_note:
+    if not known_profile:
+        pass  # P0100/P0101 apply to profiles 01 and 02 only
+    elif invoice.is_credit_note:
         if type_code not in cl.PEPPOL_CREDIT_TYPES:
             fail("PEPPOL-EN16931-P0101", "type_code", type_code, "not a Peppol credit note type",
                  ", ".join(sorted(cl.PEPPOL_CREDIT_TYPES)))
-    else:
-        if type_code not in cl.PEPPOL_INVOICE_TYPES:
-            fail("PEPPOL-EN16931-P0100", "type_code", type_code, "not a Peppol invoice type",
-                 ", ".join(sorted(cl.PEPPOL_INVOICE_TYPES, key=int)))
-        if type_code in _TYPES_326_384 and not both_de:
+    elif type_code not in cl.PEPPOL_INVOICE_TYPES:
+        fail("PEPPOL-EN16931-P0100", "type_code", type_code, "not a Peppol invoice type",
+             ", ".join(sorted(cl.PEPPOL_INVOICE_TYPES, key=int)))
+    if not invoice.is_credit_note and type_code in _TYPES_326_384 and not both_de:
             fail("PEPPOL-EN16931-P0112", "type_code", type_code,
                  "types 326 and 384 are only allowed between German parties", "e.g. 380")
     for k, vat in enumerate(invoice.vat_breakdown):

@@ -39,9 +39,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     checker = _COUNTRY.get(seller_country)
     if checker is not None:
         checker(invoice, facts, report)
+    if facts.peppol_supplier_country == "IT":
+        _it(invoice, facts, report)
     vat = invoice.seller.vat_id or ""
     no_ok = _NO_VAT.match(vat[2:]) and checksums.mod11(vat[2:11])
-    if seller_country == "NO" and vat.startswith("NO") and not no_ok:
+    if facts.peppol_supplier_country == "NO" and vat.startswith("NO") and not no_ok:
         report.fail("NO-R-001", "seller.vat_id", vat, "not a Norwegian VAT number",
                         "NO + 9-digit organisation number + MVA")
 
@@ -61,6 +63,15 @@ def _dk(invoice: Invoice, facts: Facts, report: Report) -> None:
                     "a Danish credit note must not have a negative amount due", "an amount >= 0")
     if facts.buyer_country != "DK":
         return
+    for kind, items in (("allowances", invoice.allowances), ("charges", invoice.charges)):
+        for k, ac in enumerate(items):
+            reason = (ac.reason or "").strip()
+            coded = len(reason) == 4 and reason.isdigit()
+            hashed = "#" in reason and not reason.startswith("#") and not reason.endswith("#")
+            if ac.reason_code == "ZZZ" and not (coded or hashed):
+                report.fail("DK-R-004", f"{kind}[{k}].reason", ac.reason,
+                            "reason code ZZZ needs a 4-digit or '#'-structured reason text",
+                            "e.g. 0001 or CODE#text")
     payment = invoice.payment
     if payment is not None and not invoice.is_credit_note and payment.means_code not in _DK_MEANS:
         report.fail("DK-R-005", "payment.means_code", payment.means_code,
@@ -158,4 +169,6 @@ def _nl(invoice: Invoice, facts: Facts, report: Report) -> None:
                             "the purchase order reference (BT-13)")
 
 
-_COUNTRY = {"DK": _dk, "IT": _it, "SE": _se, "NL": _nl}
+# Keyed by the seller's address country (Peppol's DK/SE/NL variables); IT and NO use
+# Peppol's $supplierCountry (VAT prefix first), see rules().
+_COUNTRY = {"DK": _dk, "SE": _se, "NL": _nl}

@@ -9,9 +9,21 @@ with the ``peppol`` rule set.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.model import Invoice
-from gateway.rules import german
+from gateway.rules import german, peppol
 from gateway.rules.base import Facts, Report
+
+# Peppol assertions the XRechnung artefact repeats under the same ids (R120 as a warning).
+PEPPOL_REPEATED = frozenset({
+    "PEPPOL-EN16931-R005", "PEPPOL-EN16931-R010", "PEPPOL-EN16931-R020",
+    "PEPPOL-EN16931-R040", "PEPPOL-EN16931-R041", "PEPPOL-EN16931-R042",
+    "PEPPOL-EN16931-R046", "PEPPOL-EN16931-R054", "PEPPOL-EN16931-R055",
+    "PEPPOL-EN16931-R061", "PEPPOL-EN16931-R110", "PEPPOL-EN16931-R111",
+    "PEPPOL-EN16931-R120", "PEPPOL-EN16931-R121", "PEPPOL-EN16931-R130",
+})
+WARNING_HERE = frozenset({"PEPPOL-EN16931-R120"})
 
 IDS = {
     rule: rule
@@ -26,5 +38,12 @@ IDS = {
 
 
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
-    """The BR-DE-* rules on ``invoice``."""
+    """The BR-DE-* rules and the Peppol rules XRechnung repeats, on ``invoice``."""
     german.rules(invoice, facts, report, IDS)
+    repeated = Report(report.record)
+    peppol.rules(invoice, facts, repeated)
+    for problem in repeated.problems:
+        if problem.rule in PEPPOL_REPEATED:
+            if problem.rule in WARNING_HERE:
+                problem = replace(problem, flag="warning")
+            report.problems.append(problem)
