@@ -228,3 +228,20 @@ def test_entities_are_not_expanded() -> None:
     except ParseError:
         return  # refusing the document is as safe as not expanding it
     assert "EXPANDED" not in invoice.buyer.name
+
+
+def test_base_quantity_read_from_gross_price_when_net_has_none() -> None:
+    """BT-149/150 given only on the gross price are still read as the price base quantity."""
+    text = _rendered().replace(
+        "<ram:NetPriceProductTradePrice>",
+        "<ram:GrossPriceProductTradePrice><ram:ChargeAmount>12.00</ram:ChargeAmount>"
+        '<ram:BasisQuantity unitCode="KGM">2</ram:BasisQuantity></ram:GrossPriceProductTradePrice>'
+        "<ram:NetPriceProductTradePrice>",
+        1,
+    )
+    price = CII.parse(text.encode()).lines[0].price
+    assert (price.gross, price.base_quantity, price.base_quantity_unit) == (
+        Decimal("12.00"),
+        Decimal("2"),
+        "KGM",
+    )

@@ -134,3 +134,13 @@ def test_render_throughput(lines: int, minimum: int) -> None:
         mapping.render(invoice)
     rate = count / (time.perf_counter() - start)
     assert rate >= minimum, f"{rate:.0f} renders/s for {lines} lines"
+
+
+def test_base_quantity_qualifies_gross_and_net_price() -> None:
+    """BT-149/150 are written on the gross price too, so both prices state their unit basis."""
+    content = GenericCii().render(CASES["allowances_charges"]()).content
+    line = "//ram:IncludedSupplyChainTradeLineItem[1]/ram:SpecifiedLineTradeAgreement"
+    gross = _xpath(content, f"{line}/ram:GrossPriceProductTradePrice/ram:BasisQuantity")
+    net = _xpath(content, f"{line}/ram:NetPriceProductTradePrice/ram:BasisQuantity")
+    assert [(e.text, e.get("unitCode")) for e in gross] == [("1", "C62")]
+    assert [(e.text, e.get("unitCode")) for e in net] == [("1", "C62")]

@@ -8,7 +8,8 @@ into the nearest term or left out:
   creditor account (BG-17), the first card and debited account;
 * ``ram:DepartmentName`` is read as the contact point (BT-41) when there is no PersonName;
 * ``AdditionalReferencedDocument`` without a type code is read as a supporting document (BG-24);
-* the gross price base quantity and the project name have no EN 16931 term and are dropped.
+* the base quantity (BT-149) is the net price's, else the gross price's; the project name has
+  no EN 16931 term and is dropped.
 """
 
 from __future__ import annotations
@@ -345,6 +346,8 @@ def _price(agreement: Element) -> Price:
         )
     gross = find(agreement, "ram:GrossPriceProductTradePrice")
     base = find(net, "ram:BasisQuantity")
+    if base is None and gross is not None:  # BT-149 given only with the gross price
+        base = find(gross, "ram:BasisQuantity")
     return Price(
         net=required_decimal(net, "ram:ChargeAmount", "BT-146"),
         gross=decimal(gross, "ram:ChargeAmount"),

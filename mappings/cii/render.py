@@ -224,10 +224,17 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
             "</ram:BuyerOrderReferencedDocument>"
         )
     price = line.price
+    basis = ""
+    if price.base_quantity is not None:
+        unit = price.base_quantity_unit
+        unit_attr = "" if unit is None else f' unitCode="{esc(unit)}"'
+        basis = f"<ram:BasisQuantity{unit_attr}>{num(price.base_quantity)}</ram:BasisQuantity>"
     if price.gross is not None:
+        # BT-149/150 qualify the whole price details (BG-29): gross and net price alike.
         a(
             f"<ram:GrossPriceProductTradePrice><ram:ChargeAmount>{num(price.gross)}</ram:ChargeAmount>"
         )
+        a(basis)
         if price.discount is not None:
             a(
                 "<ram:AppliedTradeAllowanceCharge><ram:ChargeIndicator><udt:Indicator>false"
@@ -237,10 +244,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
             )
         a("</ram:GrossPriceProductTradePrice>")
     a(f"<ram:NetPriceProductTradePrice><ram:ChargeAmount>{num(price.net)}</ram:ChargeAmount>")
-    if price.base_quantity is not None:
-        unit = price.base_quantity_unit
-        unit_attr = "" if unit is None else f' unitCode="{esc(unit)}"'
-        a(f"<ram:BasisQuantity{unit_attr}>{num(price.base_quantity)}</ram:BasisQuantity>")
+    a(basis)
     a(
         "</ram:NetPriceProductTradePrice></ram:SpecifiedLineTradeAgreement>"
         f'<ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="{esc(line.unit)}">'

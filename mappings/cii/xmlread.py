@@ -8,6 +8,7 @@ with the source line where the document has one, and whose message says what was
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
@@ -70,21 +71,31 @@ def location(element: Element, child: str = "") -> str:
     return f"{path} (line {line})" if line else path
 
 
+@functools.lru_cache(maxsize=512)
+def _clark(path: str) -> str:
+    """``ram:A/ram:B`` -> ``{urn...}A/{urn...}B``: lxml caches paths given without a prefix map."""
+    steps = []
+    for step in path.split("/"):
+        prefix, _, local = step.rpartition(":")
+        steps.append(f"{{{NAMESPACES[prefix]}}}{local}" if prefix else step)
+    return "/".join(steps)
+
+
 def find(element: Element, path: str) -> Element | None:
     """The first element at ``path`` (``ram:A/ram:B``) below ``element``, or None."""
-    return element.find(path, NAMESPACES)
+    return element.find(_clark(path))
 
 
 def find_all(element: Element, path: str) -> list[Element]:
     """Every element at ``path`` below ``element``, in document order."""
-    return element.findall(path, NAMESPACES)
+    return element.findall(_clark(path))
 
 
 def text(element: Element | None, path: str) -> str | None:
     """Stripped text at ``path``; None when the element is absent or empty."""
     if element is None:
         return None
-    found = element.find(path, NAMESPACES)
+    found = element.find(_clark(path))
     if found is None or found.text is None:
         return None
     value = found.text.strip()
@@ -117,7 +128,7 @@ def decimal(element: Element | None, path: str) -> Decimal | None:
     """The decimal at ``path`` or None when absent; ParseError for anything but a number."""
     if element is None:
         return None
-    found = element.find(path, NAMESPACES)
+    found = element.find(_clark(path))
     if found is None:
         return None
     return _decimal_of(found)
@@ -125,7 +136,7 @@ def decimal(element: Element | None, path: str) -> Decimal | None:
 
 def required_decimal(element: Element, path: str, term: str) -> Decimal:
     """The decimal at ``path``; ParseError when absent or not a number."""
-    found = element.find(path, NAMESPACES)
+    found = element.find(_clark(path))
     if found is None:
         raise ParseError(
             f"missing mandatory element ({term}): expected a decimal {path}",
@@ -144,7 +155,7 @@ def date(element: Element | None, path: str) -> dt.date | None:
     with ``format="102"`` (CCYYMMDD); None when absent; ParseError for any other form."""
     if element is None:
         return None
-    holder = element.find(path, NAMESPACES)
+    holder = element.find(_clark(path))
     if holder is None:
         return None
     node = None
