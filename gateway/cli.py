@@ -1,4 +1,7 @@
-"""``igw``: the command line. Exit codes: 0 all good, 1 some record or file failed, 2 usage error."""
+"""``igw``: the command line.
+
+Exit codes: 0 all good, 1 some record or file failed, 2 usage error.
+"""
 
 from __future__ import annotations
 
@@ -123,7 +126,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
             continue
-        sys.stdout.write(invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True))
+        sys.stdout.write(
+            invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True)
+        )
         sys.stdout.write("\n")
     return status
 
@@ -131,18 +136,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """XSD + official schematron on each file; exit 0 only when all pass."""
     from gateway.validation import validate
-    from gateway.validation.report import render_json, render_text
+    from gateway.validation.cli_support import exit_code, format_json, format_text
 
-    rules = [r.strip() for r in args.rules.split(",")] if args.rules else None
-    reports = []
-    for name in args.file:
-        data = Path(name).read_bytes()
-        reports.append(validate(data, rules, name=name))
-    if args.json:
-        sys.stdout.write(render_json(reports))
-    else:
-        sys.stdout.write(render_text(reports))
-    return EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED
+    reports = [validate(Path(name).read_bytes(), args.rules, name=name) for name in args.file]
+    sys.stdout.write(format_json(reports) if args.json else format_text(reports))
+    return EXIT_OK if exit_code(reports) == 0 else EXIT_FAILED
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -171,9 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("translate", help="ERP records (JSON/CSV) -> e-invoices, validated")
     p.add_argument("input", nargs="+", help="JSON, JSON Lines or CSV export")
-    p.add_argument("--to", required=True, help=f"format alias(es), comma-separated, or 'all' ({', '.join(ALL_FORMATS)})")
+    p.add_argument(
+        "--to",
+        required=True,
+        help=f"format alias(es), comma-separated, or 'all' ({', '.join(ALL_FORMATS)})",
+    )
     p.add_argument("--out", required=True, help="output folder; files go to OUT/<format>/")
-    p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron (rules still run)")
+    p.add_argument(
+        "--no-validate", action="store_true", help="skip XSD+schematron (rules still run)"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.add_argument("-v", "--verbose", action="store_true", help="print warnings too")

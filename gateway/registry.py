@@ -53,7 +53,7 @@ def load_object(target: str, *, kind: str = "plug-in") -> Any:
 
 
 def resolve_mapping(name: str) -> Any:
-    """The mapping instance for an alias or ``module:Class`` name (instances are shared: stateless)."""
+    """The mapping for an alias or ``module:Class`` name (instances are stateless, so shared)."""
     if name in _cache:
         return _cache[name]
     known = {**BUILTIN_MAPPINGS, **_entry_point_names(MAPPING_GROUP)}
@@ -64,9 +64,7 @@ def resolve_mapping(name: str) -> Any:
     else:
         close = difflib.get_close_matches(name, list(known), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"unknown format {name!r}{hint} (known: {', '.join(sorted(known))})"
-        )
+        raise ConfigError(f"unknown format {name!r}{hint} (known: {', '.join(sorted(known))})")
     instance = load_object(target, kind="mapping")()
     _cache[name] = instance
     return instance

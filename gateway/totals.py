@@ -50,7 +50,9 @@ def tax_of(taxable: Decimal, category: str, rate: Decimal | None) -> Decimal:
     return round2(taxable * rate / HUNDRED)
 
 
-def _taxable_by_group(invoice: Invoice, nets: Iterable[Decimal]) -> dict[tuple[str, Decimal | None], Decimal]:
+def _taxable_by_group(
+    invoice: Invoice, nets: Iterable[Decimal]
+) -> dict[tuple[str, Decimal | None], Decimal]:
     groups: dict[tuple[str, Decimal | None], Decimal] = {}
     for line, net in zip(invoice.lines, nets, strict=True):
         key = _key(line.vat_category, line.vat_rate)

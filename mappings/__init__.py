@@ -1,1 +1,1 @@
-"""One module per syntax: ``render(invoice, profile) -> Document`` and ``parse(bytes) -> Invoice``."""
+"""One module per syntax: ``render(invoice, profile) -> Document``, ``parse(bytes) -> Invoice``."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 # Money and quantities are Decimal end to end; JSON carries them as strings so no
 # float ever touches an amount.
-Amount = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
+Amount = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="json")]
 
 
 class Value(BaseModel):

@@ -37,7 +37,10 @@ class PaymentCard(Value):
     """BG-18 Payment card information; never the full card number."""
 
     pan_last_digits: str = Field(
-        min_length=4, max_length=6, pattern=r"^[0-9]+$", **bt("BT-87", "Payment card primary account number (last 4-6 digits)")
+        min_length=4,
+        max_length=6,
+        pattern=r"^[0-9]+$",
+        **bt("BT-87", "Payment card primary account number (last 4-6 digits)"),
     )
     holder_name: str | None = Field(default=None, **bt("BT-88", "Payment card holder name"))
 
@@ -45,8 +48,12 @@ class PaymentCard(Value):
 class DirectDebit(Value):
     """BG-19 Direct debit (SEPA: mandate reference, creditor id, debited IBAN)."""
 
-    mandate_reference: str | None = Field(default=None, **bt("BT-89", "Mandate reference identifier"))
-    creditor_id: str | None = Field(default=None, **bt("BT-90", "Bank assigned creditor identifier"))
+    mandate_reference: str | None = Field(
+        default=None, **bt("BT-89", "Mandate reference identifier")
+    )
+    creditor_id: str | None = Field(
+        default=None, **bt("BT-90", "Bank assigned creditor identifier")
+    )
     debited_account: str | None = Field(default=None, **bt("BT-91", "Debited account identifier"))
 
 
@@ -56,7 +63,9 @@ class PaymentInstructions(Value):
     means_code: str = Field(min_length=1, **bt("BT-81", "Payment means type code (UNTDID 4461)"))
     means_text: str | None = Field(default=None, **bt("BT-82", "Payment means text"))
     remittance_info: str | None = Field(default=None, **bt("BT-83", "Remittance information"))
-    credit_transfers: tuple[CreditTransfer, ...] = Field(default=(), **bt("BG-17", "Credit transfer"))
+    credit_transfers: tuple[CreditTransfer, ...] = Field(
+        default=(), **bt("BG-17", "Credit transfer")
+    )
     card: PaymentCard | None = Field(default=None, **bt("BG-18", "Payment card information"))
     direct_debit: DirectDebit | None = Field(default=None, **bt("BG-19", "Direct debit"))
 
@@ -81,9 +90,13 @@ class Totals(Value):
     """
 
     line_net: Amount | None = Field(default=None, **bt("BT-106", "Sum of Invoice line net amount"))
-    allowances: Amount | None = Field(default=None, **bt("BT-107", "Sum of allowances on document level"))
+    allowances: Amount | None = Field(
+        default=None, **bt("BT-107", "Sum of allowances on document level")
+    )
     charges: Amount | None = Field(default=None, **bt("BT-108", "Sum of charges on document level"))
-    without_vat: Amount | None = Field(default=None, **bt("BT-109", "Invoice total amount without VAT"))
+    without_vat: Amount | None = Field(
+        default=None, **bt("BT-109", "Invoice total amount without VAT")
+    )
     vat: Amount | None = Field(default=None, **bt("BT-110", "Invoice total VAT amount"))
     vat_in_accounting_currency: Amount | None = Field(
         default=None, **bt("BT-111", "Invoice total VAT amount in accounting currency")
@@ -101,7 +114,9 @@ class VatBreakdown(Value):
     computed from the lines, allowances and charges of that category and rate.
     """
 
-    taxable_amount: Amount | None = Field(default=None, **bt("BT-116", "VAT category taxable amount"))
+    taxable_amount: Amount | None = Field(
+        default=None, **bt("BT-116", "VAT category taxable amount")
+    )
     tax_amount: Amount | None = Field(default=None, **bt("BT-117", "VAT category tax amount"))
     category: str = Field(**bt("BT-118", "VAT category code"))
     rate: Amount | None = Field(default=None, **bt("BT-119", "VAT category rate"))
@@ -158,7 +173,8 @@ class Invoice(Value):
     number: str = Field(min_length=1, **bt("BT-1", "Invoice number"))
     issue_date: dt.date = Field(**bt("BT-2", "Invoice issue date"))
     type_code: str = Field(
-        default="380", **bt("BT-3", "Invoice type code (UNTDID 1001: 380 invoice, 381 credit note, ...)")
+        default="380",
+        **bt("BT-3", "Invoice type code (UNTDID 1001: 380 invoice, 381 credit note, ...)"),
     )
     currency: str = Field(**bt("BT-5", "Invoice currency code (ISO 4217)"))
     tax_currency: str | None = Field(default=None, **bt("BT-6", "VAT accounting currency code"))
@@ -181,7 +197,9 @@ class Invoice(Value):
         default=None, **bt("BT-16", "Despatch advice reference")
     )
     tender_reference: str | None = Field(default=None, **bt("BT-17", "Tender or lot reference"))
-    invoiced_object: Identifier | None = Field(default=None, **bt("BT-18", "Invoiced object identifier"))
+    invoiced_object: Identifier | None = Field(
+        default=None, **bt("BT-18", "Invoiced object identifier")
+    )
     buyer_accounting_reference: str | None = Field(
         default=None, **bt("BT-19", "Buyer accounting reference")
     )

@@ -64,7 +64,9 @@ class InvoiceLine(Value):
 
     id: str = Field(min_length=1, **bt("BT-126", "Invoice line identifier"))
     note: str | None = Field(default=None, **bt("BT-127", "Invoice line note"))
-    object_id: Identifier | None = Field(default=None, **bt("BT-128", "Invoice line object identifier"))
+    object_id: Identifier | None = Field(
+        default=None, **bt("BT-128", "Invoice line object identifier")
+    )
     quantity: Amount = Field(**bt("BT-129", "Invoiced quantity"))
     unit: str = Field(min_length=1, **bt("BT-130", "Invoiced quantity unit of measure code"))
     net_amount: Amount | None = Field(

@@ -1,4 +1,7 @@
-"""The parties of an invoice: seller (BG-4), buyer (BG-7), payee (BG-10), tax representative (BG-11)."""
+"""The parties of an invoice.
+
+Seller (BG-4), buyer (BG-7), payee (BG-10), seller tax representative (BG-11), delivery (BG-13).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ class Seller(Value):
     tax_registration_id: str | None = Field(
         default=None, **bt("BT-32", "Seller tax registration identifier")
     )
-    legal_info: str | None = Field(default=None, **bt("BT-33", "Seller additional legal information"))
+    legal_info: str | None = Field(
+        default=None, **bt("BT-33", "Seller additional legal information")
+    )
     electronic_address: Identifier | None = Field(
         default=None, **bt("BT-34", "Seller electronic address")
     )
@@ -111,10 +116,10 @@ class Delivery(Value):
     """BG-13 Delivery information."""
 
     party_name: str | None = Field(default=None, **bt("BT-70", "Deliver to party name"))
-    location: Identifier | None = Field(default=None, **bt("BT-71", "Deliver to location identifier"))
-    date: dt.date | None = Field(
-        default=None, **bt("BT-72", "Actual delivery date")
+    location: Identifier | None = Field(
+        default=None, **bt("BT-71", "Deliver to location identifier")
     )
+    date: dt.date | None = Field(default=None, **bt("BT-72", "Actual delivery date"))
     address: Address | None = Field(
         default=None,
         **bt(

@@ -17,7 +17,7 @@ _SUFFIX = {"scheme": "-1", "version": "-2"}
 
 
 def split_path(path: str | tuple[Any, ...]) -> tuple[str, ...]:
-    """``"lines[2].price.net"`` or ``("lines", 2, "price", "net")`` -> ``("lines", "price", "net")``."""
+    """Field names of a path: ``"lines[2].price.net"`` -> ``("lines", "price", "net")``."""
     if isinstance(path, str):
         path = tuple(_INDEX.sub("", path).split("."))
     return tuple(p for p in path if isinstance(p, str) and p and not p.isdigit())
@@ -56,11 +56,11 @@ def _bt_of(names: tuple[str, ...]) -> str | None:
         elif name in _SUFFIX and term:
             term = term + _SUFFIX[name]
         kids = extra.get("bt_children")
-        children = dict(kids) if isinstance(kids, dict) else {}
+        children = {k: str(v) for k, v in kids.items()} if isinstance(kids, dict) else {}
         model = _model_of(info.annotation)
     return term
 
 
 def bt_of(path: str | tuple[Any, ...]) -> str | None:
-    """The BT/BG id of the most specific term on ``path`` (``"seller.address.city"`` -> ``BT-37``)."""
+    """The BT/BG id of the most specific term on ``path``: ``"seller.address.city"`` -> BT-37."""
     return _bt_of(split_path(path))
