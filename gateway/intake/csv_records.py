@@ -243,9 +243,7 @@ def _attach_files(record: dict[str, Any], group: _Group, base_dir: Path | None) 
             attachment.setdefault("mime_code", mime)
 
 
-def _read_attachment(
-    given: str, column: str, group: _Group, base_dir: Path | None
-) -> bytes | None:
+def _read_attachment(given: str, column: str, group: _Group, base_dir: Path | None) -> bytes | None:
     def problem(message: str, accepted: str) -> None:
         group.problems.append(
             input_problem(group.record, message, path=column, value=given, accepted=accepted)

@@ -189,4 +189,3 @@ def input_problem(
         message=message,
         accepted=accepted,
     )
-
