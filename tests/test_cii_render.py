@@ -14,6 +14,7 @@ from gateway.errors import InvoiceRejected
 from gateway.model import Attachment, SupportingDocument
 from gateway.registry import resolve_mapping
 from gateway.totals import complete
+from mappings.base import Mapping
 from mappings.cii.codes import NAMESPACES
 from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
 from mappings.cii.render import render_cii
@@ -91,7 +92,8 @@ def test_document_metadata(mapping: GenericCii | XRechnungCii | FacturXEn16931) 
 
 
 def test_registry_names_resolve_to_the_cii_classes() -> None:
-    """The registry aliases load the CII mapping classes."""
+    """The registry aliases load the CII mapping classes, which satisfy the Mapping protocol."""
+    assert isinstance(resolve_mapping("cii"), Mapping)
     assert isinstance(resolve_mapping("xrechnung-cii"), XRechnungCii)
     assert isinstance(resolve_mapping("facturx-en16931"), FacturXEn16931)
     assert isinstance(resolve_mapping("cii"), GenericCii)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from gateway.errors import InvoiceRejected, Problem
@@ -48,6 +49,16 @@ Out = Callable[[str], None]
 _NO_CONTACT = Contact()
 
 
+_ATTR_WHITESPACE = str.maketrans({"\t": "&#9;", "\n": "&#10;"})
+
+
+def attr(value: str) -> str:
+    """Escape an attribute value; tab and line feed as character references, because XML
+    attribute-value normalisation would turn them into spaces on the way back."""
+    text = esc(value)
+    return text.translate(_ATTR_WHITESPACE) if "\t" in text or "\n" in text else text
+
+
 def _date(tag: str, value: dt.date) -> str:
     return (
         f'<ram:{tag}><udt:DateTimeString format="102">{day102(value)}'
@@ -66,7 +77,7 @@ def _id(a: Out, tag: str, ident: Identifier | None) -> None:
     if ident.scheme is None:
         a(f"<ram:{tag}>{esc(ident.value)}</ram:{tag}>")
     else:
-        a(f'<ram:{tag} schemeID="{esc(ident.scheme)}">{esc(ident.value)}</ram:{tag}>')
+        a(f'<ram:{tag} schemeID="{attr(ident.scheme)}">{esc(ident.value)}</ram:{tag}>')
 
 
 def _party_id(a: Out, ident: Identifier | None) -> None:
@@ -168,6 +179,39 @@ def _allowance_charge(a: Out, item: AllowanceCharge | LineAllowanceCharge, charg
     a("</ram:SpecifiedTradeAllowanceCharge>")
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            yield from _strings(item, f"{path}[{n}]")
+
+
+def _not_xml(invoice: Invoice) -> InvoiceRejected:
+    """Name every field holding a character XML cannot carry (slow path, errors only)."""
+    problems = [
+        Problem(
+            invoice.number,
+            path,
+            bt_of(path),
+            value,
+            "INPUT",
+            "contains a character XML 1.0 cannot carry (control character or lone surrogate)",
+            "printable text; tab, line feed and carriage return are allowed",
+        )
+        for path, value in _strings(invoice.model_dump(), "")
+        if _NOT_XML.search(value) is not None
+    ]
+    return InvoiceRejected(invoice.number, problems)
+
+
 def _missing(invoice: Invoice, path: str) -> InvoiceRejected:
     return InvoiceRejected(
         invoice.number,
@@ -205,10 +249,10 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
             "</ram:ApplicableProductCharacteristic>"
         )
     for cls in item.classifications:
-        version = "" if cls.version is None else f' listVersionID="{esc(cls.version)}"'
+        version = "" if cls.version is None else f' listVersionID="{attr(cls.version)}"'
         a(
             "<ram:DesignatedProductClassification>"
-            f'<ram:ClassCode listID="{esc(cls.scheme)}"{version}>{esc(cls.value)}</ram:ClassCode>'
+            f'<ram:ClassCode listID="{attr(cls.scheme)}"{version}>{esc(cls.value)}</ram:ClassCode>'
             "</ram:DesignatedProductClassification>"
         )
     if item.origin_country is not None:
@@ -227,7 +271,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     basis = ""
     if price.base_quantity is not None:
         unit = price.base_quantity_unit
-        unit_attr = "" if unit is None else f' unitCode="{esc(unit)}"'
+        unit_attr = "" if unit is None else f' unitCode="{attr(unit)}"'
         basis = f"<ram:BasisQuantity{unit_attr}>{num(price.base_quantity)}</ram:BasisQuantity>"
     if price.gross is not None:
         # BT-149/150 qualify the whole price details (BG-29): gross and net price alike.
@@ -247,7 +291,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     a(basis)
     a(
         "</ram:NetPriceProductTradePrice></ram:SpecifiedLineTradeAgreement>"
-        f'<ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="{esc(line.unit)}">'
+        f'<ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="{attr(line.unit)}">'
         f"{num(line.quantity)}</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery>"
         "<ram:SpecifiedLineTradeSettlement><ram:ApplicableTradeTax><ram:TypeCode>VAT</ram:TypeCode>"
         f"<ram:CategoryCode>{esc(line.vat_category)}</ram:CategoryCode>"
@@ -347,8 +391,8 @@ def _agreement(a: Out, invoice: Invoice) -> None:
         attachment = doc.attachment
         if attachment is not None:
             a(
-                f'<ram:AttachmentBinaryObject mimeCode="{esc(attachment.mime_code)}"'
-                f' filename="{esc(attachment.filename)}">'
+                f'<ram:AttachmentBinaryObject mimeCode="{attr(attachment.mime_code)}"'
+                f' filename="{attr(attachment.filename)}">'
                 f"{base64.b64encode(attachment.content).decode('ascii')}"
                 "</ram:AttachmentBinaryObject>"
             )
@@ -548,12 +592,12 @@ def _summation(a: Out, invoice: Invoice) -> None:
     a(f"<ram:TaxBasisTotalAmount>{num(totals.without_vat)}</ram:TaxBasisTotalAmount>")
     if totals.vat is not None:
         a(
-            f'<ram:TaxTotalAmount currencyID="{esc(invoice.currency)}">'
+            f'<ram:TaxTotalAmount currencyID="{attr(invoice.currency)}">'
             f"{num(totals.vat)}</ram:TaxTotalAmount>"
         )
     if totals.vat_in_accounting_currency is not None and invoice.tax_currency is not None:
         a(
-            f'<ram:TaxTotalAmount currencyID="{esc(invoice.tax_currency)}">'
+            f'<ram:TaxTotalAmount currencyID="{attr(invoice.tax_currency)}">'
             f"{num(totals.vat_in_accounting_currency)}</ram:TaxTotalAmount>"
         )
     if totals.rounding is not None:
@@ -603,4 +647,9 @@ def render_cii(invoice: Invoice, guideline: str, business_process: str | None = 
     _settlement(a, invoice)
     a("</rsm:SupplyChainTradeTransaction>")
     a(_TAIL)
-    return "".join(out).encode("utf-8")
+    text = "".join(out)
+    if _NOT_XML.search(text) is not None:
+        raise _not_xml(invoice)
+    if "\r" in text:  # parsers turn CR and CRLF into LF; a reference keeps CR (only data has CR)
+        text = text.replace("\r", "&#13;")
+    return text.encode("utf-8")
