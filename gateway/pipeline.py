@@ -48,7 +48,19 @@ def translate_one(
     problems = check(invoice, rule_sets, record=record)
     if any(p.flag == "fatal" for p in problems):
         return Outcome(record, mapping.name, None, tuple(problems))
-    document = mapping.render(invoice, profile)
+    try:
+        document = mapping.render(invoice, profile)
+    except Exception as exc:  # a mapping bug must not take the rest of the batch down with it
+        problem = Problem(
+            record=record,
+            path="",
+            bt=None,
+            value=None,
+            rule="INTERNAL",
+            message=f"{mapping.name} could not render this invoice: {exc!r} (a gateway bug: "
+            "please report it with the record)",
+        )
+        return Outcome(record, mapping.name, None, (*problems, problem))
     if run_validation:
         report = validate(document, name=record)
         problems.extend(report.findings)
