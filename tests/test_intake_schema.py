@@ -73,3 +73,12 @@ def test_every_example_validates_against_the_model_the_schema_describes() -> Non
         assert set(record) <= schema_keys
         Invoice.model_validate_json(json.dumps(record))
     assert len(list(read_records(EXAMPLES / "erp-export.json"))) == len(records) - 1
+
+
+def test_shared_sub_models_name_their_terms_in_each_position() -> None:
+    """Seller address says city BT-37, buyer address city BT-52; charges say amount BT-99."""
+    schema = record_json_schema()
+    defs = schema["$defs"]
+    assert "city BT-37" in defs["Seller"]["properties"]["address"]["description"]
+    assert "city BT-52" in defs["Buyer"]["properties"]["address"]["description"]
+    assert "amount BT-99" in schema["properties"]["charges"]["description"]
