@@ -213,8 +213,8 @@ def test_model_refusal_becomes_parse_error() -> None:
     assert error.location.startswith(f"{TRANSACTION}/ram:ApplicableHeaderTradeSettlement")
 
 
-def test_entities_are_not_expanded() -> None:
-    """An internal entity (billion-laughs style) is never expanded into the model."""
+def test_doctype_and_entities_are_refused() -> None:
+    """A DOCTYPE (entity declarations, billion laughs) is refused before anything is read."""
     text = (
         _rendered()
         .replace(
@@ -223,11 +223,25 @@ def test_entities_are_not_expanded() -> None:
         )
         .replace("<ram:Name>Kunde AG</ram:Name>", "<ram:Name>Kunde &x;</ram:Name>")
     )
-    try:
-        invoice = CII.parse(text.encode())
-    except ParseError:
-        return  # refusing the document is as safe as not expanding it
-    assert "EXPANDED" not in invoice.buyer.name
+    error = _parse_error(text)
+    assert "DOCTYPE" in str(error)
+
+
+def test_external_entity_is_never_fetched(tmp_path: Path) -> None:
+    """An external entity pointing at a local file is refused, never read into the invoice."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    text = (
+        _rendered()
+        .replace(
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<!DOCTYPE r [<!ENTITY x SYSTEM "{secret.as_uri()}">]>',
+        )
+        .replace("<ram:Name>Kunde AG</ram:Name>", "<ram:Name>&x;</ram:Name>")
+    )
+    error = _parse_error(text)
+    assert "TOP-SECRET" not in str(error)
 
 
 def test_base_quantity_read_from_gross_price_when_net_has_none() -> None:

@@ -17,7 +17,7 @@ CII = GenericCii()
 
 # Everything XML 1.0 can carry (tab, LF and CR included), any script.
 _XML_CHAR = st.characters(
-    exclude_categories=("Cs",),
+    exclude_categories=["Cs"],
     exclude_characters="".join(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
     + "\ufffe\uffff",
 )

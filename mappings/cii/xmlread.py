@@ -22,7 +22,8 @@ _PREFIX = {uri: prefix for prefix, uri in NAMESPACES.items()}
 
 
 def parse_xml(data: bytes) -> Element:
-    """The root element of ``data``; no network, no DTD loading, no entity expansion."""
+    """The root element of ``data``; no network, no DTD loading, no entity expansion, and no
+    DOCTYPE at all (ParseError)."""
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -38,6 +39,9 @@ def parse_xml(data: bytes) -> Element:
         raise ParseError(f"malformed XML: {exc.msg}", f"line {line}") from exc
     if root is None:
         raise ParseError("empty document", "line 1")
+    if root.getroottree().docinfo.doctype:
+        # Invoices never need one; entity declarations are an injection and expansion risk.
+        raise ParseError("a DOCTYPE is not allowed in a CII invoice; expected none", "line 1")
     return root
 
 
