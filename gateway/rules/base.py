@@ -112,6 +112,8 @@ class Facts:
         self.buyer_legal = buyer.legal_registration is not None
         self.seller_country = seller.address.country if seller.address is not None else ""
         self.buyer_country = buyer.address.country if buyer.address is not None else ""
+        self.seller_country = self.seller_country or ""
+        self.buyer_country = self.buyer_country or ""
         # Peppol's $supplierCountry: seller VAT prefix, else tax representative's, else address.
         if seller.vat_id and seller.vat_id[:2].strip():
             self.peppol_supplier_country = seller.vat_id[:2].upper()

@@ -44,6 +44,5 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     peppol.rules(invoice, facts, repeated)
     for problem in repeated.problems:
         if problem.rule in PEPPOL_REPEATED:
-            if problem.rule in WARNING_HERE:
-                problem = replace(problem, flag="warning")
-            report.problems.append(problem)
+            flag = "warning" if problem.rule in WARNING_HERE else problem.flag
+            report.problems.append(replace(problem, flag=flag))

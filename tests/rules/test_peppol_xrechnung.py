@@ -1,0 +1,127 @@
+"""Peppol (PEPPOL-EN16931-*, PEPPOL-COMMON-*, national) and XRechnung (BR-DE-*) rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from helpers import base, edit, rules_of
+
+from gateway.model import AllowanceCharge, Identifier, Invoice, Note, Period
+from gateway.rules import check
+
+D = Decimal
+PEPPOL: list[tuple[str, Callable[[Invoice], Invoice]]] = [
+    ("PEPPOL-EN16931-R002", lambda i: edit(edit(i, "notes", (Note(text="a"), Note(text="b"))),
+                                           "buyer.address.country", "FR")),
+    ("PEPPOL-EN16931-R003", lambda i: edit(i, "buyer_reference", None)),
+    ("PEPPOL-EN16931-R005", lambda i: edit(i, "tax_currency", "EUR")),
+    ("PEPPOL-EN16931-R007", lambda i: edit(i, "business_process", "urn:x")),
+    ("PEPPOL-EN16931-R010", lambda i: edit(i, "buyer.electronic_address", None)),
+    ("PEPPOL-EN16931-R020", lambda i: edit(i, "seller.electronic_address", None)),
+    ("PEPPOL-EN16931-R040", lambda i: edit(i, "charges", (AllowanceCharge(
+        amount=D(5), base_amount=D(100), percentage=D(10), vat_category="S", vat_rate=D(19),
+        reason="x"),))),
+    ("PEPPOL-EN16931-R041", lambda i: edit(i, "charges", (AllowanceCharge(
+        amount=D(5), percentage=D(10), vat_category="S", vat_rate=D(19), reason="x"),))),
+    ("PEPPOL-EN16931-R042", lambda i: edit(i, "charges", (AllowanceCharge(
+        amount=D(5), base_amount=D(10), vat_category="S", vat_rate=D(19), reason="x"),))),
+    ("PEPPOL-EN16931-R046", lambda i: edit(i, "lines.0.price.gross", D(50))),
+    ("PEPPOL-EN16931-R054", lambda i: edit(i, "tax_currency", "USD")),
+    ("PEPPOL-EN16931-R055", lambda i: edit(edit(i, "tax_currency", "USD"),
+                                           "totals.vat_in_accounting_currency", D(-1))),
+    ("PEPPOL-EN16931-R061", lambda i: edit(i, "payment.means_code", "59")),
+    ("PEPPOL-EN16931-R110", lambda i: edit(edit(i, "invoice_period", Period(start=i.issue_date)),
+                                           "lines.0.period", Period(start=i.issue_date.replace(
+                                               day=1)))),
+    ("PEPPOL-EN16931-R111", lambda i: edit(edit(i, "invoice_period", Period(end=i.issue_date)),
+                                           "lines.0.period", Period(end=i.issue_date.replace(
+                                               day=28)))),
+    ("PEPPOL-EN16931-R120", lambda i: edit(i, "lines.0.net_amount", D("10.05"))),
+    ("PEPPOL-EN16931-R121", lambda i: edit(i, "lines.0.price.base_quantity", D(0))),
+    ("PEPPOL-EN16931-R130", lambda i: edit(i, "lines.0.price.base_quantity_unit", "KGM")),
+    ("PEPPOL-COMMON-R040", lambda i: edit(i, "seller.electronic_address",
+                                          Identifier(value="4000001123453", scheme="0088"))),
+    ("PEPPOL-COMMON-R043", lambda i: edit(i, "buyer.identifier",
+                                          Identifier(value="0123456780", scheme="0208"))),
+    ("PEPPOL-EN16931-CL008", lambda i: edit(i, "buyer.electronic_address",
+                                            Identifier(value="a@b.c", scheme="EM"))),
+    ("PEPPOL-EN16931-P0100", lambda i: edit(i, "type_code", "71x")),
+    ("PEPPOL-EN16931-P0112", lambda i: edit(edit(i, "type_code", "326"),
+                                            "buyer.address.country", "FR")),
+    ("PEPPOL-EN16931-P0104", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-G")),
+    ("DE-R-015", lambda i: edit(edit(i, "buyer_reference", None),
+                                "purchase_order_reference", "PO-1")),
+    ("NL-R-002", lambda i: edit(edit(i, "seller.address.country", "NL"),
+                                "seller.address.city", None)),
+    ("DK-R-002", lambda i: edit(i, "seller.address.country", "DK")),
+    ("NO-R-001", lambda i: edit(i, "seller.vat_id", "NO123456789MVA")),
+]
+XRECHNUNG: list[tuple[str, Callable[[Invoice], Invoice]]] = [
+    ("BR-DE-1", lambda i: edit(i, "payment", None)),
+    ("BR-DE-2", lambda i: edit(i, "seller.contact", None)),
+    ("BR-DE-3", lambda i: edit(i, "seller.address.city", None)),
+    ("BR-DE-4", lambda i: edit(i, "seller.address.post_code", None)),
+    ("BR-DE-5", lambda i: edit(i, "seller.contact.name", None)),
+    ("BR-DE-6", lambda i: edit(i, "seller.contact.phone", None)),
+    ("BR-DE-7", lambda i: edit(i, "seller.contact.email", None)),
+    ("BR-DE-8", lambda i: edit(i, "buyer.address.city", None)),
+    ("BR-DE-9", lambda i: edit(i, "buyer.address.post_code", None)),
+    ("BR-DE-14", lambda i: edit(i, "vat_breakdown.0.rate", None)),
+    ("BR-DE-15", lambda i: edit(i, "buyer_reference", None)),
+    ("BR-DE-16", lambda i: edit(i, "seller.vat_id", None)),
+    ("BR-DE-17", lambda i: edit(i, "type_code", "71")),
+    ("BR-DE-18", lambda i: edit(i, "payment_terms", "#SKONTO#TAGE=x#\n")),
+    ("BR-DE-19", lambda i: edit(i, "payment.credit_transfers.0.account_id", "DE00123")),
+    ("BR-DE-23-a", lambda i: edit(i, "payment.credit_transfers", ())),
+    ("BR-DE-26", lambda i: edit(i, "type_code", "384")),
+]
+
+
+@pytest.mark.parametrize(("rule", "make"), PEPPOL, ids=[c[0] for c in PEPPOL])
+def test_peppol_rule_fails_on_its_case_and_passes_on_the_base(
+    rule: str, make: Callable[[Invoice], Invoice]
+) -> None:
+    """The Peppol rule is reported for its broken invoice and not for the valid base."""
+    valid = base()
+    assert rule not in rules_of(valid, ("en16931", "peppol"))
+    assert rule in rules_of(make(valid), ("en16931", "peppol"))
+
+
+@pytest.mark.parametrize(("rule", "make"), XRECHNUNG, ids=[c[0] for c in XRECHNUNG])
+def test_xrechnung_rule_fails_on_its_case_and_passes_on_the_base(
+    rule: str, make: Callable[[Invoice], Invoice]
+) -> None:
+    """The XRechnung rule is reported for its broken invoice and not for the valid base."""
+    valid = base()
+    assert rule not in rules_of(valid, ("en16931", "xrechnung"))
+    assert rule in rules_of(make(valid), ("en16931", "xrechnung"))
+
+
+def test_unknown_rule_set_is_named() -> None:
+    """An unknown rule set name raises ValueError listing the known ones."""
+    with pytest.raises(ValueError, match="en16931"):
+        check(base(), ("pepol",))
+
+
+def test_speed_en16931_peppol_ten_lines() -> None:
+    """A valid 10-line invoice is checked (en16931+peppol) fast (target 5,000/s; CI guard 2,500/s)."""
+    import time
+
+    from builders import simple_invoice
+
+    from gateway.totals import complete
+
+    valid = base()
+    invoice = complete(simple_invoice(10).model_copy(
+        update={"seller": valid.seller, "buyer": valid.buyer}))
+    assert not check(invoice, ("en16931", "peppol"))
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        check(invoice, ("en16931", "peppol"))
+    rate = n / (time.perf_counter() - start)
+    print(f"checks/s: {rate:.0f}")
+    assert rate >= 2500  # a guard against regressions on a loaded CI machine
