@@ -102,7 +102,11 @@ def test_comma_with_three_decimals_is_ambiguous_and_rejected() -> None:
     (result,) = read_csv(row("C-1"), row("C-1", quantity='"1,500"'))
     (problem,) = result.problems
     assert (problem.path, problem.bt, problem.value) == ("line.quantity", "BT-129", "1,500")
-    assert problem.message == "row 3: not a decimal number"
+    assert problem.message == (
+        "row 3: ambiguous number: ',' followed by three digits may be a decimal or a "
+        "thousands separator"
+    )
+    assert problem.accepted == "1.500 or 1500, written with '.' as decimal separator"
 
 
 def test_comma_is_not_a_decimal_separator_in_text_fields() -> None:

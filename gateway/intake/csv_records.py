@@ -28,7 +28,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -307,4 +307,23 @@ def read_csv(
     columns, groups = _group_rows(decode(data, source), source)
     for group in groups:
         record = _build(columns, group, base_dir)
-        yield validate_record(record, group.position, _describer(group), tuple(group.problems))
+        result = validate_record(record, group.position, _describer(group), tuple(group.problems))
+        yield replace(result, problems=tuple(map(_explain_comma, result.problems)))
+
+
+def _explain_comma(problem: Problem) -> Problem:
+    """Say why '1,500' was refused: it may be 1.5 or 1500."""
+    match = _COMMA_DECIMAL.match(problem.value) if isinstance(problem.value, str) else None
+    if not match or not problem.message.endswith("not a decimal number"):
+        return problem
+    whole = str(problem.value).replace(",", "")
+    return replace(
+        problem,
+        message=problem.message.replace(
+            "not a decimal number",
+            "ambiguous number: ',' followed by three digits may be a decimal or a thousands "
+            "separator",
+        ),
+        accepted=f"{str(problem.value).replace(',', '.')} or {whole}, written with '.' "
+        "as decimal separator",
+    )
