@@ -235,3 +235,18 @@ def test_attachment_path_from_bytes_needs_a_folder() -> None:
     """CSV given as bytes has no folder to resolve attachment paths against."""
     (result,) = read_csv(row("C-1") + ",LS-1,note.pdf", header=HEADER + ATTACHMENT)
     assert result.problems[0].message == "attachment paths need a CSV file on disk"
+
+
+def test_excel_style_bom_and_crlf_are_read() -> None:
+    """A UTF-8 byte-order mark and CRLF line ends (Excel 'CSV UTF-8') are accepted."""
+    data = ("\ufeff" + HEADER + "\r\n" + row("C-1", name="Größe M") + "\r\n").encode()
+    (result,) = read_records(data, "csv")
+    assert result.invoice is not None and result.invoice.lines[0].item.name == "Größe M"
+
+
+def test_non_utf8_csv_names_the_byte_offset() -> None:
+    """A Windows-1252 export is refused with the offset of the first bad byte."""
+    data = (HEADER + "\n" + row("C-1", name="Größe")).encode("cp1252")
+    with pytest.raises(ParseError) as caught:
+        list(read_records(data, "csv"))
+    assert caught.value.location.startswith("<input>: byte ")

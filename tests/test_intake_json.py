@@ -252,3 +252,17 @@ def test_rule_problems_can_be_added_to_a_result() -> None:
     assert checked.rejection().problems == [rule]
     warned = result.with_problems([Problem("J-1", "", None, None, "X", "w", flag="warning")])
     assert warned.accepted
+
+
+def test_duplicate_keys_are_rejected_not_silently_overwritten() -> None:
+    """{"currency": "EUR", ..., "currency": "USD"} is a problem naming the key and path."""
+    text = json.dumps(good_record()).replace(
+        '"currency": "EUR"', '"currency": "EUR", "currency": "USD"'
+    )
+    text = text.replace('"unit": "C62"', '"unit": "C62", "unit": "H87"')
+    (result,) = read(text.encode())
+    assert not result.accepted and result.invoice is None
+    assert [(p.path, p.bt, p.message) for p in result.problems] == [
+        ("currency", "BT-5", "key 'currency' appears more than once in the same object"),
+        ("lines[0].unit", "BT-130", "key 'unit' appears more than once in the same object"),
+    ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
-from gateway.errors import ParseError
-from gateway.intake.problems import input_problem
-from gateway.intake.records import validate_record
+from gateway.errors import ParseError, Problem
+from gateway.intake.problems import Loc, input_problem, json_path
+from gateway.intake.records import record_name, validate_record
 from gateway.intake.results import RecordResult
 
 
@@ -21,8 +22,53 @@ def _constant(name: str) -> str:
     return name
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers keys it saw more than once (json keeps the last silently)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object(pairs)
+    if len(result) != len(pairs):
+        keys = [k for k, _ in pairs]
+        result.duplicates = tuple(sorted({k for k in keys if keys.count(k) > 1}))
+    return result
+
+
 def _loads(text: str) -> object:
-    return json.loads(text, parse_float=Decimal, parse_constant=_constant)
+    return json.loads(
+        text, parse_float=Decimal, parse_constant=_constant, object_pairs_hook=_object
+    )
+
+
+def duplicate_keys(node: object, record: str, loc: Loc = ()) -> tuple[Problem, ...]:
+    """A problem for every key given twice in one object: only one value could be kept."""
+    found: list[Problem] = []
+    if isinstance(node, _Object):
+        for key in node.duplicates:
+            path = json_path((*loc, key))
+            found.append(
+                input_problem(
+                    record,
+                    f"key {key!r} appears more than once in the same object",
+                    path=path,
+                    accepted="each key once per object",
+                )
+            )
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(duplicate_keys(value, record, (*loc, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(duplicate_keys(value, record, (*loc, index)))
+    return tuple(found)
+
+
+def _validate(entry: object, position: str) -> RecordResult:
+    return validate_record(
+        entry, position, extra=duplicate_keys(entry, record_name(entry, position))
+    )
 
 
 def decode(data: bytes, source: str) -> str:
@@ -56,9 +102,9 @@ def read_json(data: bytes, source: str = "<input>") -> Iterator[RecordResult]:
         ) from exc
     if isinstance(document, list):
         for index, entry in enumerate(document, start=1):
-            yield validate_record(entry, f"record {index}")
+            yield _validate(entry, f"record {index}")
     elif isinstance(document, dict):
-        yield validate_record(document, "record 1")
+        yield _validate(document, "record 1")
     else:
         raise ParseError(
             "expected a JSON object (one invoice) or an array of them", f"{source}: line 1"
@@ -83,4 +129,4 @@ def _read_lines(text: str) -> Iterator[RecordResult]:
             )
             yield RecordResult(position, position, None, (problem,))
             continue
-        yield validate_record(entry, position)
+        yield _validate(entry, position)
