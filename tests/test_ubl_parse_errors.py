@@ -14,7 +14,8 @@ from gateway.registry import resolve_mapping
 
 def _xml(lines: int = 3, type_code: str = "380") -> str:
     mapping = resolve_mapping("peppol-bis3")
-    return mapping.render(simple_invoice(lines=lines, type_code=type_code)).content.decode()
+    content: bytes = mapping.render(simple_invoice(lines=lines, type_code=type_code)).content
+    return content.decode()
 
 
 def _error(data: str | bytes) -> ParseError:

@@ -43,11 +43,13 @@ from gateway.registry import resolve_mapping
 
 T = TypeVar("T")
 
-# XML 1.0 cannot carry control characters or non-characters; everything else must survive,
-# including markup characters, quotes and non-Latin text. A leading "#X#" would read as a
-# note subject code (EN 16931-3-2 binding), so '#' is left out of note texts.
+# XML 1.0 cannot carry control characters (but tab, LF, CR) or non-characters; everything else
+# must survive, including markup characters, quotes, line breaks and non-Latin text. A leading
+# "#X#" would read as a note subject code (EN 16931-3-2 binding), so notes never start with '#'.
 TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co")),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc", "Cn", "Co"), whitelist_characters="\t\n\r"
+    ),
     min_size=1,
     max_size=12,
 ).filter(lambda s: bool(s.strip()))
