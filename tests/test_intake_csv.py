@@ -250,3 +250,12 @@ def test_non_utf8_csv_names_the_byte_offset() -> None:
     with pytest.raises(ParseError) as caught:
         list(read_records(data, "csv"))
     assert caught.value.location.startswith("<input>: byte ")
+
+
+def test_rows_without_any_number_are_one_record_named_by_rows() -> None:
+    """Leading rows with no number form one rejected record 'rows 2-3'; problems say so."""
+    nameless = row("", name="Schrauben 4,5 mm")
+    results = read_csv(nameless, nameless, row("C-1"))
+    assert [(r.record, r.accepted) for r in results] == [("rows 2-3", False), ("C-1", True)]
+    assert {p.record for p in results[0].problems} == {"rows 2-3"}
+    assert {p.path for p in results[0].problems} >= {"number"}

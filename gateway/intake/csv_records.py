@@ -308,7 +308,9 @@ def read_csv(
     for group in groups:
         record = _build(columns, group, base_dir)
         result = validate_record(record, group.position, _describer(group), tuple(group.problems))
-        yield replace(result, problems=tuple(map(_explain_comma, result.problems)))
+        # a row problem found before the group was complete named the group by its first rows
+        problems = (replace(_explain_comma(p), record=result.record) for p in result.problems)
+        yield replace(result, problems=tuple(problems))
 
 
 def _explain_comma(problem: Problem) -> Problem:
