@@ -266,3 +266,36 @@ def test_duplicate_keys_are_rejected_not_silently_overwritten() -> None:
         ("currency", "BT-5", "key 'currency' appears more than once in the same object"),
         ("lines[0].unit", "BT-130", "key 'unit' appears more than once in the same object"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message", "accepted"),
+    [
+        ({"number": 4711}, "number", "not text", "a JSON string"),
+        ({"number": "  "}, "number", "empty", "at least 1 character(s)"),
+        ({"seller": "Lieferant GmbH"}, "seller", "not an object", "an object with fields name,"),
+        ({"lines": {"id": "1"}}, "lines", "not a list", "a JSON array"),
+        ({"lines": []}, "lines", "empty list", "at least 1 entry"),
+        (
+            {"payment": {"means_code": "54", "card": {"pan_last_digits": "12AB"}}},
+            "payment.card.pan_last_digits",
+            "wrong form",
+            "text matching ^[0-9]+$",
+        ),
+        (
+            {"payment": {"means_code": "54", "card": {"pan_last_digits": "4111111111111111"}}},
+            "payment.card.pan_last_digits",
+            "too long",
+            "at most 6 character(s)",
+        ),
+    ],
+)
+def test_each_kind_of_type_error_is_explained(
+    change: dict[str, Any], path: str, message: str, accepted: str
+) -> None:
+    """Wrong JSON types, empty text, patterns and lengths get a plain message and form."""
+    record = good_record()
+    record.update(change)
+    problem = only_problem(read(record)[0])
+    assert (problem.path, problem.message) == (path, message)
+    assert problem.accepted.startswith(accepted)
