@@ -62,8 +62,8 @@ def too_precise(value: Decimal | None) -> bool:
     Mappings write amounts with :func:`mappings.xmltext.num` (``format(value, "f")``), which keeps
     the exponent of the Decimal, so the number of decimals is ``-exponent``.
     """
-    if value is None:
-        return False
+    if value is None or value.same_quantum(CENT) or value.same_quantum(ONE):
+        return False  # the usual cases, without allocating a tuple
     exponent = value.as_tuple().exponent
     return isinstance(exponent, int) and exponent < -2
 

@@ -23,32 +23,62 @@ from gateway.rules.base import (
 )
 
 
-def _dec(report: Report, rule: str, path: str, value: Decimal | None) -> None:
-    if too_precise(value):
-        report.fail(rule, path, value, "more than two decimals",
-                    f"{value:.2f} (rounded to cents)" if value is not None else "")
+def _decimals(invoice: Invoice, report: Report) -> None:
+    """BR-DEC-* and UBL-DT-01 in one pass over every amount UBL writes outside the price.
 
-
-def _ubl_amounts(invoice: Invoice) -> list[tuple[str, Decimal | None]]:
-    """Every amount UBL writes in an ``*Amount`` element outside the price (UBL-DT-01)."""
-    found: list[tuple[str, Decimal | None]] = []
+    UBL-DT-01 is the UBL binding's own two-decimal rule (every ``*Amount`` element but the
+    price); it also covers BT-110/BT-111, whose UBL assertions BR-DEC-13/15 never fire (their
+    predicate reads a relative path); the CII artefact does apply them, so they are reported.
+    """
+    found: list[tuple[str, str, Decimal]] = []
     for n, line in enumerate(invoice.lines):
-        found.append((f"lines[{n}].net_amount", line.net_amount))
-        for kind, items in (("allowances", line.allowances), ("charges", line.charges)):
+        if too_precise(line.net_amount):
+            found.append(("BR-DEC-23", f"lines[{n}].net_amount", line.net_amount))  # type: ignore[arg-type]
+        for kind, items, r_amount, r_base in (
+            ("allowances", line.allowances, "BR-DEC-24", "BR-DEC-25"),
+            ("charges", line.charges, "BR-DEC-27", "BR-DEC-28"),
+        ):
             for k, lac in enumerate(items):
-                found.append((f"lines[{n}].{kind}[{k}].amount", lac.amount))
-                found.append((f"lines[{n}].{kind}[{k}].base_amount", lac.base_amount))
-    for kind, doc_items in (("allowances", invoice.allowances), ("charges", invoice.charges)):
+                if too_precise(lac.amount):
+                    found.append((r_amount, f"lines[{n}].{kind}[{k}].amount", lac.amount))
+                if too_precise(lac.base_amount):
+                    found.append((r_base, f"lines[{n}].{kind}[{k}].base_amount",
+                                  lac.base_amount))  # type: ignore[arg-type]
+    for kind, doc_items, r_amount, r_base in (
+        ("allowances", invoice.allowances, "BR-DEC-01", "BR-DEC-02"),
+        ("charges", invoice.charges, "BR-DEC-05", "BR-DEC-06"),
+    ):
         for k, dac in enumerate(doc_items):
-            found.append((f"{kind}[{k}].amount", dac.amount))
-            found.append((f"{kind}[{k}].base_amount", dac.base_amount))
+            if too_precise(dac.amount):
+                found.append((r_amount, f"{kind}[{k}].amount", dac.amount))
+            if too_precise(dac.base_amount):
+                found.append((r_base, f"{kind}[{k}].base_amount", dac.base_amount))  # type: ignore[arg-type]
     for k, vat in enumerate(invoice.vat_breakdown):
-        found.append((f"vat_breakdown[{k}].taxable_amount", vat.taxable_amount))
-        found.append((f"vat_breakdown[{k}].tax_amount", vat.tax_amount))
-    if invoice.totals is not None:
-        for name, value in invoice.totals:
-            found.append((f"totals.{name}", value))
-    return found
+        if too_precise(vat.taxable_amount):
+            found.append(("BR-DEC-19", f"vat_breakdown[{k}].taxable_amount",
+                          vat.taxable_amount))  # type: ignore[arg-type]
+        if too_precise(vat.tax_amount):
+            found.append(("BR-DEC-20", f"vat_breakdown[{k}].tax_amount", vat.tax_amount))  # type: ignore[arg-type]
+    totals = invoice.totals
+    if totals is not None:
+        for field, rule in _TOTAL_DEC:
+            value = getattr(totals, field)
+            if too_precise(value):
+                if field == "vat_in_accounting_currency" and invoice.tax_currency is None:
+                    continue  # not written without a VAT accounting currency
+                found.append((rule, f"totals.{field}", value))
+    for rule, path, value in found:
+        accepted = f"{value:.2f} (rounded to cents)"
+        report.fail(rule, path, value, "more than two decimals", accepted)
+        report.fail("UBL-DT-01", path, value, "more than two decimals", accepted)
+
+
+_TOTAL_DEC = (
+    ("line_net", "BR-DEC-09"), ("allowances", "BR-DEC-10"), ("charges", "BR-DEC-11"),
+    ("without_vat", "BR-DEC-12"), ("vat", "BR-DEC-13"), ("vat_in_accounting_currency", "BR-DEC-15"),
+    ("with_vat", "BR-DEC-14"), ("prepaid", "BR-DEC-16"), ("rounding", "BR-DEC-17"),
+    ("due", "BR-DEC-18"),
+)
 
 
 def _sum(values: list[Decimal]) -> Decimal:
@@ -83,51 +113,17 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
              "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
 
     nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
-    for n, line in enumerate(invoice.lines):
-        _dec(report, "BR-DEC-23", f"lines[{n}].net_amount", line.net_amount)
-        for k, la in enumerate(line.allowances):
-            _dec(report, "BR-DEC-24", f"lines[{n}].allowances[{k}].amount", la.amount)
-            _dec(report, "BR-DEC-25", f"lines[{n}].allowances[{k}].base_amount", la.base_amount)
-        for k, lc in enumerate(line.charges):
-            _dec(report, "BR-DEC-27", f"lines[{n}].charges[{k}].amount", lc.amount)
-            _dec(report, "BR-DEC-28", f"lines[{n}].charges[{k}].base_amount", lc.base_amount)
-    for k, da in enumerate(invoice.allowances):
-        _dec(report, "BR-DEC-01", f"allowances[{k}].amount", da.amount)
-        _dec(report, "BR-DEC-02", f"allowances[{k}].base_amount", da.base_amount)
-    for k, dc in enumerate(invoice.charges):
-        _dec(report, "BR-DEC-05", f"charges[{k}].amount", dc.amount)
-        _dec(report, "BR-DEC-06", f"charges[{k}].base_amount", dc.base_amount)
-
+    _decimals(invoice, report)
     breakdown = invoice.vat_breakdown
     for k, vat in enumerate(breakdown):
-        p = f"vat_breakdown[{k}]"
-        _dec(report, "BR-DEC-19", f"{p}.taxable_amount", vat.taxable_amount)
-        _dec(report, "BR-DEC-20", f"{p}.tax_amount", vat.tax_amount)
-        _co17(report, p, vat.tax_amount, vat.taxable_amount, vat.rate)
+        _co17(report, f"vat_breakdown[{k}]", vat.tax_amount, vat.taxable_amount, vat.rate)
     if not breakdown:
         fail("BR-CO-18", "vat_breakdown", (), "the invoice has no VAT breakdown",
              "at least one VAT breakdown (gateway.totals.complete computes it)")
 
-    for path, amount in _ubl_amounts(invoice):
-        # UBL-DT-01 is the UBL binding's own two-decimal rule; it also covers the amounts of
-        # BR-DEC-13/15, whose UBL assertions never fire (their predicate reads a relative path).
-        _dec(report, "UBL-DT-01", path, amount)
-
     totals = invoice.totals
     if totals is None:
         return
-    _dec(report, "BR-DEC-09", "totals.line_net", totals.line_net)
-    _dec(report, "BR-DEC-10", "totals.allowances", totals.allowances)
-    _dec(report, "BR-DEC-11", "totals.charges", totals.charges)
-    _dec(report, "BR-DEC-12", "totals.without_vat", totals.without_vat)
-    _dec(report, "BR-DEC-13", "totals.vat", totals.vat)
-    _dec(report, "BR-DEC-14", "totals.with_vat", totals.with_vat)
-    if invoice.tax_currency is not None:
-        _dec(report, "BR-DEC-15", "totals.vat_in_accounting_currency",
-             totals.vat_in_accounting_currency)
-    _dec(report, "BR-DEC-16", "totals.prepaid", totals.prepaid)
-    _dec(report, "BR-DEC-17", "totals.rounding", totals.rounding)
-    _dec(report, "BR-DEC-18", "totals.due", totals.due)
 
     if totals.line_net is not None:
         expected = xround2(_sum(nets))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from gateway.model import Invoice
 from gateway.rules.base import Facts, Report, blank
@@ -25,6 +26,7 @@ SUPPORTED_TYPES = frozenset({"326", "380", "384", "389", "381", "875", "876", "8
 SUPPORTED_VAT = frozenset({"S", "Z", "E", "AE", "K", "G", "L", "M"})
 
 
+@lru_cache(maxsize=1024)
 def iban_ok(value: str) -> bool:
     """The XRechnung IBAN test (BR-DE-19/20): shape and ISO 7064 mod 97 = 1."""
     text = re.sub(r"\s", "", value)

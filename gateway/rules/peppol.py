@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 from gateway.model import Identifier, Invoice
 from gateway.rules import checksums
@@ -64,6 +65,12 @@ SCHEME_CHECKS: dict[str, tuple[str, str, Callable[[str], bool]]] = {
     "9944": ("PEPPOL-COMMON-R056-1", "warning", _re(r"^NL[0-9]{9}B[0-9]{2}$")),
     "0217": ("PEPPOL-COMMON-R057", "warning", _re(r"^[0-9]{12}$")),
 }
+@lru_cache(maxsize=4096)
+def _identifier_ok(scheme: str, value: str) -> bool:
+    """The scheme's check (cached: the same parties recur on every invoice of a supplier)."""
+    return SCHEME_CHECKS[scheme][2](value)
+
+
 _NL_VAT = re.compile(r"^NL[0-9]{9}B[0-9]{2}$")
 
 
@@ -201,7 +208,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if ident.scheme is None:
             continue
         checker = SCHEME_CHECKS.get(ident.scheme)
-        if checker is not None and not checker[2](ident.value.strip()):
+        if checker is not None and not _identifier_ok(ident.scheme, ident.value.strip()):
             rule, flag, _ = checker
             fail(rule, f"{path}.value", ident.value,
                  f"not a valid identifier for scheme {ident.scheme}",

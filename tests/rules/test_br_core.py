@@ -132,7 +132,7 @@ def test_rule_fails_on_its_case_and_passes_on_the_base(
 
 
 def test_problem_names_record_path_bt_value_and_accepted() -> None:
-    """A reported problem carries the record label, model path, BT id, value and what is accepted."""
+    """A problem carries the record label, model path, BT id, value and what is accepted."""
     from gateway.rules import check
 
     problems = check(edit(base(), "lines.0.price.net", D("-1")), record="row 7")

@@ -107,7 +107,7 @@ def test_unknown_rule_set_is_named() -> None:
 
 
 def test_speed_en16931_peppol_ten_lines() -> None:
-    """A valid 10-line invoice is checked (en16931+peppol) fast (target 5,000/s; CI guard 2,500/s)."""
+    """A valid 10-line invoice is checked (en16931+peppol) fast: target 5,000/s, CI guard 2,500/s."""
     import time
 
     from builders import simple_invoice
