@@ -1,7 +1,9 @@
 """JSON intake: one invoice object, an array of invoices, or JSON Lines (one object per line).
 
 Numbers are read as Decimal (``parse_float=Decimal``) so no amount ever passes through a float;
-attachments (BT-125) are base64 text, as the model serializes them.
+attachments (BT-125) are base64 text, as the model serializes them. Amounts may be JSON numbers
+or strings; the decimal separator is always '.', a comma is refused (JSON has no locale).
+A key given twice in one object is a problem (json would silently keep the last value).
 """
 
 from __future__ import annotations
