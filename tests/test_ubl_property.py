@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from test_ubl_golden import valid_simple
 
 from gateway.model import (
@@ -321,3 +323,29 @@ def test_any_invoice_round_trips(alias: str, invoice: Invoice) -> None:
     """Whatever optional fields are set, the UBL document reads back into the same invoice."""
     mapping = resolve_mapping(alias)
     assert mapping.parse(mapping.render(invoice).content) == mapping.stamped(invoice)
+
+
+@pytest.fixture(scope="module")
+def ubl_schemas(conformance: Path) -> dict[str, etree.XMLSchema]:
+    """The official UBL 2.1 Invoice and CreditNote XSDs from the conformance artefacts."""
+    maindoc = conformance / "artefacts" / "ubl-2.1" / "xsdrt" / "maindoc"
+    return {
+        name: etree.XMLSchema(etree.parse(str(maindoc / f"UBL-{name}-2.1.xsd")))
+        for name in ("Invoice", "CreditNote")
+    }
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(invoice=invoices())
+def test_any_invoice_renders_schema_valid(
+    ubl_schemas: dict[str, etree.XMLSchema], invoice: Invoice
+) -> None:
+    """Whatever optional fields are set, elements come in the UBL 2.1 XSD order and types."""
+    content = resolve_mapping("peppol-bis3").render(invoice).content
+    root = etree.fromstring(content)
+    schema = ubl_schemas[etree.QName(root).localname]
+    assert schema.validate(root), str(schema.error_log.last_error)
