@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import simple_invoice
 from test_cii_cases import CASES
 
 from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
@@ -73,6 +74,9 @@ def judged(conformance: Path, tmp_path_factory: pytest.TempPathFactory) -> Judge
                 f"sample-{sample.stem}",
                 mappings["facturx-en16931"].render(invoice).content,
             )
+    # The bare builder lacks the seller contact XRechnung requires (BR-DE-2): EN 16931 and Factur-X.
+    for name in ("cii", "facturx-en16931"):
+        write(name, "builder-simple_invoice", mappings[name].render(simple_invoice()).content)
     for case, build in CASES.items():
         for name, mapping in mappings.items():
             write(name, f"case-{case}", mapping.render(build()).content)
