@@ -2,9 +2,11 @@
 
 Element order follows the D16B XSD sequences restricted to the Factur-X EN16931 XSD (a strict
 subset of D16B), so one output passes both. The document is built as escaped text (a list of
-strings joined once): about ten times faster than building an lxml tree. Absent values are
-omitted entirely; nothing is invented except the fixed codes the CII binding requires (``VAT``,
-the AdditionalReferencedDocument type codes, the date format ``102``).
+strings joined once), not as an lxml tree: over 5,000 ten-line invoices per second per core.
+Absent values are omitted entirely. Written without an invoice term behind it: the fixed codes
+the CII binding requires (``VAT``, AdditionalReferencedDocument type codes, date format
+``102``), the XSD-mandatory project name (:data:`PROJECT_NAME`), and the price base quantity
+(BT-149) repeated on the gross price, which it qualifies as well.
 """
 
 from __future__ import annotations
