@@ -58,11 +58,12 @@ def german_simple() -> Invoice:
 
 
 def credit_note() -> Invoice:
-    """A credit note (381) citing the invoice it corrects (BG-3), with a note subject code."""
+    """A credit note (381) citing the invoice it corrects (BG-3); VAT due on delivery (BT-8)."""
     return german_simple().model_copy(
         update={
             "number": "CN-7",
             "type_code": "381",
+            "tax_point_date_code": "35",
             "preceding_invoices": (
                 PrecedingInvoice(number="INV-1", issue_date=dt.date(2026, 11, 2)),
             ),

@@ -146,3 +146,13 @@ def test_base_quantity_qualifies_gross_and_net_price() -> None:
     net = _xpath(content, f"{line}/ram:NetPriceProductTradePrice/ram:BasisQuantity")
     assert [(e.text, e.get("unitCode")) for e in gross] == [("1", "C62")]
     assert [(e.text, e.get("unitCode")) for e in net] == [("1", "C62")]
+
+
+def test_tax_point_date_code_written_as_untdid_2475() -> None:
+    """BT-8 from the model (UNTDID 2005: 35 delivery date) is written as CII's 2475 code 29."""
+    invoice = CASES["credit_note"]()
+    assert invoice.tax_point_date_code == "35"
+    content = GenericCii().render(invoice).content
+    codes = _xpath(content, "//ram:ApplicableTradeTax/ram:DueDateTypeCode")
+    assert [c.text for c in codes] == ["29"]
+    assert GenericCii().parse(content).tax_point_date_code == "35"

@@ -34,3 +34,8 @@ PROJECT_NAME = "Project reference"
 # UNTDID 4461 "Instrument not defined": used when a document carries payment terms such as a
 # remittance reference (BT-83) but no SpecifiedTradeSettlementPaymentMeans (BT-81).
 UNDEFINED_MEANS = "1"
+
+# BT-8 is a UNTDID 2005 code in the model (3 invoice date, 35 delivery date, 432 paid-to date,
+# as in UBL); the CII binding writes the UNTDID 2475 equivalents (BR-CL-06: 5, 29, 72).
+TAX_POINT_CODE_TO_CII = {"3": "5", "35": "29", "432": "72"}
+TAX_POINT_CODE_FROM_CII = {cii: model for model, cii in TAX_POINT_CODE_TO_CII.items()}

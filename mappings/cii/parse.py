@@ -59,6 +59,7 @@ from gateway.model import (
 from mappings.cii.codes import (
     OBJECT_TYPE,
     RSM,
+    TAX_POINT_CODE_FROM_CII,
     TAX_SCHEME,
     TENDER_TYPE,
     UNDEFINED_MEANS,
@@ -530,7 +531,9 @@ def _vat(settlement: Element) -> tuple[list[VatBreakdown], dt.date | None, str |
     due_code: str | None = None
     for node in find_all(settlement, "ram:ApplicableTradeTax"):
         tax_point = tax_point or date(node, "ram:TaxPointDate")
-        due_code = due_code or text(node, "ram:DueDateTypeCode")
+        if due_code is None:
+            due_code = text(node, "ram:DueDateTypeCode")
+            due_code = TAX_POINT_CODE_FROM_CII.get(due_code or "", due_code)
         breakdown.append(
             VatBreakdown(
                 taxable_amount=decimal(node, "ram:BasisAmount"),

@@ -34,6 +34,7 @@ from mappings.cii.codes import (
     OBJECT_TYPE,
     PROJECT_NAME,
     SUPPORTING_TYPE,
+    TAX_POINT_CODE_TO_CII,
     TAX_SCHEME,
     TENDER_TYPE,
     VAT_SCHEME,
@@ -519,7 +520,9 @@ def _settlement(a: Out, invoice: Invoice) -> None:
         )
     due_code = ""
     if invoice.tax_point_date_code is not None:
-        due_code = f"<ram:DueDateTypeCode>{esc(invoice.tax_point_date_code)}</ram:DueDateTypeCode>"
+        code = invoice.tax_point_date_code
+        code = TAX_POINT_CODE_TO_CII.get(code, code)
+        due_code = f"<ram:DueDateTypeCode>{esc(code)}</ram:DueDateTypeCode>"
     for index, vat in enumerate(invoice.vat_breakdown):
         if vat.tax_amount is None or vat.taxable_amount is None:
             raise _missing(invoice, f"vat_breakdown[{index}].tax_amount")
