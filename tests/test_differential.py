@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from builders import simple_invoice
-from conftest import ROOT, shared_path
+from shared_dir import ROOT, shared_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +34,11 @@ from gateway.validation import validate
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 
-TARGETS = {"peppol-bis3": ("en16931", "peppol"), "xrechnung-ubl": ("en16931", "xrechnung")}
+TARGETS = {
+    "peppol-bis3": ("en16931", "peppol"),
+    "xrechnung-ubl": ("en16931", "xrechnung"),
+    "xrechnung-cii": ("en16931", "xrechnung"),
+}
 # Official findings about the XML itself, which the model cannot express (the mapping's job).
 SYNTAX_ONLY = frozenset({"PEPPOL-EN16931-R008", "PEPPOL-EN16931-F001"})
 # Rule ids where we may be stricter than the official verdict, and why.

@@ -256,18 +256,14 @@ def _codes(invoice: Invoice, report: Report, both_de: bool, known_profile: bool)
             fail("PEPPOL-EN16931-CL008", f"{path}.scheme", ea.scheme,
                  "not a Peppol electronic address scheme", "a code from the Peppol EAS list")
     type_code = invoice.type_code
-    if not known_profile:
-        pass  # P0100/P0101 apply to profiles 01 and 02 only
-    elif invoice.is_credit_note:
-        if type_code not in cl.PEPPOL_CREDIT_TYPES:
-            fail("PEPPOL-EN16931-P0101", "type_code", type_code, "not a Peppol credit note type",
-                 ", ".join(sorted(cl.PEPPOL_CREDIT_TYPES)))
-    elif type_code not in cl.PEPPOL_INVOICE_TYPES:
+    # P0101 (credit note types) cannot fail on the model: a type code is written as a UBL
+    # CreditNote exactly when it is in CREDIT_NOTE_TYPE_CODES, which is Peppol's list.
+    if known_profile and not invoice.is_credit_note and type_code not in cl.PEPPOL_INVOICE_TYPES:
         fail("PEPPOL-EN16931-P0100", "type_code", type_code, "not a Peppol invoice type",
              ", ".join(sorted(cl.PEPPOL_INVOICE_TYPES, key=int)))
     if not invoice.is_credit_note and type_code in _TYPES_326_384 and not both_de:
-            fail("PEPPOL-EN16931-P0112", "type_code", type_code,
-                 "types 326 and 384 are only allowed between German parties", "e.g. 380")
+        fail("PEPPOL-EN16931-P0112", "type_code", type_code,
+             "types 326 and 384 are only allowed between German parties", "e.g. 380")
     for k, vat in enumerate(invoice.vat_breakdown):
         if vat.exemption_reason_code is None:
             continue

@@ -33,6 +33,7 @@ TREP = TaxRepresentative(name="Rep", vat_id="DE111111111", address=Address(count
 D = Decimal
 CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-02", lambda i: edit(i, "number", " ")),
+    ("BR-03", lambda i: edit(i, "issue_date", None)),
     ("BR-04", lambda i: edit(i, "type_code", "")),
     ("BR-05", lambda i: edit(i, "currency", "")),
     ("BR-06", lambda i: edit(i, "seller.name", "")),
@@ -110,7 +111,7 @@ CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
 _ = (Attachment, DirectDebit)
 # Cases the model itself forbids (required values set to None through model_construct): only
 # the presence rules are meant to see such input, so only that module is run on them.
-MODEL_FORBIDS = frozenset({"BR-08", "BR-10", "BR-19", "BR-22", "BR-26", "BR-31", "BR-36",
+MODEL_FORBIDS = frozenset({"BR-03", "BR-08", "BR-10", "BR-19", "BR-22", "BR-26", "BR-31", "BR-36",
                            "BR-41", "BR-43"})
 
 

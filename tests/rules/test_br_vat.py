@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from helpers import base, edit, rules_of
 
-from gateway.model import Invoice
+from gateway.model import AllowanceCharge, Invoice
 from gateway.rules.en16931_vat import FAMILIES
 from gateway.totals import complete
 
@@ -66,6 +66,56 @@ def test_vat_rule_fails_on_its_case_and_passes_on_a_clean_invoice(rule, category
     clean = _all_lines(category)
     assert rule not in rules_of(clean, ("en16931",))
     assert rule in rules_of(make(clean), ("en16931",))
+
+
+def _with_allowance_charge(category: str, kind: str) -> Invoice:
+    """The clean invoice of ``category`` plus one document allowance or charge of it."""
+    fam = FAMILIES[category]
+    clean = _all_lines(category)
+    extra = AllowanceCharge(amount=D("1.00"), vat_category=category, vat_rate=RATE[fam.rate],
+                            reason="x")
+    invoice = edit(clean, kind, (extra,))
+    reason = invoice.vat_breakdown[0].exemption_reason
+    lines = tuple(line.model_copy(update={"net_amount": None}) for line in invoice.lines)
+    invoice = complete(invoice.model_copy(update={"lines": lines, "vat_breakdown": (),
+                                                  "totals": None}))
+    return edit(invoice, "vat_breakdown.0.exemption_reason", reason)
+
+
+def _strip_parties(invoice: Invoice) -> Invoice:
+    none_family = FAMILIES[invoice.lines[0].vat_category].parties == "none"
+    invoice = edit(invoice, "seller.vat_id", "DE123456789" if none_family else None)
+    invoice = edit(invoice, "seller.tax_registration_id", None)
+    return edit(invoice, "buyer.vat_id", "DE987654321" if none_family else None)
+
+
+AC_CASES = []
+for cat, fam in FAMILIES.items():
+    for kind, party_rule, rate_rule in (("allowances", "03", "06"), ("charges", "04", "07")):
+        AC_CASES += [
+            (f"{fam.prefix}-{party_rule}", cat, kind, _strip_parties),
+            (f"{fam.prefix}-{rate_rule}", cat, kind,
+             lambda i, k=kind: edit(i, f"{k}.0.vat_rate", D(-5) if FAMILIES[
+                 i.lines[0].vat_category].rate != "zero" else D(5))),
+        ]
+
+
+@pytest.mark.parametrize(("rule", "category", "kind", "make"), AC_CASES,
+                         ids=[c[0] for c in AC_CASES])
+def test_allowance_and_charge_vat_rules(rule, category, kind, make) -> None:  # type: ignore[no-untyped-def]
+    """-03/-04 (party VAT ids) and -06/-07 (rate) judge document allowances and charges."""
+    clean = _with_allowance_charge(category, kind)
+    assert rule not in rules_of(clean, ("en16931",))
+    assert rule in rules_of(make(clean), ("en16931",))
+
+
+@pytest.mark.parametrize(("rule", "kind"), [("BR-O-13", "allowances"), ("BR-O-14", "charges")])
+def test_not_subject_to_vat_excludes_other_allowance_charge_categories(rule: str, kind: str) -> None:
+    """With category O every document allowance (BR-O-13) and charge (BR-O-14) must be O."""
+    clean = _with_allowance_charge("O", kind)
+    assert rule not in rules_of(clean, ("en16931",))
+    mixed = edit(edit(clean, f"{kind}.0.vat_category", "S"), f"{kind}.0.vat_rate", D(19))
+    assert rule in rules_of(mixed, ("en16931",))
 
 
 @pytest.mark.parametrize("rule", ["BR-O-11", "BR-O-12"])

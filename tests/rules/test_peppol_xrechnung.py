@@ -8,8 +8,23 @@ from decimal import Decimal
 import pytest
 from helpers import base, edit, rules_of
 
-from gateway.model import AllowanceCharge, Identifier, Invoice, Note, Period
+from gateway.model import (
+    AllowanceCharge,
+    Attachment,
+    Delivery,
+    DirectDebit,
+    Identifier,
+    Invoice,
+    LineAllowanceCharge,
+    Note,
+    PaymentCard,
+    PaymentInstructions,
+    Period,
+    SupportingDocument,
+)
+from gateway.model.base import Address
 from gateway.rules import check
+from gateway.rules.peppol_national import DE_IDS
 
 D = Decimal
 PEPPOL: list[tuple[str, Callable[[Invoice], Invoice]]] = [
@@ -58,7 +73,45 @@ PEPPOL: list[tuple[str, Callable[[Invoice], Invoice]]] = [
                                 "seller.address.city", None)),
     ("DK-R-002", lambda i: edit(i, "seller.address.country", "DK")),
     ("NO-R-001", lambda i: edit(i, "seller.vat_id", "NO123456789MVA")),
+    ("PEPPOL-EN16931-CL001", lambda i: edit(i, "supporting_documents", (SupportingDocument(
+        reference="r", attachment=Attachment(content=b"x", mime_code="text/xml",
+                                             filename="a.xml")),))),
+    ("PEPPOL-EN16931-CL002", lambda i: edit(i, "lines.0.allowances", (LineAllowanceCharge(
+        amount=D(0), reason_code="ZZZ"),))),
+    ("PEPPOL-EN16931-CL003", lambda i: edit(i, "lines.0.charges", (LineAllowanceCharge(
+        amount=D(0), reason_code="999"),))),
+    ("PEPPOL-EN16931-CL006", lambda i: edit(i, "tax_point_date_code", "1")),
+    ("PEPPOL-EN16931-CL007", lambda i: edit(i, "currency", "EU")),
+    ("PEPPOL-EN16931-P0105", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-O")),
+    ("PEPPOL-EN16931-P0106", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-IC")),
+    ("PEPPOL-EN16931-P0107", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "vatex-eu-ae")),
+    ("PEPPOL-EN16931-P0108", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-D")),
+    ("PEPPOL-EN16931-P0109", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-F")),
+    ("PEPPOL-EN16931-P0110", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-I")),
+    ("PEPPOL-EN16931-P0111", lambda i: edit(i, "vat_breakdown.0.exemption_reason_code",
+                                            "VATEX-EU-J")),
+    ("PEPPOL-COMMON-R041", lambda i: _buyer_id(i, "0192", "123456789")),
+    ("PEPPOL-COMMON-R042", lambda i: _buyer_id(i, "0184", "DK1234")),
+    ("PEPPOL-COMMON-R049", lambda i: _buyer_id(i, "0007", "1234567890")),
+    ("PEPPOL-COMMON-R050", lambda i: _buyer_id(i, "0151", "51824753557")),
+    ("PEPPOL-COMMON-R052", lambda i: _buyer_id(i, "0096", "12345")),
+    ("PEPPOL-COMMON-R053", lambda i: _buyer_id(i, "0198", "1234567890")),
+    ("PEPPOL-COMMON-R054", lambda i: _buyer_id(i, "0106", "1234")),
+    ("PEPPOL-COMMON-R055", lambda i: _buyer_id(i, "0190", "1234")),
+    ("PEPPOL-COMMON-R056-1", lambda i: _buyer_id(i, "9944", "NL12")),
+    ("PEPPOL-COMMON-R056-2", lambda i: edit(i, "buyer.vat_id", "NL123")),
+    ("PEPPOL-COMMON-R057", lambda i: _buyer_id(i, "0217", "1234")),
 ]
+
+
+def _buyer_id(invoice: Invoice, scheme: str, value: str) -> Invoice:
+    return edit(invoice, "buyer.identifier", Identifier(value=value, scheme=scheme))
 XRECHNUNG: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-DE-1", lambda i: edit(i, "payment", None)),
     ("BR-DE-2", lambda i: edit(i, "seller.contact", None)),
@@ -77,7 +130,35 @@ XRECHNUNG: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-DE-19", lambda i: edit(i, "payment.credit_transfers.0.account_id", "DE00123")),
     ("BR-DE-23-a", lambda i: edit(i, "payment.credit_transfers", ())),
     ("BR-DE-26", lambda i: edit(i, "type_code", "384")),
+    ("BR-DE-10", lambda i: edit(i, "delivery", Delivery(address=Address(country="DE",
+                                                                        post_code="1")))),
+    ("BR-DE-11", lambda i: edit(i, "delivery", Delivery(address=Address(country="DE",
+                                                                        city="Bonn")))),
+    ("BR-DE-20", lambda i: edit(i, "payment", PaymentInstructions(
+        means_code="59", direct_debit=DirectDebit(mandate_reference="M", creditor_id="C",
+                                                  debited_account="DE00")))),
+    ("BR-DE-22", lambda i: edit(i, "supporting_documents", (_attachment("a.pdf"),
+                                                            _attachment("a.pdf")))),
+    ("BR-DE-23-b", lambda i: edit(i, "payment.card", PaymentCard(pan_last_digits="1234"))),
+    ("BR-DE-24-a", lambda i: edit(i, "payment.means_code", "48")),
+    ("BR-DE-24-b", lambda i: edit(edit(i, "payment.means_code", "48"), "payment.card",
+                                  PaymentCard(pan_last_digits="1234"))),
+    ("BR-DE-25-a", lambda i: edit(i, "payment.means_code", "59")),
+    ("BR-DE-25-b", lambda i: edit(edit(i, "payment.means_code", "59"), "payment.direct_debit",
+                                  DirectDebit(mandate_reference="M", creditor_id="C",
+                                              debited_account="DE75512108001245126199"))),
+    ("BR-DE-27", lambda i: edit(i, "seller.contact.phone", "n/a")),
+    ("BR-DE-28", lambda i: edit(i, "seller.contact.email", "anna-at-example")),
+    ("BR-DE-30", lambda i: edit(i, "payment.direct_debit", DirectDebit(
+        mandate_reference="M", debited_account="DE75512108001245126199"))),
+    ("BR-DE-31", lambda i: edit(i, "payment.direct_debit", DirectDebit(
+        mandate_reference="M", creditor_id="C"))),
 ]
+
+
+def _attachment(name: str) -> SupportingDocument:
+    return SupportingDocument(reference=name, attachment=Attachment(
+        content=b"%PDF", mime_code="application/pdf", filename=name))
 
 
 @pytest.mark.parametrize(("rule", "make"), PEPPOL, ids=[c[0] for c in PEPPOL])
@@ -100,6 +181,19 @@ def test_xrechnung_rule_fails_on_its_case_and_passes_on_the_base(
     assert rule in rules_of(make(valid), ("en16931", "xrechnung"))
 
 
+@pytest.mark.parametrize(("rule", "make"), XRECHNUNG, ids=[DE_IDS[c[0]] for c in XRECHNUNG])
+def test_peppol_german_rule_mirrors_xrechnung_between_german_parties(
+    rule: str, make: Callable[[Invoice], Invoice]
+) -> None:
+    """Between German parties Peppol reports the same case under its DE-R id."""
+    valid = base()
+    peppol_id = DE_IDS[rule]
+    assert peppol_id not in rules_of(valid, ("en16931", "peppol"))
+    assert peppol_id in rules_of(make(valid), ("en16931", "peppol"))
+    foreign_buyer = edit(make(valid), "buyer.address.country", "AT")
+    assert peppol_id not in rules_of(foreign_buyer, ("en16931", "peppol"))
+
+
 def test_unknown_rule_set_is_named() -> None:
     """An unknown rule set name raises ValueError listing the known ones."""
     with pytest.raises(ValueError, match="en16931"):
@@ -107,7 +201,7 @@ def test_unknown_rule_set_is_named() -> None:
 
 
 def test_speed_en16931_peppol_ten_lines() -> None:
-    """A valid 10-line invoice is checked (en16931+peppol) fast: target 5,000/s, CI guard 2,500/s."""
+    """A valid 10-line invoice is checked (en16931+peppol) fast: target 5,000/s, guard 2,500/s."""
     import time
 
     from builders import simple_invoice
