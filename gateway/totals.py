@@ -37,10 +37,11 @@ def line_net(line: InvoiceLine) -> Decimal:
 
 
 def _key(category: str, rate: Decimal | None) -> tuple[str, Decimal | None]:
-    # Decimal("19") == Decimal("19.00") and they hash alike, so rates group numerically.
+    # Decimal("19") == Decimal("19.00") and they hash alike, so rates group numerically while
+    # the dict keeps the first spelling seen (no normalising: that would give "2E+1").
     if category == "O":  # lines carry no rate (BR-O-05) but the breakdown may show 0 (BR-DE-14)
         return (category, None)
-    return (category, None if rate is None else rate.normalize())
+    return (category, rate)
 
 
 def tax_of(taxable: Decimal, category: str, rate: Decimal | None) -> Decimal:
@@ -125,7 +126,7 @@ def complete(invoice: Invoice) -> Invoice:
         without_vat = line_total - (allowances or ZERO) + (charges or ZERO)
     vat = given.vat
     if vat is None:
-        vat = _sum(v.tax_amount or ZERO for v in breakdown)
+        vat = _sum(v.tax_amount for v in breakdown if v.tax_amount is not None)
     with_vat = given.with_vat if given.with_vat is not None else without_vat + vat
     due = given.due
     if due is None:

@@ -6,6 +6,7 @@ in git before committing them.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -40,8 +41,18 @@ def assert_golden(relative: str, data: bytes, kind: str = "xml") -> None:
     expected = _canonical(path.read_bytes(), kind)
     actual = _canonical(data, kind)
     if expected != actual:
+        diff = difflib.unified_diff(
+            _lines(expected, kind), _lines(actual, kind), "golden", "rendered", lineterm="", n=2
+        )
+        shown = "\n".join(list(diff)[:80])
         raise AssertionError(
             f"output differs from golden file {path} (regenerate with IGW_REGEN_GOLDEN=1 and "
-            f"review the diff)\n--- expected\n{expected.decode()[:3000]}\n+++ actual\n"
-            f"{actual.decode()[:3000]}"
+            f"review the diff)\n{shown}"
         )
+
+
+def _lines(data: bytes, kind: str) -> list[str]:
+    """One element per line, so a diff points at the element that changed."""
+    if kind == "xml":
+        data = etree.tostring(etree.fromstring(data), pretty_print=True)
+    return data.decode("utf-8", "replace").splitlines()

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from builders import simple_invoice
-from shared_dir import ROOT, shared_path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from shared_dir import ROOT, shared_path
 
 from gateway.model import AllowanceCharge, Invoice, Note, Period
 from gateway.profile import BuyerProfile

@@ -88,3 +88,15 @@ def test_complete_is_idempotent_and_pure() -> None:
     once = complete(invoice)
     assert complete(once) == once
     assert invoice.totals is None
+
+
+def test_computed_rates_keep_their_spelling_and_zero_vat_keeps_cents() -> None:
+    """A computed breakdown rate stays "20" (not "2E+1"); all-zero VAT totals 0.00, not 0."""
+    invoice = simple_invoice(lines=2)
+    lines = tuple(line.model_copy(update={"vat_rate": D("20")}) for line in invoice.lines)
+    done = complete(invoice.model_copy(update={"lines": lines}))
+    assert done.model_dump(mode="json")["vat_breakdown"][0]["rate"] == "20"
+    zero = tuple(line.model_copy(update={"vat_category": "Z", "vat_rate": D("0")}) for line in lines)
+    totals = complete(invoice.model_copy(update={"lines": zero})).totals
+    assert totals is not None
+    assert str(totals.vat) == "0.00"
