@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+# A carriage return is written as a character reference: XML parsers normalise a literal CR away.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"}
+)
 
 
 def esc(text: str) -> str:
