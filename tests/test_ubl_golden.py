@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from builders import simple_invoice
 from golden import assert_golden
+from lxml import etree
 
 from gateway.model import (
     Address,
@@ -332,4 +333,11 @@ CASES: list[tuple[str, str, Callable[[], Invoice]]] = [
 def test_render_matches_golden_file(name: str, alias: str, build: Callable[[], Invoice]) -> None:
     """Each mapping case renders exactly the reviewed golden document (after C14N)."""
     document = resolve_mapping(alias).render(build())
-    assert_golden(f"ubl/{name}.xml", document.content)
+    # Stored indented for reviewable diffs; the comparison is on canonical XML either way.
+    readable = etree.tostring(
+        etree.fromstring(document.content),
+        pretty_print=True,
+        xml_declaration=True,
+        encoding="UTF-8",
+    )
+    assert_golden(f"ubl/{name}.xml", readable)
