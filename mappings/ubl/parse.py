@@ -71,7 +71,7 @@ from mappings.ubl.xmlread import (
 )
 
 _ROOTS = {f"{{{INVOICE_NS}}}Invoice": False, f"{{{CREDIT_NOTE_NS}}}CreditNote": True}
-_NOTE_SUBJECT = re.compile(r"^#([A-Za-z0-9]{1,10})#(.+)$", re.DOTALL)
+_NOTE_SUBJECT = re.compile(r"^#([A-Z]{3})#(.+)$", re.DOTALL)  # UNTDID 4451 code
 _TRUE = {"true", "1"}
 
 
