@@ -36,7 +36,7 @@ def assert_golden(relative: str, data: bytes, kind: str = "xml") -> None:
         if not REGEN and os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             raise AssertionError(f"golden file {path} is missing (run with IGW_REGEN_GOLDEN=1)")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        path.write_bytes(_pretty(data) if kind == "xml" else data)
         return
     expected = _canonical(path.read_bytes(), kind)
     actual = _canonical(data, kind)
@@ -49,6 +49,13 @@ def assert_golden(relative: str, data: bytes, kind: str = "xml") -> None:
             f"output differs from golden file {path} (regenerate with IGW_REGEN_GOLDEN=1 and "
             f"review the diff)\n{shown}"
         )
+
+
+def _pretty(data: bytes) -> bytes:
+    """Indented XML for golden files that read well in a diff (compared after C14N anyway)."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(data, parser)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def _lines(data: bytes, kind: str) -> list[str]:
