@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 from builders import simple_invoice
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from shared_dir import ROOT, shared_path
 
@@ -39,11 +40,17 @@ TARGETS = {
     "xrechnung-ubl": ("en16931", "xrechnung"),
     "xrechnung-cii": ("en16931", "xrechnung"),
 }
+SYNTAX = {"peppol-bis3": "ubl", "xrechnung-ubl": "ubl", "xrechnung-cii": "cii"}
 # Official findings about the XML itself, which the model cannot express (the mapping's job).
 SYNTAX_ONLY = frozenset({"PEPPOL-EN16931-R008", "PEPPOL-EN16931-F001"})
-# Rule ids where we may be stricter than the official verdict, and why.
-STRICTER_OK: dict[str, str] = {}
-VARIANTS = 1000
+# (syntax, rule id) where the in-process check may reject what the official run passes, and why.
+STRICTER_OK: dict[tuple[str, str], str] = {
+    ("cii", "BR-CO-03"): "the CII mapping writes only one of BT-7/BT-8 when a record gives both; "
+    "the record itself breaks BR-CO-03, so it is rejected before rendering",
+}
+# IGW_DIFF_VARIANTS raises the count for a deeper local run (the CI default is 1,000).
+VARIANTS = int(os.environ.get("IGW_DIFF_VARIANTS", "1000"))
+SEED = os.environ.get("IGW_DIFF_SEED")
 
 
 @dataclass
@@ -78,7 +85,9 @@ def _bases() -> list[tuple[str, Invoice]]:
 
 def _compare(name: str, invoice: Invoice, target: str) -> Outcome:
     rule_sets = TARGETS[target]
-    ours = frozenset(p.rule for p in check(invoice, rule_sets) if p.flag == "fatal")
+    ours = frozenset(
+        p.rule for p in check(invoice, rule_sets, syntax=SYNTAX[target]) if p.flag == "fatal"
+    )
     try:
         document = resolve_mapping(target).render(invoice, BuyerProfile(format=target))
     except Exception as exc:  # a mapping that cannot render is listed, not compared
@@ -111,7 +120,7 @@ def mutation(draw: st.DrawFn, invoice: Invoice) -> tuple[str, Invoice]:
     kind = draw(st.sampled_from([
         "total", "line_net", "price", "category", "currency", "references", "seller_vat",
         "country", "tax_point", "period", "decimals", "endpoint", "allowance", "type_code",
-        "exemption", "payment", "unit", "tax_currency", "buyer_vat", "notes",
+        "exemption", "payment", "unit", "tax_currency", "buyer_vat", "notes", "breakdown",
     ]))
     n = draw(st.integers(0, len(invoice.lines) - 1))
     line = invoice.lines[n]
@@ -122,6 +131,18 @@ def mutation(draw: st.DrawFn, invoice: Invoice) -> tuple[str, Invoice]:
         value = getattr(totals, field) + draw(CENTS)
         return f"totals.{field}={value}", _with(
             invoice, totals=totals.model_copy(update={field: value}))
+    if kind == "breakdown":
+        if not invoice.vat_breakdown:
+            return "no breakdown", invoice
+        k = draw(st.integers(0, len(invoice.vat_breakdown) - 1))
+        field = draw(st.sampled_from(["taxable_amount", "tax_amount"]))
+        delta = draw(st.sampled_from([Decimal("0.01"), Decimal("-0.50"), Decimal("0.99"),
+                                      Decimal("1.00"), Decimal("-1.01")]))
+        value = (getattr(invoice.vat_breakdown[k], field) or Decimal(0)) + delta
+        breakdown = list(invoice.vat_breakdown)
+        breakdown[k] = breakdown[k].model_copy(update={field: value})
+        return f"vat_breakdown[{k}].{field}={value}", _with(
+            invoice, vat_breakdown=tuple(breakdown))
     if kind == "line_net":
         value = (line.net_amount or Decimal(0)) + draw(CENTS)
         lines = list(invoice.lines)
@@ -249,12 +270,14 @@ def test_in_process_rules_agree_with_official_xslts(capsys: pytest.CaptureFixtur
     bases = _bases()
     outcomes = [_compare(name, inv, target) for name, inv in bases for target in TARGETS]
 
-    @settings(max_examples=VARIANTS, derandomize=True, deadline=None, database=None,
+    @settings(max_examples=VARIANTS, derandomize=SEED is None, deadline=None, database=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(variants(bases))
     def run(case: tuple[str, Invoice, str]) -> None:
         outcomes.append(_compare(*case))
 
+    if SEED is not None:
+        run = seed(int(SEED))(run)
     run()
     compared = [o for o in outcomes if not o.error]
     agree = [o for o in compared if o.ours == (o.official - SYNTAX_ONLY)]
@@ -276,6 +299,8 @@ def test_in_process_rules_agree_with_official_xslts(capsys: pytest.CaptureFixtur
     assert len(outcomes) >= len(bases) * len(TARGETS) + VARIANTS
     assert not missed, "official rejects, in-process passes:\n" + "\n".join(
         f"{o.target} {o.name}: {sorted(o.official)}" for o in missed)
-    undocumented = [o for o in stricter if not (o.ours <= set(STRICTER_OK))]
+    undocumented = [
+        o for o in stricter if not all((SYNTAX[o.target], r) in STRICTER_OK for r in o.ours)
+    ]
     assert not undocumented, "stricter than official without a documented reason:\n" + "\n".join(
         f"{o.target} {o.name}: {sorted(o.ours)}" for o in undocumented)

@@ -36,17 +36,31 @@ RULE_SETS: dict[str, tuple[RuleFunction, ...]] = {
 }
 
 
+SYNTAXES = frozenset({"ubl", "cii"})
+
+
 def check(
-    invoice: Invoice, rule_sets: Sequence[str] = ("en16931",), *, record: str | None = None
+    invoice: Invoice,
+    rule_sets: Sequence[str] = ("en16931",),
+    *,
+    record: str | None = None,
+    syntax: str = "ubl",
 ) -> list[Problem]:
     """All problems the given rule sets find on a completed ``invoice`` (empty: it passes).
 
     ``record`` labels the problems (default: the invoice number). Unknown rule set names raise
     ``ValueError`` naming the known ones. Fatal and warning problems are both returned; their
     ``flag`` matches the official assertion's flag.
+
+    ``syntax`` is the syntax the invoice will be rendered in (``Mapping.syntax``): the CEN
+    artefacts state a few EN 16931 assertions differently for UBL and CII (tolerances of the
+    VAT breakdown rules BR-x-01/08/09, BR-CO-17), and the check follows the one that will judge
+    the document.
     """
+    if syntax not in SYNTAXES:
+        raise ValueError(f"unknown syntax {syntax!r}; known: {', '.join(sorted(SYNTAXES))}")
     report = Report(record if record is not None else invoice.number)
-    facts = Facts(invoice)
+    facts = Facts(invoice, syntax)
     for name in rule_sets:
         functions = RULE_SETS.get(name)
         if functions is None:
@@ -56,4 +70,4 @@ def check(
     return report.problems
 
 
-__all__ = ["RULE_SETS", "check"]
+__all__ = ["RULE_SETS", "SYNTAXES", "check"]

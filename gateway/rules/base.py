@@ -92,10 +92,12 @@ class Facts:
         "seller_any_tax_id",
         "seller_country",
         "seller_vat",
+        "syntax",
         "trep_vat",
     )
 
-    def __init__(self, invoice: Invoice) -> None:
+    def __init__(self, invoice: Invoice, syntax: str = "ubl") -> None:
+        self.syntax = syntax
         seller = invoice.seller
         buyer = invoice.buyer
         trep = invoice.tax_representative

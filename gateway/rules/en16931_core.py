@@ -176,7 +176,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if blank(vat.category):
             fail("BR-47", f"{p}.category", vat.category, "the VAT category is missing",
                  "a UNTDID 5305 code")
-        if vat.rate is None and vat.category != "O":
+        # In the CII artefact the BR-AF/BR-AG rules on ApplicableTradeTax[CategoryCode='L'/'M']
+        # come first and shadow BR-48 for L and M (one rule per node and pattern).
+        if vat.rate is None and vat.category != "O" and not (
+            facts.syntax == "cii" and vat.category in ("L", "M")
+        ):
             fail("BR-48", f"{p}.rate", None, "the VAT rate is missing",
                  "a rate (0 for Z, E, AE, K, G)")
 
@@ -207,8 +211,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                  "the supporting document reference is missing", "a reference")
     # BR-53 looks for any TaxAmount in the VAT accounting currency: when it equals the invoice
     # currency, BT-110 is one.
-    if invoice.tax_currency is not None and invoice.tax_currency != invoice.currency and (
-        totals is None or totals.vat_in_accounting_currency is None
+    # In CII, BR-53 also forbids a VAT accounting currency equal to the invoice currency.
+    same = invoice.tax_currency == invoice.currency
+    if invoice.tax_currency is not None and (
+        (same and facts.syntax == "cii")
+        or (not same and (totals is None or totals.vat_in_accounting_currency is None))
     ):
         fail("BR-53", "totals.vat_in_accounting_currency", None,
              f"VAT accounting currency {invoice.tax_currency} given without the VAT total in it",

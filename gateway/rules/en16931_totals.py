@@ -7,11 +7,12 @@ rounded product. BR-CO-05..08 assert ``true()`` in the official artefact and are
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from gateway.model import Invoice
+from gateway.model import Invoice, Totals
 from gateway.rules import codelists
 from gateway.rules.base import (
+    CENT,
     HUNDRED,
     ONE,
     ZERO,
@@ -23,12 +24,13 @@ from gateway.rules.base import (
 )
 
 
-def _decimals(invoice: Invoice, report: Report) -> None:
+def _decimals(invoice: Invoice, report: Report, syntax: str) -> None:
     """BR-DEC-* and UBL-DT-01 in one pass over every amount UBL writes outside the price.
 
     UBL-DT-01 is the UBL binding's own two-decimal rule (every ``*Amount`` element but the
     price); it also covers BT-110/BT-111, whose UBL assertions BR-DEC-13/15 never fire (their
-    predicate reads a relative path); the CII artefact does apply them, so they are reported.
+    predicate reads a relative path), so in UBL those two are reported as UBL-DT-01 only. The
+    CII artefact applies BR-DEC-13/15 to the values (see :func:`_cii_vat_totals`).
     """
     found: list[tuple[str, str, Decimal]] = []
     for n, line in enumerate(invoice.lines):
@@ -60,17 +62,42 @@ def _decimals(invoice: Invoice, report: Report) -> None:
         if too_precise(vat.tax_amount):
             found.append(("BR-DEC-20", f"vat_breakdown[{k}].tax_amount", vat.tax_amount))  # type: ignore[arg-type]
     totals = invoice.totals
+    cii = syntax == "cii"
     if totals is not None:
         for field, rule in _TOTAL_DEC:
             value = getattr(totals, field)
+            if cii and rule in ("BR-DEC-13", "BR-DEC-15"):
+                continue  # value-based in CII, see _cii_vat_totals
             if too_precise(value):
                 if field == "vat_in_accounting_currency" and invoice.tax_currency is None:
                     continue  # not written without a VAT accounting currency
                 found.append((rule, f"totals.{field}", value))
+        if cii:
+            _cii_vat_totals(invoice, totals, report)
     for rule, path, value in found:
         accepted = f"{value:.2f} (rounded to cents)"
-        report.fail(rule, path, value, "more than two decimals", accepted)
-        report.fail("UBL-DT-01", path, value, "more than two decimals", accepted)
+        if cii or rule not in ("BR-DEC-13", "BR-DEC-15"):
+            report.fail(rule, path, value, "more than two decimals", accepted)
+        if not cii:
+            report.fail("UBL-DT-01", path, value, "more than two decimals", accepted)
+
+
+def _cii_vat_totals(invoice: Invoice, totals: Totals, report: Report) -> None:
+    """BR-DEC-13/15 as the CII artefact states them: the VAT totals' values are whole cents,
+    and with a VAT accounting currency its total (BT-111) must be there."""
+    vat = totals.vat
+    if vat is not None and vat != vat.quantize(CENT, rounding=ROUND_HALF_UP):
+        report.fail("BR-DEC-13", "totals.vat", vat, "more than two decimals",
+                    f"{vat:.2f} (rounded to cents)")
+    if invoice.tax_currency is not None:
+        # Any TaxTotalAmount in the accounting currency will do; when it is the invoice
+        # currency, BT-110 is one.
+        acc = totals.vat if invoice.tax_currency == invoice.currency else (
+            totals.vat_in_accounting_currency)
+        if acc is None or acc != acc.quantize(CENT, rounding=ROUND_HALF_UP):
+            report.fail("BR-DEC-15", "totals.vat_in_accounting_currency", acc,
+                        "missing or more than two decimals",
+                        "the VAT total in the accounting currency, in cents")
 
 
 _TOTAL_DEC = (
@@ -113,10 +140,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
              "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
 
     nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
-    _decimals(invoice, report)
+    _decimals(invoice, report, facts.syntax)
     breakdown = invoice.vat_breakdown
     for k, vat in enumerate(breakdown):
-        _co17(report, f"vat_breakdown[{k}]", vat.tax_amount, vat.taxable_amount, vat.rate)
+        _co17(report, f"vat_breakdown[{k}]", vat.tax_amount, vat.taxable_amount, vat.rate,
+              inclusive=facts.syntax == "cii")
     if not breakdown:
         fail("BR-CO-18", "vat_breakdown", (), "the invoice has no VAT breakdown",
              "at least one VAT breakdown (gateway.totals.complete computes it)")
@@ -179,8 +207,15 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
 
 
 def _co17(
-    report: Report, path: str, tax: Decimal | None, taxable: Decimal | None, rate: Decimal | None
+    report: Report,
+    path: str,
+    tax: Decimal | None,
+    taxable: Decimal | None,
+    rate: Decimal | None,
+    *,
+    inclusive: bool = False,
 ) -> None:
+    """BR-CO-17; the CII artefact accepts the bounds themselves (``<=``), UBL does not."""
     if tax is None:
         return
     if rate is None or xround(rate) == ZERO:
@@ -191,7 +226,8 @@ def _co17(
         if taxable is None:
             return
         product = xround2(abs(taxable) * (rate / HUNDRED))
-        if abs(tax) - ONE < product < abs(tax) + ONE:
+        low, high = abs(tax) - ONE, abs(tax) + ONE
+        if (low <= product <= high) if inclusive else (low < product < high):
             return
         expected = f"{product} (+-1)"
     report.fail("BR-CO-17", f"{path}.tax_amount", tax,

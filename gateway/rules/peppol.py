@@ -108,7 +108,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     if len(invoice.notes) > 1 and not both_de:
         fail("PEPPOL-EN16931-R002", "notes", len(invoice.notes), "more than one invoice note",
              "at most one note (several only between German parties)")
-    if not invoice.buyer_reference and not invoice.purchase_order_reference:
+    # A sales order reference alone is written with OrderReference/ID "NA", which R003 accepts.
+    if not (invoice.buyer_reference or invoice.purchase_order_reference
+            or invoice.sales_order_reference):
         fail("PEPPOL-EN16931-R003", "buyer_reference", None,
              "neither buyer reference nor purchase order reference is given",
              "a buyer reference (BT-10) or a purchase order reference (BT-13)")
@@ -120,7 +122,13 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         totals = invoice.totals
         acc = totals.vat_in_accounting_currency if totals else None
         vat = totals.vat if totals else None
-        if acc is None:
+        if invoice.tax_currency == invoice.currency:
+            # The mappings write the second TaxTotal (BT-111) only for a different currency, so
+            # R054 fails; both sign tests of R055 then read BT-110 and pass.
+            fail("PEPPOL-EN16931-R054", "tax_currency", invoice.tax_currency,
+                 "the VAT accounting currency equals the invoice currency",
+                 "leave it out, or a different currency with its VAT total (BT-111)")
+        elif acc is None:
             fail("PEPPOL-EN16931-R054", "totals.vat_in_accounting_currency", None,
                  "the VAT total in the accounting currency is missing", "the amount (BT-111)")
             # R055 compares that (absent) amount's sign, so it fails as well.

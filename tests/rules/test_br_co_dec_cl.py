@@ -21,8 +21,10 @@ from gateway.model import (
     Payee,
     Period,
     SupportingDocument,
+    VatBreakdown,
 )
 from gateway.model.base import Address
+from gateway.rules import check
 from gateway.totals import complete
 
 D = Decimal
@@ -71,10 +73,7 @@ CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-DEC-10", lambda i: edit(i, "totals.allowances", D("0.000"))),
     ("BR-DEC-11", lambda i: edit(i, "totals.charges", D("0.000"))),
     ("BR-DEC-12", lambda i: edit(i, "totals.without_vat", D("60.000"))),
-    ("BR-DEC-13", lambda i: edit(i, "totals.vat", D("11.400"))),
     ("BR-DEC-14", lambda i: edit(i, "totals.with_vat", D("71.400"))),
-    ("BR-DEC-15", lambda i: edit(edit(i, "tax_currency", "USD"),
-                                 "totals.vat_in_accounting_currency", D("1.001"))),
     ("BR-DEC-16", lambda i: edit(i, "totals.prepaid", D("0.001"))),
     ("BR-DEC-17", lambda i: edit(i, "totals.rounding", D("0.001"))),
     ("BR-DEC-18", lambda i: edit(i, "totals.due", D("71.400"))),
@@ -142,3 +141,52 @@ def test_br_co_17_tolerates_one_unit() -> None:
     assert tax is not None
     nudged = edit(valid, "vat_breakdown.0.tax_amount", tax + D("0.99"))
     assert "BR-CO-17" not in rules_of(nudged)
+
+
+def _cii_rules(invoice: Invoice) -> set[str]:
+    return {p.rule for p in check(invoice, ("en16931",), syntax="cii")}
+
+
+CII_CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
+    ("BR-DEC-13", lambda i: edit(i, "totals.vat", D("11.401"))),
+    ("BR-DEC-15", lambda i: edit(edit(i, "tax_currency", "USD"),
+                                 "totals.vat_in_accounting_currency", D("1.001"))),
+    ("BR-53", lambda i: edit(edit(i, "tax_currency", "EUR"),
+                             "totals.vat_in_accounting_currency", None)),
+    ("BR-S-08", lambda i: edit(i, "vat_breakdown.0.taxable_amount",
+                               i.vat_breakdown[0].taxable_amount + D("0.50"))),  # type: ignore[operator]
+    ("BR-Z-01", lambda i: edit(i, "vat_breakdown", (*i.vat_breakdown, VatBreakdown(
+        category="Z", rate=D(0), taxable_amount=D(0), tax_amount=D(0))))),
+]
+
+
+@pytest.mark.parametrize(("rule", "make"), CII_CASES, ids=[c[0] for c in CII_CASES])
+def test_cii_variant_fails_on_its_case_and_passes_on_the_base(
+    rule: str, make: Callable[[Invoice], Invoice]
+) -> None:
+    """With syntax="cii" the rule follows the CII artefact (stricter here than the UBL one)."""
+    valid = base()
+    assert rule not in _cii_rules(valid)
+    assert rule in _cii_rules(make(valid))
+
+
+def test_ubl_reports_decimals_of_vat_totals_as_ubl_dt_01() -> None:
+    """In UBL an over-precise BT-110 is UBL-DT-01 (BR-DEC-13 never fires in the UBL artefact)."""
+    found = rules_of(edit(base(), "totals.vat", D("11.400")), ("en16931",))
+    assert "UBL-DT-01" in found
+    assert "BR-DEC-13" not in found
+
+
+def test_cii_tolerances_differ_from_ubl() -> None:
+    """A taxable amount 0.50 off passes BR-S-08 in UBL (+-1) but not in CII (exact)."""
+    valid = base()
+    off = edit(valid, "vat_breakdown.0.taxable_amount",
+               valid.vat_breakdown[0].taxable_amount + D("0.50"))  # type: ignore[operator]
+    assert "BR-S-08" not in rules_of(off, ("en16931",))
+    assert "BR-S-08" in _cii_rules(off)
+
+
+def test_unknown_syntax_is_named() -> None:
+    """An unknown syntax raises ValueError naming the known ones."""
+    with pytest.raises(ValueError, match="cii"):
+        check(base(), syntax="json")

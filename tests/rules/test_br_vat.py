@@ -110,7 +110,7 @@ def test_allowance_and_charge_vat_rules(rule, category, kind, make) -> None:  # 
 
 
 @pytest.mark.parametrize(("rule", "kind"), [("BR-O-13", "allowances"), ("BR-O-14", "charges")])
-def test_not_subject_to_vat_excludes_other_allowance_charge_categories(rule: str, kind: str) -> None:
+def test_not_subject_to_vat_excludes_other_categories_on_allowances(rule: str, kind: str) -> None:
     """With category O every document allowance (BR-O-13) and charge (BR-O-14) must be O."""
     clean = _with_allowance_charge("O", kind)
     assert rule not in rules_of(clean, ("en16931",))
