@@ -89,8 +89,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             _code(report, "BR-CL-17", f"{kind}[{k}].vat_category", ac.vat_category,
                   cl.UNTDID_5305, "UNTDID 5305 VAT category")
             _code(report, rule, f"{kind}[{k}].reason_code", ac.reason_code, reasons, name)
+    # CII states the breakdown category (ApplicableTradeTax) under BR-CL-18, UBL under BR-CL-17.
+    breakdown_rule = "BR-CL-18" if facts.syntax == "cii" else "BR-CL-17"
     for k, vat in enumerate(invoice.vat_breakdown):
-        _code(report, "BR-CL-17", f"vat_breakdown[{k}].category", vat.category,
+        _code(report, breakdown_rule, f"vat_breakdown[{k}].category", vat.category,
               cl.UNTDID_5305, "UNTDID 5305 VAT category")
         _code(report, "BR-CL-22", f"vat_breakdown[{k}].exemption_reason_code",
               vat.exemption_reason_code, cl.VATEX, "VATEX")

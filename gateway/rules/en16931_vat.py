@@ -116,17 +116,19 @@ def _family(invoice: Invoice, facts: Facts, report: Report, cat: str, fam: Famil
                 fail(f"{p}-{rule}", path, None,
                      f"{where} with {fam.name} ({cat}) need {_PARTY_TEXT[fam.parties]}",
                      _PARTY_TEXT[fam.parties])
-    rate_ok = _RATE_OK[fam.rate]
+    # The CII artefact wants IGIC (L) rates > 0 where the UBL one accepts >= 0.
+    rate_kind = "pos" if cat == "L" and facts.syntax == "cii" else fam.rate
+    rate_ok = _RATE_OK[rate_kind]
     for n, line in enumerate(invoice.lines):
         if line.vat_category == cat and not rate_ok(line.vat_rate):
             fail(f"{p}-05", f"lines[{n}].vat_rate", line.vat_rate,
-                 f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[fam.rate])
+                 f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
     for rule, kind, items in (("06", "allowances", invoice.allowances),
                               ("07", "charges", invoice.charges)):
         for k, ac in enumerate(items):
             if ac.vat_category == cat and not rate_ok(ac.vat_rate):
                 fail(f"{p}-{rule}", f"{kind}[{k}].vat_rate", ac.vat_rate,
-                     f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[fam.rate])
+                     f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
     for k, vat in enumerate(invoice.vat_breakdown):
         if vat.category == cat:
             _breakdown(invoice, report, cat, fam, k, cii=facts.syntax == "cii")
@@ -265,20 +267,28 @@ def _within_one(taxable: Decimal, expected: Decimal) -> bool:
 
 
 def _only_o(invoice: Invoice, facts: Facts, report: Report) -> None:
+    cii = facts.syntax == "cii"
     others = [c for c in facts.breakdown_cats if c != "O"]
+    if cii:  # CII: no ApplicableTradeTax other than O anywhere, line taxes included
+        others += [line.vat_category for line in invoice.lines if line.vat_category != "O"]
     if others:
-        report.fail("BR-O-11", "vat_breakdown", others,
-                    "with 'Not subject to VAT' (O) no other VAT breakdown is allowed", "only O")
+        # CII states BR-O-12 with the same test as BR-O-11.
+        for rule in ("BR-O-11", "BR-O-12") if cii else ("BR-O-11",):
+            report.fail(rule, "vat_breakdown", others,
+                        "with 'Not subject to VAT' (O) no other VAT category is allowed", "only O")
     for n, line in enumerate(invoice.lines):
-        if line.vat_category != "O":
+        if line.vat_category != "O" and not cii:
             report.fail("BR-O-12", f"lines[{n}].vat_category", line.vat_category,
                         "with 'Not subject to VAT' (O) every line must be O", "O")
     for rule, kind, items in (("BR-O-13", "allowances", invoice.allowances),
                               ("BR-O-14", "charges", invoice.charges)):
         for k, ac in enumerate(items):
             if ac.vat_category != "O":
-                report.fail(rule, f"{kind}[{k}].vat_category", ac.vat_category,
-                            f"with 'Not subject to VAT' (O) every {kind[:-1]} must be O", "O")
+                # CII states BR-O-13 and BR-O-14 alike, over allowances and charges together.
+                for reported in ("BR-O-13", "BR-O-14") if cii else (rule,):
+                    report.fail(reported, f"{kind}[{k}].vat_category", ac.vat_category,
+                                f"with 'Not subject to VAT' (O) every {kind[:-1]} must be O",
+                                "O")
 
 
 def _k_delivery(invoice: Invoice, report: Report) -> None:

@@ -64,7 +64,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
     if blank(invoice.buyer_reference):
         fail("BR-DE-15", "buyer_reference", invoice.buyer_reference,
              "the buyer reference (Leitweg-ID) is missing", "the buyer reference (BT-10)")
-    if (facts.doc_cats & SUPPORTED_VAT) and not (
+    # The CII artefact compares the allowance's whole CategoryTradeTax text with 'VAT', so only
+    # line categories count there.
+    used = facts.line_cats if facts.syntax == "cii" else facts.doc_cats
+    if (used & SUPPORTED_VAT) and not (
         invoice.tax_representative is not None or facts.seller_any_tax_id
     ):
         fail("BR-DE-16", "seller.vat_id", None,

@@ -116,6 +116,13 @@ def _se(invoice: Invoice, facts: Facts, report: Report) -> None:
                 report.fail("SE-R-006", f"lines[{n}].vat_rate", line.vat_rate,
                             "not a Swedish standard VAT rate", "25, 12 or 6")
     legal = invoice.seller.legal_registration
+    tax_reg = invoice.seller.tax_registration_id
+    if legal is not None and tax_reg is not None and (
+        " ".join(tax_reg.split()).upper() != "GODKÄND FÖR F-SKATT"
+    ):
+        report.fail("SE-R-005", "seller.tax_registration_id", tax_reg,
+                    "a Swedish seller's tax registration states F-tax approval",
+                    "Godkänd för F-skatt")
     if legal is not None:
         value = legal.value.strip()
         if not value.isdigit():

@@ -46,3 +46,14 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if problem.rule in PEPPOL_REPEATED:
             flag = "warning" if problem.rule in WARNING_HERE else problem.flag
             report.problems.append(replace(problem, flag=flag))
+    totals = invoice.totals
+    if (
+        facts.syntax == "cii"
+        and invoice.tax_currency == invoice.currency
+        and totals is not None
+        and totals.vat_in_accounting_currency is not None
+    ):
+        # In CII BT-110 and BT-111 are then two TaxTotalAmount in the invoice currency.
+        report.fail("PEPPOL-EN16931-R053", "tax_currency", invoice.tax_currency,
+                    "two VAT totals in the invoice currency",
+                    "no VAT accounting currency, or a different one")

@@ -190,3 +190,14 @@ def test_unknown_syntax_is_named() -> None:
     """An unknown syntax raises ValueError naming the known ones."""
     with pytest.raises(ValueError, match="cii"):
         check(base(), syntax="json")
+
+
+def test_cii_same_tax_currency_gives_two_vat_totals() -> None:
+    """In CII a VAT accounting currency equal to the invoice currency breaks BR-CO-15 and R053."""
+    valid = base()
+    same = edit(edit(valid, "tax_currency", "EUR"), "totals.vat_in_accounting_currency",
+                D("99.00"))
+    found = {p.rule for p in check(same, ("en16931", "xrechnung"), syntax="cii")}
+    assert {"BR-CO-15", "BR-CO-14", "PEPPOL-EN16931-R053"} <= found
+    clean = {p.rule for p in check(valid, ("en16931", "xrechnung"), syntax="cii")}
+    assert not clean & {"BR-CO-15", "BR-CO-14", "PEPPOL-EN16931-R053"}

@@ -73,6 +73,8 @@ CASES: list[tuple[str, Callable[[], Invoice], Callable[[Invoice], Invoice]]] = [
         i, "seller.legal_registration", Identifier(value="556000000X", scheme="0007"))),
     ("SE-R-004", lambda: _country("SE", "SE", **SE), lambda i: edit(
         i, "seller.legal_registration", Identifier(value="556000002", scheme="0007"))),
+    ("SE-R-005", lambda: _country("SE", "SE", **SE), lambda i: edit(
+        i, "seller.tax_registration_id", "F-skatt")),
     ("SE-R-006", lambda: _country("SE", "SE", **SE), lambda i: complete(edit(edit(edit(
         i, "lines.0.vat_rate", D(20)), "lines.0.net_amount", None), "vat_breakdown", ()))),
     ("SE-R-013", lambda: _country("SE", "SE", **SE), lambda i: edit(
