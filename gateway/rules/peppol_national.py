@@ -76,6 +76,21 @@ def _dk(invoice: Invoice, facts: Facts, report: Report) -> None:
     if payment is not None and not invoice.is_credit_note and payment.means_code not in _DK_MEANS:
         report.fail("DK-R-005", "payment.means_code", payment.means_code,
                     "payment means not used in Denmark", ", ".join(sorted(_DK_MEANS, key=int)))
+    if payment is not None and not invoice.is_credit_note:
+        transfers = payment.credit_transfers
+        if payment.means_code in ("31", "42") and not any(
+            not blank(t.account_id) and not blank(t.provider_id) for t in transfers
+        ):
+            report.fail("DK-R-006", "payment.credit_transfers", transfers,
+                        f"payment means {payment.means_code} needs the account and bank id",
+                        "account id (BT-84) and bank identifier (BT-86)")
+        debit = payment.direct_debit
+        if payment.means_code == "49" and (
+            debit is None or blank(debit.mandate_reference) or blank(debit.debited_account)
+        ):
+            report.fail("DK-R-007", "payment.direct_debit", debit,
+                        "direct debit (49) needs the mandate reference and the debited account",
+                        "mandate reference (BT-89) and debited account (BT-91)")
     buyer_legal = invoice.buyer.legal_registration
     if buyer_legal is not None and buyer_legal.scheme != "0184":
         report.fail("DK-R-017", "buyer.legal_registration.scheme", buyer_legal.scheme,

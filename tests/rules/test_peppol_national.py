@@ -43,6 +43,10 @@ CASES: list[tuple[str, Callable[[], Invoice], Callable[[Invoice], Invoice]]] = [
         edit(i, "totals", None), "allowances", (AllowanceCharge(
             amount=D(1), vat_category="S", vat_rate=D(19), reason="bad", reason_code="ZZZ"),)))),
     ("DK-R-005", lambda: _country("DK", "DK", **DK), lambda i: edit(i, "payment.means_code", "30")),
+    ("DK-R-006", lambda: _country("DK", "DK", **DK), lambda i: edit(i, "payment.means_code",
+                                                                   "31")),
+    ("DK-R-007", lambda: _country("DK", "DK", **DK), lambda i: edit(i, "payment.means_code",
+                                                                   "49")),
     ("DK-R-013", lambda: _country("DK", "DK", **DK),
      lambda i: edit(i, "buyer.identifier", Identifier(value="x"))),
     ("DK-R-016", lambda: _country("DK", "DK", **DK), lambda i: edit(
