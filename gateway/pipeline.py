@@ -45,7 +45,7 @@ def translate_one(
 ) -> Outcome:
     """Check ``invoice`` with the mapping's rule sets, render it, and validate the document."""
     rule_sets = [r for r in mapping.rules if r in IN_PROCESS_RULE_SETS]
-    problems = check(invoice, rule_sets, record=record)
+    problems = check(invoice, rule_sets, record=record, syntax=mapping.syntax)
     if any(p.flag == "fatal" for p in problems):
         return Outcome(record, mapping.name, None, tuple(problems))
     try:
