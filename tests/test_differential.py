@@ -8,6 +8,10 @@ process AND rendered (peppol-bis3 / xrechnung-ubl) and run through the official 
 Fails when the official rules reject an invoice that the in-process check passes. Where we are
 stricter (we reject, official passes) the case is listed; it is tolerated only for the
 documented reasons in STRICTER_OK.
+
+Known rule-id (not verdict) differences, listed by the run: in CII a payment means 30/58 without
+an account is CII-SR-470 officially and BR-61 in process; official findings about the XML itself
+(SYNTAX_ONLY) have no in-process counterpart.
 """
 
 from __future__ import annotations

@@ -100,6 +100,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if price is not None and price.gross is not None and price.gross < ZERO:
             fail("BR-28", f"{p}.price.gross", price.gross, "the item gross price is negative",
                  "a gross price >= 0")
+        if blank(line.vat_category):
+            fail("BR-CO-04", f"{p}.vat_category", line.vat_category,
+                 "the line has no VAT category", "a UNTDID 5305 code, e.g. S")
         period = line.period
         if period is not None:
             if period.start is not None and period.end is not None and period.end < period.start:

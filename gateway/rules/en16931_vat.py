@@ -82,7 +82,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     if "O" in facts.breakdown_cats:
         _only_o(invoice, facts, report)
     if "K" in facts.breakdown_cats:
-        _k_delivery(invoice, report)
+        _k_delivery(invoice, report, cii=facts.syntax == "cii")
     if "B" in used:
         _split_payment(invoice, facts, report)
 
@@ -300,10 +300,11 @@ def _only_o(invoice: Invoice, facts: Facts, report: Report) -> None:
                                 "O")
 
 
-def _k_delivery(invoice: Invoice, report: Report) -> None:
+def _k_delivery(invoice: Invoice, report: Report, *, cii: bool = False) -> None:
     delivery = invoice.delivery
     period = invoice.invoice_period
-    has_period = invoice.tax_point_date_code is not None or (
+    # UBL: any InvoicePeriod child counts, the BT-8 DescriptionCode too; CII: only the dates.
+    has_period = (invoice.tax_point_date_code is not None and not cii) or (
         period is not None and (period.start is not None or period.end is not None)
     )
     if not ((delivery is not None and delivery.date is not None) or has_period):

@@ -182,7 +182,8 @@ def _nl(invoice: Invoice, facts: Facts, report: Report) -> None:
     if both and invoice.payment is not None and invoice.payment.means_code not in _NL_MEANS:
         report.fail("NL-R-008", "payment.means_code", invoice.payment.means_code,
                     "payment means not used in the Netherlands", "30, 48, 49, 57, 58 or 59")
-    if not invoice.purchase_order_reference:
+    # A sales order reference alone is written with OrderReference/ID "NA" (see R003).
+    if not (invoice.purchase_order_reference or invoice.sales_order_reference):
         for n, line in enumerate(invoice.lines):
             if line.order_line_reference is not None:
                 report.fail("NL-R-009", f"lines[{n}].order_line_reference",

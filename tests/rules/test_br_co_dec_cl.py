@@ -46,6 +46,7 @@ def _allow(**kw: object) -> AllowanceCharge:
 CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-CO-03", lambda i: edit(edit(i, "tax_point_date", i.issue_date),
                                 "tax_point_date_code", "35")),
+    ("BR-CO-04", lambda i: edit(i, "lines.0.vat_category", "")),
     ("BR-CO-09", lambda i: edit(i, "seller.vat_id", "123456789")),
     ("BR-CO-10", lambda i: edit(i, "totals.line_net", i.totals.line_net + D("0.01"))),  # type: ignore[union-attr]
     ("BR-CO-11", lambda i: edit(_recomplete(edit(i, "allowances", (_allow(),))),
