@@ -187,10 +187,12 @@ def test_cii_tolerances_differ_from_ubl() -> None:
     assert "BR-S-08" in _cii_rules(off)
 
 
-def test_unknown_syntax_is_named() -> None:
-    """An unknown syntax raises ValueError naming the known ones."""
-    with pytest.raises(ValueError, match="cii"):
-        check(base(), syntax="json")
+def test_syntax_without_own_binding_is_checked_as_ubl() -> None:
+    """A syntax with no EN 16931 binding of its own (e.g. cxml) gets the UBL variant."""
+    off = edit(base(), "vat_breakdown.0.taxable_amount",
+               base().vat_breakdown[0].taxable_amount + D("0.50"))  # type: ignore[operator]
+    assert check(off, syntax="cxml") == check(off, syntax="ubl")
+    assert check(off, syntax="cxml") != check(off, syntax="cii")
 
 
 def test_cii_same_tax_currency_gives_two_vat_totals() -> None:
