@@ -78,12 +78,12 @@ def _bases() -> list[tuple[str, Invoice]]:
     if examples.exists():
         from gateway.intake import read_records
 
-        for path in sorted(examples.rglob("*.json")):
-            if "broken" in path.parts:
+        for json_path in sorted(examples.rglob("*.json")):
+            if "broken" in json_path.parts:
                 continue
-            for result in read_records(path):
+            for result in read_records(json_path):
                 if result.invoice is not None:
-                    bases.append((f"examples/{path.name}:{result.record}", result.invoice))
+                    bases.append((f"examples/{json_path.name}:{result.record}", result.invoice))
     return bases
 
 
@@ -226,11 +226,11 @@ def mutation(draw: st.DrawFn, invoice: Invoice) -> tuple[str, Invoice]:
         if not invoice.vat_breakdown:
             return "no breakdown", invoice
         k = draw(st.integers(0, len(invoice.vat_breakdown) - 1))
-        code = draw(st.sampled_from([None, "VATEX-EU-G", "VATEX-EU-O", "VATEX-EU-IC", "X"]))
+        vatex = draw(st.sampled_from([None, "VATEX-EU-G", "VATEX-EU-O", "VATEX-EU-IC", "X"]))
         breakdown = list(invoice.vat_breakdown)
         breakdown[k] = breakdown[k].model_copy(
-            update={"exemption_reason_code": code, "exemption_reason": None})
-        return f"vat_breakdown[{k}].exemption={code}", _with(
+            update={"exemption_reason_code": vatex, "exemption_reason": None})
+        return f"vat_breakdown[{k}].exemption={vatex}", _with(
             invoice, vat_breakdown=tuple(breakdown))
     if kind == "payment":
         if invoice.payment is None:
