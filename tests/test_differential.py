@@ -39,7 +39,7 @@ from gateway.validation import validate
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared]
 
-TARGETS = {
+TARGETS: dict[str, tuple[str, ...]] = {
     "peppol-bis3": ("en16931", "peppol"),
     "xrechnung-ubl": ("en16931", "xrechnung"),
     "xrechnung-cii": ("en16931", "xrechnung"),
@@ -48,7 +48,7 @@ SYNTAX = {"peppol-bis3": "ubl", "xrechnung-ubl": "ubl", "xrechnung-cii": "cii",
           "facturx-en16931": "cii"}
 TARGETS["facturx-en16931"] = ("en16931",)
 # Official rule sets where they differ from the in-process ones (Factur-X adds its XSD).
-OFFICIAL = {"facturx-en16931": ("en16931", "facturx")}
+OFFICIAL: dict[str, tuple[str, ...]] = {"facturx-en16931": ("en16931", "facturx")}
 # Official findings about the XML itself, which the model cannot express (the mapping's job).
 SYNTAX_ONLY = frozenset({"PEPPOL-EN16931-R008", "PEPPOL-EN16931-F001"})
 # (syntax, rule id) where the in-process check may reject what the official run passes, and why.
