@@ -199,7 +199,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                          transfer.account_id, "the payment account id is missing",
                          "an IBAN or account number")
             if not payment.credit_transfers:
-                fail("BR-61", "payment.credit_transfers", (),
+                # The CII artefact states this check as CII-SR-470 (its BR-61 needs an account).
+                rule = "CII-SR-470" if facts.syntax == "cii" else "BR-61"
+                fail(rule, "payment.credit_transfers", (),
                      f"payment means {payment.means_code} (credit transfer) needs an account",
                      "a credit transfer with the payee's account id")
         card = payment.card

@@ -163,6 +163,7 @@ CII_CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [
     ("BR-DEC-13", lambda i: edit(i, "totals.vat", D("11.401"))),
     ("BR-DEC-15", lambda i: edit(edit(i, "tax_currency", "USD"),
                                  "totals.vat_in_accounting_currency", D("1.001"))),
+    ("CII-SR-470", lambda i: edit(i, "payment.credit_transfers", ())),
     ("BR-53", lambda i: edit(edit(i, "tax_currency", "EUR"),
                              "totals.vat_in_accounting_currency", None)),
     ("BR-S-08", lambda i: edit(i, "vat_breakdown.0.taxable_amount",
