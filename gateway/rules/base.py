@@ -75,6 +75,16 @@ def blank(text: str | None) -> bool:
 
 RuleFunction = Callable[[Invoice, "Facts", Report], None]
 
+# In the CII artefact the family rules on ApplicableTradeTax[CategoryCode='L'|'M'|'O'] come
+# before the generic rule on ApplicableTradeTax in the same pattern and shadow it (one rule per
+# node): BR-45..48, BR-CO-03, BR-CO-17 and BR-DEC-19/20 are never tested on such breakdowns.
+CII_SHADOWED = frozenset({"L", "M", "O"})
+
+
+def generic_breakdown_rule(facts: Facts, category: str) -> bool:
+    """Whether the generic VAT breakdown rules judge a breakdown of ``category``."""
+    return facts.syntax != "cii" or category not in CII_SHADOWED
+
 
 class Facts:
     """Values several rules need, computed once per checked invoice."""

@@ -7,7 +7,7 @@ Semantics follow the CEN compiled schematron (EN16931-UBL-validation.xslt 1.3.16
 from __future__ import annotations
 
 from gateway.model import Address, Invoice
-from gateway.rules.base import ZERO, Facts, Report, blank
+from gateway.rules.base import ZERO, Facts, Report, blank, generic_breakdown_rule
 
 _CREDIT_TRANSFER_MEANS = frozenset({"30", "58"})
 
@@ -170,6 +170,8 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
 
     for k, vat in enumerate(invoice.vat_breakdown):
         p = f"vat_breakdown[{k}]"
+        if not generic_breakdown_rule(facts, vat.category):
+            continue
         if vat.taxable_amount is None:
             fail("BR-45", f"{p}.taxable_amount", None, "the VAT taxable amount is missing",
                  "an amount (gateway.totals.complete computes it)")
@@ -179,11 +181,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if blank(vat.category):
             fail("BR-47", f"{p}.category", vat.category, "the VAT category is missing",
                  "a UNTDID 5305 code")
-        # In the CII artefact the BR-AF/BR-AG rules on ApplicableTradeTax[CategoryCode='L'/'M']
-        # come first and shadow BR-48 for L and M (one rule per node and pattern).
-        if vat.rate is None and vat.category != "O" and not (
-            facts.syntax == "cii" and vat.category in ("L", "M")
-        ):
+        if vat.rate is None and vat.category != "O":
             fail("BR-48", f"{p}.rate", None, "the VAT rate is missing",
                  "a rate (0 for Z, E, AE, K, G)")
 

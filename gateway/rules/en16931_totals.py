@@ -18,13 +18,14 @@ from gateway.rules.base import (
     ZERO,
     Facts,
     Report,
+    generic_breakdown_rule,
     too_precise,
     xround,
     xround2,
 )
 
 
-def _decimals(invoice: Invoice, report: Report, syntax: str) -> None:
+def _decimals(invoice: Invoice, report: Report, facts: Facts) -> None:
     """BR-DEC-* and UBL-DT-01 in one pass over every amount UBL writes outside the price.
 
     UBL-DT-01 is the UBL binding's own two-decimal rule (every ``*Amount`` element but the
@@ -56,13 +57,15 @@ def _decimals(invoice: Invoice, report: Report, syntax: str) -> None:
             if too_precise(dac.base_amount):
                 found.append((r_base, f"{kind}[{k}].base_amount", dac.base_amount))  # type: ignore[arg-type]
     for k, vat in enumerate(invoice.vat_breakdown):
+        if not generic_breakdown_rule(facts, vat.category):
+            continue
         if too_precise(vat.taxable_amount):
             found.append(("BR-DEC-19", f"vat_breakdown[{k}].taxable_amount",
                           vat.taxable_amount))  # type: ignore[arg-type]
         if too_precise(vat.tax_amount):
             found.append(("BR-DEC-20", f"vat_breakdown[{k}].tax_amount", vat.tax_amount))  # type: ignore[arg-type]
     totals = invoice.totals
-    cii = syntax == "cii"
+    cii = facts.syntax == "cii"
     if totals is not None:
         for field, rule in _TOTAL_DEC:
             value = getattr(totals, field)
@@ -113,11 +116,6 @@ _TOTAL_DEC = (
 )
 
 
-# CII breakdown categories whose family rules (context ApplicableTradeTax[CategoryCode=...])
-# shadow the generic ApplicableTradeTax rules BR-48 and BR-CO-17 in the CII artefact.
-_CII_SHADOWED = frozenset({"L", "M", "O"})
-
-
 def _cii_line_sum(nets: list[Decimal]) -> Decimal:
     """BR-CO-10 in CII: ``sum()`` of untyped amounts is a double, cast exactly to decimal."""
     total = 0.0
@@ -136,7 +134,8 @@ def _sum(values: list[Decimal]) -> Decimal:
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """BR-CO-03, 09..18, 26 and BR-DEC-01..28 on a completed ``invoice``."""
     fail = report.fail
-    if invoice.tax_point_date is not None and invoice.tax_point_date_code is not None:
+    both_dates = invoice.tax_point_date is not None and invoice.tax_point_date_code is not None
+    if both_dates and any(generic_breakdown_rule(facts, v.category) for v in invoice.vat_breakdown):
         fail("BR-CO-03", "tax_point_date_code", invoice.tax_point_date_code,
              "the VAT point date and the VAT point date code are both given", "only one of them")
     for path, vat_id in (
@@ -158,11 +157,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
              "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
 
     nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
-    _decimals(invoice, report, facts.syntax)
+    _decimals(invoice, report, facts)
     breakdown = invoice.vat_breakdown
     cii = facts.syntax == "cii"
     for k, vat in enumerate(breakdown):
-        if cii and vat.category in _CII_SHADOWED:
+        if not generic_breakdown_rule(facts, vat.category):
             continue
         _co17(report, f"vat_breakdown[{k}]", vat.tax_amount, vat.taxable_amount, vat.rate,
               inclusive=cii)

@@ -216,3 +216,15 @@ def test_cii_same_tax_currency_gives_two_vat_totals() -> None:
     assert {"BR-CO-15", "BR-CO-14", "PEPPOL-EN16931-R053"} <= found
     clean = {p.rule for p in check(valid, ("en16931", "xrechnung"), syntax="cii")}
     assert not clean & {"BR-CO-15", "BR-CO-14", "PEPPOL-EN16931-R053"}
+
+
+def test_cii_generic_breakdown_rules_skip_l_m_o_breakdowns() -> None:
+    """In CII, BR-CO-03 is tested only through a breakdown other than L, M or O (shadowing)."""
+    both = edit(edit(base(), "tax_point_date", base().issue_date), "tax_point_date_code", "35")
+    assert "BR-CO-03" in _cii_rules(both)
+    lines = tuple(line.model_copy(update={"vat_category": "M", "vat_rate": D(4),
+                                          "net_amount": None}) for line in both.lines)
+    only_m = complete(both.model_copy(update={"lines": lines, "vat_breakdown": (),
+                                              "totals": None}))
+    assert "BR-CO-03" not in _cii_rules(only_m)
+    assert "BR-CO-03" in rules_of(only_m, ("en16931",))
