@@ -94,3 +94,27 @@ def test_prefixes_do_not_matter() -> None:
     cbc = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
     other = xml.replace(f'xmlns:cbc="{cbc}"', f'xmlns:b="{cbc}"').replace("cbc:", "b:")
     assert _parse(other) == _parse(xml)
+
+
+def test_payment_means_text_is_written_once_with_several_accounts() -> None:
+    """BT-82 goes on the first PaymentMeans only (UBL-SR-46) and still round-trips."""
+    from builders import simple_invoice
+
+    from gateway.model import CreditTransfer, PaymentInstructions
+    from gateway.profile import BuyerProfile
+    from mappings.ubl.formats import GenericUbl
+
+    payment = PaymentInstructions(
+        means_code="58",
+        means_text="SEPA credit transfer",
+        credit_transfers=(
+            CreditTransfer(account_id="DE75512108001245126199"),
+            CreditTransfer(account_id="DE02120300000000202051"),
+        ),
+    )
+    mapping = GenericUbl()
+    invoice = simple_invoice(payment=payment)
+    xml = mapping.render(invoice, BuyerProfile()).content.decode()
+    assert xml.count("<cac:PaymentMeans>") == 2
+    assert xml.count('name="SEPA credit transfer"') == 1
+    assert mapping.parse(xml.encode()) == mapping.stamped(invoice)

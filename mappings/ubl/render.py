@@ -324,15 +324,16 @@ def _payment_means(add: Add, invoice: Invoice, payment: PaymentInstructions) -> 
     # One PaymentMeans per credit transfer account (BG-17 repeats); card and mandate go to
     # the first. A CreditNote has no DueDate: BT-9 travels as PaymentMeans/PaymentDueDate.
     transfers = payment.credit_transfers or (None,)
+    # BT-82 (the code's @name) is written once, on the first PaymentMeans (UBL-SR-46).
     code = esc(payment.means_code)
+    plain_code = f"<cbc:PaymentMeansCode>{code}</cbc:PaymentMeansCode>"
+    first_code = plain_code
     if payment.means_text:
         name = attr(payment.means_text)
-        code_el = f'<cbc:PaymentMeansCode name="{name}">{code}</cbc:PaymentMeansCode>'
-    else:
-        code_el = f"<cbc:PaymentMeansCode>{code}</cbc:PaymentMeansCode>"
+        first_code = f'<cbc:PaymentMeansCode name="{name}">{code}</cbc:PaymentMeansCode>'
     due = invoice.due_date if invoice.is_credit_note else None
     for index, transfer in enumerate(transfers):
-        add(f"<cac:PaymentMeans>{code_el}")
+        add(f"<cac:PaymentMeans>{first_code if index == 0 else plain_code}")
         if due is not None:
             add(f"<cbc:PaymentDueDate>{due.isoformat()}</cbc:PaymentDueDate>")
         _opt(add, "cbc:PaymentID", payment.remittance_info)
