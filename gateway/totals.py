@@ -100,6 +100,20 @@ def _sum(values: Iterable[Decimal]) -> Decimal:
     return sum(values, ZERO)
 
 
+def is_complete(invoice: Invoice) -> bool:
+    """True when every amount a document needs is present (line nets, VAT breakdown, totals)."""
+    totals = invoice.totals
+    if totals is None or not invoice.vat_breakdown:
+        return False
+    if None in (totals.line_net, totals.without_vat, totals.with_vat, totals.due):
+        return False
+    if any(line.net_amount is None for line in invoice.lines):
+        return False
+    return all(
+        v.taxable_amount is not None and v.tax_amount is not None for v in invoice.vat_breakdown
+    )
+
+
 def complete(invoice: Invoice) -> Invoice:
     """Fill every omitted computable amount; keep every given amount as it is (rules check it).
 

@@ -10,7 +10,11 @@ from test_cii_cases import CASES
 
 from gateway.model import Invoice
 from gateway.totals import complete
-from mappings.cii.codes import EN16931_GUIDELINE, PEPPOL_BILLING_PROCESS, XRECHNUNG_GUIDELINE
+from mappings.en16931 import (
+    EN16931_SPECIFICATION as EN16931_GUIDELINE,
+    PEPPOL_BILLING_PROCESS,
+    XRECHNUNG_SPECIFICATION as XRECHNUNG_GUIDELINE,
+)
 from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
 
 MAPPINGS = [GenericCii(), XRechnungCii(), FacturXEn16931()]

@@ -22,11 +22,6 @@ TAX_SCHEME = "FC"
 # UNTDID 2379 format code for CCYYMMDD: the only date format EN 16931 allows in CII.
 DATE_FORMAT = "102"
 
-EN16931_GUIDELINE = "urn:cen.eu:en16931:2017"
-# BT-23 written by XRechnung CII when the invoice names none (XRechnung 3.0 requires BT-23).
-PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-XRECHNUNG_GUIDELINE = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-
 # SpecifiedProcuringProject/Name is mandatory in the XSD but has no EN 16931 term; the
 # official examples fill it with this text.
 PROJECT_NAME = "Project reference"
