@@ -75,7 +75,7 @@ def test_malformed_xml_names_the_line() -> None:
     """Broken XML is reported with its line number."""
     error = _parse_error('<?xml version="1.0"?>\n<a>\n<b></a>')
     assert "malformed XML" in str(error)
-    assert error.location == "line 3"
+    assert error.location == "line 3, column 8"
 
 
 def test_not_cii_names_the_root() -> None:
