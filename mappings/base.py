@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Protocol, runtime_checkable
 
 from gateway.document import Document
+from gateway.envelope import Envelope
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
 
@@ -14,8 +15,11 @@ class Mapping(Protocol):
     """Turns an :class:`Invoice` into a :class:`Document` and back.
 
     ``render`` is pure: no clock, network or database; every id and timestamp comes in with the
-    invoice or the profile, so a re-send renders the very same bytes. ``parse`` raises
-    :class:`gateway.errors.ParseError` naming the location of what it could not read.
+    invoice, the profile or the :class:`Envelope` (interchange and message control references,
+    payload id, preparation time), so a re-send renders the very same bytes. Syntaxes without an
+    envelope (UBL, CII) ignore it; those that need one (EDIFACT, cXML) raise ConfigError without.
+    ``parse`` raises :class:`gateway.errors.ParseError` naming the location of what it could not
+    read.
 
     Example::
 
@@ -24,7 +28,9 @@ class Mapping(Protocol):
             syntax = "json"
             rules = ()
 
-            def render(self, invoice: Invoice, profile: BuyerProfile) -> Document:
+            def render(
+                self, invoice: Invoice, profile: BuyerProfile, envelope: Envelope | None = None
+            ) -> Document:
                 body = json.dumps({"no": invoice.number}).encode()
                 return Document(body, "json", self.name, invoice.number, "application/json", "json")
 
@@ -36,7 +42,9 @@ class Mapping(Protocol):
     syntax: ClassVar[str]
     rules: ClassVar[tuple[str, ...]]
 
-    def render(self, invoice: Invoice, profile: BuyerProfile) -> Document:
+    def render(
+        self, invoice: Invoice, profile: BuyerProfile, envelope: Envelope | None = None
+    ) -> Document:
         """Render ``invoice`` for the buyer described by ``profile``."""
         ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from gateway.document import Document
+from gateway.envelope import Envelope
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
 from gateway.totals import complete, is_complete
@@ -56,8 +57,15 @@ class En16931XmlMapping:
             }
         )
 
-    def render(self, invoice: Invoice, profile: BuyerProfile | None = None) -> Document:
-        """The document for ``invoice`` (omitted amounts completed first); pure and repeatable."""
+    def render(
+        self,
+        invoice: Invoice,
+        profile: BuyerProfile | None = None,
+        envelope: Envelope | None = None,
+    ) -> Document:
+        """The document for ``invoice`` (omitted amounts completed first); pure and repeatable.
+
+        UBL and CII carry no transmission envelope: ``envelope`` is accepted and ignored."""
         if not is_complete(invoice):
             invoice = complete(invoice)
         content = self.render_xml(

@@ -1,0 +1,88 @@
+"""Ack: an acknowledgement received for something we sent, at one of three levels.
+
+Transport (AS2 MDN, HTTP 2xx, cXML synchronous Status), syntax (CONTRL, 997) and business
+(APERAK, Peppol Invoice Response, cXML StatusUpdateRequest) are kept distinct: a delivery is
+DELIVERED on transport proof, and ACCEPTED or REJECTED only on a business answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+
+class AckLevel(StrEnum):
+    """Which layer the acknowledgement speaks for."""
+
+    TRANSPORT = "transport"
+    SYNTAX = "syntax"
+    BUSINESS = "business"
+
+
+class AckStatus(StrEnum):
+    """What it says: received (and nothing more), accepted, or rejected."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class AckReason:
+    """One reason given in an ack: a code (e.g. EDIFACT 0085 syntax error, cXML status code),
+    its text, and where it points (segment position/tag/element, field, line)."""
+
+    code: str
+    text: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class AckReference:
+    """What the ack answers: any of interchange control reference (UNB 0020), message
+    reference (UNH 0062), document id (invoice number BT-1 or a message/payload id)."""
+
+    interchange: str | None = None
+    message: str | None = None
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    """An acknowledgement parsed from inbound bytes; ``raw`` keeps the evidence verbatim."""
+
+    kind: str  # "CONTRL", "APERAK", "cXML-Status", "cXML-StatusUpdate", "MDN", ...
+    level: AckLevel
+    status: AckStatus
+    refers_to: AckReference
+    raw: bytes
+    sender: str | None = None
+    recipient: str | None = None
+    issued_at: dt.datetime | None = None
+    reasons: tuple[AckReason, ...] = field(default=())
+
+
+@runtime_checkable
+class AckParser(Protocol):
+    """Reads one kind of acknowledgement.
+
+    ``parse`` returns None when ``inbound`` is not of its kind (so parsers can be tried in
+    turn) and raises :class:`gateway.errors.ParseError` when it is, but is malformed.
+
+    Example::
+
+        class HttpStatusAck:
+            def parse(self, inbound: bytes) -> Ack | None:
+                if not inbound.startswith(b"HTTP/"):
+                    return None
+                ok = inbound.split(b" ", 2)[1].startswith(b"2")
+                return Ack("HTTP", AckLevel.TRANSPORT,
+                           AckStatus.RECEIVED if ok else AckStatus.REJECTED,
+                           AckReference(), inbound)
+    """
+
+    def parse(self, inbound: bytes) -> Ack | None:
+        """The Ack in ``inbound``, or None when it is not this parser's kind."""
+        ...
