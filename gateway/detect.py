@@ -14,19 +14,27 @@ NS_CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 _ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)([^>]*)>", re.S)
 _PROLOG = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S)
 
-SYNTAX_MAPPING = {"ubl": "ubl", "cii": "cii"}
+# The mapping that parses each syntax's invoices (``igw parse``).
+PARSER_FOR_SYNTAX = {"ubl": "ubl", "cii": "cii", "edifact": "eancom-d96a", "cxml": "cxml"}
 
 
 def detect_syntax(data: bytes) -> str:
-    """``"ubl"`` or ``"cii"``; raises :class:`ParseError` saying what was found instead."""
+    """``ubl``, ``cii``, ``edifact`` or ``cxml``; raises :class:`ParseError` naming what was found.
+
+    EDIFACT is recognised by its service string advice or interchange header (``UNA``/``UNB``
+    after optional white space), cXML by its ``cXML`` root element.
+    """
     head = data[:4096]
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
+    if head.lstrip()[:3] in (b"UNA", b"UNB"):
+        return "edifact"
     start = _PROLOG.match(head)
     match = _ROOT.match(head, start.end() if start else 0)
     if match is None:
         raise ParseError(
-            "not an XML invoice: no root element found in the first 4 KiB",
+            "not an invoice: neither an XML root element nor an EDIFACT UNA/UNB header found "
+            "in the first 4 KiB",
             "byte 0",
         )
     attrs = match.group(3)
@@ -35,8 +43,10 @@ def detect_syntax(data: bytes) -> str:
     if NS_CII.encode() in attrs:
         return "cii"
     root = match.group(2).decode("ascii", "replace")
+    if root == "cXML" and match.group(1) is None:
+        return "cxml"
     raise ParseError(
         f"unrecognised document (root element {root!r}); accepted: UBL 2.1 Invoice or "
-        "CreditNote, UN/CEFACT CII CrossIndustryInvoice",
+        "CreditNote, UN/CEFACT CII CrossIndustryInvoice, cXML, UN/EDIFACT (UNA/UNB)",
         "root element",
     )

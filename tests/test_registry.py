@@ -29,10 +29,13 @@ def test_module_class_name_that_does_not_import_is_a_config_error() -> None:
         (b'<?xml version="1.0"?>\n<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">', "ubl"),
         (b'<!-- c --><CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"/>', "ubl"),
         (b'\xef\xbb\xbf<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100">', "cii"),
+        (b"UNA:+.? 'UNB+UNOC:3+4012345000016:14+", "edifact"),
+        (b"\r\nUNB+UNOA:2+SENDER+RECIPIENT+", "edifact"),
+        (b'<?xml version="1.0"?><!DOCTYPE cXML SYSTEM "http://xml.cxml.org/x.dtd"><cXML payloadID="1">', "cxml"),
     ],
 )
 def test_detect_syntax_reads_the_root_namespace(head: bytes, syntax: str) -> None:
-    """UBL and CII are told apart by the root element's namespace, BOM and prolog allowed."""
+    """UBL/CII by root namespace, cXML by root name, EDIFACT by UNA/UNB; BOM and prolog allowed."""
     assert detect_syntax(head) == syntax
 
 
@@ -40,5 +43,5 @@ def test_detect_syntax_names_what_it_found() -> None:
     """An unknown root element is reported by name with the accepted syntaxes."""
     with pytest.raises(ParseError, match="root element 'Order'"):
         detect_syntax(b"<Order xmlns='urn:x'/>")
-    with pytest.raises(ParseError, match="no root element"):
+    with pytest.raises(ParseError, match="neither an XML root element"):
         detect_syntax(b"hello")
