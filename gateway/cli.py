@@ -6,6 +6,8 @@ Exit codes: 0 all good, 1 some record or file failed, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import itertools
 import json
 import sys
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gateway import __version__
+from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.profile import BuyerProfile
 from gateway.registry import BUILTIN_MAPPINGS, mapping_names, resolve_mapping
@@ -56,13 +59,26 @@ def _formats(value: str) -> list[str]:
     return names
 
 
+def _options(pairs: Sequence[str] | None) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = value
+    return options
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records in, one validated file per invoice and format out."""
     from gateway.intake import read_records
     from gateway.pipeline import translate
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
+    profile = BuyerProfile(name="cli", options=_options(args.option))
     out = Path(args.out)
+    prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    sequence = itertools.count(1)
     progress = Progress(sys.stderr, quiet=args.quiet)
     written = rejected = 0
     records: set[str] = set()
@@ -72,7 +88,11 @@ def cmd_translate(args: argparse.Namespace) -> int:
         (r.record, r.invoice, r.problems) for path in args.input for r in read_records(Path(path))
     )
     for outcome in translate(
-        items, mappings, BuyerProfile(name="cli"), run_validation=not args.no_validate
+        items,
+        mappings,
+        profile,
+        envelopes=lambda: default_envelope(next(sequence), prepared_at),
+        run_validation=not args.no_validate,
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
@@ -113,14 +133,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    """Any UBL/CII invoice in, canonical JSON out."""
-    from gateway.detect import detect_syntax
+    """Any UBL, CII, EDIFACT INVOIC or cXML invoice in (auto-detected), canonical JSON out."""
+    from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
 
     status = EXIT_OK
     for name in args.file:
         data = Path(name).read_bytes()
         try:
-            mapping = resolve_mapping(detect_syntax(data))
+            mapping = resolve_mapping(PARSER_FOR_SYNTAX[detect_syntax(data)])
             invoice = mapping.parse(data)
         except ParseError as exc:
             print(f"{name}: {exc}", file=sys.stderr)
@@ -181,9 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     p.add_argument("-v", "--verbose", action="store_true", help="print warnings too")
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="buyer-profile option for the format (e.g. EDIFACT sender_id=...), repeatable",
+    )
     p.set_defaults(func=cmd_translate)
 
-    p = sub.add_parser("parse", help="UBL/CII invoice -> canonical JSON")
+    p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
     p.add_argument("file", nargs="+")
     p.set_defaults(func=cmd_parse)
 

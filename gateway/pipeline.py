@@ -5,11 +5,12 @@ One record never stops the batch: every step's problems are collected into the r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gateway.document import Document
-from gateway.errors import Problem
+from gateway.envelope import Envelope
+from gateway.errors import GatewayError, Problem
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
 from gateway.rules import check
@@ -41,15 +42,21 @@ def translate_one(
     profile: BuyerProfile,
     *,
     record: str,
+    envelope: Envelope | None = None,
     run_validation: bool = True,
 ) -> Outcome:
-    """Check ``invoice`` with the mapping's rule sets, render it, and validate the document."""
+    """Check ``invoice`` with the mapping's rule sets, render it, and validate the document.
+
+    ``envelope`` carries the control references and time for syntaxes that need them."""
     rule_sets = [r for r in mapping.rules if r in IN_PROCESS_RULE_SETS]
     problems = check(invoice, rule_sets, record=record, syntax=mapping.syntax)
     if any(p.flag == "fatal" for p in problems):
         return Outcome(record, mapping.name, None, tuple(problems))
     try:
-        document = mapping.render(invoice, profile)
+        document = mapping.render(invoice, profile, envelope)
+    except GatewayError as exc:  # e.g. a profile option the format needs is missing
+        problem = Problem(record, "", None, None, "CONFIG", str(exc))
+        return Outcome(record, mapping.name, None, (*problems, problem))
     except Exception as exc:  # a mapping bug must not take the rest of the batch down with it
         problem = Problem(
             record=record,
@@ -72,11 +79,13 @@ def translate(
     mappings: Sequence[Mapping],
     profile: BuyerProfile,
     *,
+    envelopes: Callable[[], Envelope] | None = None,
     run_validation: bool = True,
 ) -> Iterator[Outcome]:
     """Translate every accepted record into every format; rejected records yield their problems.
 
-    ``invoices`` yields ``(record label, invoice or None, intake problems)``.
+    ``invoices`` yields ``(record label, invoice or None, intake problems)``; ``envelopes``
+    gives a fresh envelope (control references) for each rendered document.
     """
     for record, invoice, intake_problems in invoices:
         if invoice is None or any(p.flag == "fatal" for p in intake_problems):
@@ -85,7 +94,12 @@ def translate(
             continue
         for mapping in mappings:
             outcome = translate_one(
-                invoice, mapping, profile, record=record, run_validation=run_validation
+                invoice,
+                mapping,
+                profile,
+                record=record,
+                envelope=envelopes() if envelopes is not None else None,
+                run_validation=run_validation,
             )
             if intake_problems:
                 outcome = Outcome(
