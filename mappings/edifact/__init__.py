@@ -1,0 +1,1 @@
+"""UN/EDIFACT: the interchange layer and INVOIC D.96A (EANCOM EAN008) in both directions."""

@@ -1,0 +1,235 @@
+"""EDIFACT syntax level: service characters, a position-keeping tokenizer and the serializer.
+
+Writing goes through pydifact (``pydifact.segments.Segment`` values, ``pydifact.serializer``);
+:class:`FastSerializer` extends pydifact's ``Serializer`` for two reasons:
+
+* pydifact truncates trailing empty *components* but not trailing empty *data elements*
+  (``NAD+SU+++`` instead of ``NAD+SU``); ISO 9735 section 7.1 requires both truncated.
+* pydifact escapes every value with a regular expression substitution; almost no value contains
+  a service character, so a membership test first makes the common case a plain copy.
+
+Reading uses our own tokenizer instead of pydifact's ``Parser``: pydifact reads one character at a
+time through several method calls (about 20x slower), searches ``'UNA`` anywhere in the text, and
+reports neither segment positions nor element numbers, which CONTRL (UCS/UCD) and our
+``ParseError`` need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydifact.control.characters import Characters
+from pydifact.segments import Segment
+from pydifact.serializer import Serializer
+
+Element = str | list[str]
+
+
+@dataclass(frozen=True)
+class Separators:
+    """The six service characters of a UNA service string advice (ISO 9735 defaults)."""
+
+    component: str = ":"
+    data: str = "+"
+    decimal: str = "."
+    release: str = "?"
+    reserved: str = " "
+    terminator: str = "'"
+
+    @property
+    def una(self) -> str:
+        """The UNA segment that announces these characters (``UNA:+.? '``)."""
+        return (
+            "UNA"
+            + self.component
+            + self.data
+            + self.decimal
+            + self.release
+            + self.reserved
+            + self.terminator
+        )
+
+    def characters(self) -> Characters:
+        """The same characters as a pydifact ``Characters``."""
+        return Characters.from_str(self.una)
+
+
+DEFAULT_SEPARATORS = Separators()
+
+
+@dataclass(frozen=True, slots=True)
+class RawSegment:
+    """One segment as read: tag, data elements (each a list of components), where it was.
+
+    ``position`` counts segments from 1 at UNB (a UNA service string advice is not a segment);
+    ``offset`` is the character offset of the tag in the decoded text.
+    """
+
+    tag: str
+    elements: tuple[tuple[str, ...], ...]
+    position: int
+    offset: int
+
+    def get(self, element: int, component: int = 0) -> str:
+        """Component ``component`` (0-based) of data element ``element`` (0-based); "" if absent."""
+        if element < len(self.elements):
+            parts = self.elements[element]
+            if component < len(parts):
+                return parts[component]
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxFault:
+    """A syntax error found while splitting: 0085 code, text, segment position and element."""
+
+    code: int
+    message: str
+    position: int
+    tag: str
+    element: int | None = None
+    component: int | None = None
+
+
+def _rejoin(pieces: list[str], sep: str, release: str) -> list[str]:
+    """Undo splits at separators that were released (preceded by an odd run of releases)."""
+    if release not in "".join(pieces):
+        return pieces
+    out: list[str] = []
+    carry: str | None = None
+    for piece in pieces:
+        text = piece if carry is None else carry + sep + piece
+        trailing = len(text) - len(text.rstrip(release))
+        if trailing % 2 == 1:
+            carry = text
+        else:
+            out.append(text)
+            carry = None
+    if carry is not None:
+        out.append(carry)
+    return out
+
+
+def _unescape(
+    value: str, seps: Separators, faults: list[SyntaxFault], where: tuple[int, str, int, int]
+) -> str:
+    """Remove release characters; a release not followed by a service character is a fault."""
+    rel = seps.release
+    if rel not in value:
+        return value
+    specials = (seps.component, seps.data, seps.terminator, rel)
+    out: list[str] = []
+    i = 0
+    n = len(value)
+    while i < n:
+        ch = value[i]
+        if ch == rel:
+            if i + 1 >= n:
+                faults.append(SyntaxFault(21, "release character at the end of a value", *where))
+                break
+            nxt = value[i + 1]
+            if nxt not in specials:
+                faults.append(
+                    SyntaxFault(
+                        21,
+                        f"release character before {nxt!r}, which is not a service character",
+                        *where,
+                    )
+                )
+            out.append(nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def split_segments(
+    text: str, seps: Separators, first_position: int = 1, base_offset: int = 0
+) -> tuple[list[RawSegment], list[SyntaxFault], str]:
+    """Split ``text`` (after any UNA) into segments; never raises.
+
+    Returns the segments, the faults found (bad release characters, bad tags) and the text left
+    after the last segment terminator (non-empty means truncated input). Line breaks after a
+    segment terminator are tolerated, as the EANCOM and ISO 9735 practice of "one segment per
+    line" needs.
+    """
+    faults: list[SyntaxFault] = []
+    pieces = _rejoin(text.split(seps.terminator), seps.terminator, seps.release)
+    rest = pieces.pop() if pieces else ""
+    segments: list[RawSegment] = []
+    offset = base_offset
+    position = first_position
+    for piece in pieces:
+        length = len(piece) + 1
+        stripped = piece.lstrip("\r\n")
+        lead = len(piece) - len(stripped)
+        raw_elements = _rejoin(stripped.split(seps.data), seps.data, seps.release)
+        tag = raw_elements[0]
+        elements: list[tuple[str, ...]] = []
+        for e_index, raw in enumerate(raw_elements[1:], start=1):
+            comps = _rejoin(raw.split(seps.component), seps.component, seps.release)
+            if seps.release in raw:
+                comps = [
+                    _unescape(c, seps, faults, (position, tag, e_index, c_index))
+                    for c_index, c in enumerate(comps, start=1)
+                ]
+            elements.append(tuple(comps))
+        if len(tag) != 3 or not tag.isalnum() or not tag.isupper():
+            faults.append(SyntaxFault(12, f"invalid segment tag {tag[:20]!r}", position, tag[:3]))
+        segments.append(RawSegment(tag, tuple(elements), position, offset + lead))
+        offset += length
+        position += 1
+    return segments, faults, rest
+
+
+def _truncated(elements: Sequence[Element]) -> list[Element]:
+    """ISO 9735 7.1: drop trailing empty data elements (and empty trailing components)."""
+    out = list(elements)
+    while out and (out[-1] == "" or (isinstance(out[-1], list) and not any(out[-1]))):
+        out.pop()
+    return out
+
+
+def segment(tag: str, *elements: Element | None) -> Segment:
+    """A pydifact ``Segment`` with ``None`` as empty and trailing empty elements dropped."""
+    clean: list[Element] = []
+    for element in elements:
+        if element is None:
+            clean.append("")
+        elif isinstance(element, list):
+            clean.append(["" if c is None else c for c in element])
+        else:
+            clean.append(element)
+    return Segment(tag, *_truncated(clean))
+
+
+class FastSerializer(Serializer):
+    """pydifact's serializer with ISO 9735 truncation and a fast path for escaping (see module)."""
+
+    def __init__(self, separators: Separators = DEFAULT_SEPARATORS) -> None:
+        super().__init__(separators.characters())
+        self.separators = separators
+        self._specials = frozenset(
+            (separators.component, separators.data, separators.terminator, separators.release)
+        )
+
+    def escape(self, string: str | None) -> str:
+        """Release every service character (``?`` before ``+ : ' ?``); plain text is copied."""
+        if not string:
+            return ""
+        if self._specials.isdisjoint(string):
+            return string
+        return str(super().escape(string))
+
+    def serialize(
+        self,
+        segments: list[Segment],
+        with_una_header: bool = True,
+        break_lines: bool = False,
+    ) -> str:
+        """Segments to text, after truncating trailing empty data elements of each."""
+        for seg in segments:
+            seg.elements = _truncated(seg.elements)
+        return str(super().serialize(segments, with_una_header, break_lines))
