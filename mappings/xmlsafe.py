@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -39,7 +40,15 @@ def read_xml(data: bytes, syntax: str, *, allow_doctype: bool = False) -> Elemen
     if root is None:
         raise ParseError("empty document", "line 1")
     docinfo: Any = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or (docinfo.doctype and not allow_doctype):
+    # lxml reports a DTD object for any DOCTYPE (even SYSTEM-only); an internal subset shows as
+    # declarations in it or as a '[' in the DOCTYPE before the root element.
+    internal: Any = docinfo.internalDTD
+    subset = internal is not None and (
+        any(True for _ in internal.iterentities()) or any(True for _ in internal.elements())
+    )
+    head = bytes(data).split(b"<" + root.tag.encode("utf-8", "replace"), 1)[0]
+    subset = subset or re.search(rb"<!DOCTYPE[^>\[]*\[", head) is not None
+    if subset or (docinfo.doctype and not allow_doctype):
         raise ParseError(
             f"a DOCTYPE is not allowed in a {syntax} document; expected none", "line 1"
         )

@@ -1,0 +1,1 @@
+"""cXML (Ariba, Coupa): InvoiceDetailRequest both ways, and the cXML acknowledgements."""
