@@ -60,6 +60,13 @@ def _template_line(exc: BaseException, name: str) -> int | None:
     return line
 
 
+def _why(exc: Exception) -> str:
+    """The reason of a template failure in words (TemplateNotFound says only the name)."""
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"templates cannot load other files: {exc.name!r} refused"
+    return str(exc)
+
+
 class DeclarativeMapping:
     """A :class:`mappings.base.Mapping` defined by a TOML file, a template and a schema.
 
@@ -136,7 +143,7 @@ class DeclarativeMapping:
             text = self._template.render(context)
         except (jinja2.TemplateError, ValueError, TypeError) as exc:
             line = _template_line(exc, self._template_name)
-            raise TemplateFailed(d.template, line, str(exc), invoice.number) from None
+            raise TemplateFailed(d.template, line, _why(exc), invoice.number) from None
         findings = self.check(invoice.number, text, data)
         if findings:
             raise ValidationFailed(f"{invoice.number} as {self.name}", findings)
@@ -282,11 +289,33 @@ class DeclarativeMapping:
             )
         return problems
 
+    def _expression_source(self, text: str, index: int | None) -> str | None:
+        """The canonical path a template expression reads: ``line.price.net`` -> BT-146's path.
+
+        Loop variables are resolved through the template's ``{% for x in invoice.y %}`` tags;
+        ``index`` (the line/row position) fills in the list index when known.
+        """
+        match = _EXPRESSION.search(text)
+        if match is None:
+            return None
+        parts = match.group(1).split(".")
+        if parts[0] == "invoice":
+            return ".".join(parts[1:]) or None
+        if parts[0] == "options":
+            return ".".join(parts)
+        loops = dict(_FOR.findall("\n".join(self._source_lines)))
+        if parts[0] in loops:
+            base = loops[parts[0]]
+            base += f"[{index}]" if index is not None and base == "lines" else ""
+            return ".".join([base, *parts[1:]])
+        return None
+
     # --- tracing --------------------------------------------------------------------------
     def _line_with(self, needle: str) -> tuple[int, str] | None:
         for number, text in enumerate(self._source_lines, start=1):
             if needle in text:
-                return number, text.strip()
+                # From the needle on: on a line with several fields the expression after it fed it.
+                return number, text[text.index(needle) :].strip()
         return None
 
     def _problem(
@@ -301,17 +330,18 @@ class DeclarativeMapping:
         data: dict[str, Any],
         index: int | None,
     ) -> Problem:
-        source = _trace(value, data, index)
+        source = self._expression_source(line[1], index) if line else None
+        source = source or _trace(value, data, index)
+        bt = bt_of(source) if source and not source.startswith("options.") else None
         notes = [message]
         if line is not None:
             notes.append(f"template {self.definition.template.name} line {line[0]}: {line[1]}")
         if source is not None:
-            bt = bt_of(source)
             notes.append(f"fed by {source}" + (f" ({bt})" if bt else ""))
         return Problem(
             record,
             where,
-            bt_of(source) if source else None,
+            bt,
             value,
             checks.RULE,
             "; ".join(notes),
@@ -329,6 +359,8 @@ def _xsd_accepts(error: Any) -> str:
 
 
 _INDEXED = re.compile(r"^lines\[(\d+)\]")
+_EXPRESSION = re.compile(r"\{\{-?\s*([A-Za-z_][\w.]*)")
+_FOR = re.compile(r"\{%-?\s*for\s+(\w+)\s+in\s+invoice\.([\w.]+)\s*-?%\}")
 
 
 def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:

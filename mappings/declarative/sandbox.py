@@ -17,7 +17,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from jinja2 import DictLoader, StrictUndefined
+from jinja2 import FunctionLoader, StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mappings.xmltext import esc, num
@@ -65,8 +65,16 @@ def _plain(value: Decimal) -> str:
     return num(value)
 
 
+def _defined(value: Any) -> Any:
+    """Raise the StrictUndefined error for an undefined value (finalize sees it first)."""
+    if isinstance(value, Undefined):
+        str(value)
+    return value
+
+
 def json_finalize(value: Any) -> str:
     """Encode one ``{{ }}`` value as JSON text."""
+    value = _defined(value)
     if isinstance(value, Raw):
         return str(value)
     if isinstance(value, Decimal):
@@ -78,6 +86,7 @@ def csv_finalize(delimiter: str, decimal: str) -> Callable[[Any], str]:
     """A finalize hook writing one CSV cell (quoted only when it must be)."""
 
     def finalize(value: Any) -> str:
+        value = _defined(value)
         if isinstance(value, Raw):
             return str(value)
         if value is None:
@@ -97,6 +106,7 @@ def csv_finalize(delimiter: str, decimal: str) -> Callable[[Any], str]:
 
 def xml_finalize(value: Any) -> str:
     """Escape one ``{{ }}`` value as XML text or attribute content."""
+    value = _defined(value)
     if isinstance(value, Raw):
         return str(value)
     if value is None:
@@ -111,9 +121,16 @@ def xml_finalize(value: Any) -> str:
 def make_environment(
     template_name: str, source: str, finalize: Callable[[Any], str]
 ) -> ImmutableSandboxedEnvironment:
-    """A sandbox that knows only ``template_name`` and encodes every value with ``finalize``."""
+    """A sandbox that knows only ``template_name`` and encodes every value with ``finalize``.
+
+    The template's file name is ``template_name`` too, so tracebacks carry its line numbers.
+    """
+
+    def load(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        return (source, template_name, lambda: True) if name == template_name else None
+
     env = ImmutableSandboxedEnvironment(
-        loader=DictLoader({template_name: source}),
+        loader=FunctionLoader(load),
         undefined=StrictUndefined,
         autoescape=False,
         finalize=finalize,
