@@ -206,11 +206,11 @@ def _rate_text(rate: Decimal | None) -> str:
 
 def _tax_detail(w: _Writer, entry: VatBreakdown, location: str) -> None:
     """One TaxDetail (a line's VAT, or one BG-23 entry); EN 16931 category as an Extrinsic."""
-    category, rate, zero = entry.category, entry.rate, Decimal(0)
+    category, rate = entry.category, entry.rate
     exempt = {"Z": ' exemptDetail="zeroRated"', "E": ' exemptDetail="exempt"'}.get(category, "")
     w.add(f'<TaxDetail purpose="tax" category="vat"{_rate_text(rate)}{exempt}>')
-    w.money("TaxableAmount", entry.taxable_amount or zero)
-    w.money("TaxAmount", entry.tax_amount or zero)
+    w.money("TaxableAmount", _given(entry.taxable_amount))
+    w.money("TaxAmount", _given(entry.tax_amount))
     w.add(f'<TaxLocation xml:lang="{n.LANG}">{esc(location)}</TaxLocation>')
     if entry.exemption_reason is not None:
         w.add(f'<Description xml:lang="{n.LANG}">{esc(entry.exemption_reason)}</Description>')
@@ -284,6 +284,11 @@ def _item(w: _Writer, line: InvoiceLine, position: int, location: str) -> None:
     w.add("</InvoiceDetailItem>")
 
 
+def _given(amount: Decimal | None) -> Decimal:
+    """An amount of a completed invoice (never None there; 0.00 keeps its scale)."""
+    return amount if amount is not None else Decimal("0.00")
+
+
 def _signed(w: _Writer, amount: Decimal) -> Decimal:
     return amount * w.sign if w.sign < 0 and amount else amount
 
@@ -291,31 +296,30 @@ def _signed(w: _Writer, amount: Decimal) -> Decimal:
 def _summary(w: _Writer, invoice: Invoice, location: str) -> None:
     totals = invoice.totals
     assert totals is not None  # completed by the caller
-    zero = Decimal(0)
     w.add("<InvoiceDetailSummary>")
-    w.money("SubtotalAmount", totals.line_net or zero)
+    w.money("SubtotalAmount", _given(totals.line_net))
     alternate = ""
     if invoice.tax_currency is not None:
         if totals.vat_in_accounting_currency is not None:
             alternate += f' alternateAmount="{num(_signed(w, totals.vat_in_accounting_currency))}"'
         alternate += f' alternateCurrency="{esc(invoice.tax_currency)}"'
     w.add("<Tax>")
-    vat = num(_signed(w, totals.vat or zero))
+    vat = num(_signed(w, _given(totals.vat)))
     w.add(f'<Money currency="{esc(w.currency)}"{alternate}>{vat}</Money>')
     w.add(f'<Description xml:lang="{n.LANG}">VAT</Description>')
     for entry in invoice.vat_breakdown:
         _tax_detail(w, entry, location)
     w.add("</Tax>")
-    w.money("GrossAmount", totals.with_vat or zero)
+    w.money("GrossAmount", _given(totals.with_vat))
     if totals.charges is not None:
         w.money("TotalCharges", totals.charges)
     if totals.allowances is not None:
         w.money("TotalAllowances", totals.allowances)
-    w.money("TotalAmountWithoutTax", totals.without_vat or zero)
-    w.money("NetAmount", totals.with_vat or zero)
+    w.money("TotalAmountWithoutTax", _given(totals.without_vat))
+    w.money("NetAmount", _given(totals.with_vat))
     if totals.prepaid is not None:
         w.money("DepositAmount", totals.prepaid)
-    w.money("DueAmount", totals.due or zero)
+    w.money("DueAmount", _given(totals.due))
     w.add("</InvoiceDetailSummary>")
 
 
