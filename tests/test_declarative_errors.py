@@ -160,6 +160,19 @@ def test_undefined_variable_names_template_line(tmp_path: Path) -> None:
     assert "INV-1" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [("range(10**9) | list", "Range too big"), ("1 / 0", "division by zero")],
+)
+def test_runaway_or_failing_expressions_are_template_failures(
+    tmp_path: Path, expression: str, reason: str
+) -> None:
+    """A huge range or a runtime error in an expression is reported with the template line."""
+    mapping = broken(tmp_path, ACME, '"unit": {{ line.unit }}', f'"unit": {{{{ {expression} }}}}')
+    with pytest.raises(TemplateFailed, match=rf"invoice\.json\.j2:45: {reason}"):
+        mapping.render(INVOICE, PROFILE)
+
+
 def test_template_syntax_error_is_reported_at_load(tmp_path: Path) -> None:
     """A template that does not compile fails at load time with its line."""
     with pytest.raises(TemplateFailed, match=r"invoice\.json\.j2:4"):
@@ -175,6 +188,9 @@ def test_template_syntax_error_is_reported_at_load(tmp_path: Path) -> None:
         "lipsum.__globals__",
         "invoice.lines.append(1)",
         "invoice.update(x=1)",
+        '"{0.__class__}".format(line)',
+        'line | attr("__class__")',
+        "self.__init__",
     ],
 )
 def test_sandbox_refuses_escapes(tmp_path: Path, expression: str) -> None:

@@ -173,3 +173,15 @@ def test_parse_is_refused() -> None:
 
     with pytest.raises(ParseError, match="outbound only"):
         fmt("acme-portal-json").parse(b"{}")
+
+
+def test_csv_read_back_reports_a_header_that_differs_from_the_columns() -> None:
+    """A header row that is not the declared column list is a finding on row 1."""
+    mapping = fmt("globex-ap-csv")
+    invoice = example("NB-2026-10001")
+    text = mapping.render(invoice, PROFILE).content.decode()
+    wrong = text.replace("ITEM_TEXT", "ITEM_DESC", 1)
+    (problem,) = mapping.check(invoice.number, wrong, invoice.model_dump(mode="json"))
+    assert problem.path == "row 1"
+    assert "header row differs" in problem.message
+    assert "ITEM_TEXT" in problem.accepted

@@ -141,7 +141,8 @@ class DeclarativeMapping:
         }
         try:
             text = self._template.render(context)
-        except (jinja2.TemplateError, ValueError, TypeError) as exc:
+        # The template boundary: whatever a template raises (1/0 too) is the template's fault.
+        except Exception as exc:
             line = _template_line(exc, self._template_name)
             raise TemplateFailed(d.template, line, _why(exc), invoice.number) from None
         findings = self.check(invoice.number, text, data)
