@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from builders import simple_invoice
@@ -17,7 +18,14 @@ from mappings.cxml.format import CxmlInvoice
 from mappings.cxml.names import DOCTYPE
 
 
-def rendered(**changes: object) -> etree._Element:
+def one(parent: etree._Element, path: str) -> etree._Element:
+    """The element at ``path`` below ``parent``, which must exist."""
+    found = parent.find(path)
+    assert found is not None, path
+    return found
+
+
+def rendered(**changes: Any) -> etree._Element:
     """The root of simple_invoice(**changes) rendered with the test profile and envelope."""
     content = MAPPING.render(simple_invoice(**changes), PROFILE, ENVELOPE).content
     return etree.fromstring(content)
@@ -40,7 +48,7 @@ def test_doctype_and_envelope_attributes() -> None:
     assert root.get("payloadID") == "20261124123000.42@gateway.example"
     assert root.get("timestamp") == "2026-11-24T12:30:00+01:00"
     assert root.get("version") == "1.2.037"
-    assert root.find("Request").get("deploymentMode") == "production"
+    assert one(root, "Request").get("deploymentMode") == "production"
 
 
 def test_payload_id_defaults_to_interchange_ref_and_test_mode() -> None:
@@ -48,7 +56,7 @@ def test_payload_id_defaults_to_interchange_ref_and_test_mode() -> None:
     envelope = dataclasses.replace(ENVELOPE, payload_id=None, test=True)
     root = etree.fromstring(MAPPING.render(simple_invoice(), PROFILE, envelope).content)
     assert root.get("payloadID") == "IC-000042"
-    assert root.find("Request").get("deploymentMode") == "test"
+    assert one(root, "Request").get("deploymentMode") == "test"
 
 
 def test_render_is_repeatable() -> None:
@@ -59,9 +67,9 @@ def test_render_is_repeatable() -> None:
 
 def test_header_credentials_from_profile_options() -> None:
     """From/To/Sender credentials, the shared secret and the user agent come from the profile."""
-    header = rendered().find("Header")
+    header = one(rendered(), "Header")
     assert header.findtext("From/Credential/Identity") == OPTIONS["from_identity"]
-    assert header.find("To/Credential").get("domain") == OPTIONS["to_domain"]
+    assert one(header, "To/Credential").get("domain") == OPTIONS["to_domain"]
     assert header.findtext("Sender/Credential/SharedSecret") == "welcome1"
     assert header.findtext("Sender/UserAgent") == OPTIONS["user_agent"]
 
@@ -71,7 +79,7 @@ def test_missing_option_is_a_config_error_naming_it(missing: str) -> None:
     """A profile without one Header option fails with ConfigError naming the option."""
     options = {k: v for k, v in OPTIONS.items() if k != missing}
     profile = BuyerProfile(name="coupa-x", format="cxml", options=options)
-    with pytest.raises(ConfigError, match=f"coupa-x.*{missing}"):
+    with pytest.raises(ConfigError, match=rf"coupa-x.*{missing}"):
         MAPPING.render(simple_invoice(), profile, ENVELOPE)
 
 
@@ -87,30 +95,30 @@ def test_envelope_is_required_and_must_have_an_offset() -> None:
 def test_invoice_header_fields() -> None:
     """invoiceID is BT-1, purpose standard, operation new, VAT ids as IdReference vatID."""
     root = rendered(purchase_order_reference="PO-4711")
-    header = root.find("Request/InvoiceDetailRequest/InvoiceDetailRequestHeader")
+    header = one(root, "Request/InvoiceDetailRequest/InvoiceDetailRequestHeader")
     assert (header.get("invoiceID"), header.get("purpose"), header.get("operation")) == (
         "INV-1",
         "standard",
         "new",
     )
     assert header.get("invoiceDate") == "2026-11-02T00:00:00+00:00"
-    assert header.find("PaymentTerm").get("payInNumberOfDays") == "30"
-    seller = header.find("InvoicePartner/Contact[@role='from']")
-    assert seller.find("IdReference[@domain='vatID']").get("identifier") == "DE123456789"
-    order = root.find(".//InvoiceDetailOrderInfo/OrderReference")
+    assert one(header, "PaymentTerm").get("payInNumberOfDays") == "30"
+    seller = one(header, "InvoicePartner/Contact[@role='from']")
+    assert one(seller, "IdReference[@domain='vatID']").get("identifier") == "DE123456789"
+    order = one(root, ".//InvoiceDetailOrderInfo/OrderReference")
     assert order.get("orderID") == "PO-4711"
 
 
 def test_credit_memo_is_line_level_with_negative_amounts() -> None:
     """A 381 is lineLevelCreditMemo: quantities and amounts negative, unit price positive."""
     root = rendered(type_code="381")
-    header = root.find(".//InvoiceDetailRequestHeader")
+    header = one(root, ".//InvoiceDetailRequestHeader")
     assert header.get("purpose") == "lineLevelCreditMemo"
-    item = root.find(".//InvoiceDetailItem")
+    item = one(root, ".//InvoiceDetailItem")
     assert item.get("quantity") == "-1"
     assert item.findtext("UnitPrice/Money") == "10.00"
     assert item.findtext("SubtotalAmount/Money") == "-10.00"
-    summary = root.find(".//InvoiceDetailSummary")
+    summary = one(root, ".//InvoiceDetailSummary")
     assert summary.findtext("DueAmount/Money") == "-35.70"
     assert summary.findtext("Tax/Money") == "-5.70"
 
@@ -118,7 +126,7 @@ def test_credit_memo_is_line_level_with_negative_amounts() -> None:
 def test_line_tax_detail_per_rate_and_currency_on_money() -> None:
     """Each item has Tax/TaxDetail with category, rate, taxable and tax amount, in BT-5."""
     root = rendered(currency="CHF")
-    detail = root.find(".//InvoiceDetailItem/Tax/TaxDetail")
+    detail = one(root, ".//InvoiceDetailItem/Tax/TaxDetail")
     assert (detail.get("category"), detail.get("percentageRate")) == ("vat", "19")
     assert detail.findtext("TaxableAmount/Money") == "10.00"
     assert detail.findtext("TaxAmount/Money") == "1.90"
