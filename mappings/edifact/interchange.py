@@ -502,8 +502,16 @@ def check_envelope(envelope: Envelope | None) -> Envelope:
     return envelope
 
 
-def _syntax(profile: BuyerProfile) -> list[str]:
-    value = profile.options.get("syntax", "UNOC:3")
+def _syntax(profile: BuyerProfile, text: str) -> list[str]:
+    """The profile's ``syntax`` option; without it UNOC:3, or UNOW:4 when the text needs
+    characters outside ISO 8859-1 (typographic dashes and quotes are common in ERP texts)."""
+    value = profile.options.get("syntax", "")
+    if not value:
+        try:
+            text.encode("latin-1")
+            value = "UNOC:3"
+        except UnicodeEncodeError:
+            value = "UNOW:4"
     parts = value.split(":")
     if parts[0] not in SYNTAX_IDS or len(parts) != 2 or parts[1] not in ("1", "2", "3", "4"):
         raise ConfigError(
@@ -523,12 +531,19 @@ def build_interchange(
 
     UNB S004 is ``envelope.prepared_at`` (YYMMDD:HHMM for syntax 3, CCYYMMDD for 4), 0020 is
     ``envelope.interchange_ref``, 0026 the ``application_ref`` option, 0035 ``1`` for a test.
+    Without a ``syntax`` option the level is UNOC:3, or UNOW:4 (UTF-8) when a value needs
+    characters outside ISO 8859-1; with ``syntax`` = ``UNOC:3`` such a value is a ConfigError.
     Option ``line_breaks`` (``true``) puts a line break after each segment terminator, which many
     receivers tolerate and people can read; ISO 9735 does not, so it is off by default.
     """
     envelope = check_envelope(envelope)
     sender, recipient = envelope_parties(profile)
-    syntax = _syntax(profile)
+    breaks = profile.options.get("line_breaks", "false").lower() in ("1", "true", "yes")
+    serializer = FastSerializer(separators)
+    body_text = serializer.serialize(
+        [seg for body in bodies for seg in body], with_una_header=False, break_lines=breaks
+    )
+    syntax = _syntax(profile, body_text)
     stamp: dt.datetime = envelope.prepared_at
     date = stamp.strftime("%Y%m%d" if syntax[1] == "4" else "%y%m%d")
     app = profile.options.get("application_ref", "")
@@ -546,12 +561,12 @@ def build_interchange(
         "",
         "1" if envelope.test else "",
     )
-    segments: list[Segment] = [unb]
-    for body in bodies:
-        segments.extend(body)
-    segments.append(segment("UNZ", str(len(bodies)), envelope.interchange_ref))
-    breaks = profile.options.get("line_breaks", "false").lower() in ("1", "true", "yes")
-    text = FastSerializer(separators).serialize(segments, with_una_header=True, break_lines=breaks)
+    unz = segment("UNZ", str(len(bodies)), envelope.interchange_ref)
+    text = (
+        serializer.serialize([unb], with_una_header=True, break_lines=breaks)
+        + body_text
+        + serializer.serialize([unz], with_una_header=False, break_lines=breaks)
+    )
     encoding = "utf-8" if syntax[0] in UTF8_SYNTAXES else "latin-1"
     try:
         return text.encode(encoding)

@@ -1,0 +1,614 @@
+"""INVOIC D.96A (EANCOM and plain UN) message -> Invoice.
+
+Reads what :mod:`mappings.edifact.invoic_render` writes and what EANCOM senders commonly send.
+Lenient defaults for what real-world EANCOM messages leave out but the model requires:
+
+* a party without a name (EANCOM identifies parties by GLN alone) gets ``"GLN <id>"`` as name;
+* a party without a country gets the country of its VAT id (``NL...`` -> ``NL``, ``EL`` -> ``GR``);
+  without either, parsing fails with a ParseError naming the BT (e.g. BT-40);
+* a line without a price gets net price = line amount / quantity; without a line amount (MOA 203
+  or 66) the line fails with a ParseError naming BT-131;
+* a line without a TAX segment takes the category ``S`` and the rate of the only header or
+  summary TAX; with none, the ParseError names BT-151.
+
+Errors name the segment position (counted from UNB = 1), tag and element.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from gateway.errors import ParseError
+from gateway.model import Invoice
+from mappings.edifact import codes as c
+from mappings.edifact.interchange import Message
+from mappings.edifact.syntax import RawSegment
+
+_RFF_FIELDS = {qualifier: field for field, qualifier in c.RFF_HEADER.items()}
+_MOA_TOTALS = {qualifier: field for field, qualifier in c.MOA_TOTALS.items()}
+_NAD_PATHS = {
+    c.NAD_SELLER: "seller",
+    c.NAD_BUYER: "buyer",
+    c.NAD_PAYEE: "payee",
+    c.NAD_TAX_REPRESENTATIVE: "tax_representative",
+    c.NAD_DELIVERY: "delivery",
+}
+
+
+def _where(seg: RawSegment, element: int | None = None) -> str:
+    text = f"segment {seg.position} {seg.tag}"
+    return text if element is None else f"{text} element {element}"
+
+
+def _decimal(seg: RawSegment, element: int, component: int, decimal_mark: str) -> Decimal:
+    raw = seg.get(element, component)
+    try:
+        return Decimal(raw.replace(decimal_mark, ".") if decimal_mark != "." else raw)
+    except InvalidOperation:
+        raise ParseError(f"{raw!r} is not a number", _where(seg, element + 1)) from None
+
+
+def _date(seg: RawSegment) -> dt.date:
+    value, fmt = seg.get(0, 1), seg.get(0, 2) or "102"
+    try:
+        if fmt == "102":
+            return dt.datetime.strptime(value, "%Y%m%d").date()
+        if fmt == "203":
+            return dt.datetime.strptime(value[:8], "%Y%m%d").date()
+        if fmt == "101":
+            return dt.datetime.strptime(value, "%y%m%d").date()
+    except ValueError:
+        pass
+    raise ParseError(
+        f"date {value!r} in format {fmt!r} not readable (102 CCYYMMDD)", _where(seg, 1)
+    )
+
+
+def _ident(seg: RawSegment, element: int) -> dict[str, Any] | None:
+    value = seg.get(element, 0)
+    if not value:
+        return None
+    scheme = c.GLN_SCHEME if seg.get(element, 2) == c.GLN_AGENCY else None
+    return {"value": value, "scheme": scheme}
+
+
+def _text(seg: RawSegment, element: int) -> str:
+    return "".join(seg.elements[element]) if element < len(seg.elements) else ""
+
+
+def _address(seg: RawSegment) -> dict[str, Any]:
+    street = seg.elements[4] if len(seg.elements) > 4 else ()
+    address: dict[str, Any] = {
+        f"line{i}": (line or None) for i, line in enumerate(street[:3], 1) if line
+    }
+    for key, element in (("city", 5), ("subdivision", 6), ("post_code", 7), ("country", 8)):
+        if seg.get(element):
+            address[key] = seg.get(element)
+    if len(street) > 3 and street[3] and "subdivision" not in address:
+        address["subdivision"] = street[3]  # a name longer than 3229 allows (see render)
+    return address
+
+
+_VAT_PREFIX_COUNTRY = {"EL": "GR"}
+_PARTY_KEYS = {
+    "seller": {
+        "name",
+        "identifiers",
+        "vat_id",
+        "tax_registration_id",
+        "legal_registration",
+        "address",
+        "contact",
+    },
+    "buyer": {"name", "identifier", "vat_id", "legal_registration", "address", "contact"},
+    "payee": {"name", "identifier", "legal_registration"},
+    "tax_representative": {"name", "vat_id", "address"},
+}
+
+
+class _Reader:
+    """One pass over the message; ``ctx`` says which group the current segment belongs to."""
+
+    def __init__(self, message: Message, decimal_mark: str) -> None:
+        self.message = message
+        self.dec = decimal_mark
+        self.inv: dict[str, Any] = {"notes": [], "preceding_invoices": []}
+        self.parties: dict[str, dict[str, Any]] = {}
+        self.party: dict[str, Any] | None = None
+        self.contact: dict[str, Any] | None = None
+        self.payment: dict[str, Any] = {}
+        self.transfers: list[dict[str, Any]] = []
+        self.allowances: list[dict[str, Any]] = []
+        self.charges: list[dict[str, Any]] = []
+        self.alc: dict[str, Any] | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.line: dict[str, Any] | None = None
+        self.totals: dict[str, Any] = {}
+        self.vat: list[dict[str, Any]] = []
+        self.exemptions: list[tuple[str, str, str]] = []
+        self.header_tax: list[tuple[str, Decimal | None]] = []
+        self.summary = False
+        self.last_rff = ""
+        self.first: RawSegment = message.segments[0]
+        self.handlers: dict[str, Callable[[RawSegment], None]] = {
+            "BGM": self.on_bgm,
+            "DTM": self.on_dtm,
+            "PAI": self.on_pai,
+            "FTX": self.on_ftx,
+            "RFF": self.on_rff,
+            "NAD": self.on_nad,
+            "FII": self.on_fii,
+            "CTA": self.on_cta,
+            "COM": self.on_com,
+            "CUX": self.on_cux,
+            "PAT": self.on_pat,
+            "TAX": self.on_tax,
+            "ALC": self.on_alc,
+            "PCD": self.on_pcd,
+            "LIN": self.on_lin,
+            "PIA": self.on_pia,
+            "IMD": self.on_imd,
+            "QTY": self.on_qty,
+            "ALI": self.on_ali,
+            "MOA": self.on_moa,
+            "PRI": self.on_pri,
+            "UNS": self.on_uns,
+        }
+
+    # -- helpers
+    def num(self, seg: RawSegment, element: int = 0, component: int = 1) -> Decimal:
+        return _decimal(seg, element, component, self.dec)
+
+    def read(self) -> Invoice:
+        for seg in self.message.segments[1:-1]:
+            handler = self.handlers.get(seg.tag)
+            if handler is not None:
+                handler(seg)
+        return self.build()
+
+    # -- header
+    def on_bgm(self, seg: RawSegment) -> None:
+        self.inv["type_code"] = seg.get(0) or "380"
+        self.inv["number"] = seg.get(1)
+        if not seg.get(1):
+            raise ParseError("document number (BT-1) missing", _where(seg, 2))
+
+    def on_dtm(self, seg: RawSegment) -> None:
+        qualifier = seg.get(0)
+        if self.alc is not None and self.line is None:
+            return
+        if self.line is not None:
+            if qualifier == c.DTM_PERIOD_START:
+                self.line.setdefault("period", {})["start"] = _date(seg)
+            elif qualifier == c.DTM_PERIOD_END:
+                self.line.setdefault("period", {})["end"] = _date(seg)
+            return
+        if self.last_rff == c.RFF_PRECEDING and qualifier == c.DTM_REFERENCE:
+            self.inv["preceding_invoices"][-1]["issue_date"] = _date(seg)
+            return
+        target = {
+            c.DTM_ISSUE: ("issue_date",),
+            c.DTM_TAX_POINT: ("tax_point_date",),
+            c.DTM_DUE: ("due_date",),
+        }.get(qualifier)
+        if target:
+            self.inv[target[0]] = _date(seg)
+        elif qualifier == c.DTM_DELIVERY:
+            self.parties.setdefault("delivery", {})["date"] = _date(seg)
+        elif qualifier == c.DTM_PERIOD_START:
+            self.inv.setdefault("invoice_period", {})["start"] = _date(seg)
+        elif qualifier == c.DTM_PERIOD_END:
+            self.inv.setdefault("invoice_period", {})["end"] = _date(seg)
+
+    def on_pai(self, seg: RawSegment) -> None:
+        if seg.get(0, 2):
+            self.payment["means_code"] = seg.get(0, 2)
+
+    def on_ftx(self, seg: RawSegment) -> None:
+        qualifier, text = seg.get(0), _text(seg, 3)
+        if self.line is not None:
+            self.line["note"] = (self.line.get("note") or "") + text
+            return
+        if qualifier == c.FTX_PAYMENT_TERMS:
+            self.inv["payment_terms"] = text
+        elif qualifier == c.FTX_LEGAL_INFO:
+            self.parties.setdefault("seller_extra", {})["legal_info"] = text
+        elif qualifier == c.FTX_MEANS_TEXT:
+            self.payment["means_text"] = text
+        elif qualifier == c.FTX_REMITTANCE:
+            self.payment["remittance_info"] = text
+        elif qualifier == c.FTX_EXEMPTION:
+            self.exemptions.append((seg.get(2), seg.get(3, 0), "".join(seg.elements[3][1:])))
+        elif text:
+            subject = None if qualifier == c.FTX_NOTE_NO_SUBJECT else qualifier
+            self.inv["notes"].append({"text": text, "subject_code": subject})
+
+    def on_rff(self, seg: RawSegment) -> None:
+        qualifier, value = seg.get(0), seg.get(0, 1)
+        self.last_rff = qualifier
+        if self.line is not None:
+            if qualifier == c.RFF_ORDER_LINE:
+                self.line["order_line_reference"] = value
+            elif qualifier == c.RFF_LINE_ID:
+                self.line["id"] = value
+            elif qualifier == "ON" and seg.get(0, 2):
+                self.line["order_line_reference"] = seg.get(0, 2)
+            return
+        if self.party is not None:
+            if qualifier == c.RFF_VAT:
+                self.party["vat_id"] = value
+            elif qualifier == c.RFF_TAX_REGISTRATION:
+                self.party["tax_registration_id"] = value
+            elif qualifier == c.RFF_LEGAL:
+                self.party["legal_registration"] = {"value": value}
+            return
+        if qualifier == c.RFF_PRECEDING:
+            self.inv["preceding_invoices"].append({"number": value})
+        elif qualifier in _RFF_FIELDS and value:
+            self.inv[_RFF_FIELDS[qualifier]] = value
+
+    def on_nad(self, seg: RawSegment) -> None:
+        qualifier = seg.get(0)
+        self.contact = None
+        path = _NAD_PATHS.get(qualifier)
+        if self.line is not None or path is None:
+            self.party = {} if self.line is None else None  # absorb RFFs of other parties
+            return
+        party = self.parties.setdefault(path, {})
+        party["_seg"] = seg
+        ident = _ident(seg, 1)
+        name = _text(seg, 3) or _text(seg, 2)
+        if name:
+            party["party_name" if path == "delivery" else "name"] = name
+        address = _address(seg)
+        if address:
+            party["address"] = address
+        if ident:
+            key = {
+                "seller": "identifiers",
+                "buyer": "identifier",
+                "payee": "identifier",
+                "delivery": "location",
+            }.get(path)
+            if key == "identifiers":
+                party[key] = [ident]
+            elif key:
+                party[key] = ident
+        self.party = party
+
+    def on_fii(self, seg: RawSegment) -> None:
+        if seg.get(1):
+            self.transfers.append(
+                {
+                    "account_id": seg.get(1),
+                    "account_name": "".join(seg.elements[1][1:3]) or None,
+                    "provider_id": seg.get(2) or None,
+                }
+            )
+
+    def on_cta(self, seg: RawSegment) -> None:
+        if self.party is None:
+            return
+        self.contact = self.party.setdefault("contact", {})
+        if seg.get(1, 1):
+            self.contact["name"] = seg.get(1, 1)
+
+    def on_com(self, seg: RawSegment) -> None:
+        if self.contact is None:
+            return
+        key = {c.COM_PHONE: "phone", c.COM_EMAIL: "email"}.get(seg.get(0, 1))
+        if key:
+            self.contact[key] = seg.get(0)
+
+    def on_cux(self, seg: RawSegment) -> None:
+        self.party = None
+        for element in range(len(seg.elements)):
+            usage, currency, qualifier = (seg.get(element, k) for k in range(3))
+            if not currency:
+                continue
+            if qualifier == c.CUX_TAX:
+                self.inv["tax_currency"] = currency
+            elif usage == "2" or qualifier == c.CUX_INVOICING:
+                self.inv.setdefault("currency", currency)
+
+    def on_pat(self, seg: RawSegment) -> None:
+        self.party = None
+
+    def on_tax(self, seg: RawSegment) -> None:
+        self.party = None
+        category = seg.get(5) or "S"
+        rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
+        if self.summary:
+            return
+        if self.alc is not None:
+            self.alc["vat_category"] = category
+            self.alc["vat_rate"] = rate
+        elif self.line is not None:
+            self.line["vat_category"] = category
+            self.line["vat_rate"] = rate
+        else:
+            self.header_tax.append((category, rate))
+
+    def on_alc(self, seg: RawSegment) -> None:
+        self.party = None
+        qualifier = seg.get(0)
+        item: dict[str, Any] = {}
+        if seg.get(4, 0):
+            item["reason_code"] = seg.get(4, 0)
+        reason = "".join(seg.elements[4][3:]) if len(seg.elements) > 4 else ""
+        if reason:
+            item["reason"] = reason
+        if self.summary:
+            self.alc = {}
+            return
+        target = self.line if self.line is not None else None
+        if target is not None:
+            target.setdefault("allowances" if qualifier == "A" else "charges", []).append(item)
+        elif qualifier == "A":
+            self.allowances.append(item)
+        else:
+            self.charges.append(item)
+        self.alc = item
+
+    def on_pcd(self, seg: RawSegment) -> None:
+        if self.alc is not None and seg.get(0) == c.PCD_ALC:
+            self.alc["percentage"] = self.num(seg)
+
+    def on_lin(self, seg: RawSegment) -> None:
+        self.party = None
+        self.alc = None
+        self.line = {"id": seg.get(0) or str(len(self.lines) + 1), "item": {}, "_seg": seg}
+        if seg.get(2):
+            scheme = c.GTIN_SCHEME if seg.get(2, 1) == c.GTIN_TYPE else None
+            self.line["item"]["standard_id"] = {"value": seg.get(2), "scheme": scheme}
+        self.lines.append(self.line)
+
+    def on_pia(self, seg: RawSegment) -> None:
+        if self.line is None:
+            return
+        item = self.line["item"]
+        for element in range(1, len(seg.elements)):
+            value, kind = seg.get(element, 0), seg.get(element, 1)
+            if not value:
+                continue
+            if kind == c.SELLER_ITEM:
+                item["seller_id"] = value
+            elif kind == c.BUYER_ITEM:
+                item["buyer_id"] = value
+            elif kind and kind != c.GTIN_TYPE:
+                item.setdefault("classifications", []).append({"value": value, "scheme": kind})
+
+    def on_imd(self, seg: RawSegment) -> None:
+        if self.line is None:
+            return
+        item = self.line["item"]
+        kind = seg.get(1)
+        parts = seg.elements[2][3:5] if len(seg.elements) > 2 else ()
+        if kind == c.IMD_ATTRIBUTE:
+            item.setdefault("attributes", []).append(
+                {"name": seg.get(2, 3), "value": seg.get(2, 4)}
+            )
+        elif kind == c.IMD_DESCRIPTION:
+            item["description"] = item.get("description", "") + "".join(parts)
+        else:
+            item["name"] = item.get("name", "") + "".join(parts)
+
+    def on_qty(self, seg: RawSegment) -> None:
+        if self.line is not None and seg.get(0) == c.QTY_INVOICED:
+            self.line["quantity"] = self.num(seg)
+            self.line["unit"] = seg.get(0, 2) or "C62"
+            self.line["_qty"] = seg
+
+    def on_ali(self, seg: RawSegment) -> None:
+        if self.line is not None and self.alc is None and seg.get(0):
+            self.line["item"]["origin_country"] = seg.get(0)
+
+    def on_moa(self, seg: RawSegment) -> None:
+        qualifier = seg.get(0)
+        if self.summary:
+            return  # SG48/SG50 are read by _read_summary
+        if self.alc is not None:
+            if qualifier == c.MOA_ALC_AMOUNT or (qualifier == "23" and "amount" not in self.alc):
+                self.alc["amount"] = self.num(seg)
+            elif qualifier == c.MOA_ALC_BASE:
+                self.alc["base_amount"] = self.num(seg)
+        elif self.line is not None and qualifier in (c.MOA_LINE_NET, "66"):
+            self.line.setdefault("net_amount", self.num(seg))
+
+    def on_pri(self, seg: RawSegment) -> None:
+        if self.line is None:
+            return
+        price = self.line.setdefault("price", {})
+        key = {c.PRI_NET: "net", c.PRI_GROSS: "gross"}.get(seg.get(0))
+        if key is None:
+            return
+        price[key] = self.num(seg)
+        if seg.get(0, 4):
+            price["base_quantity"] = self.num(seg, 0, 4)
+        if seg.get(0, 5):
+            price["base_quantity_unit"] = seg.get(0, 5)
+
+    def on_uns(self, seg: RawSegment) -> None:
+        self.summary = True
+        self.line = None
+        self.alc = None
+
+    # -- assembly
+    def build(self) -> Invoice:
+        self._read_summary()
+        inv = self.inv
+        where = _where(self.first)
+        if "number" not in inv:
+            raise ParseError("BGM (document number, BT-1) missing", where)
+        if "issue_date" not in inv:
+            raise ParseError("DTM+137 (issue date, BT-2) missing", where)
+        if "currency" not in inv:
+            raise ParseError("CUX (invoice currency, BT-5) missing", where)
+        inv["seller"] = self._party("seller", c.NAD_SELLER, "BT-27", "BT-40")
+        inv["buyer"] = self._party("buyer", c.NAD_BUYER, "BT-44", "BT-55")
+        if "payee" in self.parties:
+            payee = self.parties["payee"]
+            payee.pop("address", None)
+            inv["payee"] = self._party("payee", c.NAD_PAYEE, "BT-59", None)
+        if "tax_representative" in self.parties:
+            inv["tax_representative"] = self._party(
+                "tax_representative", c.NAD_TAX_REPRESENTATIVE, "BT-62", "BT-69"
+            )
+        if "delivery" in self.parties:
+            delivery = self.parties["delivery"]
+            delivery.pop("_seg", None)
+            for key in ("vat_id", "legal_registration", "contact", "tax_registration_id"):
+                delivery.pop(key, None)
+            inv["delivery"] = delivery
+        extra = self.parties.get("seller_extra")
+        if extra:
+            inv["seller"]["legal_info"] = extra["legal_info"]
+        if self.payment:
+            self.payment.setdefault("means_code", "ZZZ")
+            if self.transfers:
+                self.payment["credit_transfers"] = self.transfers
+            inv["payment"] = self.payment
+        inv["allowances"] = self.allowances
+        inv["charges"] = self.charges
+        if self.totals:
+            inv["totals"] = self.totals
+        self._apply_exemptions()
+        inv["vat_breakdown"] = self.vat
+        inv["lines"] = [self._line(line) for line in self.lines]
+        if not inv["lines"]:
+            raise ParseError("no LIN segment: an invoice needs at least one line (BG-25)", where)
+        for item in self.allowances + self.charges:
+            if "amount" not in item:
+                raise ParseError("allowance/charge without MOA+8 amount (BT-92/BT-99)", where)
+            item.setdefault("vat_category", self._default_category()[0])
+        try:
+            return Invoice.model_validate(inv)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ParseError(
+                f"{field}: {first['msg']}", f"message {self.message.reference!r}"
+            ) from None
+
+    def _read_summary(self) -> None:
+        """Re-read the summary section with group awareness (SG50 TAX owns the MOA after it)."""
+        self.totals.clear()
+        self.vat.clear()
+        in_summary = False
+        in_tax = False
+        in_alc = False
+        for seg in self.message.segments:
+            if seg.tag == "UNS":
+                in_summary = True
+                continue
+            if not in_summary:
+                continue
+            if seg.tag == "TAX":
+                in_tax, in_alc = True, False
+                category = seg.get(5) or "S"
+                rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
+                self.vat.append({"category": category, "rate": rate})
+            elif seg.tag == "ALC":
+                in_tax, in_alc = False, True
+            elif seg.tag == "MOA" and in_tax:
+                key = {c.MOA_TAXABLE: "taxable_amount", c.MOA_TAX: "tax_amount"}.get(seg.get(0))
+                if key:
+                    self.vat[-1][key] = self.num(seg)
+            elif seg.tag == "MOA" and not in_alc:
+                qualifier, currency = seg.get(0), seg.get(0, 2)
+                if (
+                    qualifier == c.MOA_VAT_ACCOUNTING
+                    and currency
+                    and currency != self.inv.get("currency")
+                ):
+                    self.totals["vat_in_accounting_currency"] = self.num(seg)
+                elif qualifier in _MOA_TOTALS:
+                    self.totals.setdefault(_MOA_TOTALS[qualifier], self.num(seg))
+
+    def _apply_exemptions(self) -> None:
+        used: set[int] = set()
+        for category, code, reason in self.exemptions:
+            for index, vat in enumerate(self.vat):
+                if index not in used and vat["category"] == category:
+                    used.add(index)
+                    vat["exemption_reason_code"] = code or None
+                    vat["exemption_reason"] = reason or None
+                    break
+
+    def _default_category(self) -> tuple[str, Decimal | None]:
+        taxes = self.header_tax or [(v["category"], v["rate"]) for v in self.vat]
+        if len({t for t in taxes}) == 1:
+            return taxes[0]
+        return ("", None)
+
+    def _party(
+        self, path: str, qualifier: str, name_bt: str, country_bt: str | None
+    ) -> dict[str, Any]:
+        party = self.parties.get(path)
+        if party is None:
+            raise ParseError(
+                f"NAD+{qualifier} ({path}) missing; the invoice needs it ({name_bt})",
+                _where(self.first),
+            )
+        seg: RawSegment = party.pop("_seg")
+        for key in list(party):
+            if key not in _PARTY_KEYS[path]:
+                del party[key]
+        if "name" not in party:
+            ident = seg.get(1)
+            if not ident:
+                raise ParseError(
+                    f"party name ({name_bt}) and identification missing", _where(seg, 4)
+                )
+            party["name"] = f"GLN {ident}"
+        if country_bt is not None:
+            address = party.setdefault("address", {})
+            if "country" not in address:
+                vat = party.get("vat_id") or ""
+                if len(vat) >= 2 and vat[:2].isalpha():
+                    address["country"] = _VAT_PREFIX_COUNTRY.get(vat[:2].upper(), vat[:2].upper())
+                else:
+                    raise ParseError(
+                        f"country ({country_bt}) missing: neither NAD 3207 nor a VAT id",
+                        _where(seg, 9),
+                    )
+        if path == "tax_representative" and "vat_id" not in party:
+            raise ParseError("tax representative VAT id (BT-63) missing", _where(seg))
+        return party
+
+    def _line(self, line: dict[str, Any]) -> dict[str, Any]:
+        seg: RawSegment = line.pop("_seg")
+        line.pop("_qty", None)
+        if "quantity" not in line:
+            raise ParseError("QTY+47 (invoiced quantity, BT-129) missing", _where(seg))
+        if "net_amount" not in line:
+            raise ParseError("MOA+203 (line net amount, BT-131) missing", _where(seg))
+        price = line.setdefault("price", {})
+        if "net" not in price:
+            qty = line["quantity"]
+            price["net"] = line["net_amount"] / qty if qty else line["net_amount"]
+        if "vat_category" not in line:
+            category, rate = self._default_category()
+            if not category:
+                raise ParseError("TAX (line VAT category, BT-151) missing", _where(seg))
+            line["vat_category"], line["vat_rate"] = category, rate
+        item = line["item"]
+        if "name" not in item:
+            item["name"] = item.get("standard_id", {}).get("value") or item.get("seller_id") or "-"
+        return line
+
+
+def read_invoice(message: Message, decimal_mark: str = ".") -> Invoice:
+    """The Invoice in one INVOIC message; ParseError with segment position, tag and element."""
+    kind = message.type[:1]
+    if kind != ("INVOIC",):
+        raise ParseError(
+            f"message type {':'.join(message.type)!r} is not INVOIC",
+            _where(message.segments[0], 2),
+        )
+    return _Reader(message, decimal_mark).read()
