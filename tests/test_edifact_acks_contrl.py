@@ -370,3 +370,35 @@ def test_generated_contrls_pass_the_independent_checker(tmp_path: Path) -> None:
     failed = {Path(f["file"]).name: f["findings"] for f in report["files"] if not f["passed"]}
     assert failed == {}
     assert len(report["files"]) == len(texts)
+
+
+def test_interchange_rendered_by_the_invoic_mapping_is_accepted_then_rejected_when_corrupted() -> (
+    None
+):
+    """Three invoices from the EANCOM mapping: UCM 7 each; a broken UNT count turns UCM 2 to 29."""
+    from builders import simple_invoice
+
+    from gateway.profile import BuyerProfile
+    from mappings.edifact.invoic import render_interchange
+
+    invoices = [simple_invoice(number=f"INV-{n}") for n in (1, 2, 3)]
+    profile = BuyerProfile(
+        name="eancom", format="eancom-d96a", options={"sender_id": THEM, "recipient_id": US}
+    )
+    envelope = Envelope("IC77", dt.datetime(2025, 3, 22, 12, 15), message_refs=("A", "B", "C"))
+    rendered = render_interchange(invoices, profile, envelope).content
+    accepted = ContrlParser().parse(contrl_for(rendered.decode("latin-1")))
+    assert accepted is not None and accepted.status is AckStatus.ACCEPTED
+    assert accepted.refers_to.interchange == "IC77"
+    assert [r.location for r in accepted.reasons] == ["message A", "message B", "message C"]
+
+    second = rendered.split(b"UNH+B+")[1]
+    unt = second[second.index(b"UNT+") : second.index(b"+B'") + 3]
+    count = int(unt[4:-3])
+    broken = rendered.replace(unt, b"UNT+%d+B'" % (count + 1))
+    out = contrl_for(broken.decode("latin-1"))
+    assert [(s.get(0), s.get(2), s.get(3)) for s in segments_of(out, "UCM")] == [
+        ("A", "4", ""),
+        ("B", "4", "29"),
+        ("C", "4", ""),
+    ]

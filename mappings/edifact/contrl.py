@@ -455,7 +455,7 @@ def _message_segments(
     return out
 
 
-def contrl_segments(
+def _contrl_segments(
     subject_errors: list[InterchangeError], subject: _Subject, message_ref: str
 ) -> list[Segment]:
     """UNH..UNT of the CONTRL answering ``subject`` with ``subject_errors`` (see the module)."""
@@ -502,7 +502,7 @@ def build_contrl(inbound: bytes, *, our_id: str, our_qualifier: str, envelope: E
     """
     subject = _subject(inbound)
     errors = check_interchange(inbound)
-    body = contrl_segments(errors, subject, envelope.message_ref(0))
+    body = _contrl_segments(errors, subject, envelope.message_ref(0))
     profile = BuyerProfile(
         name="contrl",
         format="edifact-contrl",
