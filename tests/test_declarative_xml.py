@@ -90,4 +90,6 @@ def test_xml_xsd_violation_names_element_path_value_and_bt(tmp_path: Path) -> No
     assert first.path.endswith("Net")
     assert first.value == "Article 1"
     assert first.bt == "BT-153"
-    assert "line 6" in first.message
+    assert first.path == "/Upload/Line[1]/Net"
+    assert "line 6" in first.message and "fed by lines[0].item.name" in first.message
+    assert first.accepted == "what xs:decimal allows"

@@ -74,7 +74,8 @@ def accepted_text(error: ValidationError) -> str:
     if keyword == "const":
         return json.dumps(want, ensure_ascii=False, default=str)
     if keyword == "required":
-        return f"an object with {', '.join(want)}"
+        match = _REQUIRED.match(error.message)
+        return f"a value for {match.group('name')} (required)" if match else "the required fields"
     if keyword == "additionalProperties":
         schema = _known(error.schema)
         props = sorted(schema.get("properties", {})) if isinstance(schema, dict) else []

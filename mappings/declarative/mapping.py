@@ -276,6 +276,7 @@ class DeclarativeMapping:
             value: object = element.text if element is not None else None
             tag = path.rstrip("/").split("/")[-1].split("[")[0].split("}")[-1]
             line = self._line_with(f"<{tag}") if tag else None
+            position = _XML_INDEX.search(path)
             problems.append(
                 self._problem(
                     record,
@@ -285,7 +286,7 @@ class DeclarativeMapping:
                     accepted=_xsd_accepts(error),
                     line=line,
                     data=data,
-                    index=None,
+                    index=int(position.group(1)) - 1 if position else None,
                 )
             )
         return problems
@@ -294,7 +295,7 @@ class DeclarativeMapping:
         """The canonical path a template expression reads: ``line.price.net`` -> BT-146's path.
 
         Loop variables are resolved through the template's ``{% for x in invoice.y %}`` tags;
-        ``index`` (the line/row position) fills in the list index when known.
+        ``index`` (the first list position in the output location) fills in the list index.
         """
         match = _EXPRESSION.search(text)
         if match is None:
@@ -307,7 +308,7 @@ class DeclarativeMapping:
         loops = dict(_FOR.findall("\n".join(self._source_lines)))
         if parts[0] in loops:
             base = loops[parts[0]]
-            base += f"[{index}]" if index is not None and base == "lines" else ""
+            base += f"[{index}]" if index is not None else ""
             return ".".join([base, *parts[1:]])
         return None
 
@@ -353,12 +354,15 @@ class DeclarativeMapping:
 def _xsd_accepts(error: Any) -> str:
     """What the XSD component that failed accepts (its type or content model), in brief."""
     validator = getattr(error, "validator", None)
-    name = getattr(validator, "name", None) or getattr(
-        getattr(validator, "type", None), "name", None
-    )
-    return f"{type(validator).__name__} {name}" if name else "see the XSD"
+    for component in (validator, getattr(validator, "type", None)):
+        name = getattr(component, "prefixed_name", None) or getattr(component, "name", None)
+        if name:
+            return f"what {name} allows"
+    return "see the XSD"
 
 
+# The first repeated element in an XSD path (``/Upload/Line[2]/Net``): the line loop's position.
+_XML_INDEX = re.compile(r"\[(\d+)\]")
 _INDEXED = re.compile(r"^lines\[(\d+)\]")
 _EXPRESSION = re.compile(r"\{\{-?\s*([A-Za-z_][\w.]*)")
 _FOR = re.compile(r"\{%-?\s*for\s+(\w+)\s+in\s+invoice\.([\w.]+)\s*-?%\}")
