@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError
@@ -56,7 +57,7 @@ class _Writer:
 
     def __init__(self, currency: str, sign: int) -> None:
         self.parts: list[str] = []
-        self.currency = currency
+        self.currency = esc(currency)
         self.sign = sign
 
     def add(self, text: str) -> None:
@@ -64,9 +65,7 @@ class _Writer:
 
     def money(self, tag: str, amount: Decimal, signed: bool = True, extra: str = "") -> None:
         value = amount * self.sign if signed and self.sign < 0 and amount else amount
-        self.add(
-            f'<{tag}><Money currency="{esc(self.currency)}"{extra}>{num(value)}</Money></{tag}>'
-        )
+        self.add(f'<{tag}><Money currency="{self.currency}"{extra}>{num(value)}</Money></{tag}>')
 
     def extrinsic(self, name: str, value: str | None) -> None:
         if value is not None:
@@ -204,7 +203,18 @@ def _rate_text(rate: Decimal | None) -> str:
     return "" if rate is None else f' percentageRate="{num(rate)}"'
 
 
-def _tax_detail(w: _Writer, entry: VatBreakdown, location: str) -> None:
+class _LineVat(NamedTuple):
+    """A line's VAT in the shape of a BG-23 entry (a plain tuple: built once per line)."""
+
+    taxable_amount: Decimal | None
+    tax_amount: Decimal | None
+    category: str
+    rate: Decimal | None
+    exemption_reason: str | None = None
+    exemption_reason_code: str | None = None
+
+
+def _tax_detail(w: _Writer, entry: VatBreakdown | _LineVat, location: str) -> None:
     """One TaxDetail (a line's VAT, or one BG-23 entry); EN 16931 category as an Extrinsic."""
     category, rate = entry.category, entry.rate
     exempt = {"Z": ' exemptDetail="zeroRated"', "E": ' exemptDetail="exempt"'}.get(category, "")
@@ -262,13 +272,10 @@ def _item(w: _Writer, line: InvoiceLine, position: int, location: str) -> None:
     rate = line.vat_rate if line.vat_rate is not None else Decimal(0)
     tax = (net * rate / 100).quantize(_CENT, ROUND_HALF_UP)
     w.add("<Tax>")
-    w.add(f'<Money currency="{esc(w.currency)}">{num(_signed(w, tax))}</Money>')
+    w.add(f'<Money currency="{w.currency}">{num(_signed(w, tax))}</Money>')
     label = esc(_vat_label(line.vat_category, line.vat_rate))
     w.add(f'<Description xml:lang="{n.LANG}">{label}</Description>')
-    line_vat = VatBreakdown(
-        taxable_amount=net, tax_amount=tax, category=line.vat_category, rate=line.vat_rate
-    )
-    _tax_detail(w, line_vat, location)
+    _tax_detail(w, _LineVat(net, tax, line.vat_category, line.vat_rate), location)
     w.add("</Tax>")
     if line.note is not None:
         w.add(f'<Comments xml:lang="{n.LANG}">{esc(line.note)}</Comments>')
@@ -305,7 +312,7 @@ def _summary(w: _Writer, invoice: Invoice, location: str) -> None:
         alternate += f' alternateCurrency="{esc(invoice.tax_currency)}"'
     w.add("<Tax>")
     vat = num(_signed(w, _given(totals.vat)))
-    w.add(f'<Money currency="{esc(w.currency)}"{alternate}>{vat}</Money>')
+    w.add(f'<Money currency="{w.currency}"{alternate}>{vat}</Money>')
     w.add(f'<Description xml:lang="{n.LANG}">VAT</Description>')
     for entry in invoice.vat_breakdown:
         _tax_detail(w, entry, location)
