@@ -424,6 +424,17 @@ def check_interchange(data: bytes) -> list[InterchangeError]:
         return [InterchangeError(18, f"unreadable interchange: {exc}", 0, "")]
 
 
+def read_messages_for_validation(
+    data: bytes,
+) -> tuple[list[InterchangeError], list[list[RawSegment]]]:
+    """The errors of :func:`check_interchange` and the UNH..UNT messages found despite them."""
+    try:
+        _, _, messages, errors = _analyse(data)
+    except Exception as exc:  # a checker must answer for any bytes
+        return [InterchangeError(18, f"unreadable interchange: {exc}", 0, "")], []
+    return errors, messages
+
+
 def message_spans(data: bytes) -> list[tuple[str, int, int]]:
     """``(reference, first position, last position)`` of each UNH..UNT message (best effort)."""
     messages = _analyse(data)[2]

@@ -56,9 +56,8 @@ def _decimal(seg: RawSegment, element: int, component: int, decimal_mark: str) -
 def _date(seg: RawSegment) -> dt.date:
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "102"
     try:
-        if fmt == "102":
-            return dt.datetime.strptime(value, "%Y%m%d").date()
-        if fmt == "203":
+        if fmt in ("102", "203", "204") and len(value) in (8, 12, 14):
+            # senders put CCYYMMDDHHMM under 102 too; the date is the first eight digits
             return dt.datetime.strptime(value[:8], "%Y%m%d").date()
         if fmt == "101":
             return dt.datetime.strptime(value, "%y%m%d").date()
@@ -326,8 +325,9 @@ class _Reader:
         if self.summary:
             return
         if self.alc is not None:
-            self.alc["vat_category"] = category
-            self.alc["vat_rate"] = rate
+            if self.line is None:  # a line allowance/charge has the line's VAT (BG-27/28)
+                self.alc["vat_category"] = category
+                self.alc["vat_rate"] = rate
         elif self.line is not None:
             self.line["vat_category"] = category
             self.line["vat_rate"] = rate
