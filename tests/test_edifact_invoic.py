@@ -1,0 +1,405 @@
+"""INVOIC D.96A EAN008: render, parse, round trips, golden files and the independent checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import simple_invoice
+from golden import assert_golden
+from shared_dir import shared_path
+
+from gateway.envelope import Envelope
+from gateway.errors import ConfigError, InvoiceRejected, ParseError
+from gateway.intake import read_records
+from gateway.model import (
+    Address,
+    AllowanceCharge,
+    Contact,
+    CreditTransfer,
+    Delivery,
+    Identifier,
+    Invoice,
+    ItemAttribute,
+    ItemClassification,
+    LineAllowanceCharge,
+    Note,
+    Payee,
+    Period,
+    PrecedingInvoice,
+    TaxRepresentative,
+)
+from gateway.profile import BuyerProfile
+from gateway.totals import complete
+from mappings.edifact.interchange import check_interchange
+from mappings.edifact.invoic import NOT_CARRIED, EancomD96A, render_interchange
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = EancomD96A()
+PROFILE = BuyerProfile(
+    name="eancom-buyer",
+    format="eancom-d96a",
+    options={"sender_id": "4012345000016", "recipient_id": "4006381333931", "line_breaks": "true"},
+)
+ENVELOPE = Envelope("IC1001", dt.datetime(2026, 11, 24, 10, 30), message_refs=("MSG1", "MSG2"))
+
+
+def _examples() -> list[Invoice]:
+    invoices = []
+    for source in ("erp-export.json", "large-1000-lines.json"):
+        for result in read_records(ROOT / "examples" / source):
+            assert result.invoice is not None, result.problems
+            invoices.append(result.invoice)
+    return invoices
+
+
+EXAMPLES = _examples()
+
+
+def _rich_invoice() -> Invoice:
+    """Most fields the mapping carries, including release characters in texts."""
+    base = simple_invoice(lines=2)
+    lines = list(base.lines)
+    lines[0] = lines[0].model_copy(
+        update={
+            "note": "Line note with ?, +, : and ' inside",
+            "order_line_reference": "7",
+            "period": Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)),
+            "allowances": (
+                LineAllowanceCharge(
+                    amount=Decimal("1.00"),
+                    base_amount=Decimal("10.00"),
+                    percentage=Decimal("10"),
+                    reason="Rabatt",
+                    reason_code="95",
+                ),
+            ),
+            "item": lines[0].item.model_copy(
+                update={
+                    "name": "A name that is longer than thirty-five characters: it must be split",
+                    "description": "Description",
+                    "seller_id": "S-1",
+                    "buyer_id": "B-1",
+                    "standard_id": Identifier(value="4000000000013", scheme="0160"),
+                    "classifications": (ItemClassification(value="842833", scheme="HS"),),
+                    "origin_country": "DE",
+                    "attributes": (ItemAttribute(name="Colour", value="Blue"),),
+                }
+            ),
+            "price": lines[0].price.model_copy(
+                update={"gross": Decimal("11.00"), "base_quantity": Decimal("1"),
+                        "base_quantity_unit": "C62"}
+            ),
+        }
+    )
+    lines[1] = lines[1].model_copy(update={"id": "A-2"})
+    return base.model_copy(
+        update={
+            "number": "R+2026:1'?",
+            "tax_point_date": dt.date(2026, 11, 1),
+            "tax_currency": "SEK",
+            "contract_reference": "CT-1",
+            "purchase_order_reference": "PO-1",
+            "sales_order_reference": "SO-1",
+            "despatch_advice_reference": "DA-1",
+            "receiving_advice_reference": "RA-1",
+            "project_reference": "PR-1",
+            "payment_terms": "30 days net",
+            "notes": (Note(text="Plain note"), Note(text="Subject note", subject_code="AAI")),
+            "invoice_period": Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31)),
+            "seller": base.seller.model_copy(
+                update={
+                    "identifiers": (Identifier(value="4012345000016", scheme="0088"),),
+                    "legal_registration": Identifier(value="HRB 1"),
+                    "tax_registration_id": "27/123/45678",
+                    "legal_info": "Geschäftsführer: A. B.",
+                    "contact": Contact(name="C", phone="+49 1", email="c@example.com"),
+                    "address": base.seller.address.model_copy(
+                        update={"line2": "Hof 3", "subdivision": "Brandenburg an der Havel"}
+                    ),
+                }
+            ),
+            "buyer": base.buyer.model_copy(
+                update={
+                    "identifier": Identifier(value="4006381333931", scheme="0088"),
+                    "vat_id": "DE987654321",
+                    "name": "O'Neil & Partner: Handel + Service",
+                }
+            ),
+            "payee": Payee(name="Factor AG", identifier=Identifier(value="4000001000005", scheme="0088"),
+                           legal_registration=Identifier(value="HRB 9")),
+            "tax_representative": TaxRepresentative(
+                name="Rep GmbH", vat_id="DE111111111",
+                address=Address(city="Köln", post_code="50667", country="DE"),
+            ),
+            "delivery": Delivery(
+                party_name="Lager Nord", date=dt.date(2026, 10, 30),
+                location=Identifier(value="4000002000004", scheme="0088"),
+                address=Address(line1="Dock 4", city="Kiel", post_code="24103", country="DE"),
+            ),
+            "payment": base.payment.model_copy(  # type: ignore[union-attr]
+                update={
+                    "means_text": "Credit transfer",
+                    "remittance_info": "R 2026 1",
+                    "credit_transfers": (
+                        CreditTransfer(account_id="DE75512108001245126199",
+                                       account_name="A very long account holder name, over 35",
+                                       provider_id="BYLADEM1001"),
+                    ),
+                }
+            ),
+            "allowances": (
+                AllowanceCharge(amount=Decimal("2.00"), vat_category="S", vat_rate=Decimal("19"),
+                                reason="Treue", reason_code="95"),
+            ),
+            "charges": (
+                AllowanceCharge(amount=Decimal("5.00"), base_amount=Decimal("50.00"),
+                                percentage=Decimal("10"), vat_category="S",
+                                vat_rate=Decimal("19"), reason="Fracht", reason_code="FC"),
+            ),
+            "lines": tuple(lines),
+        }
+    )
+
+
+def _credit_note() -> Invoice:
+    return simple_invoice(
+        lines=1,
+        number="CN-1",
+        type_code="381",
+        preceding_invoices=(PrecedingInvoice(number="INV-1", issue_date=dt.date(2026, 11, 2)),),
+    )
+
+
+def _exempt_invoice() -> Invoice:
+    base = simple_invoice(lines=1)
+    line = base.lines[0].model_copy(update={"vat_category": "E", "vat_rate": Decimal("0")})
+    done = complete(base.model_copy(update={"lines": (line,)}))
+    vat = done.vat_breakdown[0].model_copy(
+        update={"exemption_reason": "Steuerfrei nach § 4 Nr. 21 UStG",
+                "exemption_reason_code": "VATEX-EU-132-1I"}
+    )
+    return done.model_copy(update={"vat_breakdown": (vat,)})
+
+
+CASES = {
+    "simple": lambda: simple_invoice(lines=2),
+    "rich": _rich_invoice,
+    "credit-note": _credit_note,
+    "exempt": _exempt_invoice,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden_case(name: str) -> None:
+    """Each mapping case renders to its reviewed golden interchange."""
+    document = MAPPING.render(CASES[name](), PROFILE, ENVELOPE)
+    assert document.media_type == "application/EDIFACT"
+    assert document.extension == "edi"
+    assert_golden(f"edifact/{name}.edi", document.content, kind="text")
+
+
+def test_golden_consolidated() -> None:
+    """Two invoices for one buyer share one interchange (UNZ 2, refs from the envelope)."""
+    document = render_interchange([simple_invoice(lines=1), _credit_note()], PROFILE, ENVELOPE)
+    assert b"UNH+MSG1+" in document.content and b"UNH+MSG2+" in document.content
+    assert document.content.endswith(b"UNZ+2+IC1001'\n")
+    assert_golden("edifact/consolidated.edi", document.content, kind="text")
+    assert MAPPING.parse_all(document.content) == [
+        MAPPING.stamped(simple_invoice(lines=1)),
+        MAPPING.stamped(_credit_note()),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case_round_trips(name: str) -> None:
+    """parse(render(x)) == stamped(x) for every mapping case."""
+    invoice = CASES[name]()
+    assert MAPPING.parse(MAPPING.render(invoice, PROFILE, ENVELOPE).content) == MAPPING.stamped(
+        invoice
+    )
+
+
+@pytest.mark.parametrize("invoice", EXAMPLES, ids=[i.number for i in EXAMPLES])
+def test_example_round_trips(invoice: Invoice) -> None:
+    """Every example in examples/ comes back as stamped(x) and passes check_interchange."""
+    content = MAPPING.render(invoice, BuyerProfile(options=PROFILE.options), ENVELOPE).content
+    assert check_interchange(content) == []
+    assert MAPPING.parse(content) == MAPPING.stamped(invoice)
+
+
+def test_rich_case_keeps_release_characters() -> None:
+    """Document number and buyer name with ? + : ' survive render and parse."""
+    back = MAPPING.parse(MAPPING.render(_rich_invoice(), PROFILE, ENVELOPE).content)
+    assert back.number == "R+2026:1'?"
+    assert back.buyer.name == "O'Neil & Partner: Handel + Service"
+
+
+def test_stamped_drops_exactly_the_listed_fields() -> None:
+    """stamped() clears the NOT_CARRIED fields and keeps everything else."""
+    invoice = complete(EXAMPLES[0])
+    stamped = MAPPING.stamped(invoice)
+    assert invoice.business_process and stamped.business_process is None
+    assert invoice.seller.electronic_address and stamped.seller.electronic_address is None
+    assert "business_process" in NOT_CARRIED and "seller.electronic_address" in NOT_CARRIED
+    assert stamped.model_copy(
+        update={
+            "business_process": invoice.business_process,
+            "specification_id": invoice.specification_id,
+            "seller": invoice.seller,
+            "buyer": invoice.buyer,
+            "payment": invoice.payment,
+            "supporting_documents": invoice.supporting_documents,
+            "lines": invoice.lines,
+        }
+    ) == invoice
+
+
+def test_every_example_passes_the_independent_checker(tmp_path: Path) -> None:
+    """All examples, the golden cases and a consolidated interchange: zero fatal findings."""
+    validate = shared_path("conformance", "validate.py")
+    for invoice in EXAMPLES:
+        document = MAPPING.render(invoice, PROFILE, ENVELOPE)
+        (tmp_path / document.filename).write_bytes(document.content)
+    for name, build in CASES.items():
+        (tmp_path / f"case-{name}.edi").write_bytes(MAPPING.render(build(), PROFILE, ENVELOPE).content)
+    plain = BuyerProfile(options={k: v for k, v in PROFILE.options.items() if k != "line_breaks"})
+    (tmp_path / "consolidated.edi").write_bytes(
+        render_interchange(EXAMPLES[:5], plain, ENVELOPE).content
+    )
+    proc = subprocess.run(
+        [sys.executable, str(validate), str(tmp_path), "--format", "edifact", "--json"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    report: dict[str, Any] = json.loads(proc.stdout)
+    files = report["files"]
+    assert len(files) == len(EXAMPLES) + len(CASES) + 1
+    fatal = {
+        Path(f["file"]).name: [x for x in f["findings"] if x["severity"] == "fatal"] for f in files
+    }
+    assert {k: v for k, v in fatal.items() if v} == {}
+    assert all("grammar:INVOICD96AUN" in f["rules"] for f in files)
+
+
+def test_render_without_envelope_is_config_error() -> None:
+    """EDIFACT needs control references: no envelope is a ConfigError saying so."""
+    with pytest.raises(ConfigError, match="envelope"):
+        MAPPING.render(simple_invoice(), PROFILE, None)
+
+
+def test_render_without_recipient_is_config_error() -> None:
+    """A profile without recipient_id is a ConfigError naming the option."""
+    with pytest.raises(ConfigError, match="recipient_id"):
+        MAPPING.render(simple_invoice(), BuyerProfile(options={"sender_id": "1"}), ENVELOPE)
+
+
+def test_too_long_reference_is_rejected_with_problem() -> None:
+    """A reference longer than an..35 is an InvoiceRejected naming field, BT and limit."""
+    invoice = simple_invoice(purchase_order_reference="P" * 36)
+    with pytest.raises(InvoiceRejected) as info:
+        MAPPING.render(invoice, PROFILE, ENVELOPE)
+    problem = info.value.problems[0]
+    assert (problem.record, problem.path, problem.rule) == ("INV-1", "purchase_order_reference", "EDI-LENGTH")
+    assert problem.accepted == "at most 35 characters"
+
+
+def test_mapping_identity() -> None:
+    """The mapping names itself eancom-d96a, syntax edifact, no EN 16931 rule sets."""
+    assert (EancomD96A.name, EancomD96A.syntax, EancomD96A.rules) == ("eancom-d96a", "edifact", ())
+
+
+def test_message_header_and_totals() -> None:
+    """UNH carries INVOIC:D:96A:UN:EAN008; BGM 381 for a credit note; MOA 77/79/9 totals."""
+    content = MAPPING.render(_credit_note(), PROFILE, ENVELOPE).content.decode("latin-1")
+    assert "UNH+MSG1+INVOIC:D:96A:UN:EAN008'" in content
+    assert "BGM+381+CN-1+9'" in content
+    assert "RFF+IV:INV-1'\nDTM+171:20261102:102'" in content
+    assert "MOA+77:11.90'" in content and "MOA+79:10.00'" in content and "MOA+9:11.90'" in content
+    assert "TAX+7+VAT+++:::19+S'\nMOA+125:10.00'\nMOA+124:1.90'" in content
+
+
+# -- parsing received interchanges
+
+
+def _sample(name: str) -> bytes:
+    return shared_path("conformance", "samples", "edifact", "eancom-d96a", name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [("bots-dutchic-invoic1.edi", 1), ("bots-invoic01.edi", 2), ("bots-invoic1-una.edi", 2),
+     ("bots-invoic3-una.edi", 1)],
+)
+def test_eancom_samples_parse(name: str, count: int) -> None:
+    """Field EANCOM samples parse: GLN-only parties get 'GLN <id>' and the VAT id's country."""
+    invoices = MAPPING.parse_all(_sample(name))
+    assert len(invoices) == count
+    for invoice in invoices:
+        assert invoice.lines and invoice.currency == "EUR"
+        assert invoice.seller.address.country
+
+
+def test_eancom_sample_values() -> None:
+    """bots-invoic01: number, GLN seller with NL country from its VAT id, totals as sent."""
+    invoice = MAPPING.parse(_sample("bots-invoic01.edi"))
+    assert invoice.number == "20051098"
+    assert invoice.seller.name == "GLN 8712345678910"
+    assert invoice.seller.identifiers == (Identifier(value="8712345678910", scheme="0088"),)
+    assert invoice.seller.address.country == "NL"
+    assert invoice.totals is not None and invoice.totals.with_vat == Decimal("286.2")
+    assert invoice.purchase_order_reference == "4500094576"
+
+
+@pytest.mark.parametrize("name", ["invoice1.edi", "invoice_with_colon_at_end.edi"])
+def test_interop_invoice_without_country_names_the_bt(name: str) -> None:
+    """A D.97A capture whose seller has neither country nor VAT prefix: ParseError naming BT-40."""
+    data = shared_path("interop", "edifact", name).read_bytes()
+    with pytest.raises(ParseError) as info:
+        MAPPING.parse(data)
+    assert "BT-40" in str(info.value)
+    assert info.value.location == "segment 7 NAD element 9"
+
+
+def _rendered() -> bytes:
+    plain = BuyerProfile(options={k: v for k, v in PROFILE.options.items() if k != "line_breaks"})
+    return MAPPING.render(simple_invoice(lines=1), plain, ENVELOPE).content
+
+
+@pytest.mark.parametrize(
+    ("change", "location", "text"),
+    [
+        ((b"DTM+137:20261102:102", b"DTM+137:2026-11-02:102"), "segment 4 DTM element 1", "date"),
+        ((b"QTY+47:1:C62", b"QTY+47:one:C62"), "segment 16 QTY element 1", "not a number"),
+        ((b"QTY+47:1:C62'", b""), "segment 14 LIN", "BT-129"),
+        ((b"CUX+2:EUR:4'", b""), "segment 2 UNH", "BT-5"),
+        ((b"UNT+29+MSG1", b"UNT+30+MSG1"), "segment 30 UNT element 1", "code 29"),
+        ((b"BGM+380+INV-1+9", b"BGM+380++9"), "segment 3 BGM element 2", "BT-1"),
+    ],
+    ids=["bad-date", "bad-number", "no-quantity", "no-currency", "unt-count", "no-number"],
+)
+def test_malformed_message_parse_error_has_location(
+    change: tuple[bytes, bytes], location: str, text: str
+) -> None:
+    """Malformed INVOIC content gives a ParseError naming segment position, tag and element."""
+    data = _rendered()
+    assert change[0] in data
+    bad = data.replace(change[0], change[1])
+    if change[1] == b"":
+        bad = bad.replace(b"UNT+29+", b"UNT+28+")
+    with pytest.raises(ParseError) as info:
+        MAPPING.parse(bad)
+    assert info.value.location == location
+    assert text in str(info.value)
+
+
+def test_non_invoic_interchange_is_parse_error() -> None:
+    """An ORDERS interchange has no INVOIC: ParseError, not an empty result."""
+    data = _rendered().replace(b"INVOIC:D:96A", b"ORDERS:D:96A")
+    with pytest.raises(ParseError, match="no INVOIC"):
+        MAPPING.parse(data)
