@@ -269,3 +269,30 @@ def test_find_format_refuses_a_file_whose_name_differs(tmp_path: Path) -> None:
     path.rename(tmp_path / "other-portal.toml")
     with pytest.raises(ConfigError, match="'name' = 'acme-portal-json'"):
         find_format("other-portal", [tmp_path])
+
+
+def test_extra_json_field_is_reported_by_name(tmp_path: Path) -> None:
+    """A field the buyer schema does not allow (additionalProperties false) is named with value."""
+    mapping = broken(
+        tmp_path,
+        ACME,
+        '"schemaVersion": "2.1",',
+        '"schemaVersion": "2.1", "note": {{ invoice.number }},',
+    )
+    (problem,) = findings(mapping)
+    assert problem.startswith("INV-1: [BUYER-SCHEMA] /note (BT-1) = {'note': 'INV-1'}")
+    assert "only the properties" in problem and "supplierId" in problem
+
+
+def test_one_of_violation_lists_the_accepted_branches(tmp_path: Path) -> None:
+    """A value failing every branch of a oneOf names each branch and the canonical field."""
+    mapping = broken(
+        tmp_path,
+        ACME,
+        '"rate": {{ tax.rate | amount(2) }}',
+        '"rate": {{ tax.rate | amount(2) | string }}',
+    )
+    (problem,) = findings(mapping)
+    assert "/taxLines/0/rate (BT-119) = '19.00'" in problem
+    assert "fed by vat_breakdown[0].rate (BT-119)" in problem
+    assert problem.endswith("accepted: one of: rate | null")

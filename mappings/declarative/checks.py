@@ -80,9 +80,21 @@ def accepted_text(error: ValidationError) -> str:
         schema = _known(error.schema)
         props = sorted(schema.get("properties", {})) if isinstance(schema, dict) else []
         return "only the properties " + ", ".join(props)
+    if keyword in ("oneOf", "anyOf") and isinstance(want, list):
+        return "one of: " + " | ".join(_branch(b) for b in want)
     if keyword == "format":
         return f"a {want} value"
     return f"{keyword}: {json.dumps(want, ensure_ascii=False, default=str)}"
+
+
+def _branch(schema: Any) -> str:
+    """A short name for one branch of oneOf/anyOf: ``rate`` for a ``$ref``, else its type."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("$ref"), str):
+            return str(schema["$ref"]).rsplit("/", 1)[-1]
+        if "type" in schema:
+            return str(schema["type"])
+    return json.dumps(schema, default=str)
 
 
 def _pointer(parts: Any) -> str:
