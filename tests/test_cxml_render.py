@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from builders import simple_invoice
 from lxml import etree
-from test_cxml_golden import ENVELOPE, MAPPING, OPTIONS, PROFILE
+from test_cxml_golden import ENVELOPE, MAPPING, OPTIONS, PROFILE, example_invoices
 
 from gateway.errors import ConfigError
 from gateway.profile import BuyerProfile
@@ -132,3 +133,22 @@ def test_line_tax_detail_per_rate_and_currency_on_money() -> None:
     assert detail.findtext("TaxAmount/Money") == "1.90"
     assert detail.findtext("TaxLocation") == "DE"
     assert {m.get("currency") for m in root.iter("Money")} == {"CHF"}
+
+
+def test_summary_follows_cxml_arithmetic_for_every_example() -> None:
+    """Subtotal + Tax + SpecialHandling = Gross; Gross - Discount = Net = BT-112 (every example)."""
+    for invoice in example_invoices():
+        root = etree.fromstring(MAPPING.render(invoice, PROFILE, ENVELOPE).content)
+        summary = one(root, ".//InvoiceDetailSummary")
+
+        def amount(path: str, summary: etree._Element = summary) -> Decimal:
+            return Decimal(summary.findtext(f"{path}/Money") or "0")
+
+        gross = amount("SubtotalAmount") + amount("Tax") + amount("SpecialHandlingAmount")
+        assert amount("GrossAmount") == gross, invoice.number
+        net = gross - amount("InvoiceDetailDiscount")
+        assert amount("NetAmount") == net, invoice.number
+        totals = MAPPING.stamped(invoice).totals
+        assert totals is not None and totals.with_vat is not None
+        sign = -1 if invoice.type_code == "381" else 1
+        assert net == sign * totals.with_vat, invoice.number

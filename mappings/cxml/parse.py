@@ -5,7 +5,9 @@ the seller is the ``from`` partner (else ``remitTo``), the buyer ``soldTo`` (els
 a line without Extrinsic ``vatCategoryCode`` has VAT category E when its TaxDetail is
 ``exemptDetail="exempt"``, Z when ``zeroRated`` or rate 0, else S; an item without ShortName is
 named by its Description; a missing SubtotalAmount is quantity x unit price; a missing
-TotalAmountWithoutTax is SubtotalAmount - TotalAllowances + TotalCharges. What the model
+TotalAmountWithoutTax is SubtotalAmount - TotalAllowances + TotalCharges; without TotalAllowances /
+TotalCharges, InvoiceDetailDiscount is BT-107 and SpecialHandlingAmount + ShippingAmount BT-108;
+BT-112 is NetAmount (Gross - Discount). What the model
 requires and the document lacks (a party's country, BT-40/BT-55) is a ParseError naming the BT.
 """
 
@@ -342,7 +344,14 @@ def _totals(summary: Element, reader: _Reader) -> tuple[Totals, str | None]:
     tax_money = _one(_one(summary, "Tax", "BT-110"), "Money", "BT-110")
     line_net = reader.money(summary, "SubtotalAmount")
     allowances = reader.money(summary, "TotalAllowances")
+    if allowances is None:
+        allowances = reader.money(summary, "InvoiceDetailDiscount")
     charges = reader.money(summary, "TotalCharges")
+    if charges is None:
+        handling = reader.money(summary, "SpecialHandlingAmount")
+        shipping = reader.money(summary, "ShippingAmount")
+        if handling is not None or shipping is not None:
+            charges = (handling or Decimal(0)) + (shipping or Decimal(0))
     without = reader.money(summary, "TotalAmountWithoutTax")
     if without is None and line_net is not None:
         without = line_net - (allowances or 0) + (charges or 0)
@@ -360,7 +369,7 @@ def _totals(summary: Element, reader: _Reader) -> tuple[Totals, str | None]:
             without_vat=without,
             vat=reader.money(summary, "Tax"),
             vat_in_accounting_currency=accounting,
-            with_vat=gross if gross is not None else net,
+            with_vat=net if net is not None else gross,
             prepaid=reader.money(summary, "DepositAmount"),
             due=reader.money(summary, "DueAmount"),
         ),

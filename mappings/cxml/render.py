@@ -317,7 +317,20 @@ def _summary(w: _Writer, invoice: Invoice, location: str) -> None:
     for entry in invoice.vat_breakdown:
         _tax_detail(w, entry, location)
     w.add("</Tax>")
-    w.money("GrossAmount", _given(totals.with_vat))
+    # cXML arithmetic: Gross = Subtotal + Tax + SpecialHandling; Net = Gross - Discount. Document
+    # charges (BT-108) are the special handling, allowances (BT-107) the discount, so NetAmount
+    # is BT-112.
+    if totals.charges is not None:
+        w.add("<SpecialHandlingAmount>")
+        w.add(f'<Money currency="{w.currency}">{num(_signed(w, totals.charges))}</Money>')
+        reasons = "; ".join(c.reason for c in invoice.charges if c.reason)
+        if reasons:
+            w.add(f'<Description xml:lang="{n.LANG}">{esc(reasons)}</Description>')
+        w.add("</SpecialHandlingAmount>")
+    gross = _given(totals.line_net) + _given(totals.vat) + (totals.charges or Decimal(0))
+    w.money("GrossAmount", gross)
+    if totals.allowances is not None:
+        w.money("InvoiceDetailDiscount", totals.allowances)
     if totals.charges is not None:
         w.money("TotalCharges", totals.charges)
     if totals.allowances is not None:
