@@ -142,6 +142,7 @@ def test_invoice_status_maps_to_business_ack(kind: str, expected: AckStatus) -> 
     assert (ack.kind, ack.level, ack.status) == ("cXML-StatusUpdate", AckLevel.BUSINESS, expected)
     assert (ack.refers_to.interchange, ack.refers_to.document) == (PAYLOAD, "INV-1")
     assert (ack.sender, ack.recipient) == ("AN01000000002", "AN01000000001")
+    assert [(r.code, r.text) for r in ack.reasons] == [(kind, "OK")]
 
 
 def test_rejection_comments_are_reasons() -> None:

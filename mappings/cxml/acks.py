@@ -10,7 +10,8 @@ Two levels, kept apart (see gateway/ack.py):
   Failed, 450, 475, 500 Internal Server Error, ...) is REJECTED with the code and text as reason.
 * ``CxmlStatusUpdateAck`` reads a ``StatusUpdateRequest`` (Ariba/Coupa push later): BUSINESS
   level. ``InvoiceStatus type`` ``processing`` -> RECEIVED; ``reconciled``, ``paying``, ``paid``
-  -> ACCEPTED; ``rejected``, ``canceled`` -> REJECTED, with each Comments as a reason. Without
+  -> ACCEPTED; ``rejected``, ``canceled`` -> REJECTED, with each Comments as a reason (code: the
+  type; without Comments one reason with the Status text, so ``paid`` stays visible). Without
   InvoiceStatus, a 2xx Status is RECEIVED and any other REJECTED.
 
 Correlation: ``refers_to.interchange`` is the payloadID answered (what the Envelope gave as
@@ -135,7 +136,8 @@ class CxmlStatusUpdateAck:
                 words = " ".join("".join(str(t) for t in comment.itertext()).split())
                 if words:
                     reasons.append(AckReason(kind, words, where(comment)))
-            if not reasons and status is AckStatus.REJECTED:
+            if not reasons:
+                # Keep the InvoiceStatus type (paying/paid...) visible: AckStatus has 3 values.
                 reasons.append(AckReason(kind, text, where(invoice_status)))
         else:
             status = AckStatus.RECEIVED if 200 <= code < 300 else AckStatus.REJECTED
