@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +34,7 @@ from mappings.declarative.sandbox import (
     make_environment,
     xml_finalize,
 )
+from mappings.declarative.trace import expression_source, trace_value
 
 
 class TemplateFailed(ConfigError):
@@ -291,27 +292,6 @@ class DeclarativeMapping:
             )
         return problems
 
-    def _expression_source(self, text: str, index: int | None) -> str | None:
-        """The canonical path a template expression reads: ``line.price.net`` -> BT-146's path.
-
-        Loop variables are resolved through the template's ``{% for x in invoice.y %}`` tags;
-        ``index`` (the first list position in the output location) fills in the list index.
-        """
-        match = _EXPRESSION.search(text)
-        if match is None:
-            return None
-        parts = match.group(1).split(".")
-        if parts[0] == "invoice":
-            return ".".join(parts[1:]) or None
-        if parts[0] == "options":
-            return ".".join(parts)
-        loops = dict(_FOR.findall("\n".join(self._source_lines)))
-        if parts[0] in loops:
-            base = loops[parts[0]]
-            base += f"[{index}]" if index is not None else ""
-            return ".".join([base, *parts[1:]])
-        return None
-
     # --- tracing --------------------------------------------------------------------------
     def _line_with(self, needle: str) -> tuple[int, str] | None:
         for number, text in enumerate(self._source_lines, start=1):
@@ -332,8 +312,8 @@ class DeclarativeMapping:
         data: dict[str, Any],
         index: int | None,
     ) -> Problem:
-        source = self._expression_source(line[1], index) if line else None
-        source = source or _trace(value, data, index)
+        source = expression_source(line[1], self._source_lines, index) if line else None
+        source = source or trace_value(value, data, index)
         bt = bt_of(source) if source and not source.startswith("options.") else None
         notes = [message]
         if line is not None:
@@ -363,47 +343,6 @@ def _xsd_accepts(error: Any) -> str:
 
 # The first repeated element in an XSD path (``/Upload/Line[2]/Net``): the line loop's position.
 _XML_INDEX = re.compile(r"\[(\d+)\]")
-_INDEXED = re.compile(r"^lines\[(\d+)\]")
-_EXPRESSION = re.compile(r"\{\{-?\s*([A-Za-z_][\w.]*)")
-_FOR = re.compile(r"\{%-?\s*for\s+(\w+)\s+in\s+invoice\.([\w.]+)\s*-?%\}")
-
-
-def _leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        out = []
-        for key, item in value.items():
-            out.extend(_leaves(item, f"{path}.{key}" if path else key))
-        return out
-    if isinstance(value, list):
-        return [leaf for i, item in enumerate(value) for leaf in _leaves(item, f"{path}[{i}]")]
-    return [(path, value)]
-
-
-def _same(a: object, b: object) -> bool:
-    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
-        return False
-    if isinstance(a, str) and isinstance(b, str) and a == b:
-        return True
-    try:
-        # A CSV cell may carry a decimal comma: "976,71" was fed by 976.71.
-        return Decimal(str(a).replace(",", ".")) == Decimal(str(b))
-    except InvalidOperation:
-        return False
-
-
-def _trace(value: object, data: dict[str, Any], index: int | None) -> str | None:
-    """The canonical field path whose value equals ``value`` (on line ``index`` if given).
-
-    A best-effort hint: values are matched, not followed through the template, so a value
-    computed in the template (or present in several fields) is traced to the first match.
-    """
-    if value is None or isinstance(value, dict | list):
-        return None
-    matches = [path for path, leaf in _leaves(data) if _same(value, leaf)]
-    if index is not None:
-        on_line = [p for p in matches if (m := _INDEXED.match(p)) and int(m.group(1)) == index]
-        matches = on_line or matches
-    return matches[0] if matches else None
 
 
 def _envelope(envelope: Envelope | None) -> dict[str, Any] | None:
