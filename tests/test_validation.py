@@ -115,9 +115,19 @@ def test_unknown_rule_set_is_a_config_error_with_suggestion() -> None:
 
 
 def test_unsupported_syntax_is_a_config_error() -> None:
-    """validate() handles UBL and CII only; another syntax is a ConfigError, not a finding."""
-    with pytest.raises(ConfigError, match="cxml"):
-        validate(b"<cXML/>", syntax="cxml")
+    """A syntax validate() does not know is a ConfigError, not a finding."""
+    with pytest.raises(ConfigError, match="x12"):
+        validate(b"<a/>", syntax="x12")
+
+
+def test_cxml_and_edifact_are_dispatched_to_their_validators() -> None:
+    """cXML goes to the DTD check and EDIFACT to the interchange check, by syntax or by sniffing."""
+    cxml = validate(b"<cXML/>", syntax="cxml")
+    assert not cxml.passed
+    assert any(f.rule in {"DTD", "XML-PARSE"} for f in cxml.findings)
+    edifact = validate(b"UNB+UNOC:3+A:14+B:14+260101:1200+1'UNZ+0+2'")
+    assert not edifact.passed
+    assert any("UNZ" in f.rule for f in edifact.findings), edifact.findings
 
 
 def test_rule_names_are_normalised() -> None:
