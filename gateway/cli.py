@@ -19,7 +19,7 @@ from gateway import __version__
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.profile import BuyerProfile
-from gateway.registry import BUILTIN_MAPPINGS, mapping_names, resolve_mapping
+from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -53,7 +53,9 @@ class Progress:
 
 
 def _formats(value: str) -> list[str]:
-    names = list(ALL_FORMATS) if value == "all" else [v.strip() for v in value.split(",") if v]
+    names: list[str] = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        names.extend(ALL_FORMATS if item == "all" else (item,))
     for name in names:
         resolve_mapping(name)  # fails early with "did you mean"
     return names
@@ -176,7 +178,13 @@ def cmd_formats(args: argparse.Namespace) -> int:
     """List every format alias with its syntax and rule sets."""
     for name in mapping_names():
         mapping = resolve_mapping(name)
-        origin = "built-in" if name in BUILTIN_MAPPINGS else "plug-in"
+        origin = (
+            "built-in"
+            if name in BUILTIN_MAPPINGS
+            else "buyer format"
+            if name in declarative_names()
+            else "plug-in"
+        )
         print(f"{name:18} {mapping.syntax:8} rules={','.join(mapping.rules):24} {origin}")
     return EXIT_OK
 

@@ -30,7 +30,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path} ({self.bt})" if self.bt else self.path
-        text = f"{self.record}: [{self.rule}] {where} = {self.value!r}: {self.message}"
+        if where:
+            text = f"{self.record}: [{self.rule}] {where} = {self.value!r}: {self.message}"
+        else:
+            text = f"{self.record}: [{self.rule}] {self.message}"
         return f"{text}; accepted: {self.accepted}" if self.accepted else text
 
     def as_dict(self) -> dict[str, object]:

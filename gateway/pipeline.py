@@ -12,6 +12,7 @@ from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import GatewayError, Problem
 from gateway.model import Invoice
+from gateway.partner_ids import derived_options
 from gateway.profile import BuyerProfile
 from gateway.rules import check
 from gateway.validation import validate
@@ -52,6 +53,9 @@ def translate_one(
     problems = check(invoice, rule_sets, record=record, syntax=mapping.syntax)
     if any(p.flag == "fatal" for p in problems):
         return Outcome(record, mapping.name, None, tuple(problems))
+    derived = derived_options(invoice, mapping.syntax)
+    if derived:
+        profile = profile.model_copy(update={"options": {**derived, **profile.options}})
     try:
         document = mapping.render(invoice, profile, envelope)
     except GatewayError as exc:  # e.g. a profile option the format needs is missing

@@ -1,8 +1,9 @@
 """Plug-in lookup: short aliases, ``package.module:Class`` names and entry points.
 
 Registration is visible here (no import side effects): built-in aliases are listed below,
-third-party packages add theirs through the ``invoice_gateway.mappings`` entry-point group.
-Unknown names fail with a "did you mean".
+third-party packages add theirs through the ``invoice_gateway.mappings`` entry-point group, and
+declarative buyer formats are TOML files found in the format search path (``config/formats``
+and the folders in ``IGW_FORMATS_PATH``). Unknown names fail with a "did you mean".
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ BUILTIN_MAPPINGS: dict[str, str] = {
     "facturx-en16931": "mappings.cii.formats:FacturXEn16931",
     "ubl": "mappings.ubl.formats:GenericUbl",
     "cii": "mappings.cii.formats:GenericCii",
+    "eancom-d96a": "mappings.edifact.invoic:EancomD96A",
+    "cxml": "mappings.cxml.format:CxmlInvoice",
 }
 
 MAPPING_GROUP = "invoice_gateway.mappings"
@@ -32,9 +35,23 @@ def _entry_point_names(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
+def declarative_names() -> list[str]:
+    """Buyer formats defined by a TOML file in the format search path (config/formats, ...)."""
+    from mappings.declarative import format_search_path
+
+    return sorted({p.stem for d in format_search_path() for p in d.glob("*.toml")})
+
+
+def _declarative(name: str) -> Any:
+    from mappings.declarative import find_format, format_search_path
+
+    return find_format(name, format_search_path())
+
+
 def mapping_names() -> list[str]:
-    """Every mapping alias known: built in and from entry points."""
-    return sorted({**BUILTIN_MAPPINGS, **_entry_point_names(MAPPING_GROUP)})
+    """Every mapping alias known: built in, from entry points, and declarative buyer formats."""
+    names = {**BUILTIN_MAPPINGS, **_entry_point_names(MAPPING_GROUP)}
+    return sorted(set(names) | set(declarative_names()))
 
 
 def load_object(target: str, *, kind: str = "plug-in") -> Any:
@@ -62,9 +79,14 @@ def resolve_mapping(name: str) -> Any:
     elif name in known:
         target = known[name]
     else:
-        close = difflib.get_close_matches(name, list(known), n=1)
+        declarative = _declarative(name)
+        if declarative is not None:
+            _cache[name] = declarative
+            return declarative
+        candidates = list(known) + declarative_names()
+        close = difflib.get_close_matches(name, candidates, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown format {name!r}{hint} (known: {', '.join(sorted(known))})")
+        raise ConfigError(f"unknown format {name!r}{hint} (known: {', '.join(sorted(candidates))})")
     instance = load_object(target, kind="mapping")()
     _cache[name] = instance
     return instance

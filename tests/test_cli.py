@@ -156,3 +156,28 @@ def test_unknown_format_is_a_usage_error_with_a_suggestion(bad: str, tmp_path: P
     assert result.returncode == 2
     assert "did you mean" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_translate_to_edi_cxml_and_buyer_formats_then_parse_back(tmp_path: Path) -> None:
+    """EANCOM, cXML and a declarative buyer format render from the CLI; EDI/cXML parse back."""
+    result = igw(
+        "translate", str(EXAMPLES / "erp-export.json"),
+        "--to", "eancom-d96a,cxml,acme-portal-json",
+        "--option", "shared_secret=s3cret", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    for fmt in ("eancom-d96a", "cxml"):
+        first = sorted((tmp_path / fmt).iterdir())[0]
+        parsed = igw("parse", str(first))
+        assert parsed.returncode == 0, parsed.stderr
+        assert json.loads(parsed.stdout)["number"] in first.name
+    assert len(list((tmp_path / "acme-portal-json").iterdir())) == 27
+
+
+def test_cxml_without_a_shared_secret_names_the_missing_option(tmp_path: Path) -> None:
+    """A format option that cannot be derived is reported per record, naming the option."""
+    result = igw("translate", str(EXAMPLES / "erp-export.json"), "--to", "cxml",
+                 "--out", str(tmp_path))  # fmt: skip
+    assert result.returncode == 1
+    assert "shared_secret" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -162,11 +162,18 @@ def read_definition(path: Path) -> FormatDefinition:
 
 
 def format_search_path() -> list[Path]:
-    """Folders searched for ``<name>.toml``: ``$IGW_FORMATS_PATH`` entries, then ``config/formats``.
+    """Folders searched for ``<name>.toml``: ``$IGW_FORMATS_PATH`` entries, ``./config/formats``
+    of the working directory, then the repository's ``config/formats`` (the shipped examples).
 
-    ``IGW_FORMATS_PATH`` is a list of folders separated by ``os.pathsep``; the repository's
-    ``config/formats`` comes last so a site can shadow a shipped format.
+    ``IGW_FORMATS_PATH`` is a list of folders separated by ``os.pathsep``; a site's own folders
+    come first so they can shadow a shipped format.
     """
     extra = [Path(p) for p in os.environ.get(ENV_PATH, "").split(os.pathsep) if p]
+    local = Path.cwd() / "config" / "formats"
     shipped = Path(__file__).resolve().parents[2] / "config" / "formats"
-    return [*extra, shipped]
+    folders = [*extra, local, shipped]
+    unique: list[Path] = []
+    for folder in folders:
+        if folder.is_dir() and folder.resolve() not in {u.resolve() for u in unique}:
+            unique.append(folder)
+    return unique
