@@ -47,13 +47,15 @@ def _codes(data: bytes) -> list[tuple[int, int, str, int | None]]:
 def test_build_writes_una_unb_and_unz() -> None:
     """UNA always, UNB with UNOC:3, GLN qualifier 14, YYMMDD:HHMM and the control reference."""
     data = _interchange()
-    assert data.startswith(b"UNA:+.? 'UNB+UNOC:3+4012345000016:14+4006381333931:14+261124:1030+IC42'")
+    assert data.startswith(
+        b"UNA:+.? 'UNB+UNOC:3+4012345000016:14+4006381333931:14+261124:1030+IC42'"
+    )
     assert data.endswith(b"UNZ+1+IC42'")
     assert check_interchange(data) == []
 
 
 def test_test_indicator_and_options() -> None:
-    """envelope.test sets 0035 = 1; qualifiers, application reference and syntax come from options."""
+    """envelope.test sets 0035 = 1; qualifiers, application ref and syntax come from options."""
     profile = BuyerProfile(
         options={
             "sender_id": "SENDER",
@@ -118,7 +120,13 @@ def test_escaping_in_output() -> None:
 def test_trailing_empty_elements_are_truncated() -> None:
     """ISO 9735 truncation: no trailing empty data elements or components (pydifact leaves them)."""
     data = build_interchange(
-        [[segment("UNH", "1", ["INVOIC", "D", "96A", "UN"]), segment("NAD", "SU", ["1", "", "9"], "", "", ["", ""]), segment("UNT", "3", "1")]],
+        [
+            [
+                segment("UNH", "1", ["INVOIC", "D", "96A", "UN"]),
+                segment("NAD", "SU", ["1", "", "9"], "", "", ["", ""]),
+                segment("UNT", "3", "1"),
+            ]
+        ],
         PROFILE,
         Envelope("1", dt.datetime(2026, 1, 1)),
     )

@@ -93,8 +93,11 @@ def _rich_invoice() -> Invoice:
                 }
             ),
             "price": lines[0].price.model_copy(
-                update={"gross": Decimal("11.00"), "base_quantity": Decimal("1"),
-                        "base_quantity_unit": "C62"}
+                update={
+                    "gross": Decimal("11.00"),
+                    "base_quantity": Decimal("1"),
+                    "base_quantity_unit": "C62",
+                }
             ),
         }
     )
@@ -132,14 +135,19 @@ def _rich_invoice() -> Invoice:
                     "name": "O'Neil & Partner: Handel + Service",
                 }
             ),
-            "payee": Payee(name="Factor AG", identifier=Identifier(value="4000001000005", scheme="0088"),
-                           legal_registration=Identifier(value="HRB 9")),
+            "payee": Payee(
+                name="Factor AG",
+                identifier=Identifier(value="4000001000005", scheme="0088"),
+                legal_registration=Identifier(value="HRB 9"),
+            ),
             "tax_representative": TaxRepresentative(
-                name="Rep GmbH", vat_id="DE111111111",
+                name="Rep GmbH",
+                vat_id="DE111111111",
                 address=Address(city="Köln", post_code="50667", country="DE"),
             ),
             "delivery": Delivery(
-                party_name="Lager Nord", date=dt.date(2026, 10, 30),
+                party_name="Lager Nord",
+                date=dt.date(2026, 10, 30),
                 location=Identifier(value="4000002000004", scheme="0088"),
                 address=Address(line1="Dock 4", city="Kiel", post_code="24103", country="DE"),
             ),
@@ -148,20 +156,33 @@ def _rich_invoice() -> Invoice:
                     "means_text": "Credit transfer",
                     "remittance_info": "R 2026 1",
                     "credit_transfers": (
-                        CreditTransfer(account_id="DE75512108001245126199",
-                                       account_name="A very long account holder name, over 35",
-                                       provider_id="BYLADEM1001"),
+                        CreditTransfer(
+                            account_id="DE75512108001245126199",
+                            account_name="A very long account holder name, over 35",
+                            provider_id="BYLADEM1001",
+                        ),
                     ),
                 }
             ),
             "allowances": (
-                AllowanceCharge(amount=Decimal("2.00"), vat_category="S", vat_rate=Decimal("19"),
-                                reason="Treue", reason_code="95"),
+                AllowanceCharge(
+                    amount=Decimal("2.00"),
+                    vat_category="S",
+                    vat_rate=Decimal("19"),
+                    reason="Treue",
+                    reason_code="95",
+                ),
             ),
             "charges": (
-                AllowanceCharge(amount=Decimal("5.00"), base_amount=Decimal("50.00"),
-                                percentage=Decimal("10"), vat_category="S",
-                                vat_rate=Decimal("19"), reason="Fracht", reason_code="FC"),
+                AllowanceCharge(
+                    amount=Decimal("5.00"),
+                    base_amount=Decimal("50.00"),
+                    percentage=Decimal("10"),
+                    vat_category="S",
+                    vat_rate=Decimal("19"),
+                    reason="Fracht",
+                    reason_code="FC",
+                ),
             ),
             "lines": tuple(lines),
         }
@@ -182,8 +203,10 @@ def _exempt_invoice() -> Invoice:
     line = base.lines[0].model_copy(update={"vat_category": "E", "vat_rate": Decimal("0")})
     done = complete(base.model_copy(update={"lines": (line,)}))
     vat = done.vat_breakdown[0].model_copy(
-        update={"exemption_reason": "Steuerfrei nach § 4 Nr. 21 UStG",
-                "exemption_reason_code": "VATEX-EU-132-1I"}
+        update={
+            "exemption_reason": "Steuerfrei nach § 4 Nr. 21 UStG",
+            "exemption_reason_code": "VATEX-EU-132-1I",
+        }
     )
     return done.model_copy(update={"vat_breakdown": (vat,)})
 
@@ -248,17 +271,20 @@ def test_stamped_drops_exactly_the_listed_fields() -> None:
     assert invoice.business_process and stamped.business_process is None
     assert invoice.seller.electronic_address and stamped.seller.electronic_address is None
     assert "business_process" in NOT_CARRIED and "seller.electronic_address" in NOT_CARRIED
-    assert stamped.model_copy(
-        update={
-            "business_process": invoice.business_process,
-            "specification_id": invoice.specification_id,
-            "seller": invoice.seller,
-            "buyer": invoice.buyer,
-            "payment": invoice.payment,
-            "supporting_documents": invoice.supporting_documents,
-            "lines": invoice.lines,
-        }
-    ) == invoice
+    assert (
+        stamped.model_copy(
+            update={
+                "business_process": invoice.business_process,
+                "specification_id": invoice.specification_id,
+                "seller": invoice.seller,
+                "buyer": invoice.buyer,
+                "payment": invoice.payment,
+                "supporting_documents": invoice.supporting_documents,
+                "lines": invoice.lines,
+            }
+        )
+        == invoice
+    )
 
 
 def test_every_example_passes_the_independent_checker(tmp_path: Path) -> None:
@@ -268,14 +294,19 @@ def test_every_example_passes_the_independent_checker(tmp_path: Path) -> None:
         document = MAPPING.render(invoice, PROFILE, ENVELOPE)
         (tmp_path / document.filename).write_bytes(document.content)
     for name, build in CASES.items():
-        (tmp_path / f"case-{name}.edi").write_bytes(MAPPING.render(build(), PROFILE, ENVELOPE).content)
+        (tmp_path / f"case-{name}.edi").write_bytes(
+            MAPPING.render(build(), PROFILE, ENVELOPE).content
+        )
     plain = BuyerProfile(options={k: v for k, v in PROFILE.options.items() if k != "line_breaks"})
     (tmp_path / "consolidated.edi").write_bytes(
         render_interchange(EXAMPLES[:5], plain, ENVELOPE).content
     )
     proc = subprocess.run(
         [sys.executable, str(validate), str(tmp_path), "--format", "edifact", "--json"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     report: dict[str, Any] = json.loads(proc.stdout)
     files = report["files"]
@@ -305,7 +336,11 @@ def test_too_long_reference_is_rejected_with_problem() -> None:
     with pytest.raises(InvoiceRejected) as info:
         MAPPING.render(invoice, PROFILE, ENVELOPE)
     problem = info.value.problems[0]
-    assert (problem.record, problem.path, problem.rule) == ("INV-1", "purchase_order_reference", "EDI-LENGTH")
+    assert (problem.record, problem.path, problem.rule) == (
+        "INV-1",
+        "purchase_order_reference",
+        "EDI-LENGTH",
+    )
     assert problem.accepted == "at most 35 characters"
 
 
@@ -333,8 +368,12 @@ def _sample(name: str) -> bytes:
 
 @pytest.mark.parametrize(
     ("name", "count"),
-    [("bots-dutchic-invoic1.edi", 1), ("bots-invoic01.edi", 2), ("bots-invoic1-una.edi", 2),
-     ("bots-invoic3-una.edi", 1)],
+    [
+        ("bots-dutchic-invoic1.edi", 1),
+        ("bots-invoic01.edi", 2),
+        ("bots-invoic1-una.edi", 2),
+        ("bots-invoic3-una.edi", 1),
+    ],
 )
 def test_eancom_samples_parse(name: str, count: int) -> None:
     """Field EANCOM samples parse: GLN-only parties get 'GLN <id>' and the VAT id's country."""

@@ -58,7 +58,8 @@ def _date(seg: RawSegment) -> dt.date:
     try:
         if fmt in ("102", "203", "204") and len(value) in (8, 12, 14):
             # senders put CCYYMMDDHHMM under 102 too; the date is the first eight digits
-            return dt.datetime.strptime(value[:8], "%Y%m%d").date()
+            if value.isdigit():
+                return dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
         if fmt == "101":
             return dt.datetime.strptime(value, "%y%m%d").date()
     except ValueError:

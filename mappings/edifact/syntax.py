@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydifact.control.characters import Characters
 from pydifact.segments import Segment
@@ -58,12 +59,12 @@ class Separators:
 DEFAULT_SEPARATORS = Separators()
 
 
-@dataclass(frozen=True, slots=True)
-class RawSegment:
-    """One segment as read: tag, data elements (each a list of components), where it was.
+class RawSegment(NamedTuple):
+    """One segment as read: tag, data elements (each a tuple of components), where it was.
 
     ``position`` counts segments from 1 at UNB (a UNA service string advice is not a segment);
-    ``offset`` is the character offset of the tag in the decoded text.
+    ``offset`` is the character offset of the tag in the decoded text. (A NamedTuple: parsing
+    creates one per segment, and tuples are the cheapest immutable values to create.)
     """
 
     tag: str
@@ -73,11 +74,10 @@ class RawSegment:
 
     def get(self, element: int, component: int = 0) -> str:
         """Component ``component`` (0-based) of data element ``element`` (0-based); "" if absent."""
-        if element < len(self.elements):
-            parts = self.elements[element]
-            if component < len(parts):
-                return parts[component]
-        return ""
+        try:
+            return self.elements[element][component]
+        except IndexError:
+            return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +94,6 @@ class SyntaxFault:
 
 def _rejoin(pieces: list[str], sep: str, release: str) -> list[str]:
     """Undo splits at separators that were released (preceded by an odd run of releases)."""
-    if release not in "".join(pieces):
-        return pieces
     out: list[str] = []
     carry: str | None = None
     for piece in pieces:
@@ -156,7 +154,11 @@ def split_segments(
     line" needs.
     """
     faults: list[SyntaxFault] = []
-    pieces = _rejoin(text.split(seps.terminator), seps.terminator, seps.release)
+    rel, data, comp = seps.release, seps.data, seps.component
+    released = rel in text
+    pieces = text.split(seps.terminator)
+    if released:
+        pieces = _rejoin(pieces, seps.terminator, rel)
     rest = pieces.pop() if pieces else ""
     segments: list[RawSegment] = []
     offset = base_offset
@@ -164,24 +166,45 @@ def split_segments(
     for piece in pieces:
         length = len(piece) + 1
         stripped = piece.lstrip("\r\n")
-        lead = len(piece) - len(stripped)
-        raw_elements = _rejoin(stripped.split(seps.data), seps.data, seps.release)
-        tag = raw_elements[0]
-        elements: list[tuple[str, ...]] = []
-        for e_index, raw in enumerate(raw_elements[1:], start=1):
-            comps = _rejoin(raw.split(seps.component), seps.component, seps.release)
-            if seps.release in raw:
-                comps = [
-                    _unescape(c, seps, faults, (position, tag, e_index, c_index))
-                    for c_index, c in enumerate(comps, start=1)
-                ]
-            elements.append(tuple(comps))
-        if len(tag) != 3 or not tag.isalnum() or not tag.isupper():
-            faults.append(SyntaxFault(12, f"invalid segment tag {tag[:20]!r}", position, tag[:3]))
-        segments.append(RawSegment(tag, tuple(elements), position, offset + lead))
+        lead = length - 1 - len(stripped)
+        if released and rel in stripped:
+            tag, elements = _split_released(stripped, seps, position, faults)
+        else:
+            parts = stripped.split(data)
+            tag = parts[0]
+            elements = tuple([tuple(e.split(comp)) if comp in e else (e,) for e in parts[1:]])
+        if tag not in _VALID_TAGS:
+            if len(tag) == 3 and tag.isalnum() and tag.isupper():
+                _VALID_TAGS.add(tag)
+            else:
+                faults.append(
+                    SyntaxFault(12, f"invalid segment tag {tag[:20]!r}", position, tag[:3])
+                )
+        segments.append(RawSegment(tag, elements, position, offset + lead))
         offset += length
         position += 1
     return segments, faults, rest
+
+
+_VALID_TAGS: set[str] = set()
+
+
+def _split_released(
+    text: str, seps: Separators, position: int, faults: list[SyntaxFault]
+) -> tuple[str, tuple[tuple[str, ...], ...]]:
+    """Split one segment that contains release characters (the slow, exact path)."""
+    raw_elements = _rejoin(text.split(seps.data), seps.data, seps.release)
+    tag = raw_elements[0]
+    elements: list[tuple[str, ...]] = []
+    for e_index, raw in enumerate(raw_elements[1:], start=1):
+        comps = _rejoin(raw.split(seps.component), seps.component, seps.release)
+        if seps.release in raw:
+            comps = [
+                _unescape(c, seps, faults, (position, tag, e_index, c_index))
+                for c_index, c in enumerate(comps, start=1)
+            ]
+        elements.append(tuple(comps))
+    return tag, tuple(elements)
 
 
 def _truncated(elements: Sequence[Element]) -> list[Element]:
@@ -190,6 +213,13 @@ def _truncated(elements: Sequence[Element]) -> list[Element]:
     while out and (out[-1] == "" or (isinstance(out[-1], list) and not any(out[-1]))):
         out.pop()
     return out
+
+
+def _needs_truncation(elements: Sequence[Element]) -> bool:
+    if not elements:
+        return False
+    last = elements[-1]
+    return last == "" or (isinstance(last, list) and not any(last))
 
 
 def segment(tag: str, *elements: Element | None) -> Segment:
@@ -229,7 +259,11 @@ class FastSerializer(Serializer):
         with_una_header: bool = True,
         break_lines: bool = False,
     ) -> str:
-        """Segments to text, after truncating trailing empty data elements of each."""
-        for seg in segments:
-            seg.elements = _truncated(seg.elements)
-        return str(super().serialize(segments, with_una_header, break_lines))
+        """Segments to text, trailing empty data elements truncated (the input is not changed)."""
+        clean = [
+            seg
+            if not _needs_truncation(seg.elements)
+            else Segment(seg.tag, *_truncated(seg.elements))
+            for seg in segments
+        ]
+        return str(super().serialize(clean, with_una_header, break_lines))

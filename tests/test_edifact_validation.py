@@ -1,0 +1,101 @@
+"""validate_edifact: envelope errors and INVOIC D.96A structure as Problems with rule ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from builders import simple_invoice
+from shared_dir import shared_path
+
+from gateway.envelope import Envelope
+from gateway.profile import BuyerProfile
+from gateway.validation.edifact import validate_edifact
+from mappings.edifact.invoic import EancomD96A
+
+PROFILE = BuyerProfile(options={"sender_id": "4012345000016", "recipient_id": "4006381333931"})
+ENVELOPE = Envelope("IC9", dt.datetime(2026, 11, 24, 9, 0))
+GOOD = EancomD96A().render(simple_invoice(lines=1), PROFILE, ENVELOPE).content
+
+
+def _rules(data: bytes) -> list[tuple[str, str]]:
+    return [(p.rule, p.path) for p in validate_edifact(data, "x.edi").fatal]
+
+
+def test_rendered_invoice_passes() -> None:
+    """A rendered INVOIC has no finding; record is its BGM number; structure was checked."""
+    report = validate_edifact(GOOD, "inv.edi")
+    assert report.passed and report.findings == []
+    assert report.record == "INV-1"
+    assert report.syntax == "edifact"
+    assert report.rules == ("edifact-syntax", "structure:INVOIC-D96A")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "path"),
+    [
+        (b"UNT+29+1", b"UNT+28+1", "EDI-UNT", "segment 30 UNT element 1"),
+        (b"UNZ+1+IC9", b"UNZ+2+IC9", "EDI-UNZ", "segment 31 UNZ element 1"),
+        (b"UNZ+1+IC9", b"UNZ+1+IC8", "EDI-UNZ", "segment 31 UNZ element 2"),
+        (b"INV-1", b"INV?-1", "EDI-RELEASE", "segment 3 BGM element 2 component 1"),
+        (b"UNA:+.? '", b"UNA::.? '", "EDI-UNA", "segment 0 UNA"),
+        (b"BGM+380+INV-1+9'", b"", "EDI-STRUCT", "segment 3 DTM"),
+        (b"MOA+203:10.00'", b"MOA+203:10.00'PRI+AAA:1'PRI+AAA:1'" * 13, "EDI-STRUCT", ""),
+        (b"CUX+2:EUR:4'", b"CUX+2:EUR:4'BGM+380+X'", "EDI-STRUCT", "segment 12 BGM"),
+        (b"PAT+1'", b"PAT'", "EDI-MANDATORY", "segment 12 PAT element 1"),
+        (b"PAT+1'", b"PAT+1+1+2+3+4'", "EDI-ELEMENTS", "segment 12 PAT"),
+    ],
+    ids=[
+        "unt",
+        "unz-count",
+        "unz-ref",
+        "release",
+        "una",
+        "no-bgm",
+        "too-many-pri",
+        "misplaced-bgm",
+        "empty-mandatory",
+        "too-many-elements",
+    ],
+)
+def test_faults_become_problems(old: bytes, new: bytes, rule: str, path: str) -> None:
+    """Each fault is a fatal Problem with the checker's rule id at its segment position."""
+    assert old in GOOD
+    data = GOOD.replace(old, new, 1)
+    found = _rules(data)
+    assert any(r == rule and (not path or p == path) for r, p in found), found
+
+
+def test_problem_carries_code_and_record() -> None:
+    """The Problem value is the 0085 syntax error code; the record the invoice number."""
+    report = validate_edifact(GOOD.replace(b"UNZ+1+IC9", b"UNZ+2+IC9"), "f.edi")
+    problem = report.fatal[0]
+    assert (problem.record, problem.value, problem.rule) == ("INV-1", 29, "EDI-UNZ")
+
+
+def test_other_message_types_are_noted_not_failed() -> None:
+    """A message type without a known structure is noted, not failed."""
+    report = validate_edifact(GOOD.replace(b"INVOIC:D:96A", b"ORDERS:D:96A"), "o.edi")
+    assert report.passed
+    assert any("ORDERS" in note for note in report.notes)
+
+
+def test_garbage_never_raises() -> None:
+    """Bytes that are no interchange give findings, not an exception."""
+    report = validate_edifact(b"\x00\x01 not edifact", "junk")
+    assert not report.passed
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bots-dutchic-invoic1.edi",
+        "bots-invoic01.edi",
+        "bots-invoic1-una.edi",
+        "bots-invoic3-una.edi",
+    ],
+)
+def test_field_samples_pass(name: str) -> None:
+    """The EANCOM samples the independent checker accepts pass here too."""
+    data = shared_path("conformance", "samples", "edifact", "eancom-d96a", name).read_bytes()
+    assert validate_edifact(data, name).passed
