@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from builders import simple_invoice
 from golden import assert_golden
 from shared_dir import shared_path
@@ -442,3 +444,42 @@ def test_non_invoic_interchange_is_parse_error() -> None:
     data = _rendered().replace(b"INVOIC:D:96A", b"ORDERS:D:96A")
     with pytest.raises(ParseError, match="no INVOIC"):
         MAPPING.parse(data)
+
+
+_TEXT = (
+    st.text(alphabet=st.sampled_from(list("AZaz09 ?+:'.,-&/äöüß€–")), min_size=1, max_size=80)
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seller=_TEXT, item=_TEXT, note=_TEXT)
+def test_any_text_round_trips(seller: str, item: str, note: str) -> None:
+    """Names, item names and notes with service and non-Latin-1 characters come back unchanged."""
+    base = simple_invoice(lines=1)
+    invoice = base.model_copy(
+        update={
+            "seller": base.seller.model_copy(update={"name": seller}),
+            "notes": (Note(text=note),),
+            "lines": (
+                base.lines[0].model_copy(
+                    update={"item": base.lines[0].item.model_copy(update={"name": item})}
+                ),
+            ),
+        }
+    )
+    content = MAPPING.render(invoice, PROFILE, ENVELOPE).content
+    assert check_interchange(content) == []
+    assert MAPPING.parse(content) == MAPPING.stamped(invoice)
+
+
+def test_decimal_comma_interchange_parses() -> None:
+    """A UNA announcing ',' as decimal mark: amounts with ',' are read as decimals."""
+    data = _rendered().replace(b"UNA:+.? '", b"UNA:+,? '")
+    data = data.replace(b"MOA+203:10.00", b"MOA+203:10,00").replace(
+        b"PRI+AAA:10.00", b"PRI+AAA:10,5"
+    )
+    invoice = MAPPING.parse(data)
+    assert invoice.lines[0].net_amount == Decimal("10.00")
+    assert invoice.lines[0].price.net == Decimal("10.5")

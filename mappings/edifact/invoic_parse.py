@@ -56,10 +56,9 @@ def _decimal(seg: RawSegment, element: int, component: int, decimal_mark: str) -
 def _date(seg: RawSegment) -> dt.date:
     value, fmt = seg.get(0, 1), seg.get(0, 2) or "102"
     try:
-        if fmt in ("102", "203", "204") and len(value) in (8, 12, 14):
-            # senders put CCYYMMDDHHMM under 102 too; the date is the first eight digits
-            if value.isdigit():
-                return dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+        # senders put CCYYMMDDHHMM under 102 too; the date is the first eight digits
+        if fmt in ("102", "203", "204") and len(value) in (8, 12, 14) and value.isdigit():
+            return dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
         if fmt == "101":
             return dt.datetime.strptime(value, "%y%m%d").date()
     except ValueError:
@@ -132,7 +131,6 @@ class _Reader:
         self.vat: list[dict[str, Any]] = []
         self.exemptions: list[tuple[str, str, str]] = []
         self.header_tax: list[tuple[str, Decimal | None]] = []
-        self.summary = False
         self.last_rff = ""
         self.first: RawSegment = message.segments[0]
         self.handlers: dict[str, Callable[[RawSegment], None]] = {
@@ -157,7 +155,6 @@ class _Reader:
             "ALI": self.on_ali,
             "MOA": self.on_moa,
             "PRI": self.on_pri,
-            "UNS": self.on_uns,
         }
 
     # -- helpers
@@ -165,7 +162,12 @@ class _Reader:
         return _decimal(seg, element, component, self.dec)
 
     def read(self) -> Invoice:
-        for seg in self.message.segments[1:-1]:
+        """Header and detail segment by segment; after UNS the summary section as a whole."""
+        body = self.message.segments[1:-1]
+        for index, seg in enumerate(body):
+            if seg.tag == "UNS":
+                self._read_summary(body[index + 1 :])
+                break
             handler = self.handlers.get(seg.tag)
             if handler is not None:
                 handler(seg)
@@ -323,8 +325,6 @@ class _Reader:
         self.party = None
         category = seg.get(5) or "S"
         rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
-        if self.summary:
-            return
         if self.alc is not None:
             if self.line is None:  # a line allowance/charge has the line's VAT (BG-27/28)
                 self.alc["vat_category"] = category
@@ -344,10 +344,7 @@ class _Reader:
         reason = "".join(seg.elements[4][3:]) if len(seg.elements) > 4 else ""
         if reason:
             item["reason"] = reason
-        if self.summary:
-            self.alc = {}
-            return
-        target = self.line if self.line is not None else None
+        target = self.line
         if target is not None:
             target.setdefault("allowances" if qualifier == "A" else "charges", []).append(item)
         elif qualifier == "A":
@@ -411,8 +408,6 @@ class _Reader:
 
     def on_moa(self, seg: RawSegment) -> None:
         qualifier = seg.get(0)
-        if self.summary:
-            return  # SG48/SG50 are read by _read_summary
         if self.alc is not None:
             if qualifier == c.MOA_ALC_AMOUNT or (qualifier == "23" and "amount" not in self.alc):
                 self.alc["amount"] = self.num(seg)
@@ -434,14 +429,8 @@ class _Reader:
         if seg.get(0, 5):
             price["base_quantity_unit"] = seg.get(0, 5)
 
-    def on_uns(self, seg: RawSegment) -> None:
-        self.summary = True
-        self.line = None
-        self.alc = None
-
     # -- assembly
     def build(self) -> Invoice:
-        self._read_summary()
         inv = self.inv
         where = _where(self.first)
         if "number" not in inv:
@@ -496,19 +485,11 @@ class _Reader:
                 f"{field}: {first['msg']}", f"message {self.message.reference!r}"
             ) from None
 
-    def _read_summary(self) -> None:
-        """Re-read the summary section with group awareness (SG50 TAX owns the MOA after it)."""
-        self.totals.clear()
-        self.vat.clear()
-        in_summary = False
+    def _read_summary(self, segments: tuple[RawSegment, ...]) -> None:
+        """The segments after UNS: SG48 MOA totals, SG50 TAX with its MOA 125/124, SG51 ALC."""
         in_tax = False
         in_alc = False
-        for seg in self.message.segments:
-            if seg.tag == "UNS":
-                in_summary = True
-                continue
-            if not in_summary:
-                continue
+        for seg in segments:
             if seg.tag == "TAX":
                 in_tax, in_alc = True, False
                 category = seg.get(5) or "S"
