@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from builders import simple_invoice
 from golden import assert_golden
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shared_dir import shared_path
 
 from gateway.envelope import Envelope
@@ -416,10 +416,10 @@ def _rendered() -> bytes:
     ("change", "location", "text"),
     [
         ((b"DTM+137:20261102:102", b"DTM+137:2026-11-02:102"), "segment 4 DTM element 1", "date"),
-        ((b"QTY+47:1:C62", b"QTY+47:one:C62"), "segment 16 QTY element 1", "not a number"),
-        ((b"QTY+47:1:C62'", b""), "segment 14 LIN", "BT-129"),
+        ((b"QTY+47:1:C62", b"QTY+47:one:C62"), "segment 17 QTY element 1", "not a number"),
+        ((b"QTY+47:1:C62'", b""), "segment 15 LIN", "BT-129"),
         ((b"CUX+2:EUR:4'", b""), "segment 2 UNH", "BT-5"),
-        ((b"UNT+29+MSG1", b"UNT+30+MSG1"), "segment 30 UNT element 1", "code 29"),
+        ((b"UNT+30+MSG1", b"UNT+31+MSG1"), "segment 31 UNT element 1", "code 29"),
         ((b"BGM+380+INV-1+9", b"BGM+380++9"), "segment 3 BGM element 2", "BT-1"),
     ],
     ids=["bad-date", "bad-number", "no-quantity", "no-currency", "unt-count", "no-number"],
@@ -432,7 +432,7 @@ def test_malformed_message_parse_error_has_location(
     assert change[0] in data
     bad = data.replace(change[0], change[1])
     if change[1] == b"":
-        bad = bad.replace(b"UNT+29+", b"UNT+28+")
+        bad = bad.replace(b"UNT+30+", b"UNT+29+")
     with pytest.raises(ParseError) as info:
         MAPPING.parse(bad)
     assert info.value.location == location

@@ -34,16 +34,16 @@ def test_rendered_invoice_passes() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "rule", "path"),
     [
-        (b"UNT+29+1", b"UNT+28+1", "EDI-UNT", "segment 30 UNT element 1"),
-        (b"UNZ+1+IC9", b"UNZ+2+IC9", "EDI-UNZ", "segment 31 UNZ element 1"),
-        (b"UNZ+1+IC9", b"UNZ+1+IC8", "EDI-UNZ", "segment 31 UNZ element 2"),
+        (b"UNT+30+1", b"UNT+29+1", "EDI-UNT", "segment 31 UNT element 1"),
+        (b"UNZ+1+IC9", b"UNZ+2+IC9", "EDI-UNZ", "segment 32 UNZ element 1"),
+        (b"UNZ+1+IC9", b"UNZ+1+IC8", "EDI-UNZ", "segment 32 UNZ element 2"),
         (b"INV-1", b"INV?-1", "EDI-RELEASE", "segment 3 BGM element 2 component 1"),
         (b"UNA:+.? '", b"UNA::.? '", "EDI-UNA", "segment 0 UNA"),
         (b"BGM+380+INV-1+9'", b"", "EDI-STRUCT", "segment 3 DTM"),
         (b"MOA+203:10.00'", b"MOA+203:10.00'PRI+AAA:1'PRI+AAA:1'" * 13, "EDI-STRUCT", ""),
-        (b"CUX+2:EUR:4'", b"CUX+2:EUR:4'BGM+380+X'", "EDI-STRUCT", "segment 12 BGM"),
-        (b"PAT+1'", b"PAT'", "EDI-MANDATORY", "segment 12 PAT element 1"),
-        (b"PAT+1'", b"PAT+1+1+2+3+4'", "EDI-ELEMENTS", "segment 12 PAT"),
+        (b"CUX+2:EUR:4'", b"CUX+2:EUR:4'BGM+380+X'", "EDI-STRUCT", "segment 13 BGM"),
+        (b"PAT+1'", b"PAT'", "EDI-MANDATORY", "segment 13 PAT element 1"),
+        (b"PAT+1'", b"PAT+1+1+2+3+4'", "EDI-ELEMENTS", "segment 13 PAT"),
     ],
     ids=[
         "unt",

@@ -258,6 +258,8 @@ class _Reader:
         qualifier = seg.get(0)
         self.contact = None
         path = _NAD_PATHS.get(qualifier)
+        if qualifier == c.NAD_INVOICEE and "buyer" not in self.parties:
+            path = "invoicee"  # the buyer when the message has no NAD+BY
         if self.line is not None or path is None:
             self.party = {} if self.line is None else None  # absorb RFFs of other parties
             return
@@ -274,6 +276,7 @@ class _Reader:
             key = {
                 "seller": "identifiers",
                 "buyer": "identifier",
+                "invoicee": "identifier",
                 "payee": "identifier",
                 "delivery": "location",
             }.get(path)
@@ -439,6 +442,8 @@ class _Reader:
             raise ParseError("DTM+137 (issue date, BT-2) missing", where)
         if "currency" not in inv:
             raise ParseError("CUX (invoice currency, BT-5) missing", where)
+        if "buyer" not in self.parties and "invoicee" in self.parties:
+            self.parties["buyer"] = self.parties.pop("invoicee")
         inv["seller"] = self._party("seller", c.NAD_SELLER, "BT-27", "BT-40")
         inv["buyer"] = self._party("buyer", c.NAD_BUYER, "BT-44", "BT-55")
         if "payee" in self.parties:

@@ -228,6 +228,11 @@ def _parties(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
             c.RFF_LEGAL, buyer.legal_registration.value, fit, "buyer.legal_registration", "BT-47"
         )
     yield from _contact(buyer.contact, fit, "buyer.contact")
+    # EANCOM expects the invoicee; EN 16931 has none apart from the buyer, so NAD+IV repeats
+    # the buyer's id, name, address and VAT id (parse reads BY, and IV only when BY is absent).
+    yield _nad(fit, c.NAD_INVOICEE, "buyer", buyer.identifier, buyer.name, buyer.address)
+    if buyer.vat_id:
+        yield _rff(c.RFF_VAT, buyer.vat_id, fit, "buyer.vat_id", "BT-48")
     if invoice.payee:
         payee = invoice.payee
         yield _nad(fit, c.NAD_PAYEE, "payee", payee.identifier, payee.name, None)
