@@ -483,3 +483,70 @@ def test_decimal_comma_interchange_parses() -> None:
     invoice = MAPPING.parse(data)
     assert invoice.lines[0].net_amount == Decimal("10.00")
     assert invoice.lines[0].price.net == Decimal("10.5")
+
+
+_RICH = MAPPING.render(_rich_invoice(), PROFILE, ENVELOPE).content
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=len(_RICH) - 1),
+    st.integers(min_value=0, max_value=40),
+    st.binary(max_size=6),
+)
+def test_parse_of_mangled_input_raises_only_parse_error(
+    start: int, length: int, junk: bytes
+) -> None:
+    """Any slice replaced by junk: parse returns an Invoice or raises ParseError, nothing else."""
+    mangled = _RICH[:start] + junk + _RICH[start + length :]
+    try:
+        MAPPING.parse_all(mangled)
+    except ParseError:
+        pass
+
+
+def test_invoicee_stands_in_for_missing_buyer() -> None:
+    """A message with NAD+IV but no NAD+BY reads the invoicee as the buyer (BG-7)."""
+    data = _rendered()
+    start = data.index(b"NAD+BY")
+    end = data.index(b"NAD+IV")
+    without_by = data[:start] + data[end:]
+    removed = data[start:end].count(b"'")
+    count = data.count(b"'", data.index(b"UNH"), data.index(b"UNT")) + 1
+    without_by = without_by.replace(f"UNT+{count}+".encode(), f"UNT+{count - removed}+".encode())
+    invoice = MAPPING.parse(without_by)
+    assert invoice.buyer == MAPPING.stamped(simple_invoice(lines=1)).buyer
+
+
+@pytest.mark.parametrize(
+    "segment_",
+    [b"FTX+TXD'", b"FTX+TXD++E'", b"ALC+A'", b"RFF+IV'", b"PIA+1'", b"IMD+F'", b"PRI'", b"TAX+7'"],
+)
+def test_short_segments_do_not_crash_parse(segment_: bytes) -> None:
+    """Segments cut short after their qualifier are read or refused, never an IndexError."""
+    data = _rendered()
+    at = data.index(b"UNS+S")
+    bad = data[:at] + segment_ + data[at:]
+    count = data.count(b"'", data.index(b"UNH"), data.index(b"UNT")) + 1
+    bad = bad.replace(f"UNT+{count}+".encode(), f"UNT+{count + 1}+".encode())
+    try:
+        MAPPING.parse(bad)
+    except ParseError:
+        pass
+
+
+_RICH_SEGMENTS = _RICH.split(b"'\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=3, max_value=len(_RICH_SEGMENTS) - 4), max_size=4))
+def test_parse_with_segments_removed_raises_only_parse_error(drop: list[int]) -> None:
+    """Message segments removed (UNT count kept right): an Invoice or a ParseError, nothing else."""
+    kept = [s for i, s in enumerate(_RICH_SEGMENTS) if i not in set(drop)]
+    unt = next(i for i, s in enumerate(kept) if s.startswith(b"UNT+"))
+    unh = next(i for i, s in enumerate(kept) if s.startswith(b"UNH+"))
+    kept[unt] = b"UNT+%d+MSG1" % (unt - unh + 1)
+    try:
+        MAPPING.parse(b"'\n".join(kept))
+    except ParseError:
+        pass

@@ -225,7 +225,8 @@ class _Reader:
         elif qualifier == c.FTX_REMITTANCE:
             self.payment["remittance_info"] = text
         elif qualifier == c.FTX_EXEMPTION:
-            self.exemptions.append((seg.get(2), seg.get(3, 0), "".join(seg.elements[3][1:])))
+            reason = "".join(seg.elements[3][1:]) if len(seg.elements) > 3 else ""
+            self.exemptions.append((seg.get(2), seg.get(3, 0), reason))
         elif text:
             subject = None if qualifier == c.FTX_NOTE_NO_SUBJECT else qualifier
             self.inv["notes"].append({"text": text, "subject_code": subject})
