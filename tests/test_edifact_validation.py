@@ -43,7 +43,7 @@ def test_rendered_invoice_passes() -> None:
         (b"MOA+203:10.00'", b"MOA+203:10.00'PRI+AAA:1'PRI+AAA:1'" * 13, "EDI-STRUCT", ""),
         (b"CUX+2:EUR:4'", b"CUX+2:EUR:4'BGM+380+X'", "EDI-STRUCT", "segment 13 BGM"),
         (b"PAT+1'", b"PAT'", "EDI-MANDATORY", "segment 13 PAT element 1"),
-        (b"PAT+1'", b"PAT+1+1+2+3+4'", "EDI-ELEMENTS", "segment 13 PAT"),
+        (b"PAT+1'", b"PAT+1+1+2+3+4'", "EDI-ELEMENTS", "segment 13 PAT element 4"),
     ],
     ids=[
         "unt",
@@ -99,3 +99,42 @@ def test_field_samples_pass(name: str) -> None:
     """The EANCOM samples the independent checker accepts pass here too."""
     data = shared_path("conformance", "samples", "edifact", "eancom-d96a", name).read_bytes()
     assert validate_edifact(data, name).passed
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "path"),
+    [
+        (
+            b"RFF+CR:04011000-12345-34",
+            b"RFF+CR:" + b"X" * 36,
+            "EDI-LENGTH",
+            "segment 6 RFF element 1 component 2",
+        ),
+        (b"QTY+47:1:C62", b"QTY+47:one:C62", "EDI-NUMERIC", "segment 17 QTY element 1 component 2"),
+        (
+            b"CUX+2:EUR:4",
+            b"CUX+2:EUR:4:1:2",
+            "EDI-COMPONENTS",
+            "segment 12 CUX element 1 component 5",
+        ),
+        (
+            b"DTM+137:20261102:102",
+            b"DTM+:20261102:102",
+            "EDI-MANDATORY",
+            "segment 4 DTM element 1 component 1",
+        ),
+        (b"PAT+1'", b"XYZ+1'", "EDI-SEGMENT", "segment 13 XYZ"),
+    ],
+    ids=["length", "numeric", "components", "mandatory-component", "unknown-segment"],
+)
+def test_directory_faults(old: bytes, new: bytes, rule: str, path: str) -> None:
+    """Segment directory checks: lengths, numbers, component counts, mandatory, unknown tags."""
+    assert old in GOOD
+    assert (rule, path) in _rules(GOOD.replace(old, new, 1))
+
+
+def test_other_decimal_mark_is_a_warning() -> None:
+    """A ',' in a numeric element under UNA '.' is a warning (EDI-DECIMAL), not fatal."""
+    report = validate_edifact(GOOD.replace(b"MOA+203:10.00", b"MOA+203:10,00"), "d.edi")
+    assert report.passed
+    assert [w.rule for w in report.warnings] == ["EDI-DECIMAL"]

@@ -3,7 +3,8 @@
 Rule ids follow the independent checker (``/work/shared/conformance/validate.py``): EDI-UNA,
 EDI-RELEASE, EDI-TRAILING, EDI-TAG, EDI-UNB, EDI-UNH, EDI-UNT, EDI-UNE, EDI-UNZ, EDI-OUTSIDE,
 EDI-STRUCT (segment order, mandatory segments, repetitions), EDI-ELEMENTS (too many data
-elements), EDI-MANDATORY (a mandatory data element empty). The Problem ``path`` is
+elements), EDI-COMPONENTS, EDI-MANDATORY (a mandatory data element empty), EDI-NUMERIC,
+EDI-LENGTH, EDI-DECIMAL (a warning, as in the checker). The Problem ``path`` is
 ``segment <position> <tag>[ element <n>[ component <m>]]``, positions counted from UNB = 1, and
 ``value`` the UN/EDIFACT syntax error code (0085) where one applies.
 """
@@ -14,8 +15,9 @@ import time
 
 from gateway.errors import Problem
 from gateway.validation.report import ValidationReport
+from mappings.edifact.directory import check_segment
 from mappings.edifact.interchange import InterchangeError, read_messages_for_validation
-from mappings.edifact.structure import ELEMENTS, match
+from mappings.edifact.structure import match
 from mappings.edifact.syntax import RawSegment
 
 _ENVELOPE_RULES = {
@@ -55,58 +57,31 @@ def _where(
     return text
 
 
-def _elements(seg: RawSegment, record: str) -> list[Problem]:
-    spec = ELEMENTS.get(seg.tag)
-    where = _where(seg.position, seg.tag)
-    if spec is None:
-        return [
-            Problem(
-                record,
-                where,
-                None,
-                seg.tag,
-                "EDI-SEGMENT",
-                f"segment {seg.tag} is not in the D.96A directory",
-                "a D.96A segment",
-            )
-        ]
-    count, mandatory = spec
-    problems: list[Problem] = []
-    if len(seg.elements) > count:
-        problems.append(
-            Problem(
-                record,
-                where,
-                None,
-                len(seg.elements),
-                "EDI-ELEMENTS",
-                f"{len(seg.elements)} data elements (0085 code 16)",
-                f"at most {count}",
-            )
+def _directory(seg: RawSegment, record: str, decimal: str) -> list[Problem]:
+    return [
+        Problem(
+            record,
+            _where(seg.position, seg.tag, element or None, component),
+            None,
+            seg.get(element - 1, (component or 1) - 1) if element else seg.tag,
+            rule,
+            text,
+            "the D.96A segment directory",
+            "warning" if rule == "EDI-DECIMAL" else "fatal",
         )
-    for index in mandatory:
-        if not any(seg.elements[index - 1]) if index <= len(seg.elements) else True:
-            problems.append(
-                Problem(
-                    record,
-                    _where(seg.position, seg.tag, index),
-                    None,
-                    "",
-                    "EDI-MANDATORY",
-                    "mandatory data element missing (0085 code 13)",
-                    "a value",
-                )
-            )
-    return problems
+        for rule, element, component, text in check_segment(seg, decimal)
+    ]
 
 
 def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
     """Validate an interchange: every ``check_interchange`` error, then for each INVOIC D.96A
-    message its structure (segment order, mandatory segments and groups, repetitions) and
-    element counts, as fatal Problems. ``record`` is the first BGM document number, else ``name``.
+    message its structure (segment order, mandatory segments and groups, repetitions) and each
+    segment against the D.96A directory (element and component counts, mandatory elements,
+    numeric values, lengths), as fatal Problems (EDI-DECIMAL: warning). ``record`` is the first
+    BGM document number, else ``name``.
     """
     start = time.perf_counter()
-    errors, messages = read_messages_for_validation(data)
+    errors, messages, decimal = read_messages_for_validation(data)
     record = name
     for message in messages:
         bgm = next((s for s in message if s.tag == "BGM"), None)
@@ -151,7 +126,7 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
                 )
             )
         for seg in message:
-            findings.extend(_elements(seg, record))
+            findings.extend(_directory(seg, record, decimal))
     findings.sort(key=lambda p: _position_key(p.path))
     return ValidationReport(
         name=name,

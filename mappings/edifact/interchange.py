@@ -426,13 +426,14 @@ def check_interchange(data: bytes) -> list[InterchangeError]:
 
 def read_messages_for_validation(
     data: bytes,
-) -> tuple[list[InterchangeError], list[list[RawSegment]]]:
-    """The errors of :func:`check_interchange` and the UNH..UNT messages found despite them."""
+) -> tuple[list[InterchangeError], list[list[RawSegment]], str]:
+    """The errors of :func:`check_interchange`, the UNH..UNT messages found despite them and
+    the decimal mark in force."""
     try:
-        _, _, messages, errors = _analyse(data)
+        seps, _, messages, errors = _analyse(data)
     except Exception as exc:  # a checker must answer for any bytes
-        return [InterchangeError(18, f"unreadable interchange: {exc}", 0, "")], []
-    return errors, messages
+        return [InterchangeError(18, f"unreadable interchange: {exc}", 0, "")], [], "."
+    return errors, messages, seps.decimal
 
 
 def message_spans(data: bytes) -> list[tuple[str, int, int]]:

@@ -2,8 +2,7 @@
 
 ``STRUCTURE`` is the branching diagram: ``(tag, min, max, children)`` where a non-empty
 ``children`` makes the tag the trigger segment of a segment group; UNT closes the UNH level.
-``ELEMENTS`` gives per segment tag the number of data elements the directory defines and the
-(1-based) positions of the mandatory ones. Extracted once from the UN/EDIFACT D.96A directory
+Extracted once from the UN/EDIFACT D.96A directory
 (as distributed with the Bots grammars); regenerate only for another directory.
 """
 
@@ -152,50 +151,6 @@ STRUCTURE: Group = (
         ("UNT", 1, 1, ()),
     ),
 )
-ELEMENTS: dict[str, tuple[int, tuple[int, ...]]] = {
-    "AJT": (2, (1,)),
-    "ALC": (5, (1,)),
-    "ALI": (7, ()),
-    "APR": (3, ()),
-    "BGM": (4, ()),
-    "CNT": (1, (1,)),
-    "COM": (1, (1,)),
-    "CTA": (2, ()),
-    "CUX": (4, ()),
-    "DOC": (5, (1,)),
-    "DTM": (1, (1,)),
-    "EQD": (6, (1,)),
-    "FII": (4, (1,)),
-    "FTX": (5, (1,)),
-    "GIN": (6, (1, 2)),
-    "GIR": (6, (1, 2)),
-    "IMD": (4, ()),
-    "INP": (4, ()),
-    "LIN": (6, ()),
-    "LOC": (5, (1,)),
-    "MEA": (4, (1,)),
-    "MOA": (1, (1,)),
-    "NAD": (9, (1,)),
-    "PAC": (5, ()),
-    "PAI": (1, (1,)),
-    "PAT": (3, (1,)),
-    "PCD": (1, (1,)),
-    "PCI": (4, ()),
-    "PIA": (6, (1, 2)),
-    "PRI": (2, ()),
-    "QTY": (1, (1,)),
-    "QVR": (3, ()),
-    "RCS": (3, (1,)),
-    "RFF": (1, (1,)),
-    "RNG": (2, (1,)),
-    "RTE": (1, (1,)),
-    "TAX": (7, (1,)),
-    "TDT": (9, (1,)),
-    "TOD": (3, ()),
-    "UNH": (7, (1, 2)),
-    "UNS": (1, (1,)),
-    "UNT": (2, (1, 2)),
-}
 
 
 def match(
