@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from builders import simple_invoice
 from shared_dir import shared_path
 
 from gateway.envelope import Envelope
+from gateway.intake import read_records
 from gateway.profile import BuyerProfile
 from gateway.validation.edifact import validate_edifact
 from mappings.edifact.invoic import EancomD96A
 
+ROOT = Path(__file__).resolve().parent.parent
 PROFILE = BuyerProfile(options={"sender_id": "4012345000016", "recipient_id": "4006381333931"})
 ENVELOPE = Envelope("IC9", dt.datetime(2026, 11, 24, 9, 0))
 GOOD = EancomD96A().render(simple_invoice(lines=1), PROFILE, ENVELOPE).content
@@ -138,3 +144,34 @@ def test_other_decimal_mark_is_a_warning() -> None:
     report = validate_edifact(GOOD.replace(b"MOA+203:10.00", b"MOA+203:10,00"), "d.edi")
     assert report.passed
     assert [w.rule for w in report.warnings] == ["EDI-DECIMAL"]
+
+
+def test_agrees_with_the_independent_checker_on_shared_files(tmp_path: Path) -> None:
+    """Pass/fail of validate_edifact equals the checker's on every shared EDIFACT file."""
+    validate = shared_path("conformance", "validate.py")
+    folders = [shared_path("conformance", "samples", "edifact"), shared_path("interop", "edifact")]
+    proc = subprocess.run(
+        [sys.executable, str(validate), *map(str, folders), "--format", "edifact", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    files = json.loads(proc.stdout)["files"]
+    assert len(files) >= 10
+    verdicts = {
+        f["file"]: (f["passed"], validate_edifact(Path(f["file"]).read_bytes(), f["file"]).passed)
+        for f in files
+    }
+    assert {k: v for k, v in verdicts.items() if v[0] != v[1]} == {}
+    assert {v[0] for v in verdicts.values()} == {True, False}
+
+
+def test_every_example_rendering_passes() -> None:
+    """Every example rendered to EANCOM has no finding at all."""
+    for source in ("erp-export.json", "large-1000-lines.json"):
+        for result in read_records(ROOT / "examples" / source):
+            assert result.invoice is not None
+            content = EancomD96A().render(result.invoice, PROFILE, ENVELOPE).content
+            report = validate_edifact(content, result.record)
+            assert report.findings == [], report.findings[:3]
