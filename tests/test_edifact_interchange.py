@@ -23,6 +23,7 @@ from mappings.edifact.syntax import Separators, segment
 PROFILE = BuyerProfile(
     name="buyer", options={"sender_id": "4012345000016", "recipient_id": "4006381333931"}
 )
+UNA_PROFILE = BuyerProfile(name="buyer", options={**PROFILE.options, "una": "always"})
 ENVELOPE = Envelope("IC42", dt.datetime(2026, 11, 24, 10, 30), message_refs=("M1", "M2"))
 
 
@@ -35,18 +36,26 @@ def _body(ref: str, text: str = "plain") -> list:  # type: ignore[type-arg]
     ]
 
 
-def _interchange(*texts: str) -> bytes:
+def _interchange(*texts: str, profile: BuyerProfile = PROFILE) -> bytes:
     bodies = [_body(f"M{i + 1}", t) for i, t in enumerate(texts or ("plain",))]
-    return build_interchange(bodies, PROFILE, ENVELOPE)
+    return build_interchange(bodies, profile, ENVELOPE)
 
 
 def _codes(data: bytes) -> list[tuple[int, int, str, int | None]]:
     return [(e.code, e.segment_position, e.tag, e.element) for e in check_interchange(data)]
 
 
-def test_build_writes_una_unb_and_unz() -> None:
-    """UNA always, UNB with UNOC:3, GLN qualifier 14, YYMMDD:HHMM and the control reference."""
+def test_build_writes_unb_and_unz() -> None:
+    """No UNA for default separators (EANCOM); UNB UNOC:3, GLN qualifier 14, YYMMDD:HHMM, ref."""
     data = _interchange()
+    assert data.startswith(b"UNB+UNOC:3+4012345000016:14+4006381333931:14+261124:1030+IC42'")
+    assert data.endswith(b"UNZ+1+IC42'")
+    assert check_interchange(data) == []
+
+
+def test_una_always_option() -> None:
+    """Profile option una=always writes the UNA even for the default service characters."""
+    data = build_interchange([_body("M1")], UNA_PROFILE, ENVELOPE)
     assert data.startswith(
         b"UNA:+.? 'UNB+UNOC:3+4012345000016:14+4006381333931:14+261124:1030+IC42'"
     )
@@ -79,6 +88,13 @@ def test_missing_party_option_is_config_error(missing: str) -> None:
     del options[missing]
     with pytest.raises(ConfigError, match=missing):
         build_interchange([_body("1")], BuyerProfile(options=options), ENVELOPE)
+
+
+def test_bad_una_option_is_config_error() -> None:
+    """An una option other than auto/always is refused with what is accepted."""
+    profile = BuyerProfile(options={**PROFILE.options, "una": "never"})
+    with pytest.raises(ConfigError, match="always"):
+        build_interchange([_body("1")], profile, ENVELOPE)
 
 
 def test_bad_syntax_option_is_config_error() -> None:
@@ -160,7 +176,7 @@ def test_line_breaks_option() -> None:
     assert check_interchange(data.replace(b"\n", b"\r\n")) == []
 
 
-GOOD = _interchange("one", "two")
+GOOD = _interchange("one", "two", profile=UNA_PROFILE)
 
 
 @pytest.mark.parametrize(

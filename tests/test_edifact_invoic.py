@@ -477,7 +477,7 @@ def test_any_text_round_trips(seller: str, item: str, note: str) -> None:
 
 def test_decimal_comma_interchange_parses() -> None:
     """A UNA announcing ',' as decimal mark: amounts with ',' are read as decimals."""
-    data = _rendered().replace(b"UNA:+.? '", b"UNA:+,? '")
+    data = _rendered().replace(b"UNB+", b"UNA:+,? 'UNB+", 1)
     data = data.replace(b"MOA+203:10.00", b"MOA+203:10,00").replace(
         b"PRI+AAA:10.00", b"PRI+AAA:10,5"
     )

@@ -44,7 +44,7 @@ def test_rendered_invoice_passes() -> None:
         (b"UNZ+1+IC9", b"UNZ+2+IC9", "EDI-UNZ", "segment 32 UNZ element 1"),
         (b"UNZ+1+IC9", b"UNZ+1+IC8", "EDI-UNZ", "segment 32 UNZ element 2"),
         (b"INV-1", b"INV?-1", "EDI-RELEASE", "segment 3 BGM element 2 component 1"),
-        (b"UNA:+.? '", b"UNA::.? '", "EDI-UNA", "segment 0 UNA"),
+        (b"UNB+", b"UNA::.? 'UNB+", "EDI-UNA", "segment 0 UNA"),
         (b"BGM+380+INV-1+9'", b"", "EDI-STRUCT", "segment 3 DTM"),
         (b"MOA+203:10.00'", b"MOA+203:10.00'PRI+AAA:1'PRI+AAA:1'" * 13, "EDI-STRUCT", ""),
         (b"CUX+2:EUR:4'", b"CUX+2:EUR:4'BGM+380+X'", "EDI-STRUCT", "segment 13 BGM"),

@@ -1,9 +1,9 @@
 """The EDIFACT interchange: UNA/UNB ... UNZ around messages; building, reading and checking.
 
-UNA practice: EANCOM (syntax 3) makes UNA conditional: it is needed when the service characters
-differ from the ISO 9735 defaults. We always send it: ISO 9735 defines graphic defaults only for
-syntax levels A and B, UNOC interchanges in the field nearly always carry it, it costs nine bytes,
-and a receiver that does not need it skips it. Reading accepts both.
+UNA practice (EANCOM 2002, syntax 3, UNA "conditional"): the service string advice is sent only
+when the service characters differ from the defaults ``:+.? '`` (component, data, decimal
+mark, release, reserved, terminator), so by default an interchange starts with UNB. Buyers whose
+translators insist on it set profile option ``una`` = ``always``. Reading accepts both.
 
 Positions: ``segment_position`` counts segments from 1 at UNB (UNA is not a segment), across the
 whole interchange; ``element`` and ``component`` are 1-based (None: not about one element).
@@ -533,13 +533,24 @@ def _syntax(profile: BuyerProfile, text: str) -> list[str]:
     return parts
 
 
+def _with_una(profile: BuyerProfile, separators: Separators) -> bool:
+    value = profile.options.get("una", "auto")
+    if value not in ("auto", "always"):
+        raise ConfigError(
+            f"buyer profile {profile.name!r}: option 'una' = {value!r}; accepted: auto "
+            "(only for non-default service characters, EANCOM practice) or always"
+        )
+    return value == "always" or separators != DEFAULT_SEPARATORS
+
+
 def build_interchange(
     bodies: Sequence[list[Segment]],
     profile: BuyerProfile,
     envelope: Envelope,
     separators: Separators = DEFAULT_SEPARATORS,
 ) -> bytes:
-    """Wrap message bodies (UNH..UNT each) in UNA, UNB and UNZ; encoded for the syntax level.
+    """Wrap message bodies (UNH..UNT each) in UNB and UNZ (UNA per option ``una``); encoded for
+    the syntax level.
 
     UNB S004 is ``envelope.prepared_at`` (YYMMDD:HHMM for syntax 3, CCYYMMDD for 4), 0020 is
     ``envelope.interchange_ref``, 0026 the ``application_ref`` option, 0035 ``1`` for a test.
@@ -575,7 +586,9 @@ def build_interchange(
     )
     unz = segment("UNZ", str(len(bodies)), envelope.interchange_ref)
     text = (
-        serializer.serialize([unb], with_una_header=True, break_lines=breaks)
+        serializer.serialize(
+            [unb], with_una_header=_with_una(profile, separators), break_lines=breaks
+        )
         + body_text
         + serializer.serialize([unz], with_una_header=False, break_lines=breaks)
     )
