@@ -27,6 +27,7 @@ from gateway.model import (
     Contact,
     CreditTransfer,
     Delivery,
+    DirectDebit,
     Identifier,
     Invoice,
     ItemAttribute,
@@ -34,8 +35,10 @@ from gateway.model import (
     LineAllowanceCharge,
     Note,
     Payee,
+    PaymentCard,
     Period,
     PrecedingInvoice,
+    SupportingDocument,
     TaxRepresentative,
 )
 from gateway.profile import BuyerProfile
@@ -545,3 +548,84 @@ def test_parse_with_segments_removed_raises_only_parse_error(drop: list[int]) ->
     kept[unt] = b"UNT+%d+MSG1" % (unt - unh + 1)
     with contextlib.suppress(ParseError):
         MAPPING.parse(b"'\n".join(kept))
+
+
+def _values(value: object, path: str) -> list[object]:
+    """The values at a NOT_CARRIED path (``[*]`` every entry, ``[1:]`` all but the first)."""
+    head, _, rest = path.partition(".")
+    name, _, index = head.partition("[")
+    found = getattr(value, name)
+    if not index:
+        return _values(found, rest) if rest and found is not None else [found]
+    entries = list(found)[1:] if index == "1:]" else list(found)
+    if not rest:
+        return [tuple(entries)] if entries else [()]
+    return [v for entry in entries for v in _values(entry, rest)]
+
+
+def _everything_not_carried() -> Invoice:
+    """The rich case with every NOT_CARRIED field filled."""
+    rich = _rich_invoice()
+    line = rich.lines[0]
+    return rich.model_copy(
+        update={
+            "tax_point_date_code": "3",
+            "tender_reference": "T-1",
+            "invoiced_object": Identifier(value="OBJ-1", scheme="AAA"),
+            "buyer_accounting_reference": "ACC-1",
+            "business_process": "urn:process",
+            "specification_id": "urn:spec",
+            "seller": rich.seller.model_copy(
+                update={
+                    "trading_name": "Trade",
+                    "identifiers": (*rich.seller.identifiers, Identifier(value="X", scheme="0088")),
+                    "legal_registration": Identifier(value="HRB 1", scheme="0002"),
+                }
+            ),
+            "buyer": rich.buyer.model_copy(
+                update={
+                    "trading_name": "Buy",
+                    "legal_registration": Identifier(value="HRB 2", scheme="0002"),
+                }
+            ),
+            "payee": rich.payee.model_copy(  # type: ignore[union-attr]
+                update={"legal_registration": Identifier(value="HRB 9", scheme="0009")}
+            ),
+            "payment": rich.payment.model_copy(  # type: ignore[union-attr]
+                update={
+                    "card": PaymentCard(pan_last_digits="1234"),
+                    "direct_debit": DirectDebit(mandate_reference="M-1"),
+                }
+            ),
+            "supporting_documents": (SupportingDocument(reference="DOC-1"),),
+            "lines": (
+                line.model_copy(
+                    update={
+                        "object_id": Identifier(value="O-1"),
+                        "accounting_reference": "ACC-L",
+                        "price": line.price.model_copy(update={"discount": Decimal("1.00")}),
+                        "item": line.item.model_copy(
+                            update={
+                                "classifications": (
+                                    ItemClassification(value="842833", scheme="HS", version="1"),
+                                )
+                            }
+                        ),
+                    }
+                ),
+                *rich.lines[1:],
+            ),
+        }
+    )
+
+
+def test_stamped_drops_exactly_not_carried() -> None:
+    """Every NOT_CARRIED path is set in the input, empty after stamped(), and the rest survives
+    a round trip: the list in the docstring is the list the code applies."""
+    invoice = _everything_not_carried()
+    stamped = MAPPING.stamped(invoice)
+    for path in NOT_CARRIED:
+        assert any(v not in (None, ()) for v in _values(invoice, path)), f"{path} not filled"
+        assert all(v in (None, ()) for v in _values(stamped, path)), f"{path} kept"
+    content = MAPPING.render(invoice, PROFILE, ENVELOPE).content
+    assert MAPPING.parse(content) == stamped
