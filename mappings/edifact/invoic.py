@@ -207,9 +207,10 @@ def render_interchange(
 ) -> Document:
     """Several invoices (for one buyer) in one interchange, message refs from the envelope.
 
-    Omitted amounts are completed first. ConfigError names a missing profile option
-    (``sender_id``, ``recipient_id``) or the missing envelope; InvoiceRejected names values
-    INVOIC D.96A cannot hold.
+    Omitted amounts are completed first. The Document's ``invoice_number`` is the BT-1 of a
+    single invoice, or the numbers joined by commas for a consolidated interchange.
+    ConfigError names a missing profile option (``sender_id``, ``recipient_id``) or the missing
+    envelope; InvoiceRejected names values INVOIC D.96A cannot hold.
     """
     if not invoices:
         raise ConfigError("render_interchange needs at least one invoice")
