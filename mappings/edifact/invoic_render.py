@@ -9,6 +9,7 @@ else that does not fit is reported as a Problem naming the field.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -63,9 +64,8 @@ class _Fit:
             raise InvoiceRejected(self.record, self.problems)
 
 
-def _date(qualifier: str, value: object) -> Segment:
-    assert hasattr(value, "strftime")
-    return segment("DTM", [qualifier, day102(value), "102"])  # type: ignore[arg-type]
+def _date(qualifier: str, value: dt.date) -> Segment:
+    return segment("DTM", [qualifier, day102(value), "102"])
 
 
 def _amount(qualifier: str, value: Decimal, currency: str = "") -> Segment:
