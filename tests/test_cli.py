@@ -181,3 +181,22 @@ def test_cxml_without_a_shared_secret_names_the_missing_option(tmp_path: Path) -
     assert result.returncode == 1
     assert "shared_secret" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validate_checks_edifact_envelopes_and_cxml_against_the_dtd(tmp_path: Path) -> None:
+    """`igw validate` judges EANCOM interchanges and cXML documents; a broken UNT count fails."""
+    igw("translate", str(EXAMPLES / "erp-export.json"), "--to", "eancom-d96a,cxml",
+        "--option", "shared_secret=x", "--out", str(tmp_path), "--quiet")  # fmt: skip
+    edi = sorted((tmp_path / "eancom-d96a").iterdir())[0]
+    cxml = sorted((tmp_path / "cxml").iterdir())[0]
+    ok = igw("validate", str(edi), str(cxml))
+    assert ok.returncode == 0, ok.stdout
+    text = edi.read_text(encoding="utf-8")
+    start = text.index("UNT+") + 4
+    end = text.index("+", start)
+    broken = tmp_path / "broken.edi"
+    broken.write_text(text[:start] + "999" + text[end:], encoding="utf-8")
+    failed = igw("validate", str(broken), "--json")
+    assert failed.returncode == 1
+    findings = [f for r in json.loads(failed.stdout)["reports"] for f in r["findings"]]
+    assert any(f["rule"] == "EDI-UNT" for f in findings), findings
