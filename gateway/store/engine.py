@@ -1,0 +1,46 @@
+"""Engines for the store: SQLite (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE) or any URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+DEFAULT_URL = "sqlite:///var/gateway.db"
+#: execution option: the transaction only reads (SQLite starts it DEFERRED, not IMMEDIATE)
+READ_ONLY = "igw_read_only"
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default ``sqlite:///var/gateway.db``, folder created).
+
+    On SQLite every write transaction starts with ``BEGIN IMMEDIATE``: one writer at a time,
+    the others wait up to :data:`BUSY_TIMEOUT_SECONDS`; the journal is WAL so readers never block.
+    """
+    parsed = make_url(url or DEFAULT_URL)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # hand transaction control to SQLAlchemy's "begin" event below
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,1 @@
+"""Store schema revisions, oldest first (0001_initial, ...)."""

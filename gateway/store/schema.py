@@ -1,0 +1,128 @@
+"""The store's tables as SQLAlchemy Core metadata (migration 0001 creates exactly these).
+
+Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
+the API takes and returns timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware datetimes in, naive UTC stored, aware UTC out; a naive input is refused."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(f"store times must be timezone-aware datetimes, got {value!r}")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seller_key", sa.String(200), nullable=False),
+    sa.Column("number", sa.String(200), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("canonical", sa.Text, nullable=False),
+    sa.Column("source", sa.LargeBinary, nullable=True),
+    sa.Column("accepted_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("seller_key", "number", name="uq_invoices_seller_number"),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
+    sa.Column("syntax", sa.String(40), nullable=False),
+    sa.Column("format", sa.String(100), nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("extension", sa.String(20), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=True),
+    sa.Column("buyer", sa.String(200), nullable=False, index=True),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    # QUEUED: when to send next; SENT/DELIVERED: when the awaited proof is overdue.
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("idempotency_key", sa.String(300), nullable=False),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claim_expires_at", UtcDateTime, nullable=True),
+    # the three ack levels, kept apart: AckStatus text of the latest ack at each level
+    sa.Column("transport_ack", sa.String(20), nullable=True),
+    sa.Column("syntax_ack", sa.String(20), nullable=True),
+    sa.Column("business_ack", sa.String(20), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("idempotency_key", name="uq_deliveries_idempotency_key"),
+    sa.Index("ix_deliveries_state_next", "state", "next_attempt_at"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=True, index=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("ack_level", sa.String(20), nullable=True),
+    sa.Column("state_from", sa.String(20), nullable=True),
+    sa.Column("state_to", sa.String(20), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("evidence", sa.LargeBinary, nullable=True),
+)
+
+control_numbers = sa.Table(
+    "control_numbers",
+    metadata,
+    sa.Column("partner", sa.String(200), primary_key=True),
+    sa.Column("counter", sa.String(50), primary_key=True),
+    sa.Column("last_value", sa.BigInteger, nullable=False),
+)
+
+unmatched_acks = sa.Table(
+    "unmatched_acks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("ack_level", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("sender", sa.String(200), nullable=True),
+    sa.Column("recipient", sa.String(200), nullable=True),
+    sa.Column("interchange_ref", sa.String(100), nullable=True),
+    sa.Column("message_ref", sa.String(100), nullable=True),
+    sa.Column("document_ref", sa.String(300), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+)
