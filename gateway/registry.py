@@ -90,3 +90,30 @@ def resolve_mapping(name: str) -> Any:
     instance = load_object(target, kind="mapping")()
     _cache[name] = instance
     return instance
+
+
+BUILTIN_CONNECTORS: dict[str, str] = {
+    "file": "connectors.file:FileConnector",
+    "memory": "connectors.memory:MemoryConnector",
+}
+
+CONNECTOR_GROUP = "invoice_gateway.connectors"
+
+
+def connector_names() -> list[str]:
+    """Every connector alias known: built in and from entry points."""
+    return sorted({**BUILTIN_CONNECTORS, **_entry_point_names(CONNECTOR_GROUP)})
+
+
+def resolve_connector(name: str) -> Any:
+    """The connector class for an alias or ``module:Class`` name (not an instance: the profile's
+    channel options are passed to it). Unknown names raise :class:`ConfigError` with a
+    "did you mean"."""
+    known = {**BUILTIN_CONNECTORS, **_entry_point_names(CONNECTOR_GROUP)}
+    if ":" in name:
+        return load_object(name, kind="connector")
+    if name not in known:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown connector {name!r}{hint} (known: {', '.join(sorted(known))})")
+    return load_object(known[name], kind="connector")

@@ -1,0 +1,104 @@
+"""The Connector interface: one method, ``send(document) -> Receipt``.
+
+A connector moves a rendered :class:`~gateway.document.Document` to a buyer over one channel and
+returns a :class:`Receipt` (what the transport proved). It raises only
+:class:`~gateway.delivery_errors.DeliveryError` subclasses: foreign exceptions are translated here,
+at the boundary, with ``raise ... from exc``. A send with an ``idempotency_key`` already delivered
+must not deliver twice; it returns the receipt of the first send.
+
+Example — a connector that hands documents to a callable::
+
+    from connectors.base import Receipt, utc_now
+    from gateway.delivery_errors import ConnectionFailed
+
+    class CallbackConnector:
+        name = "callback"
+
+        def __init__(self, target, clock=utc_now):
+            self.target, self.clock, self.channel, self.done = target, clock, "callback", {}
+
+        def send(self, document, *, delivery_id, idempotency_key):
+            if idempotency_key in self.done:
+                return self.done[idempotency_key]
+            try:
+                remote_id = self.target(document.content)
+            except OSError as exc:
+                raise ConnectionFailed(f"callback: {exc}") from exc
+            receipt = Receipt(connector=self.name, channel=self.channel, message_id=remote_id,
+                              idempotency_key=idempotency_key, sent_at=self.clock(),
+                              transport_proof=True)
+            self.done[idempotency_key] = receipt
+            return receipt
+
+Connectors that can also receive (acks, inbound invoices) implement :class:`Polling`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from gateway.document import Document
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the default clock; tests pass their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one successful send proved.
+
+    ``connector`` is the connector alias (``file``), ``channel`` a description of the destination
+    without secrets (``file:/srv/outbox/acme``), ``message_id`` the id the remote knows the
+    document by (AS2 Message-ID, remote file name), ``transport_proof`` whether the transport
+    itself confirmed receipt (an MDN, a 2xx, a completed rename), ``evidence`` the raw proof bytes
+    kept in the event log, ``detail`` a line for people.
+    """
+
+    connector: str
+    channel: str
+    message_id: str
+    idempotency_key: str
+    sent_at: datetime
+    transport_proof: bool
+    evidence: bytes = b""
+    detail: str = ""
+    remote_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One item received on a channel (an ack, an inbound invoice), not yet parsed."""
+
+    connector: str
+    channel: str
+    content: bytes
+    received_at: datetime
+    name: str = ""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """Sends a document over one channel; see the module docstring for an example."""
+
+    name: str
+    channel: str
+
+    def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
+        """Deliver ``document`` once per ``idempotency_key``; raise only ``DeliveryError``s."""
+        ...
+
+
+@runtime_checkable
+class Polling(Protocol):
+    """A connector that can also receive: ``poll()`` yields what arrived since the last call."""
+
+    def poll(self) -> Iterator[Inbound]:
+        """Items received and not yet handed out; each is yielded once."""
+        ...

@@ -1,0 +1,104 @@
+"""FileConnector: drop each document into a folder, atomically and once per idempotency key.
+
+The file appears complete or not at all: it is written to a hidden temporary file in the same
+folder, fsynced, given the send time as its modification time, and renamed into place (the folder
+is fsynced too). Its name is ``<invoice>.<format>.<key hash>.<ext>``, so a re-send with the same
+idempotency key finds the file, writes nothing and returns the same receipt (``sent_at`` is read
+back from the file's mtime) — even after a restart. Same key with different bytes is an
+:class:`~gateway.delivery_errors.IdempotencyConflict`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from connectors.base import Clock, Receipt, utc_now
+from gateway.delivery_errors import IdempotencyConflict, from_os_error
+from gateway.document import Document
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _to_ns(moment: datetime) -> int:
+    """Exact nanoseconds since the epoch (no float rounding)."""
+    delta = moment.astimezone(UTC) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1_000
+
+
+def _from_ns(ns: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=ns // 1_000)
+
+
+class FileConnector:
+    """Writes documents into ``directory`` (which must exist unless ``create`` is true)."""
+
+    name = "file"
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, create: bool = False, clock: Clock = utc_now
+    ) -> None:
+        self.directory = Path(directory)
+        self.create = create
+        self.clock = clock
+        self.channel = f"file:{self.directory}"
+
+    def target_for(self, document: Document, idempotency_key: str) -> Path:
+        """Where ``document`` lands for ``idempotency_key`` (stable across processes)."""
+        key = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+        stem = document.filename.removesuffix(f".{document.extension}")
+        return self.directory / f"{stem}.{key}.{document.extension}"
+
+    def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
+        """Drop ``document`` into the folder once per key; only DeliveryErrors escape."""
+        target = self.target_for(document, idempotency_key)
+        try:
+            if self.create:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                return self._existing(target, document, idempotency_key)
+            self._write(target, document.content)
+            return self._receipt(target, document, idempotency_key)
+        except OSError as exc:
+            raise from_os_error(exc, f"{self.channel}: writing {target.name}") from exc
+
+    def _existing(self, target: Path, document: Document, key: str) -> Receipt:
+        if hashlib.sha256(target.read_bytes()).hexdigest() != document.sha256:
+            raise IdempotencyConflict(
+                f"{self.channel}: {target.name} exists for key {key!r} with different content"
+            )
+        return self._receipt(target, document, key)
+
+    def _write(self, target: Path, content: bytes) -> None:
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with open(temp, "xb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            sent = _to_ns(self.clock())
+            os.utime(temp, ns=(sent, sent))
+            os.replace(temp, target)
+        finally:
+            temp.unlink(missing_ok=True)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def _receipt(self, target: Path, document: Document, key: str) -> Receipt:
+        stat = target.stat()
+        return Receipt(
+            connector=self.name,
+            channel=self.channel,
+            message_id=target.name,
+            idempotency_key=key,
+            sent_at=_from_ns(stat.st_mtime_ns),
+            transport_proof=True,
+            evidence=f"{target} sha256={document.sha256} size={stat.st_size}".encode(),
+            detail=f"written to {target}",
+            remote_name=target.name,
+        )

@@ -1,0 +1,125 @@
+"""One contract suite for every connector (STYLE 9): memory and file now, AS2/SFTP/HTTP later.
+
+Each connector joins through a harness: how to build it, and how to make its next send fail
+with a foreign (non-gateway) exception so the suite can prove the translation at the boundary.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.base import Connector, Receipt
+from connectors.file import FileConnector
+from connectors.memory import MemoryConnector
+from gateway.delivery_errors import DeliveryError, IdempotencyConflict, policy_table
+from gateway.document import Document
+
+NOW = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def clock() -> datetime:
+    return NOW
+
+
+@dataclass
+class Harness:
+    connector: Connector
+    break_next: Callable[[], None]
+
+
+def _memory(tmp_path: Path) -> Harness:
+    memory = MemoryConnector(channel="contract", clock=clock)
+    return Harness(memory, lambda: memory.script(ConnectionResetError(errno.ECONNRESET, "reset")))
+
+
+def _file(tmp_path: Path) -> Harness:
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    connector = FileConnector(folder, clock=clock)
+
+    def break_next() -> None:
+        os.rmdir(folder)
+        folder.write_text("not a folder")  # the folder became a file: OSError underneath
+
+    return Harness(connector, break_next)
+
+
+HARNESSES = {"memory": _memory, "file": _file}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield HARNESSES[request.param](tmp_path)
+
+
+def document(number: str = "INV-1", content: bytes = b"<Invoice>1</Invoice>") -> Document:
+    return Document(content=content, syntax="ubl", format="peppol-bis3", invoice_number=number)
+
+
+def test_is_a_connector(harness: Harness) -> None:
+    """Every connector satisfies the Connector protocol (name, channel, send)."""
+    assert isinstance(harness.connector, Connector)
+    assert harness.connector.name and harness.connector.channel
+
+
+def test_receipt_fields_filled(harness: Harness) -> None:
+    """A send returns a Receipt naming connector, channel, message id, key, time and proof."""
+    receipt = harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+    assert isinstance(receipt, Receipt)
+    assert receipt.connector == harness.connector.name
+    assert receipt.channel == harness.connector.channel
+    assert receipt.message_id
+    assert receipt.idempotency_key == "k-1"
+    assert receipt.sent_at == NOW
+    assert receipt.transport_proof is True
+    assert receipt.evidence
+    assert receipt.detail
+
+
+def test_idempotent_resend(harness: Harness) -> None:
+    """A re-send with the same key returns the first receipt and delivers nothing new."""
+    first = harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+    again = harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+    assert again == first
+
+
+def test_distinct_keys_deliver_separately(harness: Harness) -> None:
+    """Two keys for the same invoice are two deliveries with different message ids."""
+    one = harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+    two = harness.connector.send(document(), delivery_id="d-2", idempotency_key="k-2")
+    assert one.message_id != two.message_id
+
+
+def test_same_key_different_bytes_is_a_conflict(harness: Harness) -> None:
+    """Reusing a key for different bytes raises IdempotencyConflict (permanent), not a re-send."""
+    harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+    with pytest.raises(IdempotencyConflict) as caught:
+        harness.connector.send(
+            document(content=b"<Invoice>2</Invoice>"), delivery_id="d-1", idempotency_key="k-1"
+        )
+    assert caught.value.retryable is False
+
+
+def test_foreign_errors_are_translated(harness: Harness) -> None:
+    """A foreign failure underneath escapes only as a DeliveryError chained to its cause."""
+    harness.break_next()
+    with pytest.raises(DeliveryError) as caught:
+        harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-9")
+    assert caught.value.__cause__ is not None
+    assert not isinstance(caught.value.__cause__, DeliveryError)
+    assert caught.value.resulting_state in {"QUEUED", "FAILED"}
+
+
+def test_every_delivery_error_carries_its_policy() -> None:
+    """Each DeliveryError class has retryable and resulting_state, consistent with each other."""
+    table = policy_table()
+    assert len(table) >= 12
+    for name, retryable, state in table:
+        assert state == ("QUEUED" if retryable else "FAILED"), name
