@@ -1,17 +1,20 @@
 """FileConnector: drop each document into a folder, atomically and once per idempotency key.
 
 The file appears complete or not at all: it is written to a hidden temporary file in the same
-folder, fsynced, given the send time as its modification time, and renamed into place (the folder
-is fsynced too). Its name is ``<invoice>.<format>.<key hash>.<ext>``, so a re-send with the same
-idempotency key finds the file, writes nothing and returns the same receipt (``sent_at`` is read
-back from the file's mtime) — even after a restart. Same key with different bytes is an
+folder, fsynced, given the send time as its modification time, and linked into place (the folder
+is fsynced too); an existing file is never replaced. Its name is
+``<invoice>.<format>.<key hash>.<ext>``, so a re-send with the same idempotency key finds the
+file, writes nothing and returns the same receipt (``sent_at`` is read back from the file's
+mtime) — even after a restart. Same key with different bytes is an
 :class:`~gateway.delivery_errors.IdempotencyConflict`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +33,22 @@ def _to_ns(moment: datetime) -> int:
 
 def _from_ns(ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=ns // 1_000)
+
+
+def _place(temp: Path, target: Path) -> None:
+    """Move ``temp`` to ``target`` atomically without replacing an existing file.
+
+    ``link`` fails if ``target`` exists (a concurrent send of the same key won: its file stays);
+    where the file system has no hard links, ``replace`` is the atomic fallback.
+    """
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        os.replace(temp, target)
 
 
 class FileConnector:
@@ -60,7 +79,7 @@ class FileConnector:
             if target.exists():
                 return self._existing(target, document, idempotency_key)
             self._write(target, document.content)
-            return self._receipt(target, document, idempotency_key)
+            return self._existing(target, document, idempotency_key)
         except OSError as exc:
             raise from_os_error(exc, f"{self.channel}: writing {target.name}") from exc
 
@@ -72,7 +91,7 @@ class FileConnector:
         return self._receipt(target, document, key)
 
     def _write(self, target: Path, content: bytes) -> None:
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
             with open(temp, "xb") as handle:
                 handle.write(content)
@@ -80,7 +99,7 @@ class FileConnector:
                 os.fsync(handle.fileno())
             sent = _to_ns(self.clock())
             os.utime(temp, ns=(sent, sent))
-            os.replace(temp, target)
+            _place(temp, target)
         finally:
             temp.unlink(missing_ok=True)
         directory = os.open(self.directory, os.O_RDONLY)

@@ -25,6 +25,8 @@ from gateway.errors import ConfigError
 from gateway.profile import BuyerProfile, ChannelSpec
 
 NOT_CONNECTOR_OPTIONS = {"self", "clock"}
+BATCHING_SYNTAXES = frozenset({"edifact"})
+"""Syntaxes whose interchange carries several invoices (mappings.edifact.render_interchange)."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,17 @@ def _check_literal_secrets(path: Path, data: dict[str, Any], problems: list[str]
 
 def _check_semantics(path: Path, profile: BuyerProfile, problems: list[str]) -> None:
     try:
-        registry.resolve_mapping(profile.format)
+        mapping = registry.resolve_mapping(profile.format)
     except ConfigError as exc:
         problems.append(f"{path}: format = {profile.format!r}: {exc}")
+    else:
+        syntax = getattr(mapping, "syntax", "")
+        if profile.consolidation != "per-invoice" and syntax not in BATCHING_SYNTAXES:
+            problems.append(
+                f"{path}: consolidation = {profile.consolidation!r}: format {profile.format!r} "
+                f"({syntax}) carries one invoice per document; accepted: 'per-invoice' "
+                f"(batching needs an interchange syntax: {', '.join(sorted(BATCHING_SYNTAXES))})"
+            )
     if profile.channel is None:
         problems.append(
             f'{path}: channel: missing; add e.g. [channel] connector = "file" '

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from connectors.file import FileConnector
+from connectors.file import FileConnector, _place
 from gateway.delivery_errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
@@ -90,3 +91,25 @@ def test_os_error_policy() -> None:
     assert isinstance(full, RemoteUnavailable) and full.retryable
     gone = from_os_error(FileNotFoundError(errno.ENOENT, "gone"), "x")
     assert isinstance(gone, ConfigurationInvalid)
+
+
+def test_concurrent_sends_of_one_key_leave_one_file_and_one_receipt(tmp_path: Path) -> None:
+    """Racing sends of the same key (two workers) leave one file; every caller gets its receipt."""
+    connector = FileConnector(tmp_path, clock=lambda: NOW)
+
+    def send(_: int) -> object:
+        return connector.send(DOC, delivery_id="d", idempotency_key="k")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        receipts = set(pool.map(send, range(32)))
+    assert len(receipts) == 1
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_move_onto_an_existing_file_keeps_it(tmp_path: Path) -> None:
+    """The final move never replaces a file a concurrent send put there first."""
+    winner, temp = tmp_path / "doc.xml", tmp_path / ".doc.tmp"
+    winner.write_bytes(b"first")
+    temp.write_bytes(b"second")
+    _place(temp, winner)
+    assert winner.read_bytes() == b"first"

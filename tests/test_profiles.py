@@ -173,3 +173,13 @@ def test_retry_delay_is_exponential_capped_and_jittered() -> None:
     assert [retry.delay(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
     assert retry.delay(1, 0.0) == timedelta(seconds=5)
     assert retry.delay(1, 1.0) == timedelta(seconds=15)
+
+
+def test_batching_needs_an_interchange_syntax(tmp_path: Path) -> None:
+    """per-day consolidation is refused for UBL (one invoice per document), accepted for EANCOM."""
+    write(tmp_path, "ubl", 'default = true\nconsolidation = "per-day"\n' + FILE_CHANNEL)
+    text = problems_of(tmp_path)
+    assert "consolidation = 'per-day': format 'peppol-bis3' (ubl)" in text
+    assert "accepted: 'per-invoice'" in text
+    edi = 'default = true\nformat = "eancom-d96a"\nconsolidation = "per-day"\n'
+    assert load_profile(write(tmp_path, "edi", edi + FILE_CHANNEL)).consolidation == "per-day"
