@@ -12,6 +12,7 @@ connector would translate it, so the worker only ever sees ``DeliveryError``s.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class MemoryConnector:
         self._script: deque[BaseException | None] = deque(script)
         self._receipts: dict[str, tuple[str, Receipt]] = {}
         self._inbound: deque[Inbound] = deque()
+        self._lock = threading.Lock()
 
     def script(self, *outcomes: BaseException | None) -> None:
         """Append outcomes for the next new sends (``None`` = succeed)."""
@@ -61,6 +63,10 @@ class MemoryConnector:
 
     def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
         """Accept ``document`` (or raise the next scripted error); idempotent per key."""
+        with self._lock:
+            return self._send(document, delivery_id, idempotency_key)
+
+    def _send(self, document: Document, delivery_id: str, idempotency_key: str) -> Receipt:
         previous = self._receipts.get(idempotency_key)
         if previous is not None:
             if previous[0] != document.sha256:

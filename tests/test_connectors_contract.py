@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +91,17 @@ def test_idempotent_resend(harness: Harness) -> None:
     assert again == first
 
 
+def test_concurrent_sends_of_one_key_deliver_once(harness: Harness) -> None:
+    """Racing sends of one key (several workers) all get the same single receipt."""
+
+    def send(_: int) -> Receipt:
+        return harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        receipts = set(pool.map(send, range(16)))
+    assert len(receipts) == 1
+
+
 def test_distinct_keys_deliver_separately(harness: Harness) -> None:
     """Two keys for the same invoice are two deliveries with different message ids."""
     one = harness.connector.send(document(), delivery_id="d-1", idempotency_key="k-1")
@@ -123,3 +135,17 @@ def test_every_delivery_error_carries_its_policy() -> None:
     assert len(table) >= 12
     for name, retryable, state in table:
         assert state == ("QUEUED" if retryable else "FAILED"), name
+
+
+def test_policy_table_in_the_docstring_matches_the_classes() -> None:
+    """The table in gateway.delivery_errors' docstring states each class's real policy."""
+    import gateway.delivery_errors as module
+
+    documented = {}
+    for line in (module.__doc__ or "").splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] in {"yes", "no"} and parts[2] in {"QUEUED", "FAILED"}:
+            documented[parts[0]] = (parts[1] == "yes", parts[2])
+    actual = {name: (retryable, state) for name, retryable, state in policy_table()}
+    actual.pop("DeliveryError")
+    assert documented == actual
