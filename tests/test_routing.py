@@ -10,8 +10,10 @@ from shared_dir import ROOT
 
 from gateway.errors import ConfigError, InvoiceRejected
 from gateway.model import Identifier, Invoice
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles import ProfileSet, build_connector, load_profiles
+from gateway.registry import resolve_mapping
 from gateway.routing import buyer_ids, route
+from gateway.totals import complete
 
 CHANNEL = '[channel]\nconnector = "memory"\n'
 
@@ -125,3 +127,17 @@ def test_example_profiles_route() -> None:
     peppol = Identifier(value="4000001000005", scheme="0088")
     assert route(invoice_for(electronic_address=peppol), found).name == "nordwind-peppol"
     assert route(invoice_for(), found).name == "default"
+
+
+def test_route_render_send_with_the_routed_channel(tmp_path: Path) -> None:
+    """The pieces fit: route -> the profile's mapping renders -> its channel's connector sends."""
+    found = load_profiles(ROOT / "config" / "buyers")
+    peppol = Identifier(value="4000001000005", scheme="0088")
+    invoice = complete(invoice_for(electronic_address=peppol))
+    profile = route(invoice, found)
+    document = resolve_mapping(profile.format).render(invoice, profile)
+    assert profile.channel is not None
+    spec = profile.channel.model_copy(update={"options": {"directory": str(tmp_path)}})
+    receipt = build_connector(spec).send(document, delivery_id="d-1", idempotency_key="INV-1")
+    assert receipt.connector == "file"
+    assert (tmp_path / receipt.message_id).read_bytes() == document.content
