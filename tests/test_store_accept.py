@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -137,3 +139,25 @@ def test_naive_time_is_refused(store: Store) -> None:  # noqa: F811
             now=dt.datetime(2026, 1, 1),
         )
     assert _count(store, invoices) == 0
+
+
+def test_concurrent_resubmission_is_never_duplicated(store: Store) -> None:  # noqa: F811
+    """Eight threads accepting the same invoice at once store it once; the rest see duplicate."""
+    start = threading.Barrier(8)
+
+    def submit(_: int) -> bool:
+        start.wait()
+        result = store.accept(
+            simple_invoice(),
+            None,
+            "DE123",
+            documents=[_doc()],
+            deliveries=[NewDelivery("b", "as2", T0)],
+            now=T0,
+        )
+        return result.duplicate
+
+    with ThreadPoolExecutor(8) as pool:
+        duplicates = list(pool.map(submit, range(8)))
+    assert sorted(duplicates) == [False] + [True] * 7
+    assert _count(store, invoices) == 1 and _count(store, deliveries) == 1
