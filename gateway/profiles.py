@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import registry, secrets
 from gateway.errors import ConfigError
-from gateway.profile import BuyerProfile, ChannelSpec
+from gateway.profile import BuyerProfile, ChannelSpec, Consolidation
 
 NOT_CONNECTOR_OPTIONS = {"self", "clock"}
 BATCHING_SYNTAXES = frozenset({"edifact"})
@@ -102,16 +102,26 @@ def _load_file(path: Path, problems: list[str]) -> BuyerProfile | None:
         return None
     data.setdefault("name", path.stem)
     before = len(problems)
+    # Checked on the raw table so that one run reports every problem of the file, even when
+    # the model itself does not validate.
     _check_literal_secrets(path, data, problems)
+    _check_plugins(path, data, problems)
     try:
         profile = BuyerProfile.model_validate(data)
     except ValidationError as exc:
         problems.extend(_describe(path, exc))
         return None
-    if len(problems) > before:
-        return None
-    _check_semantics(path, profile, problems)
+    _check_profile(path, profile, problems)
     return profile if len(problems) == before else None
+
+
+def _raw_channels(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(dotted place, table) of the channel and each fallback, as written."""
+    channels: list[tuple[str, object]] = [("channel", data.get("channel"))]
+    fallback = data.get("fallback")
+    if isinstance(fallback, list):
+        channels.extend((f"fallback[{i}]", c) for i, c in enumerate(fallback))
+    return [(where, table) for where, table in channels if isinstance(table, dict)]
 
 
 def _check_literal_secrets(path: Path, data: dict[str, Any], problems: list[str]) -> None:
@@ -119,12 +129,8 @@ def _check_literal_secrets(path: Path, data: dict[str, Any], problems: list[str]
     options = data.get("options")
     if isinstance(options, dict):
         places.extend((f"options.{k}", v) for k, v in options.items())
-    channels = [("channel", data.get("channel"))]
-    fallback = data.get("fallback")
-    if isinstance(fallback, list):
-        channels.extend((f"fallback[{i}]", c) for i, c in enumerate(fallback))
-    for prefix, channel in channels:
-        if isinstance(channel, dict) and isinstance(channel.get("options"), dict):
+    for prefix, channel in _raw_channels(data):
+        if isinstance(channel.get("options"), dict):
             places.extend((f"{prefix}.options.{k}", v) for k, v in channel["options"].items())
     for dotted, value in places:
         try:
@@ -133,28 +139,41 @@ def _check_literal_secrets(path: Path, data: dict[str, Any], problems: list[str]
             problems.append(f"{path}: {dotted}: {str(exc).split(': ', 1)[1]}")
 
 
-def _check_semantics(path: Path, profile: BuyerProfile, problems: list[str]) -> None:
-    try:
-        mapping = registry.resolve_mapping(profile.format)
-    except ConfigError as exc:
-        problems.append(f"{path}: format = {profile.format!r}: {exc}")
-    else:
-        syntax = getattr(mapping, "syntax", "")
-        if profile.consolidation != "per-invoice" and syntax not in BATCHING_SYNTAXES:
-            problems.append(
-                f"{path}: consolidation = {profile.consolidation!r}: format {profile.format!r} "
-                f"({syntax}) carries one invoice per document; accepted: 'per-invoice' "
-                f"(batching needs an interchange syntax: {', '.join(sorted(BATCHING_SYNTAXES))})"
-            )
+def _check_plugins(path: Path, data: dict[str, Any], problems: list[str]) -> None:
+    """Format and connector names exist; connector options are the ones the connector takes."""
+    name = data.get("format", BuyerProfile.model_fields["format"].default)
+    if isinstance(name, str):
+        try:
+            mapping = registry.resolve_mapping(name)
+        except ConfigError as exc:
+            problems.append(f"{path}: format = {name!r}: {exc}")
+        else:
+            _check_consolidation(path, name, mapping, data.get("consolidation"), problems)
+    for where, channel in _raw_channels(data):
+        connector, options = channel.get("connector"), channel.get("options", {})
+        if isinstance(connector, str) and isinstance(options, dict):
+            _check_channel(path, where, connector, options, problems)
+
+
+def _check_consolidation(
+    path: Path, name: str, mapping: Any, consolidation: object, problems: list[str]
+) -> None:
+    syntax = getattr(mapping, "syntax", "")
+    batching = set(get_args(Consolidation)) - {"per-invoice"}
+    if consolidation in batching and syntax not in BATCHING_SYNTAXES:
+        problems.append(
+            f"{path}: consolidation = {consolidation!r}: format {name!r} "
+            f"({syntax}) carries one invoice per document; accepted: 'per-invoice' "
+            f"(batching needs an interchange syntax: {', '.join(sorted(BATCHING_SYNTAXES))})"
+        )
+
+
+def _check_profile(path: Path, profile: BuyerProfile, problems: list[str]) -> None:
     if profile.channel is None:
         problems.append(
             f'{path}: channel: missing; add e.g. [channel] connector = "file" '
             f'with [channel.options] directory = "outbox/{profile.name}"'
         )
-    if profile.channel is not None:
-        _check_channel(path, "channel", profile.channel, problems)
-    for index, spec in enumerate(profile.fallback):
-        _check_channel(path, f"fallback[{index}]", spec, problems)
     if not profile.ids.claims() and profile.group is None and not profile.default:
         problems.append(
             f"{path}: the profile matches no invoice; give [ids] (vat_ids, glns, peppol_ids, "
@@ -162,11 +181,13 @@ def _check_semantics(path: Path, profile: BuyerProfile, problems: list[str]) -> 
         )
 
 
-def _check_channel(path: Path, where: str, spec: ChannelSpec, problems: list[str]) -> None:
+def _check_channel(
+    path: Path, where: str, connector: str, options: dict[str, Any], problems: list[str]
+) -> None:
     try:
-        cls = registry.resolve_connector(spec.connector)
+        cls = registry.resolve_connector(connector)
     except ConfigError as exc:
-        problems.append(f"{path}: {where}.connector = {spec.connector!r}: {exc}")
+        problems.append(f"{path}: {where}.connector = {connector!r}: {exc}")
         return
     try:
         parameters = inspect.signature(cls).parameters
@@ -175,10 +196,10 @@ def _check_channel(path: Path, where: str, spec: ChannelSpec, problems: list[str
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     accepted = [n for n in parameters if n not in NOT_CONNECTOR_OPTIONS]
-    for key in spec.options:
+    for key in options:
         if key not in accepted:
             problems.append(
-                f"{path}: {where}.options.{key}: connector {spec.connector!r} has no option "
+                f"{path}: {where}.options.{key}: connector {connector!r} has no option "
                 f"{key!r}{_hint(key, accepted)} (accepted: {', '.join(accepted) or 'none'})"
             )
     for name, parameter in parameters.items():
@@ -186,9 +207,9 @@ def _check_channel(path: Path, where: str, spec: ChannelSpec, problems: list[str
             inspect.Parameter.VAR_POSITIONAL,
             inspect.Parameter.VAR_KEYWORD,
         )
-        if required and name not in NOT_CONNECTOR_OPTIONS and name not in spec.options:
+        if required and name not in NOT_CONNECTOR_OPTIONS and name not in options:
             problems.append(
-                f"{path}: {where}.options.{name}: missing; connector {spec.connector!r} needs it"
+                f"{path}: {where}.options.{name}: missing; connector {connector!r} needs it"
             )
 
 

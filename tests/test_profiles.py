@@ -183,3 +183,10 @@ def test_batching_needs_an_interchange_syntax(tmp_path: Path) -> None:
     assert "accepted: 'per-invoice'" in text
     edi = 'default = true\nformat = "eancom-d96a"\nconsolidation = "per-day"\n'
     assert load_profile(write(tmp_path, "edi", edi + FILE_CHANNEL)).consolidation == "per-day"
+
+
+def test_name_problems_are_reported_with_model_problems(tmp_path: Path) -> None:
+    """An unknown connector is reported in the same run as an unknown key of the same file."""
+    write(tmp_path, "acme", 'default = true\nformatt = "x"\n[channel]\nconnector = "fiel"\n')
+    text = problems_of(tmp_path)
+    assert "unknown key 'formatt'" in text and "channel.connector = 'fiel'" in text
