@@ -116,11 +116,16 @@ def test_three_ack_levels_kept_apart(store: Store) -> None:  # noqa: F811
     delivery_id = _one(store)
     store.mark(delivery_id, S.SENT, now=T0, kind="attempt")
     row = store.record_ack(
-        delivery_id, _ack(AckLevel.TRANSPORT, AckStatus.RECEIVED), now=T0, new_state=S.DELIVERED
+        delivery_id,
+        _ack(AckLevel.TRANSPORT, AckStatus.RECEIVED),
+        now=T0,
+        new_state=S.DELIVERED,
+        next_attempt_at=T0 + dt.timedelta(days=3),
     )
     assert (row.state, row.transport_ack, row.syntax_ack) == (S.DELIVERED, "received", None)
     row = store.record_ack(delivery_id, _ack(AckLevel.SYNTAX, AckStatus.ACCEPTED), now=T0)
     assert (row.state, row.syntax_ack, row.business_ack) == (S.DELIVERED, "accepted", None)
+    assert row.next_attempt_at == T0 + dt.timedelta(days=3)  # business answer still awaited
     row = store.record_ack(
         delivery_id, _ack(AckLevel.BUSINESS, AckStatus.REJECTED), now=T0, new_state=S.REJECTED
     )

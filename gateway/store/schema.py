@@ -94,6 +94,7 @@ events = sa.Table(
     sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
     sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=True, index=True),
     sa.Column("kind", sa.String(50), nullable=False),
+    # level: severity (info, warning, error); ack_level: transport, syntax or business (acks)
     sa.Column("level", sa.String(20), nullable=False),
     sa.Column("ack_level", sa.String(20), nullable=True),
     sa.Column("state_from", sa.String(20), nullable=True),

@@ -496,12 +496,14 @@ class Store:
         *,
         now: dt.datetime,
         new_state: DeliveryState | None = None,
+        next_attempt_at: dt.datetime | None = None,
         detail: str = "",
     ) -> DeliveryRow:
         """Record an ack matched to a delivery on its own level (transport, syntax, business).
 
-        ``new_state`` None keeps the state (e.g. a positive CONTRL); otherwise the move is
-        guarded like :meth:`mark`. The raw ack is kept as the event's evidence.
+        ``new_state`` None keeps the state and its deadline (e.g. a positive CONTRL); otherwise
+        the move is guarded like :meth:`mark` and ``next_attempt_at`` becomes the deadline for
+        the next proof (None: no deadline). The raw ack is kept as the event's evidence.
         """
         text = detail or f"{ack.kind} {ack.level.value} ack: {ack.status.value}"
         if new_state is not None:
@@ -514,7 +516,7 @@ class Store:
                 evidence=ack.raw,
                 ack_level=ack.level,
                 ack_status=ack.status.value,
-                next_attempt_at=self.delivery(delivery_id).next_attempt_at,
+                next_attempt_at=next_attempt_at,
             )
         with self._write() as db:
             row = self._lock(db, delivery_id)
