@@ -24,10 +24,10 @@ def test_migration_matches_metadata(store: Store) -> None:  # noqa: F811
 
 
 def test_migrate_twice_is_harmless(store: Store) -> None:  # noqa: F811
-    """migrate() at head is a no-op; the version table names revision 0001."""
+    """migrate() at head is a no-op; the version table names revision 0002 (head)."""
     store.migrate()
     with store.engine.connect() as db:
-        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_all_tables_present(store: Store) -> None:  # noqa: F811

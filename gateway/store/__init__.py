@@ -9,6 +9,7 @@ from gateway.store.errors import (
 )
 from gateway.store.records import (
     AcceptResult,
+    AddedDelivery,
     ClaimedDelivery,
     DeliveryRow,
     EventRow,
@@ -22,6 +23,7 @@ from gateway.store.store import Store, canonical_json
 __all__ = [
     "TRANSITIONS",
     "AcceptResult",
+    "AddedDelivery",
     "ClaimLost",
     "ClaimedDelivery",
     "DeliveryRow",

@@ -25,6 +25,21 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
+class AddedDelivery:
+    """A delivery added to an already accepted invoice (fallback channel, manual re-send).
+
+    ``document_id`` is a stored document's id (None: a channel without a document).
+    ``idempotency_key`` defaults to ``"<seller>/<number>/<buyer>/<channel>/doc<document id>"``.
+    """
+
+    buyer: str
+    channel: str
+    next_attempt_at: dt.datetime
+    document_id: int | None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
 class AcceptResult:
     """Ids of what ``Store.accept`` stored (or found, when ``duplicate`` is True)."""
 
@@ -72,6 +87,9 @@ class DeliveryRow:
     business_ack: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    interchange_ref: str | None = None
+    message_ref: str | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

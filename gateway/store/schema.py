@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migration 0001 creates exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001 + 0002 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -82,6 +82,10 @@ deliveries = sa.Table(
     sa.Column("business_ack", sa.String(20), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # control references set when the worker sends (migration 0002), for ack correlation
+    sa.Column("interchange_ref", sa.String(100), nullable=True, index=True),
+    sa.Column("message_ref", sa.String(100), nullable=True, index=True),
+    sa.Column("message_id", sa.String(300), nullable=True, index=True),
     sa.UniqueConstraint("idempotency_key", name="uq_deliveries_idempotency_key"),
     sa.Index("ix_deliveries_state_next", "state", "next_attempt_at"),
 )

@@ -23,9 +23,10 @@ from gateway.ack import Ack, AckLevel
 from gateway.document import Document
 from gateway.model import Invoice
 from gateway.store.engine import READ_ONLY, make_engine
-from gateway.store.errors import ClaimLost, DuplicateInvoice, UnknownDelivery
+from gateway.store.errors import ClaimLost, DuplicateInvoice, StoreError, UnknownDelivery
 from gateway.store.records import (
     AcceptResult,
+    AddedDelivery,
     ClaimedDelivery,
     DeliveryRow,
     EventRow,
@@ -418,6 +419,7 @@ class Store:
         attempted: bool = False,
         ack_level: AckLevel | None = None,
         ack_status: str | None = None,
+        then_add: AddedDelivery | None = None,
     ) -> DeliveryRow:
         """Move a delivery to ``new_state`` and append the event, in one transaction.
 
@@ -426,6 +428,8 @@ class Store:
         (:class:`ClaimLost` otherwise); any claim is released. ``attempted`` counts one send
         attempt. ``next_attempt_at`` is the retry time (QUEUED) or the proof deadline
         (SENT/DELIVERED). ``ack_level``/``ack_status`` record an ack on its own level's column.
+        ``then_add``: in the same transaction, add that delivery to the invoice (a fallback
+        channel after FAILED), as :meth:`add_delivery` does, with a ``fallback`` event.
         """
         with self._write() as db:
             row = self._lock(db, delivery_id)
@@ -457,7 +461,207 @@ class Store:
                 state_from=old.value,
                 state_to=new_state.value,
             )
+            if then_add is not None:
+                self._add_delivery(
+                    db,
+                    row["invoice_id"],
+                    then_add,
+                    now=now,
+                    kind="fallback",
+                    reason=f"delivery {delivery_id} via {row['channel']} {new_state.value}; "
+                    f"switching to {then_add.channel}",
+                )
         return self.delivery(delivery_id)
+
+    def add_delivery(
+        self, invoice_id: int, new: AddedDelivery, *, now: dt.datetime, reason: str
+    ) -> int:
+        """Queue one more delivery of an accepted invoice (fallback channel, manual re-send).
+
+        Appends a ``queued`` event whose detail is ``reason``. Idempotent on the idempotency
+        key: a key already used by this invoice returns that delivery's id and adds nothing;
+        a key used by another invoice raises :class:`StoreError`.
+        """
+        with self._write() as db:
+            return self._add_delivery(db, invoice_id, new, now=now, kind="queued", reason=reason)
+
+    def _add_delivery(
+        self,
+        db: Connection,
+        invoice_id: int,
+        new: AddedDelivery,
+        *,
+        now: dt.datetime,
+        kind: str,
+        reason: str,
+    ) -> int:
+        invoice = (
+            db.execute(
+                sa.select(invoices.c.seller_key, invoices.c.number).where(
+                    invoices.c.id == invoice_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if invoice is None:
+            raise StoreError(f"invoice {invoice_id}: no such invoice in the store")
+        key = new.idempotency_key or (
+            f"{invoice['seller_key']}/{invoice['number']}/{new.buyer}/{new.channel}"
+            f"/doc{new.document_id}"
+        )
+        existing = (
+            db.execute(
+                sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
+                    deliveries.c.idempotency_key == key
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if existing is not None:
+            if existing["invoice_id"] != invoice_id:
+                raise StoreError(
+                    f"idempotency key {key!r} already belongs to delivery {existing['id']} of "
+                    f"invoice {existing['invoice_id']}, not invoice {invoice_id}; "
+                    "accepted: a key unique store-wide"
+                )
+            found: int = existing["id"]
+            return found
+        delivery_id: int = db.execute(
+            deliveries.insert()
+            .returning(deliveries.c.id)
+            .values(
+                invoice_id=invoice_id,
+                document_id=new.document_id,
+                buyer=new.buyer,
+                channel=new.channel,
+                state=DeliveryState.QUEUED.value,
+                attempt=0,
+                next_attempt_at=new.next_attempt_at,
+                idempotency_key=key,
+                created_at=now,
+                updated_at=now,
+            )
+        ).scalar_one()
+        self._event(
+            db,
+            now,
+            invoice_id,
+            delivery_id,
+            kind,
+            level="info",
+            detail=f"{reason}; queued for {new.buyer} via {new.channel}",
+            state_to=DeliveryState.QUEUED.value,
+        )
+        return delivery_id
+
+    def release(self, delivery_ids: Sequence[int], worker_id: str, *, now: dt.datetime) -> int:
+        """Give back claims ``worker_id`` still holds on these deliveries (graceful shutdown).
+
+        State and next-attempt time stay; the deliveries are claimable again at once. Claims
+        held by someone else are left alone. Appends a ``released`` event per delivery; returns
+        how many were released.
+        """
+        if not delivery_ids:
+            return 0
+        with self._write() as db:
+            rows = (
+                db.execute(
+                    sa.select(deliveries.c.id, deliveries.c.invoice_id)
+                    .where(
+                        deliveries.c.id.in_(list(delivery_ids)),
+                        deliveries.c.claimed_by == worker_id,
+                    )
+                    .with_for_update()
+                )
+                .mappings()
+                .all()
+            )
+            for row in rows:
+                db.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == row["id"])
+                    .values(claimed_by=None, claim_expires_at=None)
+                )
+                self._event(
+                    db,
+                    now,
+                    row["invoice_id"],
+                    row["id"],
+                    "released",
+                    level="info",
+                    detail=f"worker {worker_id} released its claim unprocessed (shutdown)",
+                )
+            return len(rows)
+
+    def set_references(
+        self,
+        delivery_id: int,
+        *,
+        interchange_ref: str | None = None,
+        message_ref: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """Record the control references a send used (UNB 0020, UNH 0062, AS2/cXML payload id)
+        so acks can be matched (:meth:`find_delivery`). None leaves a reference unchanged."""
+        values = {
+            name: value
+            for name, value in (
+                ("interchange_ref", interchange_ref),
+                ("message_ref", message_ref),
+                ("message_id", message_id),
+            )
+            if value is not None
+        }
+        if not values:
+            return
+        with self._write() as db:
+            done = db.execute(
+                deliveries.update().where(deliveries.c.id == delivery_id).values(values)
+            )
+            if done.rowcount == 0:
+                raise UnknownDelivery(delivery_id)
+
+    def find_delivery(
+        self,
+        *,
+        document: str | None = None,
+        interchange_ref: str | None = None,
+        message_ref: str | None = None,
+        message_id: str | None = None,
+        partner: str | None = None,
+    ) -> DeliveryRow | None:
+        """The newest delivery matching EVERY reference given (ack correlation), or None.
+
+        ``document`` is the invoice number (BT-1), ``partner`` the buyer profile name. With no
+        reference at all (only ``partner`` or nothing) the answer is None: an ack must name
+        what it answers.
+        """
+        conditions = [
+            column == value
+            for column, value in (
+                (invoices.c.number, document),
+                (deliveries.c.interchange_ref, interchange_ref),
+                (deliveries.c.message_ref, message_ref),
+                (deliveries.c.message_id, message_id),
+            )
+            if value is not None
+        ]
+        if not conditions:
+            return None
+        if partner is not None:
+            conditions.append(deliveries.c.buyer == partner)
+        query = (
+            sa.select(deliveries, invoices.c.number, invoices.c.seller_key)
+            .join(invoices, invoices.c.id == deliveries.c.invoice_id)
+            .where(*conditions)
+            .order_by(deliveries.c.id.desc())
+            .limit(1)
+        )
+        with self._read() as db:
+            row = db.execute(query).mappings().first()
+        return None if row is None else _delivery_row(row)
 
     def record_attempt(
         self,
@@ -470,11 +674,13 @@ class Store:
         evidence: bytes | None = None,
         next_attempt_at: dt.datetime | None = None,
         level: str = "info",
+        then_add: AddedDelivery | None = None,
     ) -> DeliveryRow:
         """One send attempt by the claiming worker: SENT/DELIVERED on success, QUEUED with a
         later ``next_attempt_at`` on a transient failure, FAILED on a permanent one.
 
         Counts the attempt, releases the claim, appends an ``attempt`` event with the evidence.
+        ``then_add``: the fallback delivery queued in the same transaction (see :meth:`mark`).
         """
         return self.mark(
             delivery_id,
@@ -487,6 +693,7 @@ class Store:
             next_attempt_at=next_attempt_at,
             worker_id=worker_id,
             attempted=True,
+            then_add=then_add,
         )
 
     def record_ack(
@@ -715,4 +922,7 @@ def _delivery_row(r: RowMapping) -> DeliveryRow:
         business_ack=r["business_ack"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        interchange_ref=r["interchange_ref"],
+        message_ref=r["message_ref"],
+        message_id=r["message_id"],
     )
