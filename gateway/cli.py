@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
+import importlib
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gateway import __version__
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.profile import BuyerProfile
+from gateway.profiles import ProfileSet, load_profiles
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
+
+if TYPE_CHECKING:
+    from gateway.store import DeliveryRow, Store
+    from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -189,6 +197,271 @@ def cmd_formats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- delivery engine: submit, run, status, timeline, resend, cancel, demo -------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_STORE_URL = "sqlite:///var/gateway.db"
+DEFAULT_PROFILES = "config/buyers"
+DEMO_PROFILES = REPO / "config" / "demo" / "buyers"
+DEMO_INPUTS = (REPO / "examples" / "erp-export.json", REPO / "examples" / "large-1000-lines.json")
+DEMO_SECRET_ENV = "IGW_DEMO_CXML_SECRET"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return str(args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL)
+
+
+def _profiles_folder(args: argparse.Namespace) -> str:
+    return str(args.profiles or os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
+
+
+def _open_store(url: str) -> Store:
+    from gateway.store import Store
+
+    store = Store.open(url)
+    store.migrate()
+    return store
+
+
+def _print_submit(report: SubmitReport, *, as_json: bool) -> None:
+    if as_json:
+        json.dump(
+            {"outcomes": [o.as_dict() for o in report.outcomes], "summary": report.summary()},
+            sys.stdout,
+            indent=2,
+        )
+        print()
+        return
+    for o in report.outcomes:
+        if o.status == "stored":
+            print(f"{o.record}: stored for {o.buyer} as {o.format} via {o.channel}")
+        elif o.status == "duplicate":
+            print(f"{o.record}: duplicate — {o.message}")
+        elif o.status == "refused":
+            print(f"{o.record}: refused — {o.message}", file=sys.stderr)
+        else:
+            print(f"{o.record}: rejected", file=sys.stderr)
+            for problem in o.problems:
+                if problem.flag == "fatal":
+                    print(f"  {problem}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+
+
+def _submit_paths(
+    paths: Sequence[str | Path], store: Store, profiles: ProfileSet, *, validate: bool
+) -> SubmitReport:
+    from gateway.intake import read_records
+    from gateway.submit import submit
+
+    records = (r for path in paths for r in read_records(Path(path)))
+    return submit(records, store, profiles, now=_now(), run_validation=validate)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    """ERP records in -> routed, rendered, validated, stored with a queued delivery."""
+    profiles = load_profiles(_profiles_folder(args))  # start-up validation comes first
+    store = _open_store(_store_url(args))
+    try:
+        report = _submit_paths(args.input, store, profiles, validate=not args.no_validate)
+    finally:
+        store.close()
+    _print_submit(report, as_json=args.json)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _run_worker(
+    store_url: str, profiles_folder: str, *, until_empty: bool, worker_id: str | None
+) -> object:
+    # imported by name only when used: the worker module may be absent from a partial install
+    worker = importlib.import_module("gateway.worker")
+    result: object = worker.run_worker(
+        store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id
+    )
+    return result
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the delivery worker (until the queue is empty with --until-empty)."""
+    folder = _profiles_folder(args)
+    load_profiles(folder)
+    result = _run_worker(
+        _store_url(args), folder, until_empty=args.until_empty, worker_id=args.worker_id
+    )
+    if result is not None:
+        print(result, file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The delivery status table, filtered by buyer, state, age, overdue."""
+    from gateway.status import parse_age, status_rows, status_table
+    from gateway.store import DeliveryState
+
+    states = None
+    if args.state:
+        names = [s.strip().upper() for s in args.state.split(",") if s.strip()]
+        known = [s.value for s in DeliveryState]
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise ConfigError(
+                    f"--state {name}: unknown state; accepted: {', '.join(known)}{hint}"
+                )
+        states = [DeliveryState(n) for n in names]
+    now = _now()
+    created_before = now - parse_age(args.older_than) if args.older_than else None
+    store = _open_store(_store_url(args))
+    try:
+        rows = store.deliveries(
+            buyer=args.buyer,
+            states=states,
+            created_before=created_before,
+            overdue_at=now if args.overdue else None,
+        )
+    finally:
+        store.close()
+    if args.json:
+        json.dump(status_rows(rows), sys.stdout, indent=2)
+        print()
+    else:
+        sys.stdout.write(status_table(rows))
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    """Every event of one invoice, with its evidence."""
+    from gateway.status import timeline_rows, timeline_text
+
+    store = _open_store(_store_url(args))
+    try:
+        events = store.timeline(args.invoice, args.seller)
+    finally:
+        store.close()
+    if not events:
+        print(f"igw: invoice {args.invoice}: not in the store", file=sys.stderr)
+        return EXIT_FAILED
+    sellers = sorted({e.seller_key for e in events})
+    if len(sellers) > 1:
+        print(
+            f"igw: invoice {args.invoice} exists for several sellers ({', '.join(sellers)}); "
+            "showing all, pick one with --seller",
+            file=sys.stderr,
+        )
+    if args.json:
+        json.dump(timeline_rows(events, evidence=args.evidence), sys.stdout, indent=2)
+        print()
+    else:
+        sys.stdout.write(timeline_text(events, evidence=args.evidence))
+    return EXIT_OK
+
+
+def _targets(store: Store, target: str) -> list[DeliveryRow]:
+    """Deliveries named by id, else every delivery of the invoice with that number."""
+    if target.isdigit():
+        return [store.delivery(int(target))]
+    ids = sorted({e.delivery_id for e in store.timeline(target) if e.delivery_id is not None})
+    if not ids:
+        raise UnknownTarget(f"{target}: no delivery with that id and no invoice with that number")
+    return store.deliveries(ids=ids)
+
+
+class UnknownTarget(GatewayError):
+    """``igw resend``/``cancel`` named neither a delivery id nor a stored invoice number."""
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    """Queue a delivery again, due now, under the SAME idempotency key (the receiving side and
+    the connector drop a second copy)."""
+    from gateway.store import DeliveryState, IllegalTransition
+
+    store = _open_store(_store_url(args))
+    status = EXIT_OK
+    try:
+        for row in _targets(store, args.target):
+            try:
+                store.mark(
+                    row.id,
+                    DeliveryState.QUEUED,
+                    now=_now(),
+                    kind="resend",
+                    detail=f"re-queued by operator from {row.state.value}; same idempotency "
+                    f"key {row.idempotency_key}",
+                    next_attempt_at=_now(),
+                )
+            except IllegalTransition as exc:
+                print(f"igw: {exc}", file=sys.stderr)
+                status = EXIT_FAILED
+                continue
+            print(
+                f"delivery {row.id} ({row.invoice_number} -> {row.buyer}) queued again, "
+                f"key {row.idempotency_key}"
+            )
+    finally:
+        store.close()
+    return status
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """Stop a delivery: FAILED with a ``cancelled`` event (the state table has no CANCELLED)."""
+    from gateway.store import DeliveryState, IllegalTransition
+
+    store = _open_store(_store_url(args))
+    try:
+        row = store.delivery(int(args.delivery))
+        try:
+            store.mark(
+                row.id,
+                DeliveryState.FAILED,
+                now=_now(),
+                kind="cancelled",
+                level="warning",
+                detail=f"cancelled by operator in state {row.state.value}",
+            )
+        except IllegalTransition as exc:
+            print(f"igw: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        store.close()
+    print(f"delivery {row.id} ({row.invoice_number} -> {row.buyer}) cancelled: FAILED")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Submit the examples with the demo profiles, deliver them with file connectors into
+    ./var/outbox/<buyer>/ until the queue is empty, print the status table. Re-runnable."""
+    from gateway.status import status_table
+
+    os.environ.setdefault(DEMO_SECRET_ENV, "demo-shared-secret")
+    folder = str(args.profiles or DEMO_PROFILES)
+    profiles = load_profiles(folder)
+    url = _store_url(args)
+    store = _open_store(url)
+    try:
+        report = _submit_paths(
+            args.input or DEMO_INPUTS, store, profiles, validate=not args.no_validate
+        )
+        print(report.summary(), file=sys.stderr)
+        for o in report.outcomes:
+            if o.status in ("rejected", "refused"):
+                print(f"{o.record}: {o.status} {o.message}", file=sys.stderr)
+                for problem in o.problems:
+                    if problem.flag == "fatal":
+                        print(f"  {problem}", file=sys.stderr)
+        result = _run_worker(url, folder, until_empty=True, worker_id=None)
+        if result is not None:
+            print(result, file=sys.stderr)
+        rows = store.deliveries()
+    finally:
+        store.close()
+    sys.stdout.write(status_table(rows))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="igw", description=__doc__)
@@ -232,7 +505,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("formats", help="list format aliases")
     p.set_defaults(func=cmd_formats)
+    _add_engine_commands(sub)
     return parser
+
+
+def _store_options(p: argparse.ArgumentParser, *, profiles: bool) -> None:
+    p.add_argument("--store", help=f"store URL (env IGW_STORE_URL; default {DEFAULT_STORE_URL})")
+    if profiles:
+        p.add_argument(
+            "--profiles",
+            help=f"buyer profile folder (env IGW_PROFILES; default {DEFAULT_PROFILES})",
+        )
+
+
+def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("submit", help="ERP records -> routed, rendered, stored, queued")
+    p.add_argument("input", nargs="+", help="JSON, JSON Lines or CSV export")
+    _store_options(p, profiles=True)
+    p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
+    p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("run", help="run the delivery worker")
+    _store_options(p, profiles=True)
+    p.add_argument("--until-empty", action="store_true", help="stop when nothing is due")
+    p.add_argument("--worker-id", help="this worker's id in claims (default: host-pid)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="delivery status table")
+    _store_options(p, profiles=False)
+    p.add_argument("--buyer", help="buyer profile name")
+    p.add_argument("--state", help="state(s), comma-separated (QUEUED, SENT, ..., FAILED)")
+    p.add_argument("--older-than", metavar="AGE", help="created more than AGE ago (2h, 3d)")
+    p.add_argument("--overdue", action="store_true", help="awaiting proof past its deadline")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("timeline", help="every event of one invoice, with evidence")
+    p.add_argument("invoice", help="invoice number (BT-1)")
+    _store_options(p, profiles=False)
+    p.add_argument("--seller", help="seller key (VAT id) when several sellers use the number")
+    p.add_argument("--evidence", action="store_true", help="print the raw evidence")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_timeline)
+
+    p = sub.add_parser("resend", help="queue a delivery again under the same idempotency key")
+    p.add_argument("target", metavar="DELIVERY|INVOICE")
+    _store_options(p, profiles=False)
+    p.set_defaults(func=cmd_resend)
+
+    p = sub.add_parser("cancel", help="stop a delivery (ends FAILED, 'cancelled' event)")
+    p.add_argument("delivery", type=int, metavar="DELIVERY")
+    _store_options(p, profiles=False)
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("demo", help="submit the examples, deliver to ./var/outbox/, show status")
+    p.add_argument("input", nargs="*", help="ERP exports (default: the examples)")
+    _store_options(p, profiles=True)
+    p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
+    p.set_defaults(func=cmd_demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,153 @@
+"""Tracking views for people: the delivery status table and an invoice's timeline.
+
+Pure formatting over :class:`gateway.store.DeliveryRow` / :class:`gateway.store.EventRow`;
+the queries themselves are :meth:`gateway.store.Store.deliveries` / ``timeline``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from gateway.errors import ConfigError
+from gateway.store import DeliveryRow, EventRow
+
+#: ack levels from lowest to highest proof
+PROOF_LEVELS = ("transport", "syntax", "business")
+
+_AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """``"90s"``, ``"30m"``, ``"2h"``, ``"3d"``, ``"1w"`` as a timedelta; ConfigError otherwise."""
+    match = _AGE.match(text)
+    if match is None:
+        raise ConfigError(
+            f"--older-than {text!r}: not an age; accepted: a number with s, m, h, d or w "
+            "(e.g. 2h, 30m, 3d)"
+        )
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def proof_reached(row: DeliveryRow) -> str:
+    """The highest ack level recorded on the delivery with its status (``"business:accepted"``),
+    or ``"-"`` when no ack has been recorded at any level."""
+    acks = {"transport": row.transport_ack, "syntax": row.syntax_ack, "business": row.business_ack}
+    for level in reversed(PROOF_LEVELS):
+        if acks[level]:
+            return f"{level}:{acks[level]}"
+    return "-"
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def status_rows(rows: Sequence[DeliveryRow]) -> list[dict[str, object]]:
+    """One JSON-ready dict per delivery (``igw status --json``)."""
+    return [
+        {
+            "delivery": r.id,
+            "invoice": r.invoice_number,
+            "seller": r.seller_key,
+            "buyer": r.buyer,
+            "channel": r.channel,
+            "state": r.state.value,
+            "attempts": r.attempt,
+            "last_event": _when(r.updated_at),
+            "next_due": _when(r.next_attempt_at),
+            "proof": proof_reached(r),
+            "acks": {
+                "transport": r.transport_ack,
+                "syntax": r.syntax_ack,
+                "business": r.business_ack,
+            },
+            "idempotency_key": r.idempotency_key,
+        }
+        for r in rows
+    ]
+
+
+def status_table(rows: Sequence[DeliveryRow]) -> str:
+    """The status table: delivery id, invoice, buyer, channel, state, attempts, last event,
+    proof level reached; then a count per state. ``"(no deliveries)"`` when empty."""
+    if not rows:
+        return "(no deliveries)\n"
+    header = ("ID", "INVOICE", "BUYER", "CHANNEL", "STATE", "ATTEMPTS", "LAST EVENT", "PROOF")
+    body = [
+        (
+            str(r.id),
+            r.invoice_number,
+            r.buyer,
+            r.channel,
+            r.state.value,
+            str(r.attempt),
+            _when(r.updated_at),
+            proof_reached(r),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *body)) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in (header, *body)
+    ]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state.value] = counts.get(r.state.value, 0) + 1
+    totals = ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))
+    lines.append(f"{len(rows)} deliveries: {totals}")
+    return "\n".join(lines) + "\n"
+
+
+def evidence_text(evidence: bytes) -> str:
+    """Evidence for a terminal: the text when it decodes as UTF-8, else a hex dump line."""
+    try:
+        return evidence.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{len(evidence)} bytes, not text> {evidence[:64].hex()}"
+
+
+def timeline_text(events: Sequence[EventRow], *, evidence: bool = False) -> str:
+    """Every event, oldest first: time, delivery, kind, ack level, state move, detail; with
+    ``evidence`` the raw evidence bytes below each event that has some (decoded when text)."""
+    lines: list[str] = []
+    for e in events:
+        move = f"{e.state_from or ''}->{e.state_to}" if e.state_to else ""
+        where = f"delivery {e.delivery_id}" if e.delivery_id is not None else "invoice"
+        lines.append(
+            f"{_when(e.at)}  {where:12}  {e.kind:12}  {(e.ack_level or '-'):9}  "
+            f"{move:22}  {e.detail}".rstrip()
+        )
+        if e.evidence is not None:
+            if evidence:
+                lines.extend("    | " + line for line in evidence_text(e.evidence).splitlines())
+            else:
+                lines.append(f"    ({len(e.evidence)} bytes of evidence; --evidence shows them)")
+    return "\n".join(lines) + "\n"
+
+
+def timeline_rows(events: Sequence[EventRow], *, evidence: bool = False) -> list[dict[str, object]]:
+    """JSON-ready events (``igw timeline --json``)."""
+    return [
+        {
+            "at": _when(e.at),
+            "invoice": e.invoice_number,
+            "seller": e.seller_key,
+            "delivery": e.delivery_id,
+            "kind": e.kind,
+            "level": e.level,
+            "ack_level": e.ack_level,
+            "from": e.state_from,
+            "to": e.state_to,
+            "detail": e.detail,
+            "evidence": None
+            if e.evidence is None
+            else (evidence_text(e.evidence) if evidence else len(e.evidence)),
+        }
+        for e in events
+    ]
