@@ -432,46 +432,81 @@ class Store:
         channel after FAILED), as :meth:`add_delivery` does, with a ``fallback`` event.
         """
         with self._write() as db:
-            row = self._lock(db, delivery_id)
-            if worker_id is not None and row["claimed_by"] != worker_id:
-                raise ClaimLost(delivery_id, worker_id, row["claimed_by"])
-            old = DeliveryState(row["state"])
-            check_transition(delivery_id, old, new_state)
-            values: dict[str, Any] = {
-                "state": new_state.value,
-                "next_attempt_at": next_attempt_at,
-                "claimed_by": None,
-                "claim_expires_at": None,
-                "updated_at": now,
-                "attempt": row["attempt"] + (1 if attempted else 0),
-            }
-            if ack_level is not None:
-                values[f"{ack_level.value}_ack"] = ack_status
-            db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(values))
-            self._event(
+            self._mark(
                 db,
-                now,
-                row["invoice_id"],
                 delivery_id,
-                kind,
+                new_state,
+                now=now,
+                kind=kind,
                 level=level,
                 detail=detail,
                 evidence=evidence,
-                ack_level=None if ack_level is None else ack_level.value,
-                state_from=old.value,
-                state_to=new_state.value,
+                next_attempt_at=next_attempt_at,
+                worker_id=worker_id,
+                attempted=attempted,
+                ack_level=ack_level,
+                ack_status=ack_status,
+                then_add=then_add,
             )
-            if then_add is not None:
-                self._add_delivery(
-                    db,
-                    row["invoice_id"],
-                    then_add,
-                    now=now,
-                    kind="fallback",
-                    reason=f"delivery {delivery_id} via {row['channel']} {new_state.value}; "
-                    f"switching to {then_add.channel}",
-                )
         return self.delivery(delivery_id)
+
+    def _mark(
+        self,
+        db: Connection,
+        delivery_id: int,
+        new_state: DeliveryState,
+        *,
+        now: dt.datetime,
+        kind: str,
+        level: str,
+        detail: str,
+        evidence: bytes | None,
+        next_attempt_at: dt.datetime | None,
+        worker_id: str | None,
+        attempted: bool,
+        ack_level: AckLevel | None,
+        ack_status: str | None,
+        then_add: AddedDelivery | None,
+    ) -> None:
+        row = self._lock(db, delivery_id)
+        if worker_id is not None and row["claimed_by"] != worker_id:
+            raise ClaimLost(delivery_id, worker_id, row["claimed_by"])
+        old = DeliveryState(row["state"])
+        check_transition(delivery_id, old, new_state)
+        values: dict[str, Any] = {
+            "state": new_state.value,
+            "next_attempt_at": next_attempt_at,
+            "claimed_by": None,
+            "claim_expires_at": None,
+            "updated_at": now,
+            "attempt": row["attempt"] + (1 if attempted else 0),
+        }
+        if ack_level is not None:
+            values[f"{ack_level.value}_ack"] = ack_status
+        db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(values))
+        self._event(
+            db,
+            now,
+            row["invoice_id"],
+            delivery_id,
+            kind,
+            level=level,
+            detail=detail,
+            evidence=evidence,
+            ack_level=None if ack_level is None else ack_level.value,
+            state_from=old.value,
+            state_to=new_state.value,
+        )
+        if then_add is not None:
+            self._add_delivery(
+                db,
+                row["invoice_id"],
+                then_add,
+                now=now,
+                kind="fallback",
+                reason=f"delivery {delivery_id} via {row['channel']} {new_state.value}; "
+                f"switching to {then_add.channel}",
+            )
 
     def add_delivery(
         self, invoice_id: int, new: AddedDelivery, *, now: dt.datetime, reason: str
@@ -556,28 +591,25 @@ class Store:
         )
         return delivery_id
 
-    def release(self, delivery_ids: Sequence[int], worker_id: str, *, now: dt.datetime) -> int:
-        """Give back claims ``worker_id`` still holds on these deliveries (graceful shutdown).
+    def release(
+        self, delivery_ids: Sequence[int] | None, worker_id: str, *, now: dt.datetime
+    ) -> int:
+        """Give back claims ``worker_id`` still holds on these deliveries (graceful shutdown);
+        ``None``: every claim it holds (a worker restarting under the same id after a crash).
 
         State and next-attempt time stay; the deliveries are claimable again at once. Claims
         held by someone else are left alone. Appends a ``released`` event per delivery; returns
         how many were released.
         """
-        if not delivery_ids:
+        if delivery_ids is not None and not delivery_ids:
             return 0
+        query = sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
+            deliveries.c.claimed_by == worker_id
+        )
+        if delivery_ids is not None:
+            query = query.where(deliveries.c.id.in_(list(delivery_ids)))
         with self._write() as db:
-            rows = (
-                db.execute(
-                    sa.select(deliveries.c.id, deliveries.c.invoice_id)
-                    .where(
-                        deliveries.c.id.in_(list(delivery_ids)),
-                        deliveries.c.claimed_by == worker_id,
-                    )
-                    .with_for_update()
-                )
-                .mappings()
-                .all()
-            )
+            rows = db.execute(query.with_for_update()).mappings().all()
             for row in rows:
                 db.execute(
                     deliveries.update()
@@ -591,7 +623,7 @@ class Store:
                     row["id"],
                     "released",
                     level="info",
-                    detail=f"worker {worker_id} released its claim unprocessed (shutdown)",
+                    detail=f"worker {worker_id} released its claim unprocessed (stop or restart)",
                 )
             return len(rows)
 
@@ -675,26 +707,54 @@ class Store:
         next_attempt_at: dt.datetime | None = None,
         level: str = "info",
         then_add: AddedDelivery | None = None,
+        transport_proof: str | None = None,
     ) -> DeliveryRow:
         """One send attempt by the claiming worker: SENT/DELIVERED on success, QUEUED with a
         later ``next_attempt_at`` on a transient failure, FAILED on a permanent one.
 
         Counts the attempt, releases the claim, appends an ``attempt`` event with the evidence.
         ``then_add``: the fallback delivery queued in the same transaction (see :meth:`mark`).
+        ``transport_proof`` (with ``new_state`` SENT): the send itself proved receipt (AS2 sync
+        MDN, HTTP 2xx, completed rename) — in the same transaction the delivery moves on to
+        DELIVERED with a ``transport_proof`` event whose detail is this text and whose evidence
+        is ``evidence``; ``next_attempt_at`` is then the deadline after DELIVERED.
         """
-        return self.mark(
-            delivery_id,
-            new_state,
-            now=now,
-            kind="attempt",
-            level=level,
-            detail=detail,
-            evidence=evidence,
-            next_attempt_at=next_attempt_at,
-            worker_id=worker_id,
-            attempted=True,
-            then_add=then_add,
-        )
+        with self._write() as db:
+            proven = transport_proof is not None
+            self._mark(
+                db,
+                delivery_id,
+                new_state,
+                now=now,
+                kind="attempt",
+                level=level,
+                detail=detail,
+                evidence=None if proven else evidence,
+                next_attempt_at=None if proven else next_attempt_at,
+                worker_id=worker_id,
+                attempted=True,
+                ack_level=None,
+                ack_status=None,
+                then_add=then_add,
+            )
+            if transport_proof is not None:
+                self._mark(
+                    db,
+                    delivery_id,
+                    DeliveryState.DELIVERED,
+                    now=now,
+                    kind="transport_proof",
+                    level="info",
+                    detail=transport_proof,
+                    evidence=evidence,
+                    next_attempt_at=next_attempt_at,
+                    worker_id=None,
+                    attempted=False,
+                    ack_level=AckLevel.TRANSPORT,
+                    ack_status="received",
+                    then_add=None,
+                )
+        return self.delivery(delivery_id)
 
     def record_ack(
         self,
