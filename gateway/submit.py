@@ -8,6 +8,10 @@ every invoice is its own document, also for EDIFACT profiles that ask for batchi
 Re-submitting an invoice number the store already holds for the same seller is detected before
 anything is rendered (no control number is spent): identical content is reported ``duplicate``,
 different content ``refused`` naming both hashes. Nothing is silently duplicated.
+
+EDIFACT and cXML documents get their interchange reference from the store's per-partner counter
+``(profile name, "interchange")``; the references are then kept on the delivery
+(``Store.set_references``) for ack matching — in a second transaction right after ``accept``.
 """
 
 from __future__ import annotations
@@ -198,6 +202,8 @@ def _submit_one(
             content_hash=exc.new_hash,
             message=str(exc),
         )
+    if envelope is not None and not accepted.duplicate:
+        _record_references(store, accepted.delivery_ids[0], mapping.syntax, envelope)
     status: SubmitStatus = "duplicate" if accepted.duplicate else "stored"
     return SubmitOutcome(
         result.record,
@@ -247,6 +253,23 @@ def _rejected(
 ) -> SubmitOutcome:
     problem = Problem(record, "", None, None, rule, message)
     return SubmitOutcome(record, "rejected", number, key, buyer, problems=(problem,))
+
+
+def _record_references(store: Store, delivery_id: int, syntax: str, envelope: Envelope) -> None:
+    """Keep the control references the document carries on its delivery, for ack matching
+    (EDIFACT: UNB 0020 + UNH 0062 of the one message; cXML: the payloadID)."""
+    if syntax == "edifact":
+        store.set_references(
+            delivery_id,
+            interchange_ref=envelope.interchange_ref,
+            message_ref=envelope.message_ref(0),
+        )
+    else:
+        store.set_references(
+            delivery_id,
+            interchange_ref=envelope.interchange_ref,
+            message_id=envelope.payload_id or envelope.interchange_ref,
+        )
 
 
 def _envelope(
