@@ -1,0 +1,192 @@
+"""Acks in: correlate every inbound :class:`~gateway.ack.Ack` to its delivery and record it.
+
+Correlation tries the most specific reference first (see :func:`find_deliveries`); an ack that
+matches nothing is kept with :meth:`Store.record_unmatched_ack` - never dropped - and listed by
+``Store.list_unmatched_acks``. The state change an ack implies:
+
+============  ======================  =============================================
+level         status                  delivery
+============  ======================  =============================================
+transport     received / accepted     SENT -> DELIVERED (deadline: next proof level)
+transport     rejected                recorded, state kept (the overdue sweep acts)
+syntax        received / accepted     SENT -> DELIVERED, else state kept, level recorded
+syntax        rejected                -> REJECTED
+business      accepted / rejected     -> ACCEPTED / REJECTED
+business      received                SENT -> DELIVERED, else state kept
+============  ======================  =============================================
+
+A move the state table refuses (e.g. an ACCEPTED delivery rejected later) is recorded as an ack
+event without a state change; :func:`receive` never raises it to the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gateway.ack import Ack, AckLevel, AckParser, AckStatus
+from gateway.profile import BuyerProfile
+from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """What became of one ack: the deliveries it was recorded on (with their new rows), or the
+    id it is kept under as unmatched."""
+
+    ack: Ack
+    deliveries: tuple[DeliveryRow, ...]
+    unmatched_id: int | None
+    detail: str
+
+    @property
+    def matched(self) -> bool:
+        """Whether the ack was recorded on at least one delivery."""
+        return bool(self.deliveries)
+
+
+class AckRouter:
+    """Tries ack parsers in turn: CONTRL, APERAK, cXML Response/Status, cXML StatusUpdate.
+
+    ``parse`` returns the first parser's Ack, None when no parser claims the bytes, and lets a
+    :class:`~gateway.errors.ParseError` through (the bytes are that parser's kind but malformed).
+    """
+
+    def __init__(self, parsers: Sequence[AckParser] | None = None) -> None:
+        if parsers is None:
+            from mappings.cxml.acks import CxmlStatusAck, CxmlStatusUpdateAck
+            from mappings.edifact.aperak import AperakParser
+            from mappings.edifact.contrl import ContrlParser
+
+            parsers = (ContrlParser(), AperakParser(), CxmlStatusAck(), CxmlStatusUpdateAck())
+        self.parsers = tuple(parsers)
+
+    def parse(self, inbound: bytes) -> Ack | None:
+        """The Ack of the first parser that recognises ``inbound``; None when none does."""
+        for parser in self.parsers:
+            ack = parser.parse(inbound)
+            if ack is not None:
+                return ack
+        return None
+
+
+def partner_of(ack: Ack, profiles: Iterable[BuyerProfile]) -> str | None:
+    """The name of the profile whose GLN, Peppol id or VAT id is the ack's sender, if any."""
+    if not ack.sender:
+        return None
+    sender = ack.sender.strip()
+    for profile in profiles:
+        ids = profile.ids
+        if sender in ids.glns or sender.lower() in ids.peppol_ids or sender.upper() in ids.vat_ids:
+            return profile.name
+    return None
+
+
+def find_deliveries(store: Store, ack: Ack, partner: str | None = None) -> list[DeliveryRow]:
+    """The deliveries ``ack`` answers, most specific reference first; [] when none.
+
+    1. interchange + message reference (a CONTRL answering one message),
+    2. document id (invoice number BT-1) + message reference, then document id alone
+       (APERAK RFF+IV, cXML InvoiceIDInfo), limited to ``partner`` when known,
+    3. interchange reference alone: every in-flight delivery of that buyer carried in the same
+       interchange (a consolidated EANCOM interchange holds several invoices),
+    4. the reference as a message id / payloadID (cXML inReplyTo / DocumentReference).
+    """
+    ref = ack.refers_to
+    if ref.interchange and ref.message:
+        found = store.find_delivery(
+            interchange_ref=ref.interchange, message_ref=ref.message, partner=partner
+        )
+        if found is not None:
+            return [found]
+    if ref.document:
+        found = None
+        if ref.message:
+            found = store.find_delivery(
+                document=ref.document, message_ref=ref.message, partner=partner
+            )
+        found = found or store.find_delivery(document=ref.document, partner=partner)
+        if found is not None:
+            return [found]
+    if ref.interchange:
+        found = store.find_delivery(interchange_ref=ref.interchange, partner=partner)
+        if found is not None:
+            return _same_interchange(store, found)
+        found = store.find_delivery(message_id=ref.interchange, partner=partner)
+        if found is not None:
+            return [found]
+    return []
+
+
+def _same_interchange(store: Store, found: DeliveryRow) -> list[DeliveryRow]:
+    siblings = [
+        row
+        for row in store.deliveries(buyer=found.buyer)
+        if row.interchange_ref == found.interchange_ref and row.id != found.id
+    ]
+    return [found, *siblings]
+
+
+def receive(
+    store: Store,
+    ack: Ack,
+    *,
+    now: dt.datetime,
+    profiles: Iterable[BuyerProfile] = (),
+) -> Correlation:
+    """Correlate ``ack`` and record it on each delivery it answers, with the state change the
+    module table gives; unmatched acks are kept. Never raises for a refused state change.
+
+    ``profiles``: when given, an ack whose sender is a profile's GLN/Peppol id/VAT id is only
+    matched to that buyer's deliveries (invoice numbers are unique per seller, not globally).
+    """
+    profiles = list(profiles)
+    partner = partner_of(ack, profiles)
+    rows = find_deliveries(store, ack, partner)
+    if not rows:
+        ref = ack.refers_to
+        detail = (
+            f"{ack.kind} {ack.level.value} {ack.status.value} from {ack.sender or '?'}: "
+            f"no delivery with interchange {ref.interchange!r}, message {ref.message!r}, "
+            f"document {ref.document!r}" + (f" for buyer {partner!r}" if partner else "")
+        )
+        kept = store.record_unmatched_ack(ack, now, detail)
+        return Correlation(ack, (), kept, detail)
+    by_name = {p.name: p for p in profiles}
+    recorded = tuple(_record(store, row, ack, now, by_name.get(row.buyer)) for row in rows)
+    return Correlation(ack, recorded, None, f"recorded on {len(recorded)} delivery(ies)")
+
+
+def implied_state(ack: Ack, current: DeliveryState) -> DeliveryState | None:
+    """The state ``ack`` moves a delivery in ``current`` to (None: keep it), per the table."""
+    if ack.status is AckStatus.REJECTED:
+        return None if ack.level is AckLevel.TRANSPORT else DeliveryState.REJECTED
+    if ack.level is AckLevel.BUSINESS and ack.status is AckStatus.ACCEPTED:
+        return DeliveryState.ACCEPTED
+    return DeliveryState.DELIVERED if current is DeliveryState.SENT else None
+
+
+def _record(
+    store: Store, row: DeliveryRow, ack: Ack, now: dt.datetime, profile: BuyerProfile | None
+) -> DeliveryRow:
+    target = implied_state(ack, row.state)
+    if target is None:
+        return store.record_ack(row.id, ack, now=now)
+    deadline = _next_deadline(profile, ack, now) if target is DeliveryState.DELIVERED else None
+    try:
+        return store.record_ack(row.id, ack, now=now, new_state=target, next_attempt_at=deadline)
+    except IllegalTransition as exc:
+        detail = f"{ack.kind} {ack.level.value} ack: {ack.status.value}; state kept ({exc})"
+        return store.record_ack(row.id, ack, now=now, detail=detail)
+
+
+def _next_deadline(profile: BuyerProfile | None, ack: Ack, now: dt.datetime) -> dt.datetime | None:
+    """Deadline of the next proof level expected after this one (None: nothing more)."""
+    if profile is None:
+        return None
+    order = ["transport", "syntax", "business"]
+    after = order[order.index(ack.level.value) + 1 :]
+    expected = profile.proof.expected()
+    windows = [expected[level] for level in after if level in expected]
+    return now + windows[0] if windows else None

@@ -1,0 +1,422 @@
+"""Sweeps: overdue proof, expired claims, inbound polling - pure functions of ``(store, ..., now)``.
+
+Tests drive them with a controllable clock; :class:`Sweeper` runs them on apscheduler intervals
+with the real clock (inside ``igw run``). Several workers may sweep at once: every state change is
+a compare-and-set under the delivery's row lock (``FOR UPDATE`` on PostgreSQL, ``BEGIN
+IMMEDIATE`` on SQLite), so a sweep that loses the race skips the delivery and reports it.
+
+Reading of ``proof.on_overdue`` (the escalation ladder is remind -> resend -> fallback; the
+profile names the strongest step the sweep takes on its own):
+
+- ``remind``: every overdue sweep appends a ``reminder`` event and sets the next deadline one
+  proof window later. Nothing is sent.
+- ``resend``: the first time a SENT delivery's proof is overdue it goes back to QUEUED with the
+  SAME idempotency key (the connector deduplicates, so the buyer never gets two documents);
+  overdue again, or DELIVERED (transport proof held; DELIVERED -> QUEUED is not in the state
+  table), it is reminded.
+- ``fallback``: resend once as above (SENT only); overdue again (or DELIVERED) the delivery
+  becomes FAILED and a new delivery on the next channel of the profile's chain is queued in the
+  same transaction. With no channel left it is reminded (level ``error``).
+
+The proof awaited is the first expected level (transport, syntax, business) not yet recorded on
+the delivery; when none is left the deadline is cleared with a ``proof_complete`` event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import sqlalchemy as sa
+
+from connectors.base import Polling, utc_now
+from gateway.ack import Ack, AckLevel, AckReference, AckStatus
+from gateway.acks_in import AckRouter, Correlation, receive
+from gateway.errors import ParseError
+from gateway.profile import BuyerProfile, ChannelSpec
+from gateway.store import (
+    AddedDelivery,
+    DeliveryRow,
+    DeliveryState,
+    IllegalTransition,
+    Store,
+    StoreError,
+)
+from gateway.store.schema import deliveries, events
+from gateway.store.states import check_transition
+
+log = logging.getLogger(__name__)
+
+Action = Literal["reminder", "resend", "fallback", "proof_complete", "lost_race", "no_profile"]
+
+
+class ProfileLookup(Protocol):
+    """Profiles by name (``ProfileSet`` or a dict): the delivery's ``buyer`` names its profile."""
+
+    def __getitem__(self, name: str) -> BuyerProfile: ...
+
+
+@dataclass(frozen=True)
+class SweepAction:
+    """What one sweep did to one delivery (``new_delivery_id``: the fallback delivery)."""
+
+    delivery_id: int
+    invoice_number: str
+    action: Action
+    detail: str
+    new_delivery_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """Every action of one overdue sweep, in the order taken."""
+
+    actions: tuple[SweepAction, ...] = field(default=())
+
+    def of(self, action: Action) -> list[SweepAction]:
+        """The actions of one kind."""
+        return [a for a in self.actions if a.action == action]
+
+
+# -- overdue proof ---------------------------------------------------------------------------
+
+
+def awaited_proof(profile: BuyerProfile, row: DeliveryRow) -> tuple[str, dt.timedelta] | None:
+    """The first expected proof level not yet on ``row`` and its window; None when complete.
+
+    Transport proof counts as held once the delivery is DELIVERED (or any ack arrived).
+    """
+    held = {
+        "transport": row.state is not DeliveryState.SENT or row.transport_ack is not None,
+        "syntax": row.syntax_ack is not None,
+        "business": row.business_ack is not None,
+    }
+    for level, window in profile.proof.expected().items():
+        if not held[level]:
+            return level, window
+    return None
+
+
+def sweep_overdue(
+    store: Store, profiles: ProfileLookup, now: dt.datetime, limit: int | None = 500
+) -> SweepReport:
+    """Act on every delivery whose proof deadline passed at ``now`` (see the module docstring).
+
+    Returns what was done; deliveries another sweep changed meanwhile are ``lost_race`` and
+    untouched. Never raises for one delivery's trouble (an unknown profile is ``no_profile``).
+    """
+    actions: list[SweepAction] = []
+    for row in store.deliveries(overdue_at=now, limit=limit):
+        try:
+            profile = profiles[row.buyer]
+        except KeyError as exc:
+            actions.append(SweepAction(row.id, row.invoice_number, "no_profile", str(exc)))
+            continue
+        actions.append(_overdue_one(store, profile, row, now))
+    return SweepReport(tuple(actions))
+
+
+def _overdue_one(
+    store: Store, profile: BuyerProfile, row: DeliveryRow, now: dt.datetime
+) -> SweepAction:
+    awaited = awaited_proof(profile, row)
+    if awaited is None:
+        return _cas(
+            store,
+            row,
+            now,
+            kind="proof_complete",
+            detail="every expected proof held",
+            new_state=None,
+            deadline=None,
+        )
+    level, window = awaited
+    late = f"no {level} proof by {row.next_attempt_at:%Y-%m-%d %H:%M}Z"
+    resent = _resends(store, row) > 0
+    policy = profile.proof.on_overdue
+    if policy in ("resend", "fallback") and row.state is DeliveryState.SENT and not resent:
+        return _cas(
+            store,
+            row,
+            now,
+            kind="resend",
+            detail=f"{late}; re-sending with the same idempotency key {row.idempotency_key}",
+            new_state=DeliveryState.QUEUED,
+            deadline=now,
+        )
+    if policy == "fallback":
+        following = _next_channel(profile, row.channel)
+        if following is not None:
+            return _fallback(store, row, now, late, following)
+        detail = f"{late}; no fallback channel left after {row.channel} - needs a person"
+        return _cas(
+            store,
+            row,
+            now,
+            kind="reminder",
+            detail=detail,
+            new_state=None,
+            deadline=now + window,
+            level="error",
+        )
+    return _cas(
+        store,
+        row,
+        now,
+        kind="reminder",
+        detail=f"{late}; reminder",
+        new_state=None,
+        deadline=now + window,
+    )
+
+
+def _resends(store: Store, row: DeliveryRow) -> int:
+    timeline = store.timeline(row.invoice_number, row.seller_key)
+    return sum(1 for e in timeline if e.delivery_id == row.id and e.kind == "resend")
+
+
+def _next_channel(profile: BuyerProfile, current: str) -> ChannelSpec | None:
+    """The channel after ``current`` (a connector alias, as stored) in the profile's chain.
+
+    The first channel with that alias is taken as the current position (a chain naming the
+    same connector twice is ambiguous here; see the report).
+    """
+    chain = profile.channels()
+    names = [spec.connector for spec in chain]
+    if current not in names:
+        return None
+    position = names.index(current)
+    return chain[position + 1] if position + 1 < len(chain) else None
+
+
+def _fallback(
+    store: Store, row: DeliveryRow, now: dt.datetime, late: str, following: ChannelSpec
+) -> SweepAction:
+    if not _still(store, row):
+        return SweepAction(row.id, row.invoice_number, "lost_race", "changed by another sweep")
+    added = AddedDelivery(
+        buyer=row.buyer,
+        channel=following.connector,
+        next_attempt_at=now,
+        document_id=row.document_id,
+    )
+    try:
+        store.mark(
+            row.id,
+            DeliveryState.FAILED,
+            now=now,
+            kind="proof_overdue",
+            level="warning",
+            detail=f"{late}; falling back to {following.connector}",
+            then_add=added,
+        )
+    except (IllegalTransition, StoreError) as exc:
+        return SweepAction(row.id, row.invoice_number, "lost_race", str(exc))
+    new = store.find_delivery(document=row.invoice_number, partner=row.buyer)
+    new_id = new.id if new is not None and new.id != row.id else None
+    return SweepAction(
+        row.id, row.invoice_number, "fallback", f"FAILED, queued on {following.connector}", new_id
+    )
+
+
+def _still(store: Store, row: DeliveryRow) -> bool:
+    """Whether the delivery is still as the sweep saw it (state and deadline)."""
+    now_row = store.delivery(row.id)
+    return now_row.state is row.state and now_row.next_attempt_at == row.next_attempt_at
+
+
+def _cas(
+    store: Store,
+    row: DeliveryRow,
+    now: dt.datetime,
+    *,
+    kind: Action,
+    detail: str,
+    new_state: DeliveryState | None,
+    deadline: dt.datetime | None,
+    level: str = "info",
+) -> SweepAction:
+    """Compare-and-set: when the row still has the state and deadline the sweep saw, move it
+    (or keep the state) with ``deadline`` and append a ``kind`` event, in one transaction.
+
+    The store has no public "act only if unchanged" call, so this takes the row lock itself on
+    the store's engine and tables; without it two sweeps could both re-send one delivery.
+    """
+    target = row.state if new_state is None else new_state
+    if new_state is not None:
+        check_transition(row.id, row.state, new_state)
+    with store.engine.connect() as db, db.begin():
+        current = (
+            db.execute(
+                sa.select(deliveries.c.state, deliveries.c.next_attempt_at)
+                .where(deliveries.c.id == row.id)
+                .with_for_update()
+            )
+            .mappings()
+            .first()
+        )
+        if (
+            current is None
+            or current["state"] != row.state.value
+            or current["next_attempt_at"] != row.next_attempt_at
+        ):
+            return SweepAction(row.id, row.invoice_number, "lost_race", "changed by another sweep")
+        db.execute(
+            deliveries.update()
+            .where(deliveries.c.id == row.id)
+            .values(state=target.value, next_attempt_at=deadline, updated_at=now)
+        )
+        db.execute(
+            events.insert().values(
+                at=now,
+                invoice_id=row.invoice_id,
+                delivery_id=row.id,
+                kind=kind,
+                level=level,
+                state_from=row.state.value if new_state is not None else None,
+                state_to=target.value if new_state is not None else None,
+                detail=detail,
+            )
+        )
+    return SweepAction(row.id, row.invoice_number, kind, detail)
+
+
+# -- claims and polling ----------------------------------------------------------------------
+
+
+def sweep_claims(store: Store, now: dt.datetime) -> int:
+    """Release every claim expired at ``now`` (a worker died); returns how many."""
+    return store.release_expired(now)
+
+
+def sweep_poll(
+    store: Store,
+    connectors: Iterable[object],
+    router: AckRouter,
+    now: dt.datetime,
+    profiles: Iterable[BuyerProfile] = (),
+) -> list[Correlation]:
+    """Poll every connector that implements ``poll()``; read each item as an ack and correlate
+    it (:func:`gateway.acks_in.receive`).
+
+    Nothing is dropped: an item no parser claims, or one that is malformed, is kept as an
+    unmatched ack of kind ``unknown`` / ``unreadable`` with the reason, verbatim.
+    """
+    results: list[Correlation] = []
+    for connector in connectors:
+        if not isinstance(connector, Polling):
+            continue
+        for item in connector.poll():
+            where = f"{item.channel} {item.name}".strip()
+            try:
+                ack = router.parse(item.content)
+            except ParseError as exc:
+                results.append(_keep(store, item.content, "unreadable", f"{where}: {exc}", now))
+                continue
+            if ack is None:
+                detail = f"{where}: no ack parser recognised it"
+                results.append(_keep(store, item.content, "unknown", detail, now))
+                continue
+            results.append(receive(store, ack, now=now, profiles=profiles))
+    return results
+
+
+def _keep(store: Store, raw: bytes, kind: str, detail: str, now: dt.datetime) -> Correlation:
+    placeholder = Ack(kind, AckLevel.TRANSPORT, AckStatus.RECEIVED, AckReference(), raw)
+    kept = store.record_unmatched_ack(placeholder, now, detail)
+    return Correlation(placeholder, (), kept, detail)
+
+
+# -- scheduler -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepIntervals:
+    """Seconds between runs of each sweep."""
+
+    overdue: float = 60.0
+    claims: float = 60.0
+    poll: float = 30.0
+
+
+class Sweeper:
+    """Runs the sweeps on apscheduler intervals with the real clock (``igw run``).
+
+    Each job runs at most once at a time in this process (``max_instances=1``, missed runs
+    coalesced); across processes the compare-and-set above keeps them safe. A failing run is
+    logged and the next one runs as planned.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        profiles: ProfileLookup,
+        *,
+        connectors: Iterable[object] = (),
+        router: AckRouter | None = None,
+        intervals: SweepIntervals = SweepIntervals(),
+        clock: Callable[[], dt.datetime] = utc_now,
+        blocking: bool = False,
+    ) -> None:
+        from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
+            BackgroundScheduler,
+        )
+        from apscheduler.schedulers.blocking import (  # type: ignore[import-untyped]
+            BlockingScheduler,
+        )
+
+        self.store = store
+        self.profiles = profiles
+        self.connectors = list(connectors)
+        self.router = router or AckRouter()
+        self.clock = clock
+        self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+        jobs: list[tuple[str, Callable[[], object], float]] = [
+            ("overdue", self.run_overdue, intervals.overdue),
+            ("claims", self.run_claims, intervals.claims),
+            ("poll", self.run_poll, intervals.poll),
+        ]
+        for name, job, seconds in jobs:
+            self.scheduler.add_job(
+                _logged(name, job),
+                "interval",
+                seconds=seconds,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+            )
+
+    def run_overdue(self) -> SweepReport:
+        """One overdue sweep now."""
+        return sweep_overdue(self.store, self.profiles, self.clock())
+
+    def run_claims(self) -> int:
+        """One claims sweep now."""
+        return sweep_claims(self.store, self.clock())
+
+    def run_poll(self) -> list[Correlation]:
+        """One polling sweep now."""
+        known = self.profiles.values() if isinstance(self.profiles, Mapping) else self.profiles
+        listed = list(known) if isinstance(known, Iterable) else []
+        return sweep_poll(self.store, self.connectors, self.router, self.clock(), listed)
+
+    def start(self) -> None:
+        """Start the jobs (returns at once; a blocking Sweeper runs until :meth:`shutdown`)."""
+        self.scheduler.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the jobs; ``wait`` lets a running sweep finish."""
+        self.scheduler.shutdown(wait=wait)
+
+
+def _logged(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a sweep failure must not stop the scheduler; it is logged
+            log.exception("sweep %s failed", name)
+
+    return run
