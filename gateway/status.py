@@ -120,7 +120,7 @@ def timeline_text(events: Sequence[EventRow], *, evidence: bool = False) -> str:
         move = f"{e.state_from or ''}->{e.state_to}" if e.state_to else ""
         where = f"delivery {e.delivery_id}" if e.delivery_id is not None else "invoice"
         lines.append(
-            f"{_when(e.at)}  {where:12}  {e.kind:12}  {(e.ack_level or '-'):9}  "
+            f"{_when(e.at)}  {where:12}  {e.kind:15}  {(e.ack_level or '-'):9}  "
             f"{move:22}  {e.detail}".rstrip()
         )
         if e.evidence is not None:

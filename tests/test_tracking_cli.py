@@ -324,3 +324,35 @@ def test_changed_example_under_the_same_number_keeps_the_first_version(
     assert _submit(url, other, "--no-validate") == 1
     assert store.document(store.delivery(1).document_id or -1).content == before
     store.close()
+
+
+def test_demo_end_to_end_delivers_into_var_outbox_per_buyer_once(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the real worker: every example lands once in ./var/outbox/<buyer>/ and is
+    DELIVERED with transport proof; a second run writes no file."""
+    monkeypatch.chdir(tmp_path)
+    path = _examples(tmp_path, 27)
+    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    out = capsys.readouterr().out
+    assert "27 deliveries: DELIVERED 27" in out and "transport:received" in out
+    files = sorted(
+        p.relative_to(tmp_path / "var" / "outbox")
+        for p in (tmp_path / "var" / "outbox").rglob("*.*")
+    )
+    assert len(files) == 27
+    assert {p.parts[0] for p in files} == {
+        "boulangeries-martin",
+        "cascade-precision",
+        "de-public",
+        "default",
+        "hanse-logistik",
+        "supermercados-hercules",
+    }
+    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    capsys.readouterr()
+    again = sorted(
+        p.relative_to(tmp_path / "var" / "outbox")
+        for p in (tmp_path / "var" / "outbox").rglob("*.*")
+    )
+    assert again == files
