@@ -36,7 +36,7 @@ from connectors.base import Polling, utc_now
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.acks_in import AckRouter, Correlation, receive
 from gateway.errors import ParseError
-from gateway.profile import BuyerProfile, ChannelSpec
+from gateway.profile import BuyerProfile
 from gateway.store import (
     AddedDelivery,
     DeliveryRow,
@@ -47,6 +47,7 @@ from gateway.store import (
 )
 from gateway.store.schema import deliveries, events
 from gateway.store.states import check_transition
+from gateway.worker import channel_names
 
 log = logging.getLogger(__name__)
 
@@ -178,28 +179,24 @@ def _resends(store: Store, row: DeliveryRow) -> int:
     return sum(1 for e in timeline if e.delivery_id == row.id and e.kind == "resend")
 
 
-def _next_channel(profile: BuyerProfile, current: str) -> ChannelSpec | None:
-    """The channel after ``current`` (a connector alias, as stored) in the profile's chain.
-
-    The first channel with that alias is taken as the current position (a chain naming the
-    same connector twice is ambiguous here; see the report).
-    """
-    chain = profile.channels()
-    names = [spec.connector for spec in chain]
+def _next_channel(profile: BuyerProfile, current: str) -> str | None:
+    """The channel name after ``current`` in the profile's chain (names as the worker gives
+    them: :func:`gateway.worker.channel_names`); None at the end or for an unknown channel."""
+    names = channel_names(profile)
     if current not in names:
         return None
     position = names.index(current)
-    return chain[position + 1] if position + 1 < len(chain) else None
+    return names[position + 1] if position + 1 < len(names) else None
 
 
 def _fallback(
-    store: Store, row: DeliveryRow, now: dt.datetime, late: str, following: ChannelSpec
+    store: Store, row: DeliveryRow, now: dt.datetime, late: str, following: str
 ) -> SweepAction:
     if not _still(store, row):
         return SweepAction(row.id, row.invoice_number, "lost_race", "changed by another sweep")
     added = AddedDelivery(
         buyer=row.buyer,
-        channel=following.connector,
+        channel=following,
         next_attempt_at=now,
         document_id=row.document_id,
     )
@@ -210,7 +207,7 @@ def _fallback(
             now=now,
             kind="proof_overdue",
             level="warning",
-            detail=f"{late}; falling back to {following.connector}",
+            detail=f"{late}; falling back to {following}",
             then_add=added,
         )
     except (IllegalTransition, StoreError) as exc:
@@ -218,7 +215,7 @@ def _fallback(
     new = store.find_delivery(document=row.invoice_number, partner=row.buyer)
     new_id = new.id if new is not None and new.id != row.id else None
     return SweepAction(
-        row.id, row.invoice_number, "fallback", f"FAILED, queued on {following.connector}", new_id
+        row.id, row.invoice_number, "fallback", f"FAILED, queued on {following}", new_id
     )
 
 
