@@ -238,7 +238,8 @@ def _print_submit(report: SubmitReport, *, as_json: bool) -> None:
         return
     for o in report.outcomes:
         if o.status == "stored":
-            print(f"{o.record}: stored for {o.buyer} as {o.format} via {o.channel}")
+            note = f" ({o.message})" if o.message else ""
+            print(f"{o.record}: stored for {o.buyer} as {o.format} via {o.channel}{note}")
         elif o.status == "duplicate":
             print(f"{o.record}: duplicate — {o.message}")
         elif o.status == "refused":

@@ -215,8 +215,20 @@ def _submit_one(
         channel,
         delivery_ids=accepted.delivery_ids,
         content_hash=accepted.content_hash,
-        message="" if status == "stored" else "identical invoice already stored; nothing queued",
+        message=_stored_note(profile)
+        if status == "stored"
+        else "identical invoice already stored; nothing queued",
         problems=problems,
+    )
+
+
+def _stored_note(profile: BuyerProfile) -> str:
+    """Say so when the profile asks for consolidation this release does not do yet."""
+    if profile.consolidation == "per-invoice":
+        return ""
+    return (
+        f"profile {profile.name!r} asks for consolidation {profile.consolidation!r}; "
+        "not done yet: stored as one document per invoice"
     )
 
 
