@@ -9,11 +9,15 @@ level         status                  delivery
 ============  ======================  =============================================
 transport     received / accepted     SENT -> DELIVERED (deadline: next proof level)
 transport     rejected                recorded, state kept (the overdue sweep acts)
-syntax        received / accepted     SENT -> DELIVERED, else state kept, level recorded
+syntax        received / accepted     SENT -> DELIVERED, else state kept; deadline next
 syntax        rejected                -> REJECTED
 business      accepted / rejected     -> ACCEPTED / REJECTED
 business      received                SENT -> DELIVERED, else state kept
 ============  ======================  =============================================
+
+"deadline next": the proof deadline becomes the next expected level's (business after syntax)
+or none, per the buyer's profile; without the profile (``receive`` called without
+``profiles``) the deadline already set is kept, so the overdue sweep still acts.
 
 A move the state table refuses (e.g. an ACCEPTED delivery rejected later) is recorded as an ack
 event without a state change; :func:`receive` never raises it to the caller.
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from gateway.ack import Ack, AckLevel, AckParser, AckStatus
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
+from gateway.store.schema import deliveries
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,19 @@ def _record(
 ) -> DeliveryRow:
     target = implied_state(ack, row.state)
     if target is None:
-        return store.record_ack(row.id, ack, now=now)
-    deadline = _next_deadline(profile, ack, now) if target is DeliveryState.DELIVERED else None
+        recorded = store.record_ack(row.id, ack, now=now)
+        if (
+            profile is not None
+            and ack.level is not AckLevel.TRANSPORT
+            and ack.status is not AckStatus.REJECTED
+            and recorded.state is DeliveryState.DELIVERED
+        ):
+            return _advance_deadline(store, recorded, _next_deadline(profile, ack, now))
+        return recorded
+    deadline = None
+    if target is DeliveryState.DELIVERED:
+        # without the buyer's profile the deadline already set stays (the sweep still acts)
+        deadline = row.next_attempt_at if profile is None else _next_deadline(profile, ack, now)
     try:
         return store.record_ack(row.id, ack, now=now, new_state=target, next_attempt_at=deadline)
     except IllegalTransition as exc:
@@ -181,10 +197,33 @@ def _record(
         return store.record_ack(row.id, ack, now=now, detail=detail)
 
 
-def _next_deadline(profile: BuyerProfile | None, ack: Ack, now: dt.datetime) -> dt.datetime | None:
+def _advance_deadline(store: Store, row: DeliveryRow, deadline: dt.datetime | None) -> DeliveryRow:
+    """Move the proof deadline of a delivery whose state an ack kept (a positive CONTRL on a
+    DELIVERED delivery: the syntax deadline becomes the business one, or none).
+
+    ``Store.record_ack`` keeps the deadline when it keeps the state, and the store has no
+    public call for the deadline alone, so this is a guarded update on the store's table: it
+    only applies while the row still has the state and deadline just recorded.
+    """
+    if deadline == row.next_attempt_at:
+        return row
+    with store.engine.connect() as db, db.begin():
+        db.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.id == row.id,
+                deliveries.c.state == row.state.value,
+                deliveries.c.next_attempt_at == row.next_attempt_at
+                if row.next_attempt_at is not None
+                else deliveries.c.next_attempt_at.is_(None),
+            )
+            .values(next_attempt_at=deadline)
+        )
+    return store.delivery(row.id)
+
+
+def _next_deadline(profile: BuyerProfile, ack: Ack, now: dt.datetime) -> dt.datetime | None:
     """Deadline of the next proof level expected after this one (None: nothing more)."""
-    if profile is None:
-        return None
     order = ["transport", "syntax", "business"]
     after = order[order.index(ack.level.value) + 1 :]
     expected = profile.proof.expected()

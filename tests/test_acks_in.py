@@ -265,3 +265,31 @@ def test_router_tells_ack_kinds_apart() -> None:
         [simple_invoice()], EANCOM, Envelope("I1", dt.datetime(2026, 1, 1), message_refs=("1",))
     )
     assert router.parse(invoic.content) is None
+
+
+def test_syntax_ack_on_delivered_moves_the_deadline_to_business(store: Store) -> None:  # noqa: F811
+    """A CONTRL for a DELIVERED delivery keeps the state and sets the business deadline."""
+    data, ids = sent_interchange(store, ("INV-1",))
+    syntax_deadline = T0 + dt.timedelta(hours=24)
+    store.mark(ids[0], DeliveryState.DELIVERED, now=T0, kind="mdn", next_attempt_at=syntax_deadline)
+    at = T0 + dt.timedelta(hours=2)
+    receive(store, contrl_for(data), now=at, profiles=[EANCOM])
+    row = store.delivery(ids[0])
+    assert (row.state, row.syntax_ack) == (DeliveryState.DELIVERED, "accepted")
+    assert row.next_attempt_at == at + dt.timedelta(days=3)
+    no_business = EANCOM.model_copy(
+        update={"proof": ProofPolicy.model_validate({"transport": "30m", "syntax": "24h"})}
+    )
+    receive(store, contrl_for(data), now=at, profiles=[no_business])
+    assert store.delivery(ids[0]).next_attempt_at is None
+
+
+def test_without_profiles_the_deadline_is_kept(store: Store) -> None:  # noqa: F811
+    """receive() without profiles moves SENT -> DELIVERED but keeps the deadline already set."""
+    data, ids = sent_interchange(store, ("INV-1",))
+    receive(store, contrl_for(data), now=T0 + dt.timedelta(minutes=5))
+    row = store.delivery(ids[0])
+    assert (row.state, row.next_attempt_at) == (
+        DeliveryState.DELIVERED,
+        T0 + dt.timedelta(hours=1),
+    )
