@@ -270,7 +270,7 @@ class Worker:
         if delivery.document_id is None:
             raise _Unsendable(f"delivery {delivery.id} has no document to send")
         stored = self.store.document(delivery.document_id)
-        number = self.store.delivery(delivery.id).invoice_number
+        number = delivery.invoice_number or self.store.delivery(delivery.id).invoice_number
         return Document(
             stored.content,
             stored.syntax,
@@ -285,8 +285,6 @@ class Worker:
     ) -> None:
         now = self.clock()
         state = DeliveryState.DELIVERED if receipt.transport_proof else DeliveryState.SENT
-        if receipt.message_id:
-            self.store.set_references(delivery.id, message_id=receipt.message_id[:300])
         extra = f"; {receipt.detail}" if receipt.detail else ""
         proof = (
             f"{receipt.connector} confirmed receipt of {receipt.message_id}{extra}"
@@ -303,6 +301,7 @@ class Worker:
             evidence=receipt.evidence or None,
             next_attempt_at=next_proof_deadline(profile, state, now),
             transport_proof=proof,
+            message_id=receipt.message_id[:300] or None,
         )
         if state is DeliveryState.DELIVERED:
             self.stats.delivered += 1

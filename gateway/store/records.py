@@ -63,6 +63,7 @@ class ClaimedDelivery:
     idempotency_key: str
     claimed_by: str
     claim_expires_at: dt.datetime
+    invoice_number: str = ""
 
 
 @dataclass(frozen=True)

@@ -349,7 +349,8 @@ class Store:
                 .values(claimed_by=worker_id, claim_expires_at=expires)
             )
             rows = db.execute(
-                sa.select(deliveries)
+                sa.select(deliveries, invoices.c.number)
+                .join(invoices, invoices.c.id == deliveries.c.invoice_id)
                 .where(deliveries.c.id.in_(ids))
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             ).mappings()
@@ -364,6 +365,7 @@ class Store:
                     r["idempotency_key"],
                     worker_id,
                     expires,
+                    r["number"],
                 )
                 for r in rows
             ]
@@ -708,6 +710,7 @@ class Store:
         level: str = "info",
         then_add: AddedDelivery | None = None,
         transport_proof: str | None = None,
+        message_id: str | None = None,
     ) -> DeliveryRow:
         """One send attempt by the claiming worker: SENT/DELIVERED on success, QUEUED with a
         later ``next_attempt_at`` on a transient failure, FAILED on a permanent one.
@@ -718,8 +721,15 @@ class Store:
         MDN, HTTP 2xx, completed rename) — in the same transaction the delivery moves on to
         DELIVERED with a ``transport_proof`` event whose detail is this text and whose evidence
         is ``evidence``; ``next_attempt_at`` is then the deadline after DELIVERED.
+        ``message_id``: the id the remote knows the send by, stored as by :meth:`set_references`.
         """
         with self._write() as db:
+            if message_id is not None:
+                db.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == delivery_id)
+                    .values(message_id=message_id)
+                )
             proven = transport_proof is not None
             self._mark(
                 db,
