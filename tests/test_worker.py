@@ -279,3 +279,23 @@ def test_channel_names_and_deadlines() -> None:
         )
         is None
     )
+
+
+def test_expired_claim_taken_over_once(
+    store: Store,  # noqa: F811
+    memories: dict[str, MemoryConnector],
+) -> None:
+    """A claim whose lease ran out is taken over; the slow first holder's late result is
+    dropped as a lost claim, and the idempotent connector delivered once."""
+    delivery_id = _accept(store)
+    slow = store.claim_due("w1", T0, lease_seconds=60)[0]
+    late = Clock(T0 + dt.timedelta(seconds=61))
+    taker = _worker(store, memories, late)
+    taker.worker_id = "w2"
+    assert taker.run_once() == 1
+    first = _worker(store, memories, late)
+    first.process(slow)
+    assert first.stats.claims_lost == 1
+    assert store.delivery(delivery_id).state is DeliveryState.DELIVERED
+    assert len(memories["primary"].sent) == 1
+    assert [e.kind for e in store.timeline("INV-1")].count("attempt") == 1
