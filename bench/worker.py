@@ -24,7 +24,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from builders import simple_invoice  # noqa: E402
+from builders import simple_invoice  # type: ignore[import-not-found]  # noqa: E402
 
 from gateway.document import Document  # noqa: E402
 from gateway.store import NewDelivery, Store  # noqa: E402
