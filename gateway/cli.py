@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
-import importlib
 import itertools
 import json
 import os
@@ -277,12 +276,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def _run_worker(
     store_url: str, profiles_folder: str, *, until_empty: bool, worker_id: str | None
 ) -> object:
-    # imported by name only when used: the worker module may be absent from a partial install
-    worker = importlib.import_module("gateway.worker")
-    result: object = worker.run_worker(
-        store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id
-    )
-    return result
+    from gateway.worker import run_worker
+
+    return run_worker(store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -436,10 +436,14 @@ def run_worker(
     batch_size: int = DEFAULT_BATCH,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     stop: threading.Event | None = None,
+    sweeps: bool = True,
     **worker_options: Any,
 ) -> WorkerStats:
     """Run a worker on the store at ``store_url`` (migrated first) with the buyer profiles of
     ``profiles_folder`` until SIGTERM/SIGINT (or, with ``until_empty``, until nothing is due).
+
+    Unless ``until_empty`` or ``sweeps=False``, the apscheduler sweeps run in the same process
+    (:class:`gateway.sweeps.Sweeper`); they are safe with several workers doing the same.
 
     Raises :class:`~gateway.errors.ConfigError` for unreadable profiles. Returns the counts.
     """
@@ -456,8 +460,19 @@ def run_worker(
             lease_seconds=lease_seconds,
             **worker_options,
         )
-        with stop_on_signals(stop):
-            return worker.run(stop, until_empty=until_empty, poll_interval=poll_interval)
+        # The sweeps (overdue proof, expired claims, polling) run beside a long-running worker;
+        # a drain run (until_empty) has no proof deadlines worth waiting for.
+        from gateway.sweeps import Sweeper  # sweeps import this module (channel_names)
+
+        sweeper = None if until_empty or not sweeps else Sweeper(store, profiles)
+        if sweeper is not None:
+            sweeper.start()
+        try:
+            with stop_on_signals(stop):
+                return worker.run(stop, until_empty=until_empty, poll_interval=poll_interval)
+        finally:
+            if sweeper is not None:
+                sweeper.shutdown()
     finally:
         store.close()
 
