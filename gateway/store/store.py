@@ -388,17 +388,11 @@ class Store:
                 .all()
             )
             for row in rows:
-                db.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == row["id"])
-                    .values(claimed_by=None, claim_expires_at=None)
-                )
-                self._event(
+                self._unclaim(
                     db,
                     now,
-                    row["invoice_id"],
-                    row["id"],
-                    "claim_expired",
+                    row,
+                    kind="claim_expired",
                     level="warning",
                     detail=f"claim of worker {row['claimed_by']} expired unreleased",
                 )
@@ -613,21 +607,33 @@ class Store:
         with self._write() as db:
             rows = db.execute(query.with_for_update()).mappings().all()
             for row in rows:
-                db.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == row["id"])
-                    .values(claimed_by=None, claim_expires_at=None)
-                )
-                self._event(
+                self._unclaim(
                     db,
                     now,
-                    row["invoice_id"],
-                    row["id"],
-                    "released",
+                    row,
+                    kind="released",
                     level="info",
                     detail=f"worker {worker_id} released its claim unprocessed (stop or restart)",
                 )
             return len(rows)
+
+    def _unclaim(
+        self,
+        db: Connection,
+        now: dt.datetime,
+        row: RowMapping,
+        *,
+        kind: str,
+        level: str,
+        detail: str,
+    ) -> None:
+        """Clear a delivery's claim and log why, inside the caller's transaction."""
+        db.execute(
+            deliveries.update()
+            .where(deliveries.c.id == row["id"])
+            .values(claimed_by=None, claim_expires_at=None)
+        )
+        self._event(db, now, row["invoice_id"], row["id"], kind, level=level, detail=detail)
 
     def set_references(
         self,
