@@ -256,34 +256,64 @@ class Store:
             key = new.idempotency_key or (
                 f"{seller_key}/{number}/{new.buyer}/{new.channel}/{new.document_index}"
             )
-            delivery_id: int = db.execute(
-                deliveries.insert()
-                .returning(deliveries.c.id)
-                .values(
+            delivery_ids.append(
+                self._queue_delivery(
+                    db,
+                    now,
                     invoice_id=invoice_id,
                     document_id=document_id,
                     buyer=new.buyer,
                     channel=new.channel,
-                    state=DeliveryState.QUEUED.value,
-                    attempt=0,
                     next_attempt_at=new.next_attempt_at,
-                    idempotency_key=key,
-                    created_at=now,
-                    updated_at=now,
+                    key=key,
+                    kind="queued",
+                    detail=f"queued for {new.buyer} via {new.channel}",
                 )
-            ).scalar_one()
-            delivery_ids.append(delivery_id)
-            self._event(
-                db,
-                now,
-                invoice_id,
-                delivery_id,
-                "queued",
-                level="info",
-                detail=f"queued for {new.buyer} via {new.channel}",
-                state_to=DeliveryState.QUEUED.value,
             )
         return AcceptResult(invoice_id, tuple(doc_ids), tuple(delivery_ids), content_hash, False)
+
+    def _queue_delivery(
+        self,
+        db: Connection,
+        now: dt.datetime,
+        *,
+        invoice_id: int,
+        document_id: int | None,
+        buyer: str,
+        channel: str,
+        next_attempt_at: dt.datetime | None,
+        key: str,
+        kind: str,
+        detail: str,
+    ) -> int:
+        """Insert a QUEUED delivery and its event inside the caller's transaction; its id."""
+        delivery_id: int = db.execute(
+            deliveries.insert()
+            .returning(deliveries.c.id)
+            .values(
+                invoice_id=invoice_id,
+                document_id=document_id,
+                buyer=buyer,
+                channel=channel,
+                state=DeliveryState.QUEUED.value,
+                attempt=0,
+                next_attempt_at=next_attempt_at,
+                idempotency_key=key,
+                created_at=now,
+                updated_at=now,
+            )
+        ).scalar_one()
+        self._event(
+            db,
+            now,
+            invoice_id,
+            delivery_id,
+            kind,
+            level="info",
+            detail=detail,
+            state_to=DeliveryState.QUEUED.value,
+        )
+        return delivery_id
 
     @staticmethod
     def _event(
@@ -559,33 +589,18 @@ class Store:
                 )
             found: int = existing["id"]
             return found
-        delivery_id: int = db.execute(
-            deliveries.insert()
-            .returning(deliveries.c.id)
-            .values(
-                invoice_id=invoice_id,
-                document_id=new.document_id,
-                buyer=new.buyer,
-                channel=new.channel,
-                state=DeliveryState.QUEUED.value,
-                attempt=0,
-                next_attempt_at=new.next_attempt_at,
-                idempotency_key=key,
-                created_at=now,
-                updated_at=now,
-            )
-        ).scalar_one()
-        self._event(
+        return self._queue_delivery(
             db,
             now,
-            invoice_id,
-            delivery_id,
-            kind,
-            level="info",
+            invoice_id=invoice_id,
+            document_id=new.document_id,
+            buyer=new.buyer,
+            channel=new.channel,
+            next_attempt_at=new.next_attempt_at,
+            key=key,
+            kind=kind,
             detail=f"{reason}; queued for {new.buyer} via {new.channel}",
-            state_to=DeliveryState.QUEUED.value,
         )
-        return delivery_id
 
     def release(
         self, delivery_ids: Sequence[int] | None, worker_id: str, *, now: dt.datetime
