@@ -8,6 +8,7 @@ DELIVERED on transport proof, and ACCEPTED or REJECTED only on a business answer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -86,3 +87,19 @@ class AckParser(Protocol):
     def parse(self, inbound: bytes) -> Ack | None:
         """The Ack in ``inbound``, or None when it is not this parser's kind."""
         ...
+
+
+class FirstAck:
+    """An AckParser trying ``parsers`` in turn: the first Ack wins, None when none claims the
+    bytes; a ParseError (the bytes are a parser's kind, but malformed) goes through."""
+
+    def __init__(self, parsers: Sequence[AckParser]) -> None:
+        self.parsers = tuple(parsers)
+
+    def parse(self, inbound: bytes) -> Ack | None:
+        """The Ack of the first parser that recognises ``inbound``; None when none does."""
+        for parser in self.parsers:
+            ack = parser.parse(inbound)
+            if ack is not None:
+                return ack
+        return None

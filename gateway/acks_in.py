@@ -29,7 +29,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.ack import Ack, AckLevel, AckParser, AckStatus
+from gateway.ack import Ack, AckLevel, AckParser, AckStatus, FirstAck
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
 from gateway.store.schema import deliveries
@@ -51,7 +51,7 @@ class Correlation:
         return bool(self.deliveries)
 
 
-class AckRouter:
+class AckRouter(FirstAck):
     """Tries ack parsers in turn: CONTRL, APERAK, cXML Response/Status, cXML StatusUpdate.
 
     ``parse`` returns the first parser's Ack, None when no parser claims the bytes, and lets a
@@ -65,15 +65,7 @@ class AckRouter:
             from mappings.edifact.contrl import ContrlParser
 
             parsers = (ContrlParser(), AperakParser(), CxmlStatusAck(), CxmlStatusUpdateAck())
-        self.parsers = tuple(parsers)
-
-    def parse(self, inbound: bytes) -> Ack | None:
-        """The Ack of the first parser that recognises ``inbound``; None when none does."""
-        for parser in self.parsers:
-            ack = parser.parse(inbound)
-            if ack is not None:
-                return ack
-        return None
+        super().__init__(parsers)
 
 
 def partner_of(ack: Ack, profiles: Iterable[BuyerProfile]) -> str | None:

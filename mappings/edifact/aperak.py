@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
+from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus, FirstAck
 from gateway.errors import ParseError
 from mappings.edifact.contrl import ContrlParser, first_message, unb_issued_at, where
 from mappings.edifact.syntax import RawSegment
@@ -127,17 +127,9 @@ class AperakParser:
         )
 
 
-class EdifactAckParser:
+class EdifactAckParser(FirstAck):
     """Any EDIFACT acknowledgement: tries CONTRL, then APERAK; None for anything else (INVOIC)."""
 
     def __init__(self, aperak: AperakParser | None = None) -> None:
         """``aperak``: an APERAK parser with a partner's acknowledgement codes, if needed."""
-        self.parsers = (ContrlParser(), aperak or AperakParser())
-
-    def parse(self, inbound: bytes) -> Ack | None:
-        """The first parser's Ack; ParseError from a parser whose kind ``inbound`` is."""
-        for parser in self.parsers:
-            ack = parser.parse(inbound)
-            if ack is not None:
-                return ack
-        return None
+        super().__init__((ContrlParser(), aperak or AperakParser()))
