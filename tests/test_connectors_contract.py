@@ -1,46 +1,39 @@
-"""One contract suite for every connector (STYLE 9): memory and file now, AS2/SFTP/HTTP later.
+"""One contract suite for every connector (STYLE 9): memory and file here, the network
+connectors through ``tests/harness_<name>.py`` modules (see tests/connector_harness.py).
 
-Each connector joins through a harness: how to build it, and how to make its next send fail
-with a foreign (non-gateway) exception so the suite can prove the translation at the boundary.
+Each connector joins through a harness: how to build it against a real peer, how to make its next
+send fail with a foreign (non-gateway) exception so the suite can prove the translation at the
+boundary, and (where a peer can stall) how to make it stop answering.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from connector_harness import NOW, Harness, HarnessFactory, clock, discovered, document
 
 from connectors.base import Connector, Receipt
 from connectors.file import FileConnector
 from connectors.memory import MemoryConnector
-from gateway.delivery_errors import DeliveryError, IdempotencyConflict, policy_table
-from gateway.document import Document
-
-NOW = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
+from gateway.delivery_errors import DeliveryError, IdempotencyConflict, Timeout, policy_table
 
 
-def clock() -> datetime:
-    return NOW
-
-
-@dataclass
-class Harness:
-    connector: Connector
-    break_next: Callable[[], None]
-
-
-def _memory(tmp_path: Path) -> Harness:
+def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     memory = MemoryConnector(channel="contract", clock=clock)
-    return Harness(memory, lambda: memory.script(ConnectionResetError(errno.ECONNRESET, "reset")))
+    yield Harness(
+        memory,
+        lambda: memory.script(ConnectionResetError(errno.ECONNRESET, "reset")),
+        lambda: memory.script(TimeoutError("no answer")),
+    )
 
 
-def _file(tmp_path: Path) -> Harness:
+def _file(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     folder = tmp_path / "outbox"
     folder.mkdir()
     connector = FileConnector(folder, clock=clock)
@@ -49,19 +42,28 @@ def _file(tmp_path: Path) -> Harness:
         os.rmdir(folder)
         folder.write_text("not a folder")  # the folder became a file: OSError underneath
 
-    return Harness(connector, break_next)
+    yield Harness(connector, break_next)
 
 
-HARNESSES = {"memory": _memory, "file": _file}
+HARNESSES: dict[str, HarnessFactory] = {
+    "memory": contextmanager(_memory),
+    "file": contextmanager(_file),
+    **discovered(),
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield HARNESSES[request.param](tmp_path)
+    with HARNESSES[request.param](request, tmp_path) as built:
+        yield built
 
 
-def document(number: str = "INV-1", content: bytes = b"<Invoice>1</Invoice>") -> Document:
-    return Document(content=content, syntax="ubl", format="peppol-bis3", invoice_number=number)
+@pytest.fixture(params=sorted(n for n in HARNESSES if n != "file"))
+def stalling(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """Harnesses whose peer can stop answering (a folder on a local disk cannot)."""
+    with HARNESSES[request.param](request, tmp_path) as built:
+        assert built.stall_next is not None, f"{request.param} harness has no stall_next"
+        yield built
 
 
 def test_is_a_connector(harness: Harness) -> None:
@@ -127,6 +129,16 @@ def test_foreign_errors_are_translated(harness: Harness) -> None:
     assert caught.value.__cause__ is not None
     assert not isinstance(caught.value.__cause__, DeliveryError)
     assert caught.value.resulting_state in {"QUEUED", "FAILED"}
+
+
+def test_a_stalled_peer_is_a_timeout(stalling: Harness) -> None:
+    """A peer that stops answering gives Timeout (retryable, back to QUEUED) in bounded time."""
+    assert stalling.stall_next is not None
+    stalling.stall_next()
+    with pytest.raises(Timeout) as caught:
+        stalling.connector.send(document(), delivery_id="d-1", idempotency_key="k-t")
+    assert caught.value.retryable is True
+    assert caught.value.__cause__ is not None
 
 
 def test_every_delivery_error_carries_its_policy() -> None:

@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001 + 0002 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0003 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -130,4 +130,28 @@ unmatched_acks = sa.Table(
     sa.Column("document_ref", sa.String(300), nullable=True),
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),
+)
+
+# migration 0003: what arrived from partners (AS2 and other inbound channels), before and after
+# parsing; (partner, message_id) unique = duplicate detection by Message-ID.
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("partner", sa.String(200), nullable=False),
+    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("media_type", sa.String(200), nullable=False),
+    sa.Column("filename", sa.String(300), nullable=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    # RECEIVED (stored, not parsed), PARSED (canonical filled), UNREADABLE (detail says why)
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("syntax", sa.String(40), nullable=True),
+    sa.Column("invoice_number", sa.String(200), nullable=True),
+    sa.Column("canonical", sa.Text, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    # the receipt we answered with (AS2 MDN bytes), kept as evidence
+    sa.Column("answer", sa.LargeBinary, nullable=True),
+    sa.UniqueConstraint("partner", "message_id", name="uq_inbound_partner_message"),
 )
