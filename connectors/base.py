@@ -97,8 +97,15 @@ class Connector(Protocol):
 
 @runtime_checkable
 class Polling(Protocol):
-    """A connector that can also receive: ``poll()`` yields what arrived since the last call."""
+    """A connector that can also receive: ``poll()`` yields what waits on the channel;
+    ``confirm(item)`` is called once the gateway has recorded it (only then may it go)."""
 
     def poll(self) -> Iterator[Inbound]:
-        """Items received and not yet handed out; each is yielded once."""
+        """Items waiting on the channel (an item stays there, and may be yielded again by a later
+        poll, until :meth:`confirm` is called for it)."""
+        ...
+
+    def confirm(self, item: Inbound) -> None:
+        """``item`` is recorded in the store: the connector may now move or delete the partner's
+        copy. Raises only ``DeliveryError``s."""
         ...

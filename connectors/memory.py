@@ -105,6 +105,16 @@ class MemoryConnector:
         self._inbound.append(Inbound(self.name, self.channel, content, self.clock(), name))
 
     def poll(self) -> Iterator[Inbound]:
-        """Yield queued inbound items, each once, oldest first."""
-        while self._inbound:
-            yield self._inbound.popleft()
+        """Yield the queued inbound items not yet confirmed, oldest first (like a partner's
+        folder: an item stays until :meth:`confirm`)."""
+        with self._lock:
+            pending = list(self._inbound)
+        yield from pending
+
+    def confirm(self, item: Inbound) -> None:
+        """Forget ``item`` (the gateway recorded it); unknown items are ignored."""
+        with self._lock:
+            for queued in self._inbound:
+                if queued is item:
+                    self._inbound.remove(queued)
+                    break

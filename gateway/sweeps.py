@@ -25,6 +25,7 @@ the delivery; when none is left the deadline is cleared with a ``proof_complete`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from typing import Literal, Protocol
 
 import sqlalchemy as sa
 
-from connectors.base import Polling, utc_now
+from connectors.base import Inbound, Polling, utc_now
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.acks_in import AckRouter, Correlation, receive
 from gateway.errors import ParseError
@@ -45,6 +46,7 @@ from gateway.store import (
     Store,
     StoreError,
 )
+from gateway.store.inbound import finish_inbound, record_inbound
 from gateway.store.schema import deliveries, events
 from gateway.store.states import check_transition
 from gateway.worker import channel_names
@@ -297,28 +299,53 @@ def sweep_poll(
     profiles: Iterable[BuyerProfile] = (),
 ) -> list[Correlation]:
     """Poll every connector that implements ``poll()``; read each item as an ack and correlate
-    it (:func:`gateway.acks_in.receive`).
+    it (:func:`gateway.acks_in.receive`), then ``confirm`` it to the connector.
 
-    Nothing is dropped: an item no parser claims, or one that is malformed, is kept as an
-    unmatched ack of kind ``unknown`` / ``unreadable`` with the reason, verbatim.
+    Exactly once: each item is first recorded in ``inbound_messages`` under (channel, name +
+    content hash); an item already finished there (recorded earlier, the confirm was lost) is only
+    confirmed again, never correlated twice. Nothing is dropped: an item no parser claims, or one
+    that is malformed, is kept as an unmatched ack of kind ``unknown`` / ``unreadable``.
     """
     results: list[Correlation] = []
     for connector in connectors:
         if not isinstance(connector, Polling):
             continue
         for item in connector.poll():
-            where = f"{item.channel} {item.name}".strip()
-            try:
-                ack = router.parse(item.content)
-            except ParseError as exc:
-                results.append(_keep(store, item.content, "unreadable", f"{where}: {exc}", now))
-                continue
-            if ack is None:
-                detail = f"{where}: no ack parser recognised it"
-                results.append(_keep(store, item.content, "unknown", detail, now))
-                continue
-            results.append(receive(store, ack, now=now, profiles=profiles))
+            digest = hashlib.sha256(item.content).hexdigest()
+            row, _ = record_inbound(
+                store,
+                channel=item.connector,
+                partner=item.channel,
+                message_id=f"{item.name}#{digest}",
+                media_type="application/octet-stream",
+                content=item.content,
+                now=now,
+                filename=item.name or None,
+            )
+            if not row.finished:
+                result = _read_item(store, router, item, now, profiles)
+                state = "RECORDED" if result.matched else "UNREADABLE"
+                finish_inbound(store, row.id, state=state, detail=result.detail)
+                results.append(result)
+            connector.confirm(item)
     return results
+
+
+def _read_item(
+    store: Store,
+    router: AckRouter,
+    item: Inbound,
+    now: dt.datetime,
+    profiles: Iterable[BuyerProfile],
+) -> Correlation:
+    where = f"{item.channel} {item.name}".strip()
+    try:
+        ack = router.parse(item.content)
+    except ParseError as exc:
+        return _keep(store, item.content, "unreadable", f"{where}: {exc}", now)
+    if ack is None:
+        return _keep(store, item.content, "unknown", f"{where}: no ack parser recognised it", now)
+    return receive(store, ack, now=now, profiles=profiles)
 
 
 def _keep(store: Store, raw: bytes, kind: str, detail: str, now: dt.datetime) -> Correlation:

@@ -43,11 +43,14 @@ def test_foreign_script_item_is_translated() -> None:
     assert isinstance(caught.value.__cause__, ValueError)
 
 
-def test_poll_yields_received_items_once() -> None:
-    """Inbound items queued with receive() are yielded by poll() once, oldest first."""
+def test_poll_yields_items_until_confirmed() -> None:
+    """Inbound items queued with receive() are polled oldest first until confirm() drops them."""
     memory = MemoryConnector()
     assert isinstance(memory, Polling)
     memory.receive(b"ack-1", "a")
     memory.receive(b"ack-2", "b")
+    first = list(memory.poll())
+    assert [i.content for i in first] == [b"ack-1", b"ack-2"]
     assert [i.content for i in memory.poll()] == [b"ack-1", b"ack-2"]
-    assert list(memory.poll()) == []
+    memory.confirm(first[0])
+    assert [i.content for i in memory.poll()] == [b"ack-2"]

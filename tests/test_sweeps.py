@@ -301,3 +301,17 @@ def test_nothing_happens_before_the_deadline(store: Store, policy: str) -> None:
     work(store, MemoryConnector(), T0)
     profiles = {"acme": profile_for(policy)}
     assert sweep_overdue(store, profiles, T0 + HOUR - dt.timedelta(seconds=1)).actions == ()
+
+
+def test_poll_records_each_item_once_even_when_confirm_is_lost(store: Store) -> None:  # noqa: F811
+    """An item polled again after a lost confirm is confirmed but not correlated a second time."""
+    memory = MemoryConnector()
+    memory.receive(b"just some bytes", "x.bin")
+    lost: list[object] = []
+    memory_confirm = memory.confirm
+    memory.confirm = lost.append  # type: ignore[method-assign]  # the confirm never arrives
+    assert len(sweep_poll(store, [memory], AckRouter(), T0)) == 1
+    memory.confirm = memory_confirm  # type: ignore[method-assign]
+    assert sweep_poll(store, [memory], AckRouter(), T0) == []
+    assert list(memory.poll()) == []
+    assert len(store.list_unmatched_acks()) == 1
