@@ -43,11 +43,13 @@ class AckReason:
 @dataclass(frozen=True)
 class AckReference:
     """What the ack answers: any of interchange control reference (UNB 0020), message
-    reference (UNH 0062), document id (invoice number BT-1 or a message/payload id)."""
+    reference (UNH 0062), document id (invoice number BT-1 or a message/payload id), and the
+    transport message id we sent it under (AS2 Message-ID without angle brackets)."""
 
     interchange: str | None = None
     message: str | None = None
     document: str | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

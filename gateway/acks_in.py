@@ -88,9 +88,14 @@ def find_deliveries(store: Store, ack: Ack, partner: str | None = None) -> list[
        (APERAK RFF+IV, cXML InvoiceIDInfo), limited to ``partner`` when known,
     3. interchange reference alone: every in-flight delivery of that buyer carried in the same
        interchange (a consolidated EANCOM interchange holds several invoices),
-    4. the reference as a message id / payloadID (cXML inReplyTo / DocumentReference).
+    4. the reference as a message id / payloadID (cXML inReplyTo / DocumentReference),
+    0. before all of these: the transport message id (an AS2 MDN's Original-Message-ID).
     """
     ref = ack.refers_to
+    if ref.message_id:
+        found = store.find_delivery(message_id=ref.message_id, partner=partner)
+        if found is not None:
+            return [found]
     if ref.interchange and ref.message:
         found = store.find_delivery(
             interchange_ref=ref.interchange, message_ref=ref.message, partner=partner
