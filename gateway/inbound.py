@@ -1,0 +1,133 @@
+"""Inbound processing: a received payload (an AS2 message, a polled file) into the canonical model.
+
+The payload is already in the store (:func:`gateway.store.inbound.record_inbound`) before this
+runs, so nothing is lost whatever happens here; :func:`process_inbound` only records the outcome
+with :func:`~gateway.store.inbound.finish_inbound`:
+
+===========  ===============================================================================
+state        when
+===========  ===============================================================================
+PARSED       the syntax was recognised, the document parsed and no fatal rule failed
+             (canonical JSON and the invoice number BT-1 are stored; warnings in the detail)
+REJECTED     it parsed, but fatal business rules failed (each named with field, BT id, value)
+UNREADABLE   not a recognised invoice syntax, or it does not parse (the location is named)
+===========  ===============================================================================
+
+:func:`interpret` is the pure part (bytes in, verdict out), so the AS2 endpoint can build its MDN
+text from the verdict and store verdict and MDN in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
+from gateway.errors import ConfigError, ParseError, Problem
+from gateway.model import Invoice
+from gateway.registry import resolve_mapping
+from gateway.rules import check
+from gateway.store import Store, canonical_json
+from gateway.store.inbound import InboundRow, finish_inbound
+from gateway.totals import complete
+
+PARSED, REJECTED, UNREADABLE = "PARSED", "REJECTED", "UNREADABLE"
+DEFAULT_RULE_SETS: tuple[str, ...] = ("en16931",)
+MAX_LISTED = 20
+"""At most this many problems are spelled out in the stored detail (all are counted)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What became of one payload: the state for the store, a detail line for people, and what
+    was learnt (syntax, invoice, problems)."""
+
+    state: str
+    detail: str
+    syntax: str | None = None
+    invoice: Invoice | None = None
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def invoice_number(self) -> str | None:
+        """The invoice number (BT-1) when the payload parsed."""
+        return self.invoice.number if self.invoice is not None else None
+
+    @property
+    def canonical(self) -> str | None:
+        """The parsed invoice as canonical JSON (as the outbound side stores it)."""
+        return canonical_json(self.invoice) if self.invoice is not None else None
+
+
+def interpret(
+    content: bytes, *, rule_sets: Sequence[str] = DEFAULT_RULE_SETS, label: str = "payload"
+) -> Verdict:
+    """Detect the syntax of ``content``, parse it with that syntax's mapping and run the
+    in-process business rules; ``label`` names the payload in messages (e.g. the message id).
+
+    Never raises for bad content: an unrecognised or unparsable payload is UNREADABLE, fatal
+    rule failures REJECTED. The rules run on the invoice completed with
+    :func:`gateway.totals.complete` (they are written for completed invoices; every amount the
+    document gave is kept and checked as given).
+    """
+    try:
+        syntax = detect_syntax(content)
+    except ParseError as exc:
+        return Verdict(UNREADABLE, f"{label}: {exc}")
+    try:
+        mapping = resolve_mapping(PARSER_FOR_SYNTAX[syntax])
+        invoice = mapping.parse(content)
+    except (ParseError, ConfigError) as exc:
+        return Verdict(UNREADABLE, f"{label}: {syntax} document does not parse: {exc}", syntax)
+    except Exception as exc:  # a mapping bug must not lose the verdict (the payload is stored)
+        detail = (
+            f"{label}: the {syntax} parser failed on this document: {exc!r} "
+            "(a gateway bug: please report it with the stored payload)"
+        )
+        return Verdict(UNREADABLE, detail, syntax)
+    problems = tuple(check(complete(invoice), rule_sets, record=invoice.number, syntax=syntax))
+    fatal = [p for p in problems if p.flag == "fatal"]
+    warnings = [p for p in problems if p.flag != "fatal"]
+    if fatal:
+        detail = f"{label}: invoice {invoice.number} ({syntax}) breaks {len(fatal)} rule(s)"
+        return Verdict(REJECTED, _listed(detail, fatal), syntax, invoice, problems)
+    detail = f"{label}: invoice {invoice.number} ({syntax}) parsed"
+    if warnings:
+        detail = _listed(f"{detail}, {len(warnings)} warning(s)", warnings)
+    return Verdict(PARSED, detail, syntax, invoice, problems)
+
+
+def _listed(head: str, problems: Sequence[Problem]) -> str:
+    lines = [head + ":"] + [f"  {p}" for p in problems[:MAX_LISTED]]
+    if len(problems) > MAX_LISTED:
+        lines.append(f"  ... and {len(problems) - MAX_LISTED} more")
+    return "\n".join(lines)
+
+
+def finish(
+    store: Store, row: InboundRow, verdict: Verdict, *, answer: bytes | None = None
+) -> InboundRow:
+    """Record ``verdict`` (and our ``answer``, e.g. the MDN bytes) on the stored ``row``."""
+    return finish_inbound(
+        store,
+        row.id,
+        state=verdict.state,
+        detail=verdict.detail,
+        syntax=verdict.syntax,
+        invoice_number=verdict.invoice_number,
+        canonical=verdict.canonical,
+        answer=answer,
+    )
+
+
+def process_inbound(
+    store: Store,
+    row: InboundRow,
+    *,
+    rule_sets: Sequence[str] = DEFAULT_RULE_SETS,
+    answer: bytes | None = None,
+) -> tuple[InboundRow, Verdict]:
+    """Interpret the stored payload of ``row`` and record the outcome; returns the finished
+    row and the verdict. Safe to repeat on an unfinished row (after a crash)."""
+    verdict = interpret(row.content, rule_sets=rule_sets, label=f"{row.partner} {row.message_id}")
+    return finish(store, row, verdict, answer=answer), verdict
