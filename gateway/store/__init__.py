@@ -8,8 +8,13 @@ from gateway.store.errors import (
     UnknownDelivery,
 )
 from gateway.store.records import (
+    AcceptItem,
     AcceptResult,
     AddedDelivery,
+    Attempt,
+    BatchHold,
+    BatchMember,
+    BatchRow,
     ClaimedDelivery,
     DeliveryRow,
     EventRow,
@@ -18,12 +23,19 @@ from gateway.store.records import (
     UnmatchedAck,
 )
 from gateway.store.states import TRANSITIONS, DeliveryState
-from gateway.store.store import Store, canonical_json
+from gateway.store.store import BATCH_CLOSED, BATCH_OPEN, Store, canonical_json
 
 __all__ = [
+    "BATCH_CLOSED",
+    "BATCH_OPEN",
     "TRANSITIONS",
+    "AcceptItem",
     "AcceptResult",
     "AddedDelivery",
+    "Attempt",
+    "BatchHold",
+    "BatchMember",
+    "BatchRow",
     "ClaimLost",
     "ClaimedDelivery",
     "DeliveryRow",

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.store.states import DeliveryState
+
+if TYPE_CHECKING:
+    from gateway.document import Document
+    from gateway.model import Invoice
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,35 @@ class NewDelivery:
     next_attempt_at: dt.datetime
     document_index: int | None = 0
     idempotency_key: str | None = None
+    hold: BatchHold | None = None
+    interchange_ref: str | None = None
+    message_ref: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchHold:
+    """Hold a new delivery in the OPEN batch of its buyer and channel (consolidation).
+
+    The delivery joins the open batch with room left whose ``due_at`` is the same (per-day: the
+    same cut-off), else a new batch is opened with this ``capacity`` and ``due_at``. It stays
+    QUEUED without a next-attempt time (not claimable) until the batch closes.
+    """
+
+    consolidation: str
+    capacity: int
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AcceptItem:
+    """One invoice for :meth:`Store.accept_many`: the same arguments ``Store.accept`` takes."""
+
+    invoice: Invoice
+    source: bytes | None
+    seller_key: str
+    documents: Sequence[Document]
+    deliveries: Sequence[NewDelivery]
 
 
 @dataclass(frozen=True)
@@ -30,6 +65,9 @@ class AddedDelivery:
 
     ``document_id`` is a stored document's id (None: a channel without a document).
     ``idempotency_key`` defaults to ``"<seller>/<number>/<buyer>/<channel>/doc<document id>"``.
+    ``batch_of``: the delivery was a member of that CLOSED batch; the new one joins the batch
+    that carries the same document on ``channel`` (created on first use: a fallback of a
+    consolidated interchange is again ONE send for all its members).
     """
 
     buyer: str
@@ -37,6 +75,7 @@ class AddedDelivery:
     next_attempt_at: dt.datetime
     document_id: int | None
     idempotency_key: str | None = None
+    batch_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +103,7 @@ class ClaimedDelivery:
     claimed_by: str
     claim_expires_at: dt.datetime
     invoice_number: str = ""
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +131,7 @@ class DeliveryRow:
     interchange_ref: str | None = None
     message_ref: str | None = None
     message_id: str | None = None
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,3 +183,48 @@ class UnmatchedAck:
     document_ref: str | None
     detail: str
     raw: bytes
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A consolidation batch: OPEN (members joining) or CLOSED (document rendered, sent by the
+    worker once for every member)."""
+
+    id: int
+    buyer: str
+    channel: str
+    consolidation: str
+    state: str
+    size: int
+    capacity: int
+    opened_at: dt.datetime
+    due_at: dt.datetime
+    closed_at: dt.datetime | None
+    interchange_ref: str | None
+    follows_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchMember:
+    """A delivery held in a batch, with its invoice's canonical JSON (to render the batch)."""
+
+    delivery_id: int
+    invoice_id: int
+    invoice_number: str
+    canonical: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one send, for :meth:`Store.record_attempts` (arguments as in
+    ``Store.record_attempt``)."""
+
+    delivery_id: int
+    new_state: DeliveryState
+    detail: str = ""
+    evidence: bytes | None = None
+    next_attempt_at: dt.datetime | None = None
+    level: str = "info"
+    then_add: AddedDelivery | None = None
+    transport_proof: str | None = None
+    message_id: str | None = None

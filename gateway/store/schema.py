@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0003 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0004 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -155,3 +155,44 @@ inbound_messages = sa.Table(
     sa.Column("answer", sa.LargeBinary, nullable=True),
     sa.UniqueConstraint("partner", "message_id", name="uq_inbound_partner_message"),
 )
+
+# migration 0004: consolidation. A batch gathers the deliveries of one buyer and channel that
+# travel in ONE document (EDIFACT: one interchange, one message per invoice). OPEN while members
+# join (their deliveries are QUEUED but held: no next-attempt time); closing stores the rendered
+# document here and makes every member due at once. ``due_at``: when the batch must close at the
+# latest (per-day: the cut-off; per-interchange: a safety net for a submit run that died).
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("buyer", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("consolidation", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("due_at", UtcDateTime, nullable=False),
+    sa.Column("closed_at", UtcDateTime, nullable=True),
+    sa.Column("interchange_ref", sa.String(100), nullable=True),
+    sa.Column("syntax", sa.String(40), nullable=True),
+    sa.Column("format", sa.String(100), nullable=True),
+    sa.Column("media_type", sa.String(100), nullable=True),
+    sa.Column("extension", sa.String(20), nullable=True),
+    sa.Column("content", sa.LargeBinary, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    # a batch re-sent on a fallback channel: the batch whose document it carries again
+    sa.Column("follows_id", sa.Integer, nullable=True),
+    sa.Index("ix_batches_open", "buyer", "channel", "state"),
+    sa.Index("ix_batches_state_due", "state", "due_at"),
+)
+
+deliveries.append_column(
+    sa.Column(
+        "batch_id",
+        sa.Integer,
+        sa.ForeignKey("batches.id", name="fk_deliveries_batch_id"),
+        nullable=True,
+    )
+)
+sa.Index("ix_deliveries_batch_id", deliveries.c.batch_id)

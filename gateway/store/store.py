@@ -25,8 +25,13 @@ from gateway.model import Invoice
 from gateway.store.engine import READ_ONLY, make_engine
 from gateway.store.errors import ClaimLost, DuplicateInvoice, StoreError, UnknownDelivery
 from gateway.store.records import (
+    AcceptItem,
     AcceptResult,
     AddedDelivery,
+    Attempt,
+    BatchHold,
+    BatchMember,
+    BatchRow,
     ClaimedDelivery,
     DeliveryRow,
     EventRow,
@@ -35,6 +40,7 @@ from gateway.store.records import (
     UnmatchedAck,
 )
 from gateway.store.schema import (
+    batches,
     control_numbers,
     deliveries,
     documents,
@@ -45,6 +51,10 @@ from gateway.store.schema import (
 from gateway.store.states import AWAITING_PROOF, DeliveryState, check_transition
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BATCH_OPEN, BATCH_CLOSED = "OPEN", "CLOSED"
+_BATCH_DOCUMENT_COLUMNS = frozenset(
+    {"syntax", "format", "media_type", "extension", "content", "sha256"}
+)
 
 
 def canonical_json(invoice: Invoice) -> str:
@@ -115,69 +125,123 @@ class Store:
         Idempotent on ``(seller_key, invoice.number)``: the same canonical content again returns
         the stored ids with ``duplicate=True`` (and logs a ``resubmitted`` event); different
         content raises :class:`DuplicateInvoice` naming seller, number and both hashes.
-        Appends an ``accepted`` event and one ``queued`` event per delivery. Any failure leaves
+        Appends an ``accepted`` event and one ``queued`` event per delivery (``batched`` for a
+        delivery held in a consolidation batch, see :class:`BatchHold`). Any failure leaves
         nothing behind.
         """
-        text = canonical_json(invoice)
-        content_hash = hashlib.sha256(text.encode()).hexdigest()
+        item = AcceptItem(invoice, source, seller_key, documents, deliveries)
+        (result,) = self.accept_many([item], now=now)
+        if isinstance(result, DuplicateInvoice):
+            raise result
+        return result
+
+    def accept_many(
+        self, items: Sequence[AcceptItem], *, now: dt.datetime
+    ) -> list[AcceptResult | DuplicateInvoice]:
+        """:meth:`accept` for many invoices in ONE transaction (bulk inserts), results in order.
+
+        A number already stored (or given twice in ``items``) is answered as :meth:`accept`
+        answers it: an AcceptResult with ``duplicate=True``, or the DuplicateInvoice (returned,
+        not raised) when the content differs. When a concurrent accept of the same number wins
+        the race, the whole call is retried item by item.
+        """
+        if not items:
+            return []
+        texts = [canonical_json(item.invoice) for item in items]
         try:
             with self._write() as db:
-                existing = self._find_invoice(db, seller_key, invoice.number)
-                if existing is not None:
-                    return self._resubmitted(
-                        db,
-                        existing,
-                        seller_key=seller_key,
-                        number=invoice.number,
-                        content_hash=content_hash,
-                        now=now,
-                    )
-                return self._insert(
-                    db,
-                    number=invoice.number,
-                    text=text,
-                    content_hash=content_hash,
-                    source=source,
-                    seller_key=seller_key,
-                    documents_=documents,
-                    deliveries_=deliveries,
-                    now=now,
-                )
+                return self._accept_many(db, items, texts, now)
         except IntegrityError:
-            # a concurrent accept of the same number won the race; answer as for a re-submission
-            with self._write() as db:
-                existing = self._find_invoice(db, seller_key, invoice.number)
-                if existing is None:
-                    raise
-                return self._resubmitted(
-                    db,
-                    existing,
-                    seller_key=seller_key,
-                    number=invoice.number,
-                    content_hash=content_hash,
-                    now=now,
+            if len(items) == 1:
+                with self._write() as db:  # the other accept committed: a plain re-submission
+                    return self._accept_many(db, items, texts, now)
+            results: list[AcceptResult | DuplicateInvoice] = []
+            for item in items:
+                results.extend(self.accept_many([item], now=now))
+            return results
+
+    def _accept_many(
+        self,
+        db: Connection,
+        items: Sequence[AcceptItem],
+        texts: Sequence[str],
+        now: dt.datetime,
+    ) -> list[AcceptResult | DuplicateInvoice]:
+        hashes = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+        existing = self._existing(db, [(i.seller_key, i.invoice.number) for i in items])
+        fresh: list[int] = []  # positions to insert: the first of each number not yet stored
+        first_of: dict[tuple[str, str], int] = {}
+        for position, item in enumerate(items):
+            key = (item.seller_key, item.invoice.number)
+            if key not in existing and key not in first_of:
+                first_of[key] = position
+                fresh.append(position)
+        results: dict[int, AcceptResult | DuplicateInvoice] = {}
+        if fresh:
+            inserted = self._insert_many(
+                db,
+                [items[p] for p in fresh],
+                texts=[texts[p] for p in fresh],
+                hashes=[hashes[p] for p in fresh],
+                now=now,
+            )
+            for position, result in zip(fresh, inserted, strict=True):
+                results[position] = result
+                existing[(items[position].seller_key, items[position].invoice.number)] = (
+                    result.invoice_id,
+                    result.content_hash,
                 )
+        for position, item in enumerate(items):
+            if position in results:
+                continue
+            key = (item.seller_key, item.invoice.number)
+            invoice_id, stored_hash = existing[key]
+            if stored_hash != hashes[position]:
+                results[position] = DuplicateInvoice(
+                    item.seller_key, item.invoice.number, stored_hash, hashes[position]
+                )
+                continue
+            results[position] = self._resubmitted(
+                db, invoice_id, number=item.invoice.number, content_hash=stored_hash, now=now
+            )
+        return [results[p] for p in range(len(items))]
 
     @staticmethod
-    def _find_invoice(db: Connection, seller_key: str, number: str) -> RowMapping | None:
-        query = sa.select(invoices.c.id, invoices.c.content_hash).where(
-            invoices.c.seller_key == seller_key, invoices.c.number == number
-        )
-        return db.execute(query).mappings().first()
+    def _existing(
+        db: Connection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """(seller_key, number) -> (invoice id, content hash) for the keys already stored."""
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        wanted = set(keys)
+        numbers = sorted({number for _, number in wanted})
+        for start in range(0, len(numbers), 500):
+            query = sa.select(
+                invoices.c.id, invoices.c.seller_key, invoices.c.number, invoices.c.content_hash
+            ).where(invoices.c.number.in_(numbers[start : start + 500]))
+            for row in db.execute(query):
+                if (row.seller_key, row.number) in wanted:
+                    found[(row.seller_key, row.number)] = (row.id, row.content_hash)
+        return found
+
+    def existing_invoices(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, str]]:
+        """Which ``(seller_key, number)`` pairs are stored: pair -> (invoice id, content hash).
+
+        One read (per 500 numbers); lets a caller skip rendering (and spending control numbers
+        on) invoices that are re-submissions."""
+        with self._read() as db:
+            return self._existing(db, keys)
 
     def _resubmitted(
         self,
         db: Connection,
-        existing: RowMapping,
+        invoice_id: int,
         *,
-        seller_key: str,
         number: str,
         content_hash: str,
         now: dt.datetime,
     ) -> AcceptResult:
-        if existing["content_hash"] != content_hash:
-            raise DuplicateInvoice(seller_key, number, existing["content_hash"], content_hash)
-        invoice_id: int = existing["id"]
         doc_ids = db.scalars(
             sa.select(documents.c.id)
             .where(documents.c.invoice_id == invoice_id)
@@ -199,78 +263,144 @@ class Store:
         )
         return AcceptResult(invoice_id, tuple(doc_ids), tuple(delivery_ids), content_hash, True)
 
-    def _insert(
+    def _insert_many(
         self,
         db: Connection,
+        items: Sequence[AcceptItem],
         *,
-        number: str,
-        text: str,
-        content_hash: str,
-        source: bytes | None,
-        seller_key: str,
-        documents_: Sequence[Document],
-        deliveries_: Sequence[NewDelivery],
+        texts: Sequence[str],
+        hashes: Sequence[str],
         now: dt.datetime,
-    ) -> AcceptResult:
-        invoice_id: int = db.execute(
-            invoices.insert()
-            .returning(invoices.c.id)
-            .values(
-                seller_key=seller_key,
-                number=number,
-                content_hash=content_hash,
-                canonical=text,
-                source=source,
-                accepted_at=now,
+    ) -> list[AcceptResult]:
+        """Bulk-insert new invoices with their documents, deliveries and events."""
+        invoice_ids: list[int] = list(
+            db.scalars(
+                invoices.insert().returning(invoices.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "seller_key": item.seller_key,
+                        "number": item.invoice.number,
+                        "content_hash": content_hash,
+                        "canonical": text,
+                        "source": item.source,
+                        "accepted_at": now,
+                    }
+                    for item, text, content_hash in zip(items, texts, hashes, strict=True)
+                ],
             )
-        ).scalar_one()
-        self._event(
-            db,
-            now,
-            invoice_id,
-            None,
-            "accepted",
-            level="info",
-            detail=f"invoice {number} of seller {seller_key} accepted (sha256 {content_hash})",
         )
-        doc_ids: list[int] = []
-        for doc in documents_:
-            doc_ids.append(
-                db.execute(
-                    documents.insert()
-                    .returning(documents.c.id)
-                    .values(
-                        invoice_id=invoice_id,
-                        syntax=doc.syntax,
-                        format=doc.format,
-                        media_type=doc.media_type,
-                        extension=doc.extension,
-                        content=doc.content,
-                        sha256=doc.sha256,
-                    )
-                ).scalar_one()
+        new_events = [
+            _event_values(
+                now,
+                invoice_id,
+                None,
+                "accepted",
+                detail=f"invoice {item.invoice.number} of seller {item.seller_key} accepted "
+                f"(sha256 {content_hash})",
             )
-        delivery_ids: list[int] = []
-        for new in deliveries_:
-            document_id = None if new.document_index is None else doc_ids[new.document_index]
-            key = new.idempotency_key or (
-                f"{seller_key}/{number}/{new.buyer}/{new.channel}/{new.document_index}"
-            )
-            delivery_ids.append(
-                self._queue_delivery(
-                    db,
-                    now,
-                    invoice_id=invoice_id,
-                    document_id=document_id,
-                    buyer=new.buyer,
-                    channel=new.channel,
-                    next_attempt_at=new.next_attempt_at,
-                    key=key,
-                    kind="queued",
-                    detail=f"queued for {new.buyer} via {new.channel}",
+            for item, content_hash, invoice_id in zip(items, hashes, invoice_ids, strict=True)
+        ]
+        doc_rows = [
+            {
+                "invoice_id": invoice_id,
+                "syntax": doc.syntax,
+                "format": doc.format,
+                "media_type": doc.media_type,
+                "extension": doc.extension,
+                "content": doc.content,
+                "sha256": doc.sha256,
+            }
+            for item, invoice_id in zip(items, invoice_ids, strict=True)
+            for doc in item.documents
+        ]
+        doc_ids: list[int] = (
+            list(
+                db.scalars(
+                    documents.insert().returning(documents.c.id, sort_by_parameter_order=True),
+                    doc_rows,
                 )
             )
-        return AcceptResult(invoice_id, tuple(doc_ids), tuple(delivery_ids), content_hash, False)
+            if doc_rows
+            else []
+        )
+        batcher = _Batcher(db, now)
+        delivery_rows: list[dict[str, Any]] = []
+        delivery_events: list[tuple[int, str, str]] = []
+        per_invoice_docs: list[tuple[int, ...]] = []
+        cursor = 0
+        for item, invoice_id in zip(items, invoice_ids, strict=True):
+            own = tuple(doc_ids[cursor : cursor + len(item.documents)])
+            cursor += len(item.documents)
+            per_invoice_docs.append(own)
+            for new in item.deliveries:
+                index = new.document_index
+                key = new.idempotency_key or (
+                    f"{item.seller_key}/{item.invoice.number}/{new.buyer}/{new.channel}/{index}"
+                )
+                batch_id = None
+                detail = f"queued for {new.buyer} via {new.channel}"
+                kind = "queued"
+                if new.hold is not None:
+                    batch_id = batcher.join(new.buyer, new.channel, new.hold)
+                    kind = "batched"
+                    detail = (
+                        f"held in batch {batch_id} ({new.hold.consolidation}) for {new.buyer} "
+                        f"via {new.channel}; sent when the batch closes (at the latest "
+                        f"{new.hold.due_at.isoformat(timespec='seconds')})"
+                    )
+                delivery_rows.append(
+                    {
+                        "invoice_id": invoice_id,
+                        "document_id": None if index is None else own[index],
+                        "buyer": new.buyer,
+                        "channel": new.channel,
+                        "state": DeliveryState.QUEUED.value,
+                        "attempt": 0,
+                        "next_attempt_at": None if new.hold is not None else new.next_attempt_at,
+                        "idempotency_key": key,
+                        "created_at": now,
+                        "updated_at": now,
+                        "interchange_ref": new.interchange_ref,
+                        "message_ref": new.message_ref,
+                        "message_id": new.message_id,
+                        "batch_id": batch_id,
+                    }
+                )
+                delivery_events.append((invoice_id, kind, detail))
+        delivery_ids: list[int] = (
+            list(
+                db.scalars(
+                    deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True),
+                    delivery_rows,
+                )
+            )
+            if delivery_rows
+            else []
+        )
+        new_events.extend(
+            _event_values(
+                now,
+                invoice_id,
+                delivery_id,
+                kind,
+                detail=detail,
+                state_to=DeliveryState.QUEUED.value,
+            )
+            for (invoice_id, kind, detail), delivery_id in zip(
+                delivery_events, delivery_ids, strict=True
+            )
+        )
+        db.execute(events.insert(), new_events)
+        batcher.flush()
+        results: list[AcceptResult] = []
+        cursor = 0
+        for item, invoice_id, docs, content_hash in zip(
+            items, invoice_ids, per_invoice_docs, hashes, strict=True
+        ):
+            own_deliveries = tuple(delivery_ids[cursor : cursor + len(item.deliveries)])
+            cursor += len(item.deliveries)
+            results.append(AcceptResult(invoice_id, docs, own_deliveries, content_hash, False))
+        return results
 
     def _queue_delivery(
         self,
@@ -285,6 +415,9 @@ class Store:
         key: str,
         kind: str,
         detail: str,
+        batch_id: int | None = None,
+        interchange_ref: str | None = None,
+        message_ref: str | None = None,
     ) -> int:
         """Insert a QUEUED delivery and its event inside the caller's transaction; its id."""
         delivery_id: int = db.execute(
@@ -301,6 +434,9 @@ class Store:
                 idempotency_key=key,
                 created_at=now,
                 updated_at=now,
+                batch_id=batch_id,
+                interchange_ref=interchange_ref,
+                message_ref=message_ref,
             )
         ).scalar_one()
         self._event(
@@ -332,16 +468,18 @@ class Store:
     ) -> None:
         db.execute(
             events.insert().values(
-                at=now,
-                invoice_id=invoice_id,
-                delivery_id=delivery_id,
-                kind=kind,
-                level=level,
-                ack_level=ack_level,
-                state_from=state_from,
-                state_to=state_to,
-                detail=detail,
-                evidence=evidence,
+                _event_values(
+                    now,
+                    invoice_id,
+                    delivery_id,
+                    kind,
+                    level=level,
+                    detail=detail,
+                    evidence=evidence,
+                    ack_level=ack_level,
+                    state_from=state_from,
+                    state_to=state_to,
+                )
             )
         )
 
@@ -355,22 +493,43 @@ class Store:
         A delivery is claimable when its next-attempt time has come and it is unclaimed or its
         claim expired. The claim lasts ``lease_seconds``. PostgreSQL: ``FOR UPDATE SKIP LOCKED``
         so workers never wait on or double-claim a row; SQLite: one writer (BEGIN IMMEDIATE).
-        Oldest due first.
+        Oldest due first. Members of a closed consolidation batch are claimed together, all
+        due members of the batch at once (they are sent as one document), under the batch's row
+        lock, so two workers never split a batch; this may return more than ``limit``.
         """
         expires = now + dt.timedelta(seconds=lease_seconds)
+        claimable = sa.and_(
+            deliveries.c.state == DeliveryState.QUEUED.value,
+            deliveries.c.next_attempt_at <= now,
+            sa.or_(deliveries.c.claimed_by.is_(None), deliveries.c.claim_expires_at <= now),
+        )
         with self._write() as db:
             due = (
-                sa.select(deliveries.c.id)
-                .where(
-                    deliveries.c.state == DeliveryState.QUEUED.value,
-                    deliveries.c.next_attempt_at <= now,
-                    sa.or_(deliveries.c.claimed_by.is_(None), deliveries.c.claim_expires_at <= now),
-                )
+                sa.select(deliveries.c.id, deliveries.c.batch_id)
+                .where(claimable)
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            ids = list(db.scalars(due).all())
+            found = db.execute(due).all()
+            if not found:
+                return []
+            ids = [row.id for row in found if row.batch_id is None]
+            batch_ids = sorted({row.batch_id for row in found if row.batch_id is not None})
+            if batch_ids:
+                locked = db.scalars(
+                    sa.select(batches.c.id)
+                    .where(batches.c.id.in_(batch_ids))
+                    .order_by(batches.c.id)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if locked:
+                    ids += db.scalars(
+                        sa.select(deliveries.c.id)
+                        .where(claimable, deliveries.c.batch_id.in_(locked))
+                        .order_by(deliveries.c.id)
+                        .with_for_update()
+                    ).all()
             if not ids:
                 return []
             db.execute(
@@ -396,6 +555,7 @@ class Store:
                     worker_id,
                     expires,
                     r["number"],
+                    r["batch_id"],
                 )
                 for r in rows
             ]
@@ -589,6 +749,10 @@ class Store:
                 )
             found: int = existing["id"]
             return found
+        batch_id: int | None = None
+        refs: dict[str, str | None] = {}
+        if new.batch_of is not None:
+            batch_id, refs = self._follow_batch(db, new.batch_of, new.channel, now)
         return self._queue_delivery(
             db,
             now,
@@ -599,8 +763,32 @@ class Store:
             next_attempt_at=new.next_attempt_at,
             key=key,
             kind=kind,
-            detail=f"{reason}; queued for {new.buyer} via {new.channel}",
+            detail=f"{reason}; queued for {new.buyer} via {new.channel}"
+            + ("" if batch_id is None else f" in batch {batch_id} with the same document"),
+            batch_id=batch_id,
+            **refs,
         )
+
+    @staticmethod
+    def _follow_batch(
+        db: Connection, source_id: int, channel: str, now: dt.datetime
+    ) -> tuple[int, dict[str, str | None]]:
+        """The CLOSED batch that carries batch ``source_id``'s document on ``channel``
+        (created on first use); with the references its members get."""
+        source = db.execute(sa.select(batches).where(batches.c.id == source_id)).mappings().first()
+        if source is None:
+            raise StoreError(f"batch {source_id}: no such batch in the store")
+        found = db.scalar(
+            sa.select(batches.c.id).where(
+                batches.c.follows_id == source_id, batches.c.channel == channel
+            )
+        )
+        if found is None:
+            copied = {k: v for k, v in source.items() if k not in ("id", "channel", "follows_id")}
+            copied.update(channel=channel, follows_id=source_id, opened_at=now, size=0)
+            found = db.execute(batches.insert().returning(batches.c.id).values(copied)).scalar_one()
+        db.execute(batches.update().where(batches.c.id == found).values(size=batches.c.size + 1))
+        return found, {"interchange_ref": source["interchange_ref"]}
 
     def release(
         self, delivery_ids: Sequence[int] | None, worker_id: str, *, now: dt.datetime
@@ -743,49 +931,138 @@ class Store:
         DELIVERED with a ``transport_proof`` event whose detail is this text and whose evidence
         is ``evidence``; ``next_attempt_at`` is then the deadline after DELIVERED.
         ``message_id``: the id the remote knows the send by, stored as by :meth:`set_references`.
+        Raises :class:`ClaimLost` when ``worker_id`` no longer holds the claim.
         """
+        attempt = Attempt(
+            delivery_id,
+            new_state,
+            detail=detail,
+            evidence=evidence,
+            next_attempt_at=next_attempt_at,
+            level=level,
+            then_add=then_add,
+            transport_proof=transport_proof,
+            message_id=message_id,
+        )
+        lost = self.record_attempts([attempt], worker_id, now=now)
+        if delivery_id in lost:
+            raise lost[delivery_id]
+        return self.delivery(delivery_id)
+
+    def record_attempts(
+        self, attempts: Sequence[Attempt], worker_id: str, *, now: dt.datetime
+    ) -> dict[int, ClaimLost]:
+        """:meth:`record_attempt` for many deliveries in ONE transaction (bulk updates/events).
+
+        Returns the attempts whose claim ``worker_id`` no longer held, by delivery id: those
+        are left untouched (the new holder records them); every other attempt is recorded.
+        """
+        if not attempts:
+            return {}
+        by_id = {a.delivery_id: a for a in attempts}
         with self._write() as db:
-            if message_id is not None:
+            rows = {
+                r["id"]: r
+                for r in db.execute(
+                    sa.select(deliveries)
+                    .where(deliveries.c.id.in_(sorted(by_id)))
+                    .order_by(deliveries.c.id)
+                    .with_for_update()
+                ).mappings()
+            }
+            lost: dict[int, ClaimLost] = {}
+            updates: list[dict[str, Any]] = []
+            new_events: list[dict[str, Any]] = []
+            fallbacks: list[tuple[RowMapping, Attempt]] = []
+            for attempt in attempts:
+                row = rows.get(attempt.delivery_id)
+                if row is None:
+                    raise UnknownDelivery(attempt.delivery_id)
+                if row["claimed_by"] != worker_id:
+                    lost[attempt.delivery_id] = ClaimLost(
+                        attempt.delivery_id, worker_id, row["claimed_by"]
+                    )
+                    continue
+                updates.append(self._attempt_values(row, attempt, now, new_events))
+                if attempt.then_add is not None:
+                    fallbacks.append((row, attempt))
+            if updates:
                 db.execute(
                     deliveries.update()
-                    .where(deliveries.c.id == delivery_id)
-                    .values(message_id=message_id)
+                    .where(deliveries.c.id == sa.bindparam("row_id"))
+                    .values({name: sa.bindparam(name) for name in updates[0] if name != "row_id"}),
+                    updates,
                 )
-            proven = transport_proof is not None
-            self._mark(
-                db,
-                delivery_id,
-                new_state,
-                now=now,
-                kind="attempt",
-                level=level,
-                detail=detail,
-                evidence=None if proven else evidence,
-                next_attempt_at=None if proven else next_attempt_at,
-                worker_id=worker_id,
-                attempted=True,
-                ack_level=None,
-                ack_status=None,
-                then_add=then_add,
-            )
-            if transport_proof is not None:
-                self._mark(
+                db.execute(events.insert(), new_events)
+            for row, attempt in fallbacks:
+                assert attempt.then_add is not None
+                added = self._add_delivery(
                     db,
-                    delivery_id,
-                    DeliveryState.DELIVERED,
+                    row["invoice_id"],
+                    attempt.then_add,
                     now=now,
-                    kind="transport_proof",
-                    level="info",
-                    detail=transport_proof,
-                    evidence=evidence,
-                    next_attempt_at=next_attempt_at,
-                    worker_id=None,
-                    attempted=False,
-                    ack_level=AckLevel.TRANSPORT,
-                    ack_status="received",
-                    then_add=None,
+                    kind="fallback",
+                    reason=f"delivery {row['id']} via {row['channel']} "
+                    f"{attempt.new_state.value}; switching to {attempt.then_add.channel}",
                 )
-        return self.delivery(delivery_id)
+                if attempt.then_add.batch_of is not None and row["message_ref"] is not None:
+                    db.execute(
+                        deliveries.update()
+                        .where(deliveries.c.id == added)
+                        .values(message_ref=row["message_ref"])
+                    )
+        return lost
+
+    @staticmethod
+    def _attempt_values(
+        row: RowMapping, attempt: Attempt, now: dt.datetime, new_events: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The row update for one attempt; its events appended to ``new_events``."""
+        delivery_id = row["id"]
+        old = DeliveryState(row["state"])
+        check_transition(delivery_id, old, attempt.new_state)
+        proven = attempt.transport_proof is not None
+        final = attempt.new_state
+        new_events.append(
+            _event_values(
+                now,
+                row["invoice_id"],
+                delivery_id,
+                "attempt",
+                level=attempt.level,
+                detail=attempt.detail,
+                evidence=None if proven else attempt.evidence,
+                state_from=old.value,
+                state_to=attempt.new_state.value,
+            )
+        )
+        if attempt.transport_proof is not None:
+            check_transition(delivery_id, attempt.new_state, DeliveryState.DELIVERED)
+            final = DeliveryState.DELIVERED
+            new_events.append(
+                _event_values(
+                    now,
+                    row["invoice_id"],
+                    delivery_id,
+                    "transport_proof",
+                    detail=attempt.transport_proof,
+                    evidence=attempt.evidence,
+                    ack_level=AckLevel.TRANSPORT.value,
+                    state_from=attempt.new_state.value,
+                    state_to=DeliveryState.DELIVERED.value,
+                )
+            )
+        return {
+            "row_id": delivery_id,
+            "state": final.value,
+            "next_attempt_at": attempt.next_attempt_at,
+            "claimed_by": None,
+            "claim_expires_at": None,
+            "updated_at": now,
+            "attempt": row["attempt"] + 1,
+            "transport_ack": "received" if proven else row["transport_ack"],
+            "message_id": attempt.message_id or row["message_id"],
+        }
 
     def record_ack(
         self,
@@ -992,6 +1269,179 @@ class Store:
             raise KeyError(f"document {document_id}: no such document in the store")
         return StoredDocument(**dict(row))
 
+    # -- consolidation batches ------------------------------------------------------------------
+
+    def documents(self, document_ids: Sequence[int]) -> dict[int, StoredDocument]:
+        """Stored documents by id, in one read (ids not found are missing from the answer)."""
+        if not document_ids:
+            return {}
+        with self._read() as db:
+            rows = db.execute(
+                sa.select(documents).where(documents.c.id.in_(sorted(set(document_ids))))
+            ).mappings()
+            return {r["id"]: StoredDocument(**dict(r)) for r in rows}
+
+    def batches(
+        self,
+        *,
+        state: str | None = None,
+        due_at: dt.datetime | None = None,
+        buyer: str | None = None,
+        ids: Sequence[int] | None = None,
+    ) -> list[BatchRow]:
+        """Consolidation batches, oldest first: in ``state`` (``OPEN``/``CLOSED``), due at or
+        before ``due_at``, of ``buyer``, with these ids — every filter given applies."""
+        query = sa.select(
+            *(c for c in batches.c if c.name not in _BATCH_DOCUMENT_COLUMNS)
+        ).order_by(batches.c.id)
+        if state is not None:
+            query = query.where(batches.c.state == state)
+        if due_at is not None:
+            query = query.where(batches.c.due_at <= due_at)
+        if buyer is not None:
+            query = query.where(batches.c.buyer == buyer)
+        if ids is not None:
+            query = query.where(batches.c.id.in_(list(ids)))
+        with self._read() as db:
+            return [BatchRow(**dict(r)) for r in db.execute(query).mappings()]
+
+    def batch_members(self, batch_id: int) -> list[BatchMember]:
+        """The deliveries held in OPEN batch ``batch_id`` (QUEUED, oldest first) with their
+        invoices' canonical JSON: what closing the batch renders."""
+        with self._read() as db:
+            return self._members(db, batch_id)
+
+    @staticmethod
+    def _members(db: Connection, batch_id: int, *, lock: bool = False) -> list[BatchMember]:
+        query = (
+            sa.select(
+                deliveries.c.id,
+                deliveries.c.invoice_id,
+                invoices.c.number,
+                invoices.c.canonical,
+            )
+            .join(invoices, invoices.c.id == deliveries.c.invoice_id)
+            .where(
+                deliveries.c.batch_id == batch_id,
+                deliveries.c.state == DeliveryState.QUEUED.value,
+                deliveries.c.next_attempt_at.is_(None),
+            )
+            .order_by(deliveries.c.id)
+        )
+        if lock:
+            query = query.with_for_update(of=deliveries)
+        return [BatchMember(r.id, r.invoice_id, r.number, r.canonical) for r in db.execute(query)]
+
+    def close_batch(
+        self,
+        batch_id: int,
+        member_ids: Sequence[int],
+        document: Document,
+        *,
+        interchange_ref: str,
+        message_refs: Sequence[str],
+        now: dt.datetime,
+    ) -> bool:
+        """Close OPEN batch ``batch_id`` with ``document`` rendered for exactly ``member_ids``
+        (in document order, ``message_refs`` alike), in ONE transaction: the document is
+        stored on the batch, every member gets its references, becomes due at ``now`` and a
+        ``batch_closed`` event.
+
+        Compare-and-set under the batch's row lock: False (nothing changed) when the batch is
+        no longer OPEN (another closer won) or its held members are not exactly ``member_ids``
+        (one joined or was cancelled meanwhile: render again). A crash before the commit leaves
+        the batch OPEN with every member held, to be closed again.
+        """
+        if len(member_ids) != len(message_refs):
+            raise ValueError("one message reference per member is needed")
+        with self._write() as db:
+            state = db.scalar(
+                sa.select(batches.c.state).where(batches.c.id == batch_id).with_for_update()
+            )
+            if state != BATCH_OPEN:
+                return False
+            held = [m.delivery_id for m in self._members(db, batch_id, lock=True)]
+            if sorted(held) != sorted(member_ids):
+                return False
+            db.execute(
+                batches.update()
+                .where(batches.c.id == batch_id)
+                .values(
+                    state=BATCH_CLOSED,
+                    closed_at=now,
+                    interchange_ref=interchange_ref,
+                    syntax=document.syntax,
+                    format=document.format,
+                    media_type=document.media_type,
+                    extension=document.extension,
+                    content=document.content,
+                    sha256=document.sha256,
+                )
+            )
+            invoice_of = dict(
+                db.execute(
+                    sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
+                        deliveries.c.id.in_(list(member_ids))
+                    )
+                ).tuples()
+            )
+            db.execute(
+                deliveries.update()
+                .where(deliveries.c.id == sa.bindparam("row_id"))
+                .values(
+                    next_attempt_at=sa.bindparam("due"),
+                    interchange_ref=sa.bindparam("unb"),
+                    message_ref=sa.bindparam("unh"),
+                    updated_at=sa.bindparam("now"),
+                ),
+                [
+                    {"row_id": d, "due": now, "unb": interchange_ref, "unh": ref, "now": now}
+                    for d, ref in zip(member_ids, message_refs, strict=True)
+                ],
+            )
+            count = len(member_ids)
+            db.execute(
+                events.insert(),
+                [
+                    _event_values(
+                        now,
+                        invoice_of[d],
+                        d,
+                        "batch_closed",
+                        detail=f"batch {batch_id} closed: one {document.format} document "
+                        f"(interchange {interchange_ref}, sha256 {document.sha256[:16]}) for "
+                        f"{count} invoice(s), this one as message {ref} ({position} of "
+                        f"{count}); due now",
+                    )
+                    for position, (d, ref) in enumerate(
+                        zip(member_ids, message_refs, strict=True), start=1
+                    )
+                ],
+            )
+        return True
+
+    def batch_documents(self, batch_ids: Sequence[int]) -> dict[int, Document]:
+        """The documents of CLOSED batches by batch id, named after their interchange."""
+        if not batch_ids:
+            return {}
+        with self._read() as db:
+            rows = db.execute(
+                sa.select(batches).where(
+                    batches.c.id.in_(sorted(set(batch_ids))), batches.c.content.is_not(None)
+                )
+            ).mappings()
+            return {
+                r["id"]: Document(
+                    r["content"],
+                    r["syntax"],
+                    r["format"],
+                    f"interchange-{r['interchange_ref']}",
+                    r["media_type"],
+                    r["extension"],
+                )
+                for r in rows
+            }
+
 
 def _delivery_row(r: RowMapping) -> DeliveryRow:
     return DeliveryRow(
@@ -1016,4 +1466,99 @@ def _delivery_row(r: RowMapping) -> DeliveryRow:
         interchange_ref=r["interchange_ref"],
         message_ref=r["message_ref"],
         message_id=r["message_id"],
+        batch_id=r["batch_id"],
     )
+
+
+def _event_values(
+    now: dt.datetime,
+    invoice_id: int,
+    delivery_id: int | None,
+    kind: str,
+    *,
+    detail: str,
+    level: str = "info",
+    evidence: bytes | None = None,
+    ack_level: str | None = None,
+    state_from: str | None = None,
+    state_to: str | None = None,
+) -> dict[str, Any]:
+    """One ``events`` row (every key present, so rows can go into one executemany)."""
+    return {
+        "at": now,
+        "invoice_id": invoice_id,
+        "delivery_id": delivery_id,
+        "kind": kind,
+        "level": level,
+        "ack_level": ack_level,
+        "state_from": state_from,
+        "state_to": state_to,
+        "detail": detail,
+        "evidence": evidence,
+    }
+
+
+class _Batcher:
+    """Joins held deliveries to OPEN batches inside one accept transaction.
+
+    The batch row is locked (``FOR UPDATE``) when first used, so a concurrent close waits for
+    this transaction and then sees every member it added; sizes are written by :meth:`flush`.
+    """
+
+    def __init__(self, db: Connection, now: dt.datetime) -> None:
+        self.db = db
+        self.now = now
+        self.current: dict[tuple[str, str, str, dt.datetime], list[int]] = {}
+        self.added: dict[int, int] = {}
+
+    def join(self, buyer: str, channel: str, hold: BatchHold) -> int:
+        """The id of the batch the next held delivery of ``buyer`` via ``channel`` joins."""
+        key = (buyer, channel, hold.consolidation, hold.due_at)
+        entry = self.current.get(key)
+        if entry is None or entry[1] >= entry[2]:
+            entry = self._open(buyer, channel, hold)
+            self.current[key] = entry
+        entry[1] += 1
+        self.added[entry[0]] = self.added.get(entry[0], 0) + 1
+        return entry[0]
+
+    def _open(self, buyer: str, channel: str, hold: BatchHold) -> list[int]:
+        row = self.db.execute(
+            sa.select(batches.c.id, batches.c.size, batches.c.capacity)
+            .where(
+                batches.c.buyer == buyer,
+                batches.c.channel == channel,
+                batches.c.state == BATCH_OPEN,
+                batches.c.consolidation == hold.consolidation,
+                batches.c.due_at == hold.due_at,
+                batches.c.size < batches.c.capacity,
+                batches.c.id.not_in(list(self.added) or [0]),
+            )
+            .order_by(batches.c.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if row is not None:
+            return [row.id, row.size, row.capacity]
+        new_id: int = self.db.execute(
+            batches.insert()
+            .returning(batches.c.id)
+            .values(
+                buyer=buyer,
+                channel=channel,
+                consolidation=hold.consolidation,
+                state=BATCH_OPEN,
+                size=0,
+                capacity=hold.capacity,
+                opened_at=self.now,
+                due_at=hold.due_at,
+            )
+        ).scalar_one()
+        return [new_id, 0, hold.capacity]
+
+    def flush(self) -> None:
+        """Write the new sizes of every batch joined."""
+        for batch_id, added in self.added.items():
+            self.db.execute(
+                batches.update().where(batches.c.id == batch_id).values(size=batches.c.size + added)
+            )
