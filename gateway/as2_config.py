@@ -1,0 +1,274 @@
+"""Our AS2 identity and partners, from TOML: ``<dir>/local.toml`` + ``<dir>/partners/*.toml``.
+
+``local.toml`` (our side; a relative path is relative to the file's own folder, the key
+password is a secret reference, never a literal)::
+
+    as2_id = "IGW-EXAMPLE"
+    key_file = "keys/gateway.p12"              # PEM/DER key, or PKCS#12 holding key + certificate
+    key_password = "env:IGW_AS2_KEY_PASSWORD"  # optional
+    cert_file = "keys/gateway.pem"             # optional when the PKCS#12 brings the certificate
+    expiry_warning_days = 30                   # optional
+
+``partners/<name>.toml`` (one file per partner; the partner's name is the file name)::
+
+    as2_id = "ACME-AS2"
+    cert_files = ["acme.pem"]    # relative to partners/; [0] encrypts to them, all verify
+    require_signed = true
+    require_encrypted = true
+    buyer = "acme"               # optional: the buyer profile whose deliveries its MDNs answer
+
+Every problem of the folder is reported at once (:class:`ConfigError`): unknown keys with a "did
+you mean", wrong types, missing or unreadable key and certificate files, a literal password, two
+partners with one AS2 id. Certificates that are expired or expire within ``expiry_warning_days``
+give warnings (:attr:`As2Config.warnings`, also logged) — they do not stop the start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connectors.as2 import certs
+from connectors.as2.errors import CertificateError
+from connectors.as2.message import As2Identity, As2Partner
+from gateway import secrets
+from gateway.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LOCAL_FILE = "local.toml"
+PARTNERS_FOLDER = "partners"
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class LocalSettings(BaseModel):
+    """``local.toml`` as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as2_id: str
+    key_file: str
+    key_password: str | None = None
+    cert_file: str | None = None
+    expiry_warning_days: int = 30
+
+
+class PartnerSettings(BaseModel):
+    """``partners/<name>.toml`` as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as2_id: str
+    cert_files: list[str]
+    require_signed: bool = True
+    require_encrypted: bool = True
+    buyer: str | None = None
+
+
+@dataclass(frozen=True)
+class PartnerConfig:
+    """One configured trading partner: its name (file name), the message layer's view of it, and
+    the buyer profile its MDNs answer (if given)."""
+
+    name: str
+    partner: As2Partner
+    buyer: str | None = None
+
+
+@dataclass(frozen=True)
+class As2Config:
+    """Our identity and partners, checked; ``warnings`` lists certificate expiry sentences."""
+
+    identity: As2Identity
+    partners: Mapping[str, PartnerConfig] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def partner_config(self, as2_id: str) -> PartnerConfig | None:
+        """The partner whose AS2 id is ``as2_id`` (exact match), or None."""
+        for config in self.partners.values():
+            if config.partner.as2_id == as2_id:
+                return config
+        return None
+
+    def partner_for(self, as2_id: str) -> As2Partner | None:
+        """The message layer's partner for ``as2_id`` (``open_message(partner_for=...)``)."""
+        config = self.partner_config(as2_id)
+        return config.partner if config is not None else None
+
+
+def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As2Config:
+    """Read and check ``folder/local.toml`` and ``folder/partners/*.toml``.
+
+    Raises :class:`ConfigError` listing every problem (file, key, value, what is accepted).
+    ``now`` (default: the current time) is when certificate expiry is judged.
+    """
+    folder = Path(folder)
+    moment = now or dt.datetime.now(dt.UTC)
+    problems: list[str] = []
+    local_path = folder / LOCAL_FILE
+    local = _read(local_path, LocalSettings, problems)
+    identity = _identity(local_path, local, problems) if local is not None else None
+    partners: dict[str, PartnerConfig] = {}
+    claimed: dict[str, str] = {}
+    partner_folder = folder / PARTNERS_FOLDER
+    for path in sorted(partner_folder.glob("*.toml")) if partner_folder.is_dir() else []:
+        settings = _read(path, PartnerSettings, problems)
+        if settings is None:
+            continue
+        built = _partner(path, settings, problems)
+        if built is None:
+            continue
+        if settings.as2_id in claimed:
+            problems.append(
+                f"{path}: as2_id = {settings.as2_id!r}: already the AS2 id of partner "
+                f"{claimed[settings.as2_id]!r}; an AS2 id may name one partner only"
+            )
+            continue
+        if local is not None and settings.as2_id == local.as2_id:
+            problems.append(
+                f"{path}: as2_id = {settings.as2_id!r}: that is our own AS2 id ({local_path})"
+            )
+            continue
+        claimed[settings.as2_id] = path.stem
+        partners[path.stem] = built
+    if problems or identity is None:
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the AS2 configuration ({folder}):\n"
+            + "\n".join(problems)
+        )
+    within = local.expiry_warning_days if local is not None else 30
+    warnings = certs.expiry_warnings([identity.cert], moment, within)
+    for config in partners.values():
+        found = certs.expiry_warnings(config.partner.certs, moment, within)
+        warnings.extend(f"partner {config.name!r}: {text}" for text in found)
+    for text in warnings:
+        log.warning("AS2 configuration (%s): %s", folder, text)
+    return As2Config(identity, partners, tuple(warnings))
+
+
+def _read(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path}: missing")
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(f"{path}: not valid TOML: {exc}")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path}: cannot read: {exc}")
+        return None
+    before = len(problems)
+    for key, value in data.items():
+        if secrets.is_secret_key(key):
+            try:
+                secrets.check_reference(key, value)
+            except ConfigError as exc:
+                problems.append(f"{path}: {exc}")
+    try:
+        settings = model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_describe(path, model, exc))
+        return None
+    return settings if len(problems) == before else None
+
+
+def _describe(path: Path, model: type[BaseModel], exc: ValidationError) -> list[str]:
+    known = list(model.model_fields)
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(error["loc"][0]), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{path}: unknown key {key!r}{hint} (known: {', '.join(known)})")
+        elif error["type"] == "missing":
+            lines.append(f"{path}: {key}: missing")
+        else:
+            shown = "(hidden)" if secrets.is_secret_key(key) else repr(error.get("input"))
+            lines.append(f"{path}: {key} = {shown}: {error['msg']}")
+    return lines
+
+
+def _file(base: Path, where: str, name: str, problems: list[str]) -> bytes | None:
+    path = Path(name) if Path(name).is_absolute() else base.parent / name
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        problems.append(f"{base}: {where} = {name!r}: cannot read {path}: {exc.strerror or exc}")
+        return None
+
+
+def _identity(path: Path, local: LocalSettings, problems: list[str]) -> As2Identity | None:
+    data = _file(path, "key_file", local.key_file, problems)
+    if data is None:
+        return None
+    try:
+        password = secrets.resolve(local.key_password) if local.key_password else None
+    except ConfigError as exc:
+        problems.append(f"{path}: key_password: {exc}")
+        return None
+    try:
+        key, bundled = certs.load_private_key(data, password.encode() if password else None)
+    except CertificateError as exc:
+        problems.append(f"{path}: key_file = {local.key_file!r}: {exc}")
+        return None
+    chain = bundled
+    if local.cert_file is not None:
+        cert_data = _file(path, "cert_file", local.cert_file, problems)
+        if cert_data is None:
+            return None
+        try:
+            chain = certs.load_certificates(cert_data)
+        except CertificateError as exc:
+            problems.append(f"{path}: cert_file = {local.cert_file!r}: {exc}")
+            return None
+    if not chain:
+        problems.append(
+            f"{path}: cert_file: missing; the key file brings no certificate, so name our "
+            "certificate (PEM/DER) in cert_file"
+        )
+        return None
+    if _public(chain[0].public_key()) != _public(key.public_key()):
+        problems.append(
+            f"{path}: cert_file: the certificate ({chain[0].subject.rfc4514_string()}) is not "
+            "the one of the private key in key_file"
+        )
+        return None
+    return As2Identity(as2_id=local.as2_id, key=key, cert=chain[0])
+
+
+def _public(key: Any) -> bytes:
+    return bytes(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+
+def _partner(path: Path, settings: PartnerSettings, problems: list[str]) -> PartnerConfig | None:
+    if not settings.cert_files:
+        problems.append(f"{path}: cert_files: empty; name at least the partner's certificate")
+        return None
+    found: list[Any] = []
+    for name in settings.cert_files:
+        data = _file(path, "cert_files", name, problems)
+        if data is None:
+            return None
+        try:
+            found.extend(certs.load_certificates(data))
+        except CertificateError as exc:
+            problems.append(f"{path}: cert_files: {name!r}: {exc}")
+            return None
+    partner = As2Partner(
+        as2_id=settings.as2_id,
+        certs=tuple(found),
+        require_signed=settings.require_signed,
+        require_encrypted=settings.require_encrypted,
+    )
+    return PartnerConfig(path.stem, partner, settings.buyer)
