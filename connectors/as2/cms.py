@@ -1,0 +1,545 @@
+"""CMS (RFC 5652) SignedData, EnvelopedData and CompressedData (RFC 3274) for AS2.
+
+Writing uses fixed DER templates (connectors.as2.der) with per-certificate pieces cached;
+reading uses asn1crypto, which accepts the BER (indefinite lengths, chunked octet strings)
+that other AS2 products send. Errors are raised as :class:`CmsError` with a reason that
+maps onto an RFC 4130 disposition modifier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from asn1crypto import algos, cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algorithms, modes
+
+from connectors.as2 import der
+from connectors.as2.errors import (
+    AUTHENTICATION_FAILED,
+    DECOMPRESSION_FAILED,
+    DECRYPTION_FAILED,
+    INTEGRITY_CHECK_FAILED,
+    UNEXPECTED_PROCESSING_ERROR,
+)
+
+DIGESTS = ("sha1", "sha256", "sha384", "sha512")
+SIGNATURE_PADDINGS = ("pkcs1v15", "pss")
+CIPHERS = ("aes128-cbc", "aes192-cbc", "aes256-cbc", "3des")
+KEY_TRANSPORTS = ("rsa-pkcs1v15", "rsa-oaep")
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha224": hashes.SHA224,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+    "md5": hashes.MD5,
+}
+#: cipher name -> (OID, key bytes, block bytes)
+_CIPHER_OIDS: dict[str, tuple[str, int, int]] = {
+    "aes128-cbc": ("2.16.840.1.101.3.4.1.2", 16, 16),
+    "aes192-cbc": ("2.16.840.1.101.3.4.1.22", 24, 16),
+    "aes256-cbc": ("2.16.840.1.101.3.4.1.42", 32, 16),
+    "3des": ("1.2.840.113549.3.7", 24, 8),
+}
+
+_OID_DATA = der.oid("1.2.840.113549.1.7.1")
+_OID_SIGNED_DATA = der.oid("1.2.840.113549.1.7.2")
+_OID_ENVELOPED_DATA = der.oid("1.2.840.113549.1.7.3")
+_OID_COMPRESSED_DATA = der.oid("1.2.840.113549.1.9.16.1.9")
+_OID_CONTENT_TYPE = der.oid("1.2.840.113549.1.9.3")
+_OID_MESSAGE_DIGEST = der.oid("1.2.840.113549.1.9.4")
+_OID_SIGNING_TIME = der.oid("1.2.840.113549.1.9.5")
+_ALG_ZLIB = der.seq(der.oid("1.2.840.113549.1.9.16.3.8"))
+_INT0 = der.integer(0)
+_INT1 = der.integer(1)
+_ATTR_CONTENT_TYPE = der.seq(_OID_CONTENT_TYPE, der.tlv(0x31, _OID_DATA))
+_CIPHER_OID_DER = {name: der.oid(spec[0]) for name, spec in _CIPHER_OIDS.items()}
+
+
+class CmsError(Exception):
+    """A CMS structure we cannot produce or read; ``modifier`` is the RFC 4130 disposition modifier."""
+
+    def __init__(self, modifier: str, text: str) -> None:
+        super().__init__(text)
+        self.modifier = modifier
+        self.text = text
+
+
+def hash_algorithm(name: str) -> hashes.HashAlgorithm:
+    """The cryptography hash for a digest name ("sha256")."""
+    try:
+        return _HASHES[name]()
+    except KeyError:
+        raise CmsError(
+            UNEXPECTED_PROCESSING_ERROR,
+            f"digest {name!r} is not supported; use one of {', '.join(DIGESTS)}",
+        ) from None
+
+
+@lru_cache(maxsize=64)
+def _digest_alg_der(name: str) -> bytes:
+    return bytes(algos.DigestAlgorithm({"algorithm": name}).dump())
+
+
+def _pss_params(name: str) -> Any:
+    return algos.RSASSAPSSParams(
+        {
+            "hash_algorithm": {"algorithm": name},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": name}},
+            "salt_length": hashlib.new(name).digest_size,
+        }
+    )
+
+
+@lru_cache(maxsize=64)
+def _signature_alg_der(digest: str, pss: bool) -> bytes:
+    if pss:
+        alg = algos.SignedDigestAlgorithm(
+            {"algorithm": "rsassa_pss", "parameters": _pss_params(digest)}
+        )
+    else:
+        alg = algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"})
+    return bytes(alg.dump())
+
+
+@lru_cache(maxsize=4)
+def _key_transport_der(oaep: bool) -> bytes:
+    if oaep:
+        alg = cms.KeyEncryptionAlgorithm(
+            {
+                "algorithm": "rsaes_oaep",
+                "parameters": algos.RSAESOAEPParams(
+                    {
+                        "hash_algorithm": {"algorithm": "sha256"},
+                        "mask_gen_algorithm": {
+                            "algorithm": "mgf1",
+                            "parameters": {"algorithm": "sha256"},
+                        },
+                    }
+                ),
+            }
+        )
+    else:
+        alg = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"})
+    return bytes(alg.dump())
+
+
+@dataclass(frozen=True)
+class _CertParts:
+    der: bytes
+    issuer_and_serial: bytes
+    issuer: bytes
+    serial: int
+
+
+@lru_cache(maxsize=256)
+def _cert_parts(cert: x509.Certificate) -> _CertParts:
+    """DER pieces of ``cert`` used in every message (parsed once per certificate)."""
+    issuer = cert.issuer.public_bytes()
+    return _CertParts(
+        der=cert.public_bytes(serialization.Encoding.DER),
+        issuer_and_serial=der.seq(issuer, der.integer(cert.serial_number)),
+        issuer=issuer,
+        serial=cert.serial_number,
+    )
+
+
+def _utc_time(now: dt.datetime) -> bytes:
+    now = now.astimezone(dt.UTC) if now.tzinfo else now
+    if 1950 <= now.year < 2050:
+        return der.tlv(0x17, now.strftime("%y%m%d%H%M%SZ").encode())
+    return der.tlv(0x18, now.strftime("%Y%m%d%H%M%SZ").encode())
+
+
+def _signature_padding(digest: str, pss: bool) -> padding.AsymmetricPadding:
+    if pss:
+        return padding.PSS(
+            mgf=padding.MGF1(hash_algorithm(digest)), salt_length=hashlib.new(digest).digest_size
+        )
+    return padding.PKCS1v15()
+
+
+# --- SignedData -------------------------------------------------------------------------------
+
+
+def sign_detached(
+    content: bytes,
+    *,
+    key: rsa.RSAPrivateKey,
+    cert: x509.Certificate,
+    digest: str = "sha256",
+    pss: bool = False,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """A detached CMS SignedData (DER) over ``content`` with signed attributes
+    (content type, signing time, message digest), the signer's certificate included."""
+    if digest not in DIGESTS:
+        raise CmsError(
+            UNEXPECTED_PROCESSING_ERROR,
+            f"signing digest {digest!r} is not supported; use one of {', '.join(DIGESTS)}",
+        )
+    parts = _cert_parts(cert)
+    digest_alg = _digest_alg_der(digest)
+    attrs = sorted(
+        (
+            _ATTR_CONTENT_TYPE,
+            der.seq(_OID_SIGNING_TIME, der.tlv(0x31, _utc_time(now or dt.datetime.now(dt.UTC)))),
+            der.seq(
+                _OID_MESSAGE_DIGEST,
+                der.tlv(0x31, der.octets(hashlib.new(digest, content).digest())),
+            ),
+        )
+    )
+    attrs_body = b"".join(attrs)
+    signature = key.sign(
+        der.tlv(0x31, attrs_body), _signature_padding(digest, pss), hash_algorithm(digest)
+    )
+    signer_info = der.seq(
+        _INT1,
+        parts.issuer_and_serial,
+        digest_alg,
+        der.tlv(0xA0, attrs_body),
+        _signature_alg_der(digest, pss),
+        der.octets(signature),
+    )
+    signed_data = der.seq(
+        _INT1,
+        der.tlv(0x31, digest_alg),
+        der.seq(_OID_DATA),
+        der.tlv(0xA0, parts.der),
+        der.tlv(0x31, signer_info),
+    )
+    return der.seq(_OID_SIGNED_DATA, der.tlv(0xA0, signed_data))
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verified signature: the digest it used and the content variant that verified."""
+
+    digest: str
+    content: bytes
+    cert: x509.Certificate
+
+
+def _load_content_info(data: bytes, expected: str, modifier: str) -> Any:
+    try:
+        info = cms.ContentInfo.load(data)
+        kind = info["content_type"].native
+        content = info["content"]
+        _ = content.native if kind == "compressed_data" else None
+    except Exception as exc:  # asn1crypto raises ValueError/TypeError/OverflowError...
+        raise CmsError(
+            modifier, f"not a readable CMS structure ({len(data)} bytes): {exc}"
+        ) from exc
+    if kind != expected:
+        raise CmsError(modifier, f"CMS content type is {kind!r}, expected {expected!r}")
+    return content
+
+
+def _signed_attrs_der(attrs: Any) -> bytes:
+    contents = bytes(attrs.contents)
+    return b"\x31" + der.length(len(contents)) + contents
+
+
+def _hash_name(alg: Any) -> str:
+    name = str(alg["algorithm"].native)
+    if name not in _HASHES:
+        raise CmsError(INTEGRITY_CHECK_FAILED, f"signature digest {name!r} is not supported")
+    return name
+
+
+def _signer_matches(signer: Any, cert: x509.Certificate) -> bool:
+    sid = signer["sid"]
+    parts = _cert_parts(cert)
+    if sid.name == "issuer_and_serial_number":
+        ias = sid.chosen
+        return bool(
+            ias["serial_number"].native == parts.serial and ias["issuer"].dump() == parts.issuer
+        )
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    return bool(sid.chosen.native == ski)
+
+
+def verify_detached(
+    candidates: Sequence[bytes], signature: bytes, certs: Iterable[x509.Certificate]
+) -> Verified:
+    """Verify the detached SignedData ``signature`` over the first of ``candidates`` (content as
+    received, then canonical variants) whose digest matches, with any of ``certs``.
+
+    CmsError modifier: "integrity-check-failed" when no candidate matches the signed digest,
+    "authentication-failed" when the digest matches but no certificate verifies the signature.
+    """
+    signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    cert_list = list(certs)
+    if not cert_list:
+        raise CmsError(
+            AUTHENTICATION_FAILED,
+            "no certificate configured for the partner to verify the signature",
+        )
+    try:
+        signers = list(signed_data["signer_infos"])
+    except Exception as exc:
+        raise CmsError(INTEGRITY_CHECK_FAILED, f"unreadable signer infos: {exc}") from exc
+    if not signers:
+        raise CmsError(INTEGRITY_CHECK_FAILED, "the signature has no signer")
+    digest_matched = False
+    for signer in signers:
+        digest = _hash_name(signer["digest_algorithm"])
+        attrs = signer["signed_attrs"]
+        content: bytes | None = None
+        if attrs.native is not None and len(attrs):
+            expected = None
+            for attr in attrs:
+                if attr["type"].native == "message_digest":
+                    expected = bytes(attr["values"][0].native)
+            if expected is None:
+                raise CmsError(INTEGRITY_CHECK_FAILED, "signed attributes carry no message digest")
+            for candidate in candidates:
+                if hmac.compare_digest(hashlib.new(digest, candidate).digest(), expected):
+                    content = candidate
+                    break
+            if content is None:
+                continue
+            to_verify = _signed_attrs_der(attrs)
+        else:
+            content = candidates[0]
+            to_verify = content
+        digest_matched = True
+        sig_alg = signer["signature_algorithm"]
+        sig_bytes = bytes(signer["signature"].native)
+        pad: padding.AsymmetricPadding
+        hash_alg = hash_algorithm(digest)
+        if sig_alg.signature_algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            pss_hash = _hash_name(params["hash_algorithm"])
+            mgf_hash = _hash_name(params["mask_gen_algorithm"]["parameters"])
+            hash_alg = hash_algorithm(pss_hash)
+            pad = padding.PSS(
+                mgf=padding.MGF1(hash_algorithm(mgf_hash)),
+                salt_length=int(params["salt_length"].native),
+            )
+        else:
+            pad = padding.PKCS1v15()
+            try:
+                hash_alg = hash_algorithm(sig_alg.hash_algo)
+            except (ValueError, KeyError, CmsError):
+                hash_alg = hash_algorithm(digest)
+        ordered = sorted(cert_list, key=lambda c: not _signer_matches(signer, c))
+        for cert in ordered:
+            public = cert.public_key()
+            if not isinstance(public, rsa.RSAPublicKey):
+                continue
+            try:
+                public.verify(sig_bytes, to_verify, pad, hash_alg)
+            except InvalidSignature:
+                continue
+            return Verified(digest=digest, content=content, cert=cert)
+    if digest_matched:
+        subjects = "; ".join(c.subject.rfc4514_string() for c in cert_list)
+        raise CmsError(
+            AUTHENTICATION_FAILED,
+            f"the signature does not verify with the partner certificate(s) {subjects}",
+        )
+    raise CmsError(
+        INTEGRITY_CHECK_FAILED,
+        "the signed content does not match the digest in the signature (altered in transit)",
+    )
+
+
+# --- EnvelopedData ----------------------------------------------------------------------------
+
+
+def _cipher(name: str, key: bytes) -> CipherAlgorithm:
+    if name == "3des":
+        return TripleDES(key)
+    return algorithms.AES(key)
+
+
+def encrypt(
+    content: bytes, *, cert: x509.Certificate, cipher: str = "aes256-cbc", oaep: bool = False
+) -> bytes:
+    """A CMS EnvelopedData (DER) of ``content`` for ``cert``'s RSA key."""
+    try:
+        _, key_len, block = _CIPHER_OIDS[cipher]
+    except KeyError:
+        raise CmsError(
+            UNEXPECTED_PROCESSING_ERROR,
+            f"cipher {cipher!r} is not supported; use one of {', '.join(CIPHERS)}",
+        ) from None
+    public = cert.public_key()
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise CmsError(
+            UNEXPECTED_PROCESSING_ERROR,
+            f"the partner certificate {cert.subject.rfc4514_string()} has no RSA key",
+        )
+    key = os.urandom(key_len)
+    iv = os.urandom(block)
+    encryptor = Cipher(_cipher(cipher, key), modes.CBC(iv)).encryptor()
+    pad = block - len(content) % block
+    ciphertext = (
+        encryptor.update(content) + encryptor.update(bytes((pad,)) * pad) + encryptor.finalize()
+    )
+    if oaep:
+        transport: padding.AsymmetricPadding = padding.OAEP(
+            mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+        )
+    else:
+        transport = padding.PKCS1v15()
+    encrypted_key = public.encrypt(key, transport)
+    recipient = der.seq(
+        _INT0,
+        _cert_parts(cert).issuer_and_serial,
+        _key_transport_der(oaep),
+        der.octets(encrypted_key),
+    )
+    content_info = der.seq(
+        _OID_DATA, der.seq(_CIPHER_OID_DER[cipher], der.octets(iv)), der.tlv(0x80, ciphertext)
+    )
+    enveloped = der.seq(_INT0, der.tlv(0x31, recipient), content_info)
+    return der.seq(_OID_ENVELOPED_DATA, der.tlv(0xA0, enveloped))
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    """Decrypted content and what it was encrypted with."""
+
+    content: bytes
+    cipher: str
+    key_transport: str
+
+
+def _unwrap_key(ktri: Any, key: rsa.RSAPrivateKey) -> tuple[bytes, str]:
+    alg = ktri["key_encryption_algorithm"]
+    name = alg["algorithm"].native
+    encrypted_key = bytes(ktri["encrypted_key"].native)
+    if name == "rsaes_oaep":
+        params = alg["parameters"]
+        oaep_hash = hash_algorithm(_hash_name(params["hash_algorithm"]))
+        mgf_hash = hash_algorithm(_hash_name(params["mask_gen_algorithm"]["parameters"]))
+        label = params["p_source_algorithm"]["parameters"].native or None
+        return key.decrypt(
+            encrypted_key,
+            padding.OAEP(mgf=padding.MGF1(mgf_hash), algorithm=oaep_hash, label=label),
+        ), "rsa-oaep"
+    if name == "rsaes_pkcs1v15":
+        return key.decrypt(encrypted_key, padding.PKCS1v15()), "rsa-pkcs1v15"
+    raise CmsError(
+        DECRYPTION_FAILED,
+        f"key transport {name!r} is not supported (RSA PKCS#1 v1.5 or RSAES-OAEP)",
+    )
+
+
+def decrypt(
+    data: bytes, *, key: rsa.RSAPrivateKey, cert: x509.Certificate | None = None
+) -> Decrypted:
+    """Decrypt a CMS EnvelopedData with ``key``; recipient infos naming ``cert`` are tried first.
+
+    CmsError("decryption-failed") when no recipient info opens with the key or the content
+    does not decrypt.
+    """
+    enveloped = _load_content_info(data, "enveloped_data", DECRYPTION_FAILED)
+    try:
+        eci = enveloped["encrypted_content_info"]
+        alg = eci["content_encryption_algorithm"]
+        alg_name = alg["algorithm"].native
+        ciphertext = eci["encrypted_content"].native
+        recipients = [ri.chosen for ri in enveloped["recipient_infos"] if ri.name == "ktri"]
+    except Exception as exc:
+        raise CmsError(DECRYPTION_FAILED, f"unreadable EnvelopedData: {exc}") from exc
+    cipher = {
+        "aes128_cbc": "aes128-cbc",
+        "aes192_cbc": "aes192-cbc",
+        "aes256_cbc": "aes256-cbc",
+        "tripledes_3key": "3des",
+    }.get(alg_name)
+    if cipher is None:
+        raise CmsError(
+            DECRYPTION_FAILED,
+            f"content cipher {alg_name!r} is not supported; accepted: {', '.join(CIPHERS)}",
+        )
+    if ciphertext is None:
+        raise CmsError(DECRYPTION_FAILED, "EnvelopedData carries no encrypted content")
+    ciphertext = bytes(ciphertext)
+    _, key_len, block = _CIPHER_OIDS[cipher]
+    if cert is not None:
+        parts = _cert_parts(cert)
+
+        def mine(ktri: Any) -> bool:
+            rid = ktri["rid"]
+            if rid.name != "issuer_and_serial_number":
+                return False
+            return bool(
+                rid.chosen["serial_number"].native == parts.serial
+                and rid.chosen["issuer"].dump() == parts.issuer
+            )
+
+        recipients.sort(key=lambda r: not mine(r))
+    iv = bytes(alg["parameters"].native)
+    last = "no RSA key transport recipient in the message"
+    for ktri in recipients:
+        try:
+            content_key, transport = _unwrap_key(ktri, key)
+        except (ValueError, TypeError) as exc:
+            last = f"the content key does not decrypt with our private key ({exc or type(exc).__name__})"
+            continue
+        if len(content_key) != key_len or len(ciphertext) % block or len(iv) != block:
+            last = "the content key does not decrypt with our private key (wrong key length)"
+            continue
+        decryptor = Cipher(_cipher(cipher, content_key), modes.CBC(iv)).decryptor()
+        plain = decryptor.update(ciphertext) + decryptor.finalize()
+        pad = plain[-1] if plain else 0
+        if not 1 <= pad <= block or plain[-pad:] != bytes((pad,)) * pad:
+            last = "the content does not decrypt (bad padding: wrong key or altered message)"
+            continue
+        return Decrypted(content=plain[:-pad], cipher=cipher, key_transport=transport)
+    raise CmsError(DECRYPTION_FAILED, last)
+
+
+# --- CompressedData (RFC 3274) ----------------------------------------------------------------
+
+
+def compress(content: bytes) -> bytes:
+    """A CMS CompressedData (zlib, RFC 3274) of ``content``."""
+    inner = der.seq(_OID_DATA, der.tlv(0xA0, der.octets(zlib.compress(content))))
+    return der.seq(_OID_COMPRESSED_DATA, der.tlv(0xA0, der.seq(_INT0, _ALG_ZLIB, inner)))
+
+
+def decompress(data: bytes) -> bytes:
+    """The content of a CMS CompressedData; CmsError("decompression-failed") otherwise."""
+    compressed = _load_content_info(data, "compressed_data", DECOMPRESSION_FAILED)
+    try:
+        alg = compressed["compression_algorithm"]["algorithm"].native
+        if alg != "zlib":
+            raise CmsError(
+                DECOMPRESSION_FAILED, f"compression algorithm {alg!r} is not supported (zlib only)"
+            )
+        packed = compressed["encap_content_info"]["content"].native
+        return zlib.decompress(bytes(packed))
+    except CmsError:
+        raise
+    except Exception as exc:
+        raise CmsError(
+            DECOMPRESSION_FAILED, f"the compressed content does not inflate: {exc}"
+        ) from exc
+
+
+def content_type_of(data: bytes) -> str | None:
+    """The CMS content type ("enveloped_data", "compressed_data", "signed_data") or None."""
+    try:
+        return str(cms.ContentInfo.load(data)["content_type"].native)
+    except Exception:
+        return None

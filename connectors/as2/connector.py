@@ -1,0 +1,461 @@
+"""As2Connector: send a document to a trading partner over AS2 (RFC 4130) with httpx.
+
+The message is built by :func:`connectors.as2.message.build_message` (compress, sign, encrypt as
+configured) and POSTed to the partner's URL. Its Message-ID is derived from the idempotency key
+(and both AS2 ids), so a re-send after a crash carries the same Message-ID and the partner's
+duplicate detection answers it (``processed/warning: duplicate-document`` counts as received).
+Within one process the same key returns the first Receipt; the same key with different bytes is
+an :class:`~gateway.delivery_errors.IdempotencyConflict`.
+
+A synchronous MDN is verified (signature against the partner's certificates, Original-Message-ID,
+the returned MIC against the one computed when sending) and becomes a Receipt with
+``transport_proof=True`` and the MDN bytes as evidence. With ``mdn = "async"`` the Receipt has
+``transport_proof=False`` and names the expected MIC in its evidence and detail; the MDN arrives
+later at the gateway's ``/as2/mdn`` endpoint (:mod:`gateway.web`), which checks it against that.
+
+What each answer becomes:
+
+====================================  =====================  ======================================
+answer                                error                  why
+====================================  =====================  ======================================
+connect refused / DNS / reset         ConnectionFailed       the partner may come back
+read / write / pool timeout           Timeout                outcome unknown; re-send is safe
+HTTP 429                              RateLimited            ``Retry-After`` seconds when given
+HTTP 5xx                              RemoteUnavailable      the partner's server is in trouble
+HTTP 401 / 403                        AuthenticationFailed   HTTP credentials refused
+other HTTP 4xx                        Rejected               the partner refused the request
+TLS certificate not trusted           HostKeyMismatch        wrong CA / certificate on their side
+MDN not readable, signature invalid   Rejected               no proof; a person must look
+unsigned MDN when a signed one asked  Rejected               no non-repudiation proof
+MDN for another Message-ID            Rejected               not an answer to this message
+MIC differs from ours                 Rejected               the partner got other bytes
+processed/error: authentication-      AuthenticationFailed   they cannot verify our signature (our
+failed                                                       certificate unknown to them)
+processed/error: decryption-failed    ConfigurationInvalid   we encrypted to a certificate they
+                                                             have no key for: partner_cert_file
+processed/error: insufficient-        ConfigurationInvalid   our sign/encrypt options are below
+message-security                                             what the partner requires
+processed/error: unknown-trading-     ConfigurationInvalid   as2_from / as2_to not known to them
+partner
+processed/error: integrity-check-     Rejected               the message was damaged
+failed, decompression-failed, other
+failed/..., denied, other             Rejected               the partner refused the message
+processed, processed/warning          Receipt                (warning text kept in the detail)
+====================================  =====================  ======================================
+
+decryption-failed and insufficient-message-security are ConfigurationInvalid rather than Rejected
+because nothing about the document is wrong: the channel's settings are, and re-sending the
+same bytes cannot help until a person fixes them (both are permanent: FAILED, then fallback).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors.as2 import certs
+from connectors.as2.errors import As2Error, CertificateError, MdnError
+from connectors.as2.mdn import Mdn, parse_mdn
+from connectors.as2.message import (
+    As2Identity,
+    As2Partner,
+    OutboundMessage,
+    SendOptions,
+    build_message,
+)
+from connectors.base import Clock, Receipt, utc_now
+from gateway.delivery_errors import (
+    AuthenticationFailed,
+    ConfigurationInvalid,
+    ConnectionFailed,
+    HostKeyMismatch,
+    IdempotencyConflict,
+    RateLimited,
+    Rejected,
+    RemoteUnavailable,
+    Timeout,
+)
+from gateway.document import Document
+
+SIGN_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+ENCRYPT_ALGORITHMS = ("aes128-cbc", "aes192-cbc", "aes256-cbc", "3des")
+PADDINGS = ("pkcs1v15", "pss")
+KEY_TRANSPORTS = ("rsa-pkcs1v15", "rsa-oaep")
+MDN_MODES = ("none", "sync", "async")
+OFF = ("", "none", "off", "false")
+
+CONFIG_MODIFIERS = frozenset(
+    {"decryption-failed", "insufficient-message-security", "unknown-trading-partner"}
+)
+AUTH_MODIFIERS = frozenset({"authentication-failed"})
+
+MIC_LINE = re.compile(r"^Expected-MIC: (?P<mic>.+)$", re.M)
+
+
+def expected_mic(evidence: bytes | str) -> str | None:
+    """The ``"<b64>, <alg>"`` MIC an async-MDN receipt's evidence says to expect, or None."""
+    text = evidence.decode("utf-8", "replace") if isinstance(evidence, bytes) else evidence
+    found = MIC_LINE.search(text)
+    return found.group("mic").strip() if found else None
+
+
+def derive_message_id(idempotency_key: str, as2_from: str, as2_to: str, domain: str) -> str:
+    """The Message-ID (without ``<>``) for a key: the same key, partner pair and domain always
+    give the same id, so the partner recognises a re-send as a duplicate."""
+    digest = hashlib.sha256(f"{as2_from}\0{as2_to}\0{idempotency_key}".encode()).digest()
+    token = base64.b32encode(digest[:20]).decode().lower()
+    return f"igw-{token}@{domain}"
+
+
+def _off(value: str | bool | None) -> bool:
+    return value is None or value is False or (isinstance(value, str) and value.lower() in OFF)
+
+
+def _choice(name: str, value: str, accepted: tuple[str, ...]) -> str:
+    if value not in accepted:
+        raise ConfigurationInvalid(
+            f"as2: {name} = {value!r}: not supported; accepted: {', '.join(accepted)}"
+        )
+    return value
+
+
+def _read(name: str, path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationInvalid(
+            f"as2: {name} = {path!r}: cannot read: {exc.strerror or exc}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class _Sent:
+    sha256: str
+    receipt: Receipt
+
+
+class As2Connector:
+    """Sends documents to one AS2 partner; options as a buyer profile's channel gives them.
+
+    ``key_file`` (PEM/DER key or PKCS#12 path) or ``private_key`` (PEM text, from a secret
+    reference) is our signing/decryption key, ``key_password`` its password (secret reference),
+    ``cert_file`` our certificate when the key file does not bring it; ``partner_cert_file``
+    the partner's certificate (PEM/DER/.p7b). ``sign``/``encrypt`` take ``"none"`` to switch off.
+    ``client`` replaces the HTTP client (tests: ``httpx.Client(transport=MockTransport(...))``).
+    """
+
+    name = "as2"
+
+    def __init__(
+        self,
+        url: str,
+        as2_from: str,
+        as2_to: str,
+        partner_cert_file: str,
+        *,
+        key_file: str | None = None,
+        private_key: str | None = None,
+        key_password: str | None = None,
+        cert_file: str | None = None,
+        sign: str | bool | None = "sha256",
+        signature_padding: str = "pkcs1v15",
+        encrypt: str | bool | None = "aes256-cbc",
+        key_transport: str = "rsa-pkcs1v15",
+        compress: bool = False,
+        mdn: str = "sync",
+        mdn_signed: bool = True,
+        mdn_digest: str = "sha256",
+        async_mdn_url: str | None = None,
+        content_type: str | None = None,
+        subject: str = "AS2 message",
+        message_id_domain: str | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float | None = None,
+        verify_tls: bool | str = True,
+        client: httpx.Client | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationInvalid(f"as2: url = {url!r}: accepted: an http:// or https:// URL")
+        self.url = url
+        self.clock = clock
+        self.channel = f"as2:{as2_to}@{url}"
+        mdn = _choice("mdn", mdn, MDN_MODES)
+        if mdn == "async" and not async_mdn_url:
+            raise ConfigurationInvalid(
+                "as2: mdn = 'async' needs async_mdn_url (where the partner POSTs the MDN, "
+                "e.g. https://our-gateway.example/as2/mdn)"
+            )
+        self.options = SendOptions(
+            sign=None if _off(sign) else _choice("sign", str(sign), SIGN_ALGORITHMS),
+            signature_padding=_choice("signature_padding", signature_padding, PADDINGS),
+            encrypt=None if _off(encrypt) else _choice("encrypt", str(encrypt), ENCRYPT_ALGORITHMS),
+            key_transport=_choice("key_transport", key_transport, KEY_TRANSPORTS),
+            compress=compress,
+            mdn=mdn,
+            mdn_signed=mdn_signed,
+            mdn_digest=_choice("mdn_digest", mdn_digest, SIGN_ALGORITHMS),
+            async_mdn_url=async_mdn_url,
+        )
+        self.identity = self._identity(as2_from, key_file, private_key, key_password, cert_file)
+        try:
+            partner_certs = tuple(
+                certs.load_certificates(_read("partner_cert_file", partner_cert_file))
+            )
+        except CertificateError as exc:
+            raise ConfigurationInvalid(
+                f"as2: partner_cert_file = {partner_cert_file!r}: {exc}"
+            ) from exc
+        self.partner = As2Partner(as2_id=as2_to, certs=partner_certs)
+        self.content_type = content_type
+        self.subject = subject
+        self.domain = message_id_domain or (re.sub(r"[^A-Za-z0-9.-]", "-", as2_from) or "as2")
+        self.timeout = timeout
+        if client is None:
+            client = httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=connect_timeout or timeout),
+                verify=verify_tls,
+                follow_redirects=False,
+            )
+        self.client = client
+        self._sent: dict[str, _Sent] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _identity(
+        self,
+        as2_from: str,
+        key_file: str | None,
+        private_key: str | None,
+        key_password: str | None,
+        cert_file: str | None,
+    ) -> As2Identity:
+        if (key_file is None) == (private_key is None):
+            raise ConfigurationInvalid(
+                "as2: give our key as exactly one of key_file (path to a PEM/DER key or "
+                'PKCS#12) or private_key (a reference: "env:NAME" / "file:/path")'
+            )
+        data = _read("key_file", key_file) if key_file is not None else str(private_key).encode()
+        where = f"key_file = {key_file!r}" if key_file is not None else "private_key"
+        password = key_password.encode() if key_password else None
+        try:
+            key, bundled = certs.load_private_key(data, password)
+            chain = (
+                certs.load_certificates(_read("cert_file", cert_file))
+                if cert_file is not None
+                else bundled
+            )
+        except CertificateError as exc:
+            raise ConfigurationInvalid(f"as2: {where}: {exc}") from exc
+        if not chain:
+            raise ConfigurationInvalid(
+                f"as2: {where} brings no certificate; name ours in cert_file (PEM/DER)"
+            )
+        return As2Identity(as2_id=as2_from, key=key, cert=chain[0])
+
+    def message_id(self, idempotency_key: str) -> str:
+        """The Message-ID (without ``<>``) a send with ``idempotency_key`` carries."""
+        return derive_message_id(
+            idempotency_key, self.identity.as2_id, self.partner.as2_id, self.domain
+        )
+
+    def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
+        """POST ``document`` as one AS2 message per key; only DeliveryErrors escape."""
+        with self._guard:
+            lock = self._locks.setdefault(idempotency_key, threading.Lock())
+        with lock:
+            done = self._sent.get(idempotency_key)
+            if done is not None:
+                if done.sha256 != document.sha256:
+                    raise IdempotencyConflict(
+                        f"{self.channel}: idempotency key {idempotency_key!r} was sent as "
+                        f"{done.receipt.message_id} with other content (sha256 "
+                        f"{done.sha256[:12]}, now {document.sha256[:12]}); a re-send must "
+                        "carry the same bytes"
+                    )
+                return done.receipt
+            receipt = self._send(document, idempotency_key)
+            self._sent[idempotency_key] = _Sent(document.sha256, receipt)
+            return receipt
+
+    def _build(self, document: Document, message_id: str) -> OutboundMessage:
+        try:
+            return build_message(
+                document.content,
+                content_type=self.content_type or document.media_type,
+                filename=document.filename,
+                sender=self.identity,
+                receiver=self.partner,
+                options=self.options,
+                message_id=f"<{message_id}>",
+                subject=self.subject,
+                now=self.clock(),
+            )
+        except As2Error as exc:
+            raise ConfigurationInvalid(f"{self.channel}: building the AS2 message: {exc}") from exc
+
+    def _send(self, document: Document, idempotency_key: str) -> Receipt:
+        message_id = self.message_id(idempotency_key)
+        message = self._build(document, message_id)
+        response = self._post(message)
+        sent_at = self.clock()
+        common: dict[str, Any] = {
+            "connector": self.name,
+            "channel": self.channel,
+            "message_id": message_id,
+            "idempotency_key": idempotency_key,
+            "sent_at": sent_at,
+            "remote_name": document.filename,
+        }
+        if self.options.mdn == "sync":
+            mdn = self._check_mdn(response, message, message_id)
+            warning = f" ({mdn.disposition})" if mdn.disposition.severity == "warning" else ""
+            return Receipt(
+                **common,
+                transport_proof=True,
+                evidence=mdn.raw,
+                detail=f"signed MDN verified, MIC {message.mic}{warning}"
+                if mdn.signature_verified
+                else f"MDN received, MIC {message.mic}{warning}",
+            )
+        if self.options.mdn == "async":
+            evidence = (
+                f"AS2 message sent; asynchronous MDN expected at {self.options.async_mdn_url}\n"
+                f"Message-ID: <{message_id}>\n"
+                f"Expected-MIC: {message.mic}\n"
+                f"MDN-Signed: {'yes' if self.options.mdn_signed else 'no'}\n"
+                f"HTTP-Status: {response.status_code}\n"
+            ).encode()
+            return Receipt(
+                **common,
+                transport_proof=False,
+                evidence=evidence,
+                detail=f"HTTP {response.status_code}; async MDN expected with MIC {message.mic}",
+            )
+        return Receipt(
+            **common,
+            transport_proof=True,
+            evidence=_http_evidence(response),
+            detail=f"HTTP {response.status_code} (no MDN requested)",
+        )
+
+    def _post(self, message: OutboundMessage) -> httpx.Response:
+        what = f"{self.channel}: POST {message.message_id}"
+        try:
+            response = self.client.post(self.url, content=message.body, headers=message.headers)
+        except httpx.TimeoutException as exc:
+            if isinstance(exc, httpx.ConnectTimeout):
+                raise ConnectionFailed(f"{what}: no connection within the timeout: {exc}") from exc
+            raise Timeout(
+                f"{what}: no answer within {self.timeout} s ({type(exc).__name__})"
+            ) from exc
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise HostKeyMismatch(f"{what}: TLS certificate not trusted: {exc}") from exc
+            raise ConnectionFailed(f"{what}: cannot connect: {exc}") from exc
+        except (httpx.TransportError, OSError) as exc:
+            raise ConnectionFailed(f"{what}: {type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise ConnectionFailed(f"{what}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        evidence = _http_evidence(response)
+        said = _excerpt(response)
+        if status == 429:
+            raise RateLimited(
+                f"{what}: HTTP 429 Too Many Requests{said}",
+                retry_after=_retry_after(response.headers.get("retry-after")),
+                evidence=evidence,
+            )
+        if status >= 500:
+            raise RemoteUnavailable(f"{what}: HTTP {status}{said}", evidence=evidence)
+        if status in (401, 403):
+            raise AuthenticationFailed(f"{what}: HTTP {status}{said}", evidence=evidence)
+        if status >= 400:
+            raise Rejected(f"{what}: HTTP {status}{said}", evidence=evidence)
+        if status >= 300:
+            raise ConfigurationInvalid(
+                f"{what}: HTTP {status} redirect to {response.headers.get('location')!r}; "
+                "set url to the partner's AS2 endpoint itself",
+                evidence=evidence,
+            )
+        return response
+
+    def _check_mdn(
+        self, response: httpx.Response, message: OutboundMessage, message_id: str
+    ) -> Mdn:
+        what = f"{self.channel}: MDN for <{message_id}>"
+        evidence = response.content
+        try:
+            mdn = parse_mdn(response.headers, response.content, partner=self.partner)
+        except MdnError as exc:
+            raise Rejected(f"{what}: cannot be verified: {exc}", evidence=evidence) from exc
+        except As2Error as exc:
+            raise Rejected(f"{what}: cannot be read: {exc}", evidence=evidence) from exc
+        if self.options.mdn_signed and not mdn.signed:
+            raise Rejected(
+                f"{what}: unsigned, but a signed MDN was requested (no proof of receipt)",
+                evidence=evidence,
+            )
+        if mdn.signed and not mdn.signature_verified:
+            raise Rejected(f"{what}: signature not verified", evidence=evidence)
+        if mdn.original_message_id.strip("<>") != message_id:
+            raise Rejected(
+                f"{what}: answers Original-Message-ID {mdn.original_message_id!r} instead",
+                evidence=evidence,
+            )
+        disposition = mdn.disposition
+        text = f"{what}: {disposition}" + (
+            f" ({mdn.text.strip()[:200]})" if mdn.text.strip() else ""
+        )
+        if disposition.kind != "processed" or disposition.severity not in (None, "warning"):
+            modifier = (disposition.modifier or "").lower()
+            if disposition.kind == "processed" and modifier in AUTH_MODIFIERS:
+                raise AuthenticationFailed(text, evidence=evidence)
+            if disposition.kind == "processed" and modifier in CONFIG_MODIFIERS:
+                raise ConfigurationInvalid(text, evidence=evidence)
+            raise Rejected(text, evidence=evidence)
+        if message.mic is not None and (
+            mdn.mic is None
+            or mdn.mic.value != message.mic.value
+            or mdn.mic.algorithm.lower() != message.mic.algorithm.lower()
+        ):
+            raise Rejected(
+                f"{what}: Received-Content-MIC {mdn.mic} differs from ours {message.mic} "
+                "(the partner did not receive the bytes we sent)",
+                evidence=evidence,
+            )
+        return mdn
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self.client.close()
+
+
+def _http_evidence(response: httpx.Response) -> bytes:
+    head = f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
+    return head.encode("latin-1", "replace") + b"\r\n" + response.content[:4096]
+
+
+def _excerpt(response: httpx.Response) -> str:
+    text = response.content[:200].decode("utf-8", "replace").strip()
+    return f": {text}" if text else ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+__all__ = ["As2Connector", "derive_message_id", "expected_mic"]
