@@ -1,4 +1,4 @@
-"""Certificates and keys for AS2: PEM, DER, PKCS#7 (.p7b) bundles, chains, PKCS#12; expiry report."""
+"""Certificates and keys for AS2: PEM, DER, PKCS#7 (.p7b), chains, PKCS#12; expiry report."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from cryptography.x509.oid import NameOID
 from connectors.as2.errors import CertificateError
 
 _PEM_CERT = re.compile(
-    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----.+?-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----.+?"
+    rb"-----END (?:X509 |TRUSTED )?CERTIFICATE-----",
     re.S,
 )
 _PEM_PKCS7 = re.compile(rb"-----BEGIN PKCS7-----.+?-----END PKCS7-----", re.S)
 _PEM_KEY = re.compile(
-    rb"-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----.+?-----END (?:RSA |ENCRYPTED )?PRIVATE KEY-----",
+    rb"-----BEGIN (?:RSA |ENCRYPTED )?PRIVATE KEY-----.+?"
+    rb"-----END (?:RSA |ENCRYPTED )?PRIVATE KEY-----",
     re.S,
 )
 
@@ -56,7 +58,7 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
 
 
 def order_chain(certs: list[x509.Certificate]) -> list[x509.Certificate]:
-    """``certs`` with the leaf first, then its issuers in order; unrelated certs keep their place after."""
+    """``certs`` with the leaf first, then its issuers in order; others after."""
     if len(certs) < 2:
         return list(certs)
     issuers = {c.issuer for c in certs if c.issuer != c.subject}

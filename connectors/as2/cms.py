@@ -71,7 +71,7 @@ _CIPHER_OID_DER = {name: der.oid(spec[0]) for name, spec in _CIPHER_OIDS.items()
 
 
 class CmsError(Exception):
-    """A CMS structure we cannot produce or read; ``modifier`` is the RFC 4130 disposition modifier."""
+    """A CMS structure we cannot produce or read; ``modifier`` is an RFC 4130 modifier."""
 
     def __init__(self, modifier: str, text: str) -> None:
         super().__init__(text)
@@ -300,7 +300,7 @@ def verify_detached(
     for signer in signers:
         digest = _hash_name(signer["digest_algorithm"])
         attrs = signer["signed_attrs"]
-        content: bytes | None = None
+        pairs: list[tuple[bytes, bytes]]
         if attrs.native is not None and len(attrs):
             expected = None
             for attr in attrs:
@@ -308,16 +308,17 @@ def verify_detached(
                     expected = bytes(attr["values"][0].native)
             if expected is None:
                 raise CmsError(INTEGRITY_CHECK_FAILED, "signed attributes carry no message digest")
-            for candidate in candidates:
-                if hmac.compare_digest(hashlib.new(digest, candidate).digest(), expected):
-                    content = candidate
-                    break
-            if content is None:
+            matched = [
+                c
+                for c in candidates
+                if hmac.compare_digest(hashlib.new(digest, c).digest(), expected)
+            ]
+            if not matched:
                 continue
-            to_verify = _signed_attrs_der(attrs)
+            pairs = [(matched[0], _signed_attrs_der(attrs))]
         else:
-            content = candidates[0]
-            to_verify = content
+            # no signed attributes (Sterling B2Bi): the signature is over the content itself
+            pairs = [(c, c) for c in candidates]
         digest_matched = True
         sig_alg = signer["signature_algorithm"]
         sig_bytes = bytes(signer["signature"].native)
@@ -343,11 +344,12 @@ def verify_detached(
             public = cert.public_key()
             if not isinstance(public, rsa.RSAPublicKey):
                 continue
-            try:
-                public.verify(sig_bytes, to_verify, pad, hash_alg)
-            except InvalidSignature:
-                continue
-            return Verified(digest=digest, content=content, cert=cert)
+            for content, to_verify in pairs:
+                try:
+                    public.verify(sig_bytes, to_verify, pad, hash_alg)
+                except InvalidSignature:
+                    continue
+                return Verified(digest=digest, content=content, cert=cert)
     if digest_matched:
         subjects = "; ".join(c.subject.rfc4514_string() for c in cert_list)
         raise CmsError(
@@ -494,7 +496,8 @@ def decrypt(
         try:
             content_key, transport = _unwrap_key(ktri, key)
         except (ValueError, TypeError) as exc:
-            last = f"the content key does not decrypt with our private key ({exc or type(exc).__name__})"
+            reason = exc or type(exc).__name__
+            last = f"the content key does not decrypt with our private key ({reason})"
             continue
         if len(content_key) != key_len or len(ciphertext) % block or len(iv) != block:
             last = "the content key does not decrypt with our private key (wrong key length)"

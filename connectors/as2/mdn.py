@@ -134,7 +134,8 @@ def build_mdn(
     human = text or (
         f"The AS2 message <{original}> was received and processed."
         if disposition.ok
-        else f"The AS2 message <{original}> could not be processed: {disposition.modifier or disposition.kind}."
+        else f"The AS2 message <{original}> could not be processed: "
+        f"{disposition.modifier or disposition.kind}."
     )
     fields = [
         ("Reporting-UA", REPORTING_UA),
@@ -158,7 +159,8 @@ def build_mdn(
             b"--",
             b,
             mime.CRLF,
-            b"Content-Type: message/disposition-notification\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+            b"Content-Type: message/disposition-notification\r\n"
+            b"Content-Transfer-Encoding: 7bit\r\n\r\n",
             mime.header_bytes(fields),
             b"--",
             b,

@@ -45,7 +45,7 @@ def micalg_name(digest: str) -> str:
 
 
 def digest_name(micalg: str) -> str | None:
-    """A digest name from any spelling used in micalg / MIC fields ("SHA-256", "sha256", "sha1"); None if unknown."""
+    """The digest name of a micalg / MIC spelling ("SHA-256", "sha256", "sha1"); None if unknown."""
     name = micalg.strip().strip('"').lower().replace("-", "").replace("_", "")
     return name if name in ("sha1", "sha224", "sha256", "sha384", "sha512", "md5") else None
 
@@ -421,7 +421,15 @@ def open_message(
     if partner is None:
         raise fail(UNKNOWN_TRADING_PARTNER, f"AS2-From {sender_id!r} is not a configured partner")
     try:
-        return _open(h, body, local, partner, message_id, sender_id, request)
+        return _open(
+            h,
+            body,
+            local=local,
+            partner=partner,
+            message_id=message_id,
+            sender_id=sender_id,
+            request=request,
+        )
     except As2MessageError:
         raise
     except cms.CmsError as exc:
@@ -440,6 +448,7 @@ def open_message(
 def _open(
     h: dict[str, str],
     body: bytes,
+    *,
     local: As2Identity,
     partner: As2Partner,
     message_id: str,
@@ -471,17 +480,7 @@ def _open(
                     UNEXPECTED_PROCESSING_ERROR,
                     f"application/pkcs7-mime smime-type {smime_type!r} is not supported",
                 )
-            try:
-                ent = mime.parse_entity(inner)
-            except mime.MimeError as exc:
-                modifier = (
-                    "decryption-failed"
-                    if smime_type == "enveloped-data"
-                    else "decompression-failed"
-                )
-                raise cms.CmsError(
-                    modifier, f"the {smime_type} content is not a MIME entity: {exc}"
-                ) from exc
+            ent = _inner_entity(inner)
         elif ctype == "multipart/signed":
             boundary = params.get("boundary")
             if not boundary:
@@ -513,7 +512,8 @@ def _open(
     if partner.require_encrypted and not state.encrypted:
         raise As2MessageError(
             INSUFFICIENT_MESSAGE_SECURITY,
-            f"message {message_id} from {sender_id} is not encrypted; the partner agreement requires encryption",
+            f"message {message_id} from {sender_id} is not encrypted; "
+            "the partner agreement requires encryption",
             message_id=message_id,
             sender_id=sender_id,
             receiver_id=local.as2_id,
@@ -522,7 +522,8 @@ def _open(
     if partner.require_signed and not state.signed:
         raise As2MessageError(
             INSUFFICIENT_MESSAGE_SECURITY,
-            f"message {message_id} from {sender_id} is not signed; the partner agreement requires a signature",
+            f"message {message_id} from {sender_id} is not signed; "
+            "the partner agreement requires a signature",
             message_id=message_id,
             sender_id=sender_id,
             receiver_id=local.as2_id,
@@ -545,3 +546,15 @@ def _open(
         mic=mic,
         mdn_request=request,
     )
+
+
+def _inner_entity(data: bytes) -> mime.Entity:
+    """The MIME entity inside decrypted/decompressed content; content without a MIME header
+    (mendelson puts the bare payload in an encrypted-only message) is taken as the payload."""
+    try:
+        ent = mime.parse_entity(data)
+    except mime.MimeError:
+        ent = None
+    if ent is None or ent.get("Content-Type") is None:
+        return mime.Entity((("Content-Type", "application/octet-stream"),), data, data)
+    return ent

@@ -91,7 +91,7 @@ def parse_entity(data: bytes) -> Entity:
 
 
 def split_http_message(raw: bytes) -> tuple[dict[str, str], bytes]:
-    """HTTP-style header block and body of a captured AS2 message (request line, if any, skipped)."""
+    """HTTP-style header block and body of a captured AS2 message (request line skipped)."""
     if raw.startswith((b"POST ", b"HTTP/")):
         raw = raw[raw.index(b"\n") + 1 :]
     fields, offset = split_headers(raw)
@@ -99,11 +99,11 @@ def split_http_message(raw: bytes) -> tuple[dict[str, str], bytes]:
 
 
 def parse_params(value: str) -> tuple[str, dict[str, str]]:
-    """``type/subtype; a=b; c="d"`` -> ("type/subtype" lower-cased, {"a": "b", "c": "d"}) (names lower-cased)."""
+    """``type/subtype; a=b; c="d"`` -> ("type/subtype", {"a": "b", "c": "d"}), names lower-cased."""
     head, _, rest = value.partition(";")
     params: dict[str, str] = {}
-    for name, raw in _PARAM.findall(";" + rest):
-        raw = raw.strip()
+    for name, found in _PARAM.findall(";" + rest):
+        raw = found.strip()
         if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
             raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
         params[name.lower()] = raw
@@ -116,7 +116,7 @@ def quote(value: str) -> str:
 
 
 def new_boundary() -> str:
-    """A fresh multipart boundary (random; cannot occur in base64 or in binary by chance in practice)."""
+    """A fresh random multipart boundary (not in base64, in binary only by chance)."""
     return "----=_Part_" + binascii.hexlify(os.urandom(12)).decode()
 
 
