@@ -1,0 +1,87 @@
+"""``create_app``: the FastAPI app — ``POST /as2``, ``POST /as2/mdn``, ``GET /health``.
+
+The app keeps nothing in memory between requests: every arrival, verdict, MDN and ack is in the
+store, so several instances behind a load balancer can share one PostgreSQL. Example::
+
+    app = create_app(store=Store.open(url), as2=load_as2_config("config/as2"))
+    with serve_in_thread(app) as base_url:
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import httpx
+import sqlalchemy as sa
+from fastapi import BackgroundTasks, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from connectors.base import Clock, utc_now
+from gateway import __version__
+from gateway.as2_config import As2Config
+from gateway.inbound import DEFAULT_RULE_SETS
+from gateway.profile import BuyerProfile
+from gateway.store import Store
+from gateway.web.as2 import Endpoint, post_mdn, receive_mdn, receive_message
+
+
+def create_app(
+    *,
+    store: Store,
+    as2: As2Config,
+    clock: Clock = utc_now,
+    rule_sets: Sequence[str] = DEFAULT_RULE_SETS,
+    profiles: Iterable[BuyerProfile] = (),
+    mdn_timeout: float = 30.0,
+    mdn_client_factory: Callable[[], httpx.Client] | None = None,
+) -> FastAPI:
+    """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
+
+    ``rule_sets``: the in-process rules run on inbound invoices; ``profiles``: buyer profiles
+    (acks from a buyer's ids are matched to that buyer's deliveries); ``mdn_client_factory``
+    makes the HTTP client async MDNs are POSTed with (default: httpx, ``mdn_timeout`` seconds).
+    """
+    endpoint = Endpoint(
+        store=store,
+        config=as2,
+        clock=clock,
+        rule_sets=tuple(rule_sets),
+        profiles=tuple(profiles),
+        mdn_timeout=mdn_timeout,
+        client_factory=mdn_client_factory,
+    )
+    app = FastAPI(title="invoice-gateway", version=__version__, docs_url=None, redoc_url=None)
+
+    @app.post("/as2")
+    async def as2_message(request: Request, background: BackgroundTasks) -> Response:
+        """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards."""
+        body = await request.body()
+        answer = await run_in_threadpool(receive_message, endpoint, request.headers, body)
+        if answer.post_to is not None and answer.post_mdn is not None:
+            background.add_task(post_mdn, endpoint, answer.post_to, answer.post_mdn)
+        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+    @app.post("/as2/mdn")
+    async def as2_mdn(request: Request) -> Response:
+        """Receive an asynchronous MDN for a message we sent."""
+        body = await request.body()
+        outcome = await run_in_threadpool(receive_mdn, endpoint, request.headers, body)
+        return JSONResponse(
+            {"matched": outcome.matched, "detail": outcome.detail}, status_code=outcome.status
+        )
+
+    @app.get("/health")
+    def health() -> Response:
+        """200 when the store answers, 503 when it does not."""
+        try:
+            with store.engine.connect() as db:
+                db.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError as exc:
+            return JSONResponse({"status": "unavailable", "store": str(exc)[:200]}, 503)
+        return JSONResponse(
+            {"status": "ok", "as2_id": as2.identity.as2_id, "partners": len(as2.partners)}
+        )
+
+    return app
