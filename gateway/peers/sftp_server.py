@@ -112,6 +112,8 @@ class _Knobs:
         with self.lock:
             self.drop_at: int | None = None
             self.drop_phase: Phase = "before"
+            self.drop_every: int | None = None
+            self.drop_times = 0
             self.stall = False
             self.denied: tuple[str, ...] = ()
             self.observers: list[Observer] = []
@@ -128,7 +130,8 @@ class _Knobs:
             if self.drop_at is not None:
                 self.drop_at -= 1
                 if self.drop_at == 0:
-                    self.drop_at = None
+                    self.drop_times -= 1
+                    self.drop_at = self.drop_every if self.drop_times > 0 else None
                     return f"drop-{self.drop_phase}"
         return None
 
@@ -148,11 +151,13 @@ class _Auth(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username: str, password: str) -> int:
+        self.peer.logins.append((username, "password"))
         if username in self.peer.users and self.peer.users[username] == password:
             return AUTH_SUCCESSFUL
         return AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
+        self.peer.logins.append((username, "publickey"))
         allowed = self.peer.authorized_keys.get(username, ())
         if any(k.asbytes() == key.asbytes() for k in allowed):
             return AUTH_SUCCESSFUL
@@ -338,7 +343,8 @@ class SftpServer:
     (``PKey`` or ``"ssh-ed25519 AAAA..."`` lines). ``host_key``: a key, or the path of a key
     file created on first use (the same key every start); default a new key per server.
     ``extra_host_keys`` are offered too (a client then picks by its preferred algorithms).
-    ``port`` 0 picks a free port (see :attr:`port` once started).
+    ``port`` 0 picks a free port (see :attr:`port` once started). :attr:`connections` counts
+    accepted connections, :attr:`logins` the (user, method) of each authentication attempt.
     """
 
     def __init__(
@@ -370,6 +376,7 @@ class SftpServer:
         self.host = host
         self.port = port
         self.connections = 0
+        self.logins: list[tuple[str, str]] = []
         self.errors: list[BaseException] = []
         self._knobs = _Knobs()
         self._listener: socket.socket | None = None
@@ -396,11 +403,14 @@ class SftpServer:
         """SFTP requests received since start (or the last :meth:`reset`)."""
         return self._knobs.operations
 
-    def drop_after(self, requests: int, phase: Phase = "before") -> None:
+    def drop_after(self, requests: int, phase: Phase = "before", *, times: int = 1) -> None:
         """Cut the connection at the ``requests``-th SFTP request from now (1 = the next one),
-        ``before`` running it or ``after`` running it but before answering."""
+        ``before`` running it or ``after`` running it but before answering; ``times`` > 1
+        repeats the cut every ``requests`` requests."""
         with self._knobs.lock:
-            self._knobs.drop_at, self._knobs.drop_phase = requests, phase
+            knobs = self._knobs
+            knobs.drop_at, knobs.drop_every, knobs.drop_phase = requests, requests, phase
+            knobs.drop_times = times
 
     def stall_next(self) -> None:
         """Never answer the next SFTP request (until :meth:`release` or :meth:`stop`)."""
