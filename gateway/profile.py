@@ -8,7 +8,7 @@ Mappings read only ``format`` and ``options``.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -183,7 +183,10 @@ class BuyerProfile(_Config):
 
     ``options`` holds mapping-specific settings (e.g. EDIFACT sender ids), validated by the mapping.
     ``ids`` / ``group`` / ``default`` say which invoices route here; ``channel`` then each of
-    ``fallback`` in turn carry the document.
+    ``fallback`` in turn carry the document. ``consolidation`` other than ``per-invoice`` holds
+    the invoices and sends them as ONE document (an EDIFACT interchange): ``per-interchange``
+    everything one submit run stores, ``per-day`` everything until ``cut_off`` (time of day,
+    UTC); a batch also closes when it holds ``batch_limit`` invoices.
     """
 
     name: str = "default"
@@ -196,6 +199,8 @@ class BuyerProfile(_Config):
     channel: ChannelSpec | None = None
     fallback: tuple[ChannelSpec, ...] = ()
     consolidation: Consolidation = "per-invoice"
+    batch_limit: int = Field(default=500, ge=1, le=9999)
+    cut_off: time = time(18, 0)
     proof: ProofPolicy = ProofPolicy()
     retry: RetryPolicy = RetryPolicy()
 

@@ -1,26 +1,40 @@
-"""Submit: ERP records -> route -> render + validate -> the store's outbox, one record at a time.
+"""Submit: ERP records -> route -> render + validate -> the store's outbox, in chunks.
 
-Each accepted record becomes ONE stored invoice with ONE document (rendered in the routed
-profile's format) and ONE queued delivery on the profile's primary channel; the fallback chain
-is left to the worker. Consolidation (``per-interchange`` / ``per-day``) is NOT done here yet:
-every invoice is its own document, also for EDIFACT profiles that ask for batching.
+Each accepted record becomes ONE stored invoice and ONE queued delivery on the routed profile's
+primary channel (the fallback chain is left to the worker). Records are taken
+:data:`CHUNK` at a time: one read finds the numbers already stored, control numbers are
+allocated per profile in one call, and the chunk's invoices, documents, deliveries and events
+go into the store in ONE transaction (``Store.accept_many``).
+
+* ``per-invoice`` profiles: the invoice's own document is stored and its delivery is due now.
+  EDIFACT and cXML documents get their interchange reference from the store's per-partner
+  counter ``(profile name, "interchange")``; the references are kept on the delivery for ack
+  matching.
+* consolidating profiles (``per-interchange`` / ``per-day``, see :mod:`gateway.consolidation`):
+  the invoice is checked and rendered on its own (so a bad invoice is rejected now, not when
+  its batch closes) but that document is not stored; the delivery is held in the profile's
+  OPEN batch. At the end of the run every ``per-interchange`` batch it filled is closed (one
+  document for the batch), and any batch that reached ``batch_limit`` is closed at once.
 
 Re-submitting an invoice number the store already holds for the same seller is detected before
 anything is rendered (no control number is spent): identical content is reported ``duplicate``,
 different content ``refused`` naming both hashes. Nothing is silently duplicated.
-
-EDIFACT and cXML documents get their interchange reference from the store's per-partner counter
-``(profile name, "interchange")``; the references are then kept on the delivery
-(``Store.set_references``) for ack matching — in a second transaction right after ``accept``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from gateway.consolidation import (
+    PER_INTERCHANGE_GRACE,
+    ClosedBatch,
+    close_batches,
+    consolidates,
+    hold_for,
+)
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, Problem
 from gateway.intake.results import RecordResult
@@ -30,12 +44,22 @@ from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, resolve_options
 from gateway.registry import resolve_mapping
 from gateway.routing import route
-from gateway.store import DuplicateInvoice, NewDelivery, Store
+from gateway.store import (
+    BATCH_OPEN,
+    AcceptItem,
+    AcceptResult,
+    DuplicateInvoice,
+    NewDelivery,
+    Store,
+)
+from mappings.base import Mapping
 
 #: syntaxes whose documents carry an interchange control reference allocated by the store
 ENVELOPED_SYNTAXES = frozenset({"edifact", "cxml"})
 
 SubmitStatus = Literal["stored", "duplicate", "refused", "rejected"]
+#: records per store transaction
+CHUNK = 200
 
 
 @dataclass(frozen=True)
@@ -54,6 +78,7 @@ class SubmitOutcome:
     content_hash: str | None = None
     message: str = ""
     problems: tuple[Problem, ...] = field(default=())
+    batch_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (``igw submit --json``)."""
@@ -69,14 +94,16 @@ class SubmitOutcome:
             "sha256": self.content_hash,
             "message": self.message,
             "problems": [p.as_dict() for p in self.problems],
+            "batch": self.batch_id,
         }
 
 
 @dataclass(frozen=True)
 class SubmitReport:
-    """Every record's outcome, in input order."""
+    """Every record's outcome, in input order; the consolidation batches the run closed."""
 
     outcomes: tuple[SubmitOutcome, ...]
+    batches: tuple[ClosedBatch, ...] = ()
 
     def count(self, status: SubmitStatus) -> int:
         """How many records ended with ``status``."""
@@ -88,11 +115,18 @@ class SubmitReport:
         return not any(o.status in ("rejected", "refused") for o in self.outcomes)
 
     def summary(self) -> str:
-        """One line: counts per status."""
+        """One line: counts per status (and the consolidation batches closed)."""
+        closed = [b for b in self.batches if b.closed]
+        batches = (
+            f"; {len(closed)} batch(es) closed into one document each "
+            f"({sum(b.members for b in closed)} invoices)"
+            if closed
+            else ""
+        )
         return (
             f"{self.count('stored')} stored, {self.count('duplicate')} duplicate (already "
             f"stored, nothing queued), {self.count('refused')} refused, "
-            f"{self.count('rejected')} rejected"
+            f"{self.count('rejected')} rejected{batches}"
         )
 
 
@@ -114,150 +148,301 @@ def submit(
     *,
     now: dt.datetime,
     run_validation: bool = True,
+    chunk: int = CHUNK,
 ) -> SubmitReport:
-    """Store every good record with its rendered document and one queued delivery.
+    """Store every good record with its rendered document and one queued (or held) delivery.
 
     A bad record (intake problems, routing failure, rule or validation findings, missing
     profile option or secret) is reported with its problems and never stops the batch.
     The delivery goes to the profile's primary channel (``channel`` = its connector alias,
-    ``buyer`` = the profile name), due at ``now``. See the module docstring for duplicates.
+    ``buyer`` = the profile name), due at ``now``. See the module docstring for duplicates and
+    consolidation.
     """
-    outcomes = [
-        _submit_one(result, store, profiles, now=now, run_validation=run_validation)
-        for result in records
-    ]
-    return SubmitReport(tuple(outcomes))
+    run = _Run(store, profiles, now=now, run_validation=run_validation)
+    outcomes: list[SubmitOutcome] = []
+    pending: list[RecordResult] = []
+    for result in records:
+        pending.append(result)
+        if len(pending) >= chunk:
+            outcomes.extend(run.chunk(pending))
+            pending = []
+    if pending:
+        outcomes.extend(run.chunk(pending))
+    closed = run.finish()
+    return SubmitReport(tuple(_with_batches(outcomes, closed)), tuple(closed))
 
 
-def _submit_one(
-    result: RecordResult,
-    store: Store,
-    profiles: ProfileSet,
-    *,
-    now: dt.datetime,
-    run_validation: bool,
-) -> SubmitOutcome:
-    invoice = result.invoice
-    if invoice is None or not result.accepted:
-        return SubmitOutcome(
-            result.record, "rejected", message="not read", problems=result.problems
-        )
-    key = seller_key(invoice)
-    number = invoice.number
-    if store.timeline(invoice.number, key):
-        return _resubmit(result.record, invoice, store, key, now)
-    try:
-        profile = route(invoice, profiles)
-    except InvoiceRejected as exc:
-        return SubmitOutcome(result.record, "rejected", number, key, problems=tuple(exc.problems))
-    except ConfigError as exc:
-        return _rejected(result.record, number, key, "ROUTING", str(exc))
-    if profile.channel is None:
-        return _rejected(
-            result.record,
-            number,
-            key,
-            "CONFIG",
-            f"buyer profile {profile.name!r} has no [channel]; accepted: a [channel] table "
-            "with connector = ... in its file",
-            buyer=profile.name,
-        )
-    try:
-        mapping = resolve_mapping(profile.format)
-        resolved = resolve_options(profile)
-    except GatewayError as exc:
-        return _rejected(result.record, number, key, "CONFIG", str(exc), buyer=profile.name)
-    envelope = _envelope(store, profile, mapping.syntax, now)
-    outcome = translate_one(
-        invoice,
-        mapping,
-        resolved,
-        record=result.record,
-        envelope=envelope,
-        run_validation=run_validation,
-    )
-    problems = result.problems + outcome.problems
-    buyer, fmt = profile.name, profile.format
-    if not outcome.ok or outcome.document is None:
-        return SubmitOutcome(result.record, "rejected", number, key, buyer, fmt, problems=problems)
-    channel = profile.channel.connector
-    delivery = NewDelivery(buyer=profile.name, channel=channel, next_attempt_at=now)
-    try:
-        accepted = store.accept(
-            invoice,
-            None,
-            key,
-            documents=[outcome.document],
-            deliveries=[delivery],
-            now=now,
-        )
-    except DuplicateInvoice as exc:
-        return SubmitOutcome(
-            result.record,
-            "refused",
-            number,
-            key,
-            buyer,
-            fmt,
-            content_hash=exc.new_hash,
-            message=str(exc),
-        )
-    if envelope is not None and not accepted.duplicate:
-        _record_references(store, accepted.delivery_ids[0], mapping.syntax, envelope)
-    status: SubmitStatus = "duplicate" if accepted.duplicate else "stored"
-    return SubmitOutcome(
-        result.record,
-        status,
-        number,
-        key,
-        buyer,
-        fmt,
-        channel,
-        delivery_ids=accepted.delivery_ids,
-        content_hash=accepted.content_hash,
-        message=_stored_note(profile)
-        if status == "stored"
-        else "identical invoice already stored; nothing queued",
-        problems=problems,
-    )
+@dataclass
+class _Prepared:
+    """One record on its way into the store."""
+
+    record: RecordResult
+    invoice: Invoice
+    key: str
+    profile: BuyerProfile | None = None
+    syntax: str = ""
+    outcome: SubmitOutcome | None = None  # set when the record is settled before the store
+    item: AcceptItem | None = None
+    problems: tuple[Problem, ...] = ()
 
 
-def _stored_note(profile: BuyerProfile) -> str:
-    """Say so when the profile asks for consolidation this release does not do yet."""
-    if profile.consolidation == "per-invoice":
-        return ""
-    return (
-        f"profile {profile.name!r} asks for consolidation {profile.consolidation!r}; "
-        "not done yet: stored as one document per invoice"
-    )
+class _Run:
+    """One submit call: caches per profile (mapping, resolved options) and the batches held."""
 
+    def __init__(
+        self, store: Store, profiles: ProfileSet, *, now: dt.datetime, run_validation: bool
+    ) -> None:
+        self.store = store
+        self.profiles = profiles
+        self.now = now
+        self.run_validation = run_validation
+        self.resolved: dict[str, tuple[Mapping, BuyerProfile] | GatewayError] = {}
+        self.held_buyers: set[str] = set()
+        self.closed: list[ClosedBatch] = []
 
-def _resubmit(
-    record: str, invoice: Invoice, store: Store, key: str, now: dt.datetime
-) -> SubmitOutcome:
-    """The number is already stored for this seller: identical -> duplicate, else refused."""
-    try:
-        accepted = store.accept(invoice, None, key, documents=[], deliveries=[], now=now)
-    except DuplicateInvoice as exc:
+    def chunk(self, results: Sequence[RecordResult]) -> list[SubmitOutcome]:
+        """Settle a chunk of records: route, render, then one store transaction."""
+        prepared: list[_Prepared] = []
+        outcomes: dict[int, SubmitOutcome] = {}
+        for position, result in enumerate(results):
+            invoice = result.invoice
+            if invoice is None or not result.accepted:
+                outcomes[position] = SubmitOutcome(
+                    result.record, "rejected", message="not read", problems=result.problems
+                )
+                continue
+            prepared.append(_Prepared(result, invoice, seller_key(invoice)))
+        stored = self.store.existing_invoices([(p.key, p.invoice.number) for p in prepared])
+        seen: set[tuple[str, str]] = set()
+        fresh: list[_Prepared] = []
+        for entry in prepared:
+            pair = (entry.key, entry.invoice.number)
+            if pair in stored or pair in seen:
+                # a re-submission: answered by the store without rendering anything
+                entry.item = AcceptItem(entry.invoice, None, entry.key, (), ())
+            else:
+                seen.add(pair)
+                self._route(entry)
+                if entry.outcome is None:
+                    fresh.append(entry)
+        self._render(fresh)
+        to_store = [e for e in prepared if e.outcome is None and e.item is not None]
+        results_ = self.store.accept_many([e.item for e in to_store if e.item], now=self.now)
+        for entry, accepted in zip(to_store, results_, strict=True):
+            entry.outcome = self._outcome(entry, accepted)
+        self._note_batches([e for e in to_store if e.item and e.item.deliveries])
+        self._close_full()
+        settled = iter(e.outcome for e in prepared)
+        return [
+            outcomes[position] if position in outcomes else _settled(next(settled))
+            for position in range(len(results))
+        ]
+
+    def _route(self, entry: _Prepared) -> None:
+        record, number, key = entry.record.record, entry.invoice.number, entry.key
+        try:
+            profile = route(entry.invoice, self.profiles)
+        except InvoiceRejected as exc:
+            entry.outcome = SubmitOutcome(
+                record, "rejected", number, key, problems=tuple(exc.problems)
+            )
+            return
+        except ConfigError as exc:
+            entry.outcome = _rejected(record, number, key, "ROUTING", str(exc))
+            return
+        entry.profile = profile
+        if profile.channel is None:
+            entry.outcome = _rejected(
+                record,
+                number,
+                key,
+                "CONFIG",
+                f"buyer profile {profile.name!r} has no [channel]; accepted: a [channel] table "
+                "with connector = ... in its file",
+                buyer=profile.name,
+            )
+            return
+        resolved = self._resolved(profile)
+        if isinstance(resolved, GatewayError):
+            entry.outcome = _rejected(
+                record, number, key, "CONFIG", str(resolved), buyer=profile.name
+            )
+            return
+        entry.syntax = resolved[0].syntax
+
+    def _resolved(self, profile: BuyerProfile) -> tuple[Mapping, BuyerProfile] | GatewayError:
+        """The profile's mapping and its options with secrets resolved, once per run."""
+        cached = self.resolved.get(profile.name)
+        if cached is None:
+            try:
+                cached = (resolve_mapping(profile.format), resolve_options(profile))
+            except GatewayError as exc:
+                cached = exc
+            self.resolved[profile.name] = cached
+        return cached
+
+    def _render(self, fresh: Sequence[_Prepared]) -> None:
+        """Render every routed record; control numbers for each profile in one allocation."""
+        numbers = self._allocate(fresh)
+        for entry in fresh:
+            profile = entry.profile
+            assert profile is not None and profile.channel is not None
+            resolved = self._resolved(profile)
+            assert not isinstance(resolved, GatewayError)
+            mapping, options = resolved
+            hold = hold_for(profile, entry.invoice, mapping.syntax, self.now)
+            envelope = None
+            if mapping.syntax in ENVELOPED_SYNTAXES:
+                # a held invoice is rendered for its checks only, under a provisional reference
+                reference = "0" if hold is not None else str(numbers[profile.name].pop(0))
+                envelope = Envelope(interchange_ref=reference, prepared_at=self.now)
+            outcome = translate_one(
+                entry.invoice,
+                mapping,
+                options,
+                record=entry.record.record,
+                envelope=envelope,
+                run_validation=self.run_validation,
+            )
+            entry.problems = entry.record.problems + outcome.problems
+            if not outcome.ok or outcome.document is None:
+                entry.outcome = SubmitOutcome(
+                    entry.record.record,
+                    "rejected",
+                    entry.invoice.number,
+                    entry.key,
+                    profile.name,
+                    profile.format,
+                    problems=entry.problems,
+                )
+                continue
+            delivery = NewDelivery(
+                buyer=profile.name,
+                channel=profile.channel.connector,
+                next_attempt_at=self.now,
+                document_index=None if hold is not None else 0,
+                hold=hold,
+                **({} if hold is not None else _references(mapping.syntax, envelope)),
+            )
+            if hold is not None:
+                self.held_buyers.add(profile.name)
+            documents = () if hold is not None else (outcome.document,)
+            entry.item = AcceptItem(entry.invoice, None, entry.key, documents, (delivery,))
+
+    def _allocate(self, fresh: Sequence[_Prepared]) -> dict[str, list[int]]:
+        wanted: dict[str, int] = {}
+        for entry in fresh:
+            profile = entry.profile
+            if profile is None or entry.syntax not in ENVELOPED_SYNTAXES or consolidates(profile):
+                continue
+            wanted[profile.name] = wanted.get(profile.name, 0) + 1
+        return {
+            name: self.store.allocate(name, "interchange", count) for name, count in wanted.items()
+        }
+
+    def _outcome(
+        self, entry: _Prepared, accepted: AcceptResult | DuplicateInvoice
+    ) -> SubmitOutcome:
+        record, number, key = entry.record.record, entry.invoice.number, entry.key
+        if isinstance(accepted, DuplicateInvoice):
+            return SubmitOutcome(
+                record,
+                "refused",
+                number,
+                key,
+                entry.profile.name if entry.profile else None,
+                entry.profile.format if entry.profile else None,
+                content_hash=accepted.new_hash,
+                message=str(accepted),
+            )
+        if accepted.duplicate:
+            return SubmitOutcome(
+                record,
+                "duplicate",
+                number,
+                key,
+                delivery_ids=accepted.delivery_ids,
+                content_hash=accepted.content_hash,
+                message="identical invoice already stored; nothing queued",
+            )
+        profile = entry.profile
+        assert profile is not None and profile.channel is not None
         return SubmitOutcome(
             record,
-            "refused",
-            invoice.number,
+            "stored",
+            number,
             key,
-            content_hash=exc.new_hash,
-            message=str(exc),
+            profile.name,
+            profile.format,
+            profile.channel.connector,
+            delivery_ids=accepted.delivery_ids,
+            content_hash=accepted.content_hash,
+            problems=entry.problems,
         )
-    if not accepted.duplicate:  # the earlier invoice's events exist but it did not: impossible
-        raise RuntimeError(f"{invoice.number}: store accepted a number its timeline already had")
-    return SubmitOutcome(
-        record,
-        "duplicate",
-        invoice.number,
-        key,
-        delivery_ids=accepted.delivery_ids,
-        content_hash=accepted.content_hash,
-        message="identical invoice already stored; nothing queued",
-    )
+
+    def _note_batches(self, entries: Sequence[_Prepared]) -> None:
+        """Put the batch id on the outcome of each stored, held delivery (one read)."""
+        held = {
+            e.outcome.delivery_ids[0]: e
+            for e in entries
+            if e.outcome is not None
+            and e.outcome.status == "stored"
+            and e.item is not None
+            and e.item.deliveries[0].hold is not None
+        }
+        if not held:
+            return
+        for row in self.store.deliveries(ids=list(held)):
+            entry = held[row.id]
+            assert entry.outcome is not None
+            entry.outcome = replace(entry.outcome, batch_id=row.batch_id)
+
+    def _close_full(self) -> None:
+        """Close the batches of this run that reached their limit."""
+        for buyer in sorted(self.held_buyers):
+            full = [
+                b.id
+                for b in self.store.batches(state=BATCH_OPEN, buyer=buyer)
+                if b.size >= b.capacity
+            ]
+            self.closed.extend(close_batches(self.store, self.profiles, full, self.now))
+
+    def finish(self) -> list[ClosedBatch]:
+        """Close every per-interchange batch this run filled; every batch closed in the run."""
+        mine = self.now + PER_INTERCHANGE_GRACE
+        for buyer in sorted(self.held_buyers):
+            batches = self.store.batches(state=BATCH_OPEN, buyer=buyer)
+            ours = [
+                b.id for b in batches if b.consolidation == "per-interchange" and b.due_at == mine
+            ]
+            self.closed.extend(close_batches(self.store, self.profiles, ours, self.now))
+        return self.closed
+
+
+def _settled(outcome: SubmitOutcome | None) -> SubmitOutcome:
+    assert outcome is not None
+    return outcome
+
+
+def _with_batches(
+    outcomes: Sequence[SubmitOutcome], closed: Sequence[ClosedBatch]
+) -> list[SubmitOutcome]:
+    """Say on each stored, held outcome which batch holds it and whether it closed."""
+    by_id = {c.batch_id: c for c in closed if c.closed}
+    noted: list[SubmitOutcome] = []
+    for outcome in outcomes:
+        if outcome.batch_id is None:
+            noted.append(outcome)
+            continue
+        batch = by_id.get(outcome.batch_id)
+        message = (
+            f"held in batch {outcome.batch_id}, which stays open until it is due"
+            if batch is None
+            else f"batch {batch.batch_id} closed: interchange {batch.interchange_ref} with "
+            f"{batch.members} invoice(s), sent once for all"
+        )
+        noted.append(replace(outcome, message=message))
+    return noted
 
 
 def _rejected(
@@ -267,28 +452,17 @@ def _rejected(
     return SubmitOutcome(record, "rejected", number, key, buyer, problems=(problem,))
 
 
-def _record_references(store: Store, delivery_id: int, syntax: str, envelope: Envelope) -> None:
-    """Keep the control references the document carries on its delivery, for ack matching
-    (EDIFACT: UNB 0020 + UNH 0062 of the one message; cXML: the payloadID)."""
+def _references(syntax: str, envelope: Envelope | None) -> dict[str, str | None]:
+    """The control references a per-invoice document carries, kept on its delivery for ack
+    matching (EDIFACT: UNB 0020 + UNH 0062 of the one message; cXML: the payloadID)."""
+    if envelope is None:
+        return {}
     if syntax == "edifact":
-        store.set_references(
-            delivery_id,
-            interchange_ref=envelope.interchange_ref,
-            message_ref=envelope.message_ref(0),
-        )
-    else:
-        store.set_references(
-            delivery_id,
-            interchange_ref=envelope.interchange_ref,
-            message_id=envelope.payload_id or envelope.interchange_ref,
-        )
-
-
-def _envelope(
-    store: Store, profile: BuyerProfile, syntax: str, now: dt.datetime
-) -> Envelope | None:
-    """Control reference from the store's per-partner counter where the syntax needs one."""
-    if syntax not in ENVELOPED_SYNTAXES:
-        return None
-    (number,) = store.allocate(profile.name, "interchange")
-    return Envelope(interchange_ref=str(number), prepared_at=now)
+        return {
+            "interchange_ref": envelope.interchange_ref,
+            "message_ref": envelope.message_ref(0),
+        }
+    return {
+        "interchange_ref": envelope.interchange_ref,
+        "message_id": envelope.payload_id or envelope.interchange_ref,
+    }

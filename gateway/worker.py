@@ -45,13 +45,15 @@ from gateway.document import Document
 from gateway.errors import GatewayError
 from gateway.profile import BuyerProfile, ChannelSpec
 from gateway.profiles import ProfileSet, build_connector, load_profiles
-from gateway.store import AddedDelivery, ClaimedDelivery, ClaimLost, DeliveryState, Store
+from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
 
 Clock = Callable[[], dt.datetime]
 ConnectorFactory = Callable[[ChannelSpec], Connector]
 
 DEFAULT_BATCH = 10
 DEFAULT_LEASE_SECONDS = 300.0
+#: how often the worker closes consolidation batches that are due (seconds; 0: every round)
+DEFAULT_BATCH_CHECK_SECONDS = 5.0
 
 
 @dataclass
@@ -67,6 +69,7 @@ class WorkerStats:
     connector_bugs: int = 0
     claims_lost: int = 0
     released: int = 0
+    batches_closed: int = 0
     elapsed: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
@@ -136,6 +139,7 @@ class Worker:
         random: Callable[[], float] = random.random,
         batch_size: int = DEFAULT_BATCH,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        batch_check: float = DEFAULT_BATCH_CHECK_SECONDS,
     ) -> None:
         self.store = store
         self.profiles = profiles
@@ -146,28 +150,44 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.stats = WorkerStats()
         self._factory = connectors or _default_factory(clock)
-        self._connectors: dict[str, Connector] = {}
+        self._connectors: dict[int, Connector] = {}
+        self._specs: list[ChannelSpec] = []
+        self._names: dict[str, list[str]] = {}
         self._stopping = threading.Event()
+        self.batch_check = batch_check
+        self._batches_checked = -float("inf")
 
     # -- the loop -------------------------------------------------------------------------
 
     def run_once(self, limit: int | None = None, stop: threading.Event | None = None) -> int:
         """Claim one batch (at most ``limit``, default ``batch_size``) and process it.
 
-        Returns how many deliveries were claimed. When ``stop`` is set between two sends, the
-        rest of the batch is released unprocessed (the current send always finishes).
+        Returns how many deliveries were claimed. The outcomes of the whole batch are recorded
+        in one store transaction after the sends (a crash in between repeats those sends: the
+        connectors are idempotent per key, so nothing is delivered twice). When ``stop`` is set
+        between two sends, the rest of the batch is released unprocessed (the current send
+        always finishes). Members of a consolidation batch are one send.
         """
+        self._close_due_batches()
         now = self.clock()
         claimed = self.store.claim_due(
             self.worker_id, now, limit or self.batch_size, self.lease_seconds
         )
         self.stats.claimed += len(claimed)
-        for index, delivery in enumerate(claimed):
+        if not claimed:
+            return 0
+        units = _units(claimed)
+        documents = self._documents(claimed)
+        outcomes: list[_Outcome] = []
+        for index, unit in enumerate(units):
             if stop is not None and stop.is_set():
-                rest = [d.id for d in claimed[index:]]
+                rest = [d.id for u in units[index:] for d in u]
+                self._record(outcomes)
+                outcomes = []
                 self.stats.released += self.store.release(rest, self.worker_id, now=self.clock())
                 break
-            self.process(delivery)
+            outcomes.extend(self._send(unit, documents))
+        self._record(outcomes)
         return len(claimed)
 
     def run(
@@ -198,7 +218,47 @@ class Worker:
         self.stats.elapsed = time.monotonic() - started
         return self.stats
 
-    # -- one delivery ---------------------------------------------------------------------
+    def _close_due_batches(self) -> None:
+        """Close the consolidation batches that are due (at most once a ``batch_check``)."""
+        tick = time.monotonic()
+        if tick - self._batches_checked < self.batch_check:
+            return
+        self._batches_checked = tick
+        from gateway.consolidation import close_due  # consolidation imports the store only
+
+        for closed in close_due(self.store, self.profiles, self.clock()):
+            self.stats.batches_closed += closed.closed
+
+    def _documents(self, claimed: Sequence[ClaimedDelivery]) -> dict[tuple[str, int], Document]:
+        """Every document the claimed deliveries send, in two reads: ("doc", id) / ("batch", id)."""
+        numbers = {d.document_id: d.invoice_number for d in claimed if d.batch_id is None}
+        stored = self.store.documents([i for i in numbers if i is not None])
+        found: dict[tuple[str, int], Document] = {
+            ("doc", i): Document(
+                s.content, s.syntax, s.format, numbers[i], s.media_type, s.extension
+            )
+            for i, s in stored.items()
+        }
+        batch_ids = [d.batch_id for d in claimed if d.batch_id is not None]
+        for batch_id, document in self.store.batch_documents(batch_ids).items():
+            found[("batch", batch_id)] = document
+        return found
+
+    def _record(self, outcomes: Sequence[_Outcome]) -> None:
+        """Record the outcomes in one transaction; count what was recorded."""
+        if not outcomes:
+            return
+        lost = self.store.record_attempts(
+            [o.attempt for o in outcomes], self.worker_id, now=self.clock()
+        )
+        self.stats.claims_lost += len(lost)
+        for outcome in outcomes:
+            if outcome.attempt.delivery_id in lost:
+                continue
+            setattr(self.stats, outcome.counter, getattr(self.stats, outcome.counter) + 1)
+            self.stats.fallbacks += outcome.attempt.then_add is not None
+
+    # -- one delivery (or one consolidation batch) -------------------------------------------
 
     def process(self, delivery: ClaimedDelivery) -> None:
         """Send one claimed delivery and record the outcome (never raises for send failures).
@@ -206,31 +266,31 @@ class Worker:
         A claim lost meanwhile (lease expired, another worker took over) is counted and left to
         the new holder.
         """
-        try:
-            self._process(delivery)
-        except ClaimLost:
-            self.stats.claims_lost += 1
+        self._record(self._send([delivery], self._documents([delivery])))
 
-    def _process(self, delivery: ClaimedDelivery) -> None:
-        attempt = delivery.attempt + 1
+    def _send(
+        self, unit: Sequence[ClaimedDelivery], documents: dict[tuple[str, int], Document]
+    ) -> list[_Outcome]:
+        """Send one unit (a delivery, or the members of one batch: ONE send for all of them)."""
+        lead = unit[0]
+        attempt = lead.attempt + 1
         try:
-            profile, position, spec = self._channel(delivery)
+            profile, position, spec = self._channel(lead)
             connector = self._connector(spec)
-            document = self._document(delivery)
+            document = self._document(lead, documents)
         except (_Unsendable, GatewayError) as exc:
-            self._fail(delivery, None, attempt, f"cannot send: {exc}", b"")
-            return
+            return self._fail(unit, None, attempt, f"cannot send: {exc}", b"")
+        key = lead.idempotency_key
+        if lead.batch_id is not None:
+            key = f"{lead.buyer}/batch{lead.batch_id}/{lead.channel}"
         try:
-            receipt = connector.send(
-                document, delivery_id=str(delivery.id), idempotency_key=delivery.idempotency_key
-            )
+            receipt = connector.send(document, delivery_id=str(lead.id), idempotency_key=key)
         except DeliveryError as exc:
-            self._failed_attempt(delivery, profile, position, attempt, exc)
-            return
+            return self._failed_attempt(unit, profile, position, attempt, exc)
         except Exception as exc:  # a connector bug: recorded, retried, never fatal
             self.stats.connector_bugs += 1
-            self._retry_or_fail(
-                delivery,
+            return self._retry_or_fail(
+                unit,
                 profile,
                 position,
                 attempt,
@@ -239,8 +299,7 @@ class Worker:
                 evidence=b"",
                 retry_after=None,
             )
-            return
-        self._succeeded(delivery, profile, attempt, receipt)
+        return self._succeeded(unit, profile, attempt, receipt)
 
     def _channel(self, delivery: ClaimedDelivery) -> tuple[BuyerProfile, int, ChannelSpec]:
         try:
@@ -249,7 +308,9 @@ class Worker:
             raise _Unsendable(
                 f"{exc.args[0]}; accepted: a profile file named after the buyer"
             ) from exc
-        names = channel_names(profile)
+        names = self._names.get(profile.name)
+        if names is None:
+            names = self._names[profile.name] = channel_names(profile)
         if delivery.channel not in names:
             raise _Unsendable(
                 f"buyer profile {profile.name!r} has no channel {delivery.channel!r}; "
@@ -259,30 +320,36 @@ class Worker:
         return profile, position, profile.channels()[position]
 
     def _connector(self, spec: ChannelSpec) -> Connector:
-        key = spec.model_dump_json()
+        key = id(spec)
         connector = self._connectors.get(key)
         if connector is None:
             connector = self._factory(spec)
             self._connectors[key] = connector
+            self._specs.append(spec)  # keeps id(spec) from being reused while cached
         return connector
 
-    def _document(self, delivery: ClaimedDelivery) -> Document:
+    def _document(
+        self, delivery: ClaimedDelivery, documents: dict[tuple[str, int], Document]
+    ) -> Document:
+        if delivery.batch_id is not None:
+            found = documents.get(("batch", delivery.batch_id))
+            if found is None:
+                raise _Unsendable(f"batch {delivery.batch_id} has no document (not closed)")
+            return found
         if delivery.document_id is None:
             raise _Unsendable(f"delivery {delivery.id} has no document to send")
-        stored = self.store.document(delivery.document_id)
-        number = delivery.invoice_number or self.store.delivery(delivery.id).invoice_number
-        return Document(
-            stored.content,
-            stored.syntax,
-            stored.format,
-            number,
-            stored.media_type,
-            stored.extension,
-        )
+        found = documents.get(("doc", delivery.document_id))
+        if found is None:
+            raise _Unsendable(f"document {delivery.document_id}: not in the store")
+        return found
 
     def _succeeded(
-        self, delivery: ClaimedDelivery, profile: BuyerProfile, attempt: int, receipt: Receipt
-    ) -> None:
+        self,
+        unit: Sequence[ClaimedDelivery],
+        profile: BuyerProfile,
+        attempt: int,
+        receipt: Receipt,
+    ) -> list[_Outcome]:
         now = self.clock()
         state = DeliveryState.DELIVERED if receipt.transport_proof else DeliveryState.SENT
         extra = f"; {receipt.detail}" if receipt.detail else ""
@@ -291,40 +358,45 @@ class Worker:
             if receipt.transport_proof
             else None
         )
-        self.store.record_attempt(
-            delivery.id,
-            self.worker_id,
-            DeliveryState.SENT,
-            now=now,
-            detail=f"attempt {attempt}: sent via {receipt.channel} as {receipt.message_id}"
-            + ("" if receipt.transport_proof else f" (awaiting transport proof){extra}"),
-            evidence=receipt.evidence or None,
-            next_attempt_at=next_proof_deadline(profile, state, now),
-            transport_proof=proof,
-            message_id=receipt.message_id[:300] or None,
+        shared = _shared(unit)
+        detail = (
+            f"attempt {attempt}: sent via {receipt.channel} as {receipt.message_id}{shared}"
+            + ("" if receipt.transport_proof else f" (awaiting transport proof){extra}")
         )
-        if state is DeliveryState.DELIVERED:
-            self.stats.delivered += 1
-        else:
-            self.stats.sent += 1
+        deadline = next_proof_deadline(profile, state, now)
+        counter = "delivered" if state is DeliveryState.DELIVERED else "sent"
+        return [
+            _Outcome(
+                Attempt(
+                    d.id,
+                    DeliveryState.SENT,
+                    detail=detail,
+                    evidence=receipt.evidence or None,
+                    next_attempt_at=deadline,
+                    transport_proof=proof,
+                    message_id=receipt.message_id[:300] or None,
+                ),
+                counter,
+            )
+            for d in unit
+        ]
 
     def _failed_attempt(
         self,
-        delivery: ClaimedDelivery,
+        unit: Sequence[ClaimedDelivery],
         profile: BuyerProfile,
         position: int,
         attempt: int,
         error: DeliveryError,
-    ) -> None:
+    ) -> list[_Outcome]:
         text = f"{type(error).__name__}: {error}"
         if not error.retryable:
-            self._fail(
-                delivery, (profile, position), attempt, f"attempt {attempt}: {text}", error.evidence
+            return self._fail(
+                unit, (profile, position), attempt, f"attempt {attempt}: {text}", error.evidence
             )
-            return
         wait = error.retry_after if isinstance(error, RateLimited) else None
-        self._retry_or_fail(
-            delivery,
+        return self._retry_or_fail(
+            unit,
             profile,
             position,
             attempt,
@@ -335,7 +407,7 @@ class Worker:
 
     def _retry_or_fail(
         self,
-        delivery: ClaimedDelivery,
+        unit: Sequence[ClaimedDelivery],
         profile: BuyerProfile,
         position: int,
         attempt: int,
@@ -343,68 +415,110 @@ class Worker:
         text: str,
         evidence: bytes,
         retry_after: float | None,
-    ) -> None:
+    ) -> list[_Outcome]:
         allowed = profile.retry.attempts
         if attempt >= allowed:
-            self._fail(
-                delivery,
+            return self._fail(
+                unit,
                 (profile, position),
                 attempt,
                 f"attempt {attempt} of {allowed}: {text}; no attempts left",
                 evidence,
             )
-            return
         now = self.clock()
         delay = profile.retry.delay(attempt, self.random())
         if retry_after is not None:
             delay = max(delay, dt.timedelta(seconds=retry_after))
         at = now + delay
-        self.store.record_attempt(
-            delivery.id,
-            self.worker_id,
-            DeliveryState.QUEUED,
-            now=now,
-            level="warning",
-            detail=f"attempt {attempt} of {allowed}: {text}; next attempt at "
-            f"{at.isoformat(timespec='seconds')} (in {delay.total_seconds():.0f}s)",
-            evidence=evidence or None,
-            next_attempt_at=at,
+        detail = (
+            f"attempt {attempt} of {allowed}: {text}{_shared(unit)}; next attempt at "
+            f"{at.isoformat(timespec='seconds')} (in {delay.total_seconds():.0f}s)"
         )
-        self.stats.retried += 1
+        return [
+            _Outcome(
+                Attempt(
+                    d.id,
+                    DeliveryState.QUEUED,
+                    level="warning",
+                    detail=detail,
+                    evidence=evidence or None,
+                    next_attempt_at=at,
+                ),
+                "retried",
+            )
+            for d in unit
+        ]
 
     def _fail(
         self,
-        delivery: ClaimedDelivery,
+        unit: Sequence[ClaimedDelivery],
         chain: tuple[BuyerProfile, int] | None,
         attempt: int,
         text: str,
         evidence: bytes,
-    ) -> None:
+    ) -> list[_Outcome]:
         now = self.clock()
-        fallback: AddedDelivery | None = None
+        lead = unit[0]
+        next_channel: str | None = None
         if chain is not None:
             profile, position = chain
-            specs, names = profile.channels(), channel_names(profile)
-            if position + 1 < len(specs):
-                fallback = AddedDelivery(
-                    buyer=delivery.buyer,
-                    channel=names[position + 1],
-                    next_attempt_at=now,
-                    document_id=delivery.document_id,
-                )
-        switch = f"; falling back to {fallback.channel}" if fallback else "; no fallback channel"
-        self.store.record_attempt(
-            delivery.id,
-            self.worker_id,
-            DeliveryState.FAILED,
-            now=now,
-            level="error",
-            detail=f"{text}{switch}",
-            evidence=evidence or None,
-            then_add=fallback,
-        )
-        self.stats.failed += 1
-        self.stats.fallbacks += fallback is not None
+            names = channel_names(profile)
+            if position + 1 < len(names):
+                next_channel = names[position + 1]
+        switch = f"; falling back to {next_channel}" if next_channel else "; no fallback channel"
+        return [
+            _Outcome(
+                Attempt(
+                    d.id,
+                    DeliveryState.FAILED,
+                    level="error",
+                    detail=f"{text}{_shared(unit)}{switch}",
+                    evidence=evidence or None,
+                    then_add=None
+                    if next_channel is None
+                    else AddedDelivery(
+                        buyer=d.buyer,
+                        channel=next_channel,
+                        next_attempt_at=now,
+                        document_id=d.document_id,
+                        batch_of=lead.batch_id,
+                    ),
+                ),
+                "failed",
+            )
+            for d in unit
+        ]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One attempt to record and the stats counter it adds to once recorded."""
+
+    attempt: Attempt
+    counter: str
+
+
+def _units(claimed: Sequence[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
+    """Claimed deliveries grouped into sends: one per delivery, one per consolidation batch."""
+    units: list[list[ClaimedDelivery]] = []
+    batches: dict[int, list[ClaimedDelivery]] = {}
+    for delivery in claimed:
+        if delivery.batch_id is None:
+            units.append([delivery])
+        elif delivery.batch_id in batches:
+            batches[delivery.batch_id].append(delivery)
+        else:
+            batches[delivery.batch_id] = [delivery]
+            units.append(batches[delivery.batch_id])
+    return units
+
+
+def _shared(unit: Sequence[ClaimedDelivery]) -> str:
+    """How a consolidated send is described on each member's timeline."""
+    lead = unit[0]
+    if lead.batch_id is None:
+        return ""
+    return f" (batch {lead.batch_id}: one document, sent once for its {len(unit)} due member(s))"
 
 
 @contextmanager

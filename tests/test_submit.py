@@ -174,19 +174,3 @@ def test_submit_is_idempotent_on_every_backend(store: Store, profiles: ProfileSe
     changed = submit(_records(data), store, profiles, now=T0, run_validation=False)
     assert [o.status for o in changed.outcomes] == ["refused", "duplicate"]
     assert len(store.deliveries()) == 2
-
-
-def test_consolidation_asked_for_is_reported_as_not_done(
-    sqlite_store: Store, tmp_path: Path
-) -> None:
-    """A per-day EDIFACT profile still gets one document per invoice, and the outcome says so."""
-    (tmp_path / "default.toml").write_text(
-        'default = true\nformat = "eancom-d96a"\nconsolidation = "per-day"\n'
-        '[channel]\nconnector = "memory"\n',
-        encoding="utf-8",
-    )
-    report = submit(_records(_examples()[:2]), sqlite_store, load_profiles(tmp_path), now=T0)
-    assert [o.status for o in report.outcomes] == ["stored", "stored"]
-    assert all("'per-day'" in o.message and "not done yet" in o.message for o in report.outcomes)
-    documents = {sqlite_store.delivery(o.delivery_ids[0]).document_id for o in report.outcomes}
-    assert len(documents) == 2
