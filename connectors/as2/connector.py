@@ -395,7 +395,9 @@ class As2Connector:
         try:
             mdn = parse_mdn(response.headers, response.content, partner=self.partner)
         except MdnError as exc:
-            raise Rejected(f"{what}: cannot be verified: {exc}", evidence=evidence) from exc
+            raise Rejected(
+                f"{what}: cannot be verified: {exc}{_unverified(response)}", evidence=evidence
+            ) from exc
         except As2Error as exc:
             raise Rejected(f"{what}: cannot be read: {exc}", evidence=evidence) from exc
         if self.options.mdn_signed and not mdn.signed:
@@ -436,6 +438,16 @@ class As2Connector:
     def close(self) -> None:
         """Close the HTTP client."""
         self.client.close()
+
+
+def _unverified(response: httpx.Response) -> str:
+    """What an MDN that failed verification says, read without verifying (for the person who
+    has to fix the certificates; never used to decide anything)."""
+    try:
+        mdn = parse_mdn(response.headers, response.content, partner=None)
+    except As2Error:
+        return ""
+    return f"; unverified, it says: {mdn.disposition}"
 
 
 def _http_evidence(response: httpx.Response) -> bytes:
