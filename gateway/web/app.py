@@ -36,12 +36,15 @@ def create_app(
     profiles: Iterable[BuyerProfile] = (),
     mdn_timeout: float = 30.0,
     mdn_client_factory: Callable[[], httpx.Client] | None = None,
+    mdn_match_wait: float = 2.0,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
     ``rule_sets``: the in-process rules run on inbound invoices; ``profiles``: buyer profiles
     (acks from a buyer's ids are matched to that buyer's deliveries); ``mdn_client_factory``
-    makes the HTTP client async MDNs are POSTed with (default: httpx, ``mdn_timeout`` seconds).
+    makes the HTTP client async MDNs are POSTed with (default: httpx, ``mdn_timeout`` seconds);
+    ``mdn_match_wait``: how long a received async MDN waits for its delivery's Message-ID to be
+    recorded (it may overtake the sending worker) before it is kept as unmatched.
     """
     endpoint = Endpoint(
         store=store,
@@ -51,6 +54,7 @@ def create_app(
         profiles=tuple(profiles),
         mdn_timeout=mdn_timeout,
         client_factory=mdn_client_factory,
+        match_wait=mdn_match_wait,
     )
     app = FastAPI(title="invoice-gateway", version=__version__, docs_url=None, redoc_url=None)
 

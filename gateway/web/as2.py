@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -67,6 +68,9 @@ class Endpoint:
     profiles: Sequence[BuyerProfile] = ()
     mdn_timeout: float = 30.0
     client_factory: Callable[[], httpx.Client] | None = None
+    match_wait: float = 2.0
+    """How long an async MDN waits for its delivery to appear (the sending worker records the
+    Message-ID only after the POST returned, and the MDN may overtake it)."""
 
 
 @dataclass(frozen=True)
@@ -135,10 +139,17 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
         return _deliver(mdn, opened.mdn_request, "duplicate; MDN follows asynchronously")
     verdict = interpret(opened.payload, rule_sets=endpoint.rule_sets, label=f"{name} {message_id}")
     mdn = _mdn(endpoint, opened, PROCESSED, _mdn_text(opened, verdict))
-    finish(endpoint.store, row, verdict, answer=mdn.body if opened.mdn_request else None)
+    verdict = dataclasses.replace(verdict, detail=f"{verdict.detail}\n{_security(opened)}")
+    finish(endpoint.store, row, verdict, answer=mdn_bytes(mdn) if opened.mdn_request else None)
     if opened.mdn_request is None:
         return _text(200, f"received {message_id}; no MDN requested")
     return _deliver(mdn, opened.mdn_request, "received; MDN follows asynchronously")
+
+
+def mdn_bytes(mdn: BuiltMdn) -> bytes:
+    """The MDN as one self-contained MIME entity (headers, blank line, body) for the store."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in mdn.headers.items())
+    return head.encode("utf-8") + b"\r\n" + mdn.body
 
 
 def _security(opened: OpenedMessage) -> str:
@@ -240,8 +251,16 @@ def receive_mdn(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> 
         return MdnOutcome(400, f"MDN from {partner.name} unreadable: {exc}")
     ack = mdn_ack(mdn)
     message_id = mdn.original_message_id.strip().strip("<>")
-    row = endpoint.store.find_delivery(message_id=message_id)
+    row = _wait_for_delivery(endpoint, message_id)
     reasons = _mdn_problems(endpoint.store, row, mdn) if row is not None else []
+    if row is not None and partner.buyer is not None and row.buyer != partner.buyer:
+        reasons.append(
+            (
+                "wrong-partner",
+                f"the MDN comes from partner {partner.name!r} (buyer {partner.buyer!r}) but "
+                f"<{message_id}> was sent to buyer {row.buyer!r}",
+            )
+        )
     if reasons:
         ack = dataclasses.replace(
             ack,
@@ -253,6 +272,15 @@ def receive_mdn(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> 
     if reasons:
         detail += "; " + "; ".join(text for _, text in reasons)
     return MdnOutcome(200, detail, correlation.matched)
+
+
+def _wait_for_delivery(endpoint: Endpoint, message_id: str) -> DeliveryRow | None:
+    deadline = time.monotonic() + endpoint.match_wait
+    while True:
+        row = endpoint.store.find_delivery(message_id=message_id)
+        if row is not None or time.monotonic() >= deadline:
+            return row
+        time.sleep(0.05)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
