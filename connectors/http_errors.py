@@ -19,6 +19,9 @@ timeout reading / writing              Timeout                 outcome unknown, 
 connect timeout, refused, reset, DNS   ConnectionFailed        nothing reached the portal
 TLS: server certificate not trusted    HostKeyMismatch         wrong or untrusted server cert
 TLS: our client certificate refused    AuthenticationFailed    mutual TLS: no / unknown cert
+(an alert, or the handshake cut off)                           (see below)
+TLS: closed after the handshake, no     ConnectionFailed        cannot be told from a dropped
+alert, no answer                                               connection
 bad URL, unsupported scheme            ConfigurationInvalid    fix the channel options
 =====================================  ======================  ===============================
 
@@ -26,6 +29,15 @@ Retry-After is read as delta-seconds or an HTTP-date (RFC 9110 10.2.3), the date
 against the connector's clock; a date in the past is 0. A 503 that names a Retry-After is raised
 as :class:`RateLimited` (retryable, QUEUED, like RemoteUnavailable) because the worker honours
 ``retry_after`` only on RateLimited; the message still says 503.
+
+Mutual TLS refusals: OpenSSL-based servers (nginx, Apache, Go, Java) send an alert
+(``certificate required``, ``bad certificate``, ``unknown CA``), read here as
+AuthenticationFailed. A server that cuts the TLS handshake off without an alert (TLS 1.2 on
+asyncio/uvicorn) is AuthenticationFailed too: it accepted the TCP connection and refused the TLS
+session, which a retry with the same certificate cannot change. With TLS 1.3 the client's side of
+the handshake is over before the server checks the certificate; a server that then hangs up
+without an alert (TLS 1.3 on asyncio/uvicorn) looks exactly like a dropped connection, so it is
+ConnectionFailed (retried until the attempt limit; the message says to check the certificate).
 
 Every error carries the status line and body as ``evidence`` and the portal's own text (JSON
 ``error``/``message``/``detail``/``errors``, else the body's start) in its message.
@@ -159,7 +171,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _tls_error(exc: BaseException, text: str) -> DeliveryError | None:
-    for link in _chain(exc):
+    links = list(_chain(exc))
+    for link in links:
         if isinstance(link, ssl.SSLCertVerificationError):
             return HostKeyMismatch(
                 f"{text}: the server's TLS certificate is not trusted "
@@ -173,7 +186,22 @@ def _tls_error(exc: BaseException, text: str) -> DeliveryError | None:
                     f"{text}: the server refused our TLS client certificate ({link.reason}); "
                     "accepted: client_cert/client_key the portal trusts"
                 )
+    if isinstance(exc, httpx.ConnectError) and any(
+        isinstance(link, ssl.SSLEOFError) for link in links
+    ):
+        return AuthenticationFailed(
+            f"{text}: the server cut the TLS handshake off without saying why; a server "
+            "requiring a client certificate does this when it refuses ours (none sent, or one it "
+            "does not trust); accepted: client_cert/client_key the portal trusts"
+        )
     return None
+
+
+def _scheme(exc: httpx.HTTPError) -> str:
+    try:
+        return exc.request.url.scheme
+    except RuntimeError:  # an exception raised without its request
+        return ""
 
 
 def error_for_exception(exc: Exception, *, channel: str, what: str) -> DeliveryError:
@@ -193,6 +221,14 @@ def error_for_exception(exc: Exception, *, channel: str, what: str) -> DeliveryE
         return ConfigurationInvalid(f"{text}: {exc}")
     if isinstance(exc, httpx.DecodingError):
         return RemoteUnavailable(f"{text}: undecodable answer: {exc}")
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending a response" in str(exc):
+        hint = (
+            "; a TLS server refusing our client certificate without an alert does this too: "
+            "check client_cert/client_key"
+            if _scheme(exc) == "https"
+            else ""
+        )
+        return ConnectionFailed(f"{text}: the server closed the connection unanswered{hint}")
     if isinstance(exc, httpx.HTTPError):
         return ConnectionFailed(f"{text}: {type(exc).__name__}: {exc or 'connection lost'}")
     if isinstance(exc, OSError):
