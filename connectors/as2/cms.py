@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from asn1crypto import algos, cms
+from asn1crypto import algos, cms, core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -301,7 +301,7 @@ def verify_detached(
         digest = _hash_name(signer["digest_algorithm"])
         attrs = signer["signed_attrs"]
         pairs: list[tuple[bytes, bytes]]
-        if attrs.native is not None and len(attrs):
+        if not isinstance(attrs, core.Void) and len(attrs):
             expected = None
             for attr in attrs:
                 if attr["type"].native == "message_digest":
