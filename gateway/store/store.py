@@ -1378,13 +1378,14 @@ class Store:
                     sha256=document.sha256,
                 )
             )
-            invoice_of = dict(
-                db.execute(
+            invoice_of: dict[int, int] = {
+                row.id: row.invoice_id
+                for row in db.execute(
                     sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
                         deliveries.c.id.in_(list(member_ids))
                     )
-                ).tuples()
-            )
+                )
+            }
             db.execute(
                 deliveries.update()
                 .where(deliveries.c.id == sa.bindparam("row_id"))
@@ -1508,12 +1509,12 @@ class _Batcher:
     def __init__(self, db: Connection, now: dt.datetime) -> None:
         self.db = db
         self.now = now
-        self.current: dict[tuple[str, str, str, dt.datetime], list[int]] = {}
+        self.current: dict[tuple[str, str, str, str, dt.datetime], list[int]] = {}
         self.added: dict[int, int] = {}
 
     def join(self, buyer: str, channel: str, hold: BatchHold) -> int:
         """The id of the batch the next held delivery of ``buyer`` via ``channel`` joins."""
-        key = (buyer, channel, hold.consolidation, hold.due_at)
+        key = (buyer, channel, hold.consolidation, hold.envelope_key, hold.due_at)
         entry = self.current.get(key)
         if entry is None or entry[1] >= entry[2]:
             entry = self._open(buyer, channel, hold)
@@ -1530,6 +1531,7 @@ class _Batcher:
                 batches.c.channel == channel,
                 batches.c.state == BATCH_OPEN,
                 batches.c.consolidation == hold.consolidation,
+                batches.c.envelope_key == hold.envelope_key,
                 batches.c.due_at == hold.due_at,
                 batches.c.size < batches.c.capacity,
                 batches.c.id.not_in(list(self.added) or [0]),
@@ -1547,6 +1549,7 @@ class _Batcher:
                 buyer=buyer,
                 channel=channel,
                 consolidation=hold.consolidation,
+                envelope_key=hold.envelope_key,
                 state=BATCH_OPEN,
                 size=0,
                 capacity=hold.capacity,
