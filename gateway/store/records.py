@@ -38,14 +38,16 @@ class NewDelivery:
 class BatchHold:
     """Hold a new delivery in the OPEN batch of its buyer and channel (consolidation).
 
-    The delivery joins the open batch with room left whose ``due_at`` is the same (per-day: the
-    same cut-off), else a new batch is opened with this ``capacity`` and ``due_at``. It stays
+    The delivery joins the open batch with room left whose ``due_at`` (per-day: the same
+    cut-off) and ``envelope_key`` (same sender and recipient ids in the envelope) are the same,
+    else a new batch is opened with this ``capacity`` and ``due_at``. It stays
     QUEUED without a next-attempt time (not claimable) until the batch closes.
     """
 
     consolidation: str
     capacity: int
     due_at: dt.datetime
+    envelope_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ class BatchRow:
     buyer: str
     channel: str
     consolidation: str
+    envelope_key: str
     state: str
     size: int
     capacity: int

@@ -168,6 +168,8 @@ batches = sa.Table(
     sa.Column("buyer", sa.String(200), nullable=False),
     sa.Column("channel", sa.String(100), nullable=False),
     sa.Column("consolidation", sa.String(20), nullable=False),
+    # members share one envelope: sha256 of the sender/recipient ids their document carries
+    sa.Column("envelope_key", sa.String(64), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("capacity", sa.Integer, nullable=False),
