@@ -68,6 +68,9 @@ def open_session(endpoint: Endpoint) -> Session:
         sock = socket.create_connection((endpoint.host, endpoint.port), endpoint.timeout)
     except OSError as exc:
         raise from_os_error(exc, f"{where}: connecting") from exc
+    # SFTP is request/answer with small packets: without this, Nagle's algorithm and delayed
+    # ACKs hold packets back (2.5x the upload rate on loopback, ~6x per new connection)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     transport = paramiko.Transport(sock)
     try:
         return _handshake(transport, endpoint)

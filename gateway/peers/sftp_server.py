@@ -30,6 +30,7 @@ import base64
 import contextlib
 import errno
 import io
+import logging
 import os
 import posixpath
 import socket
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
 Phase = Literal["before", "after"]
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -492,7 +494,11 @@ class SftpServer:
                 connection.close()
 
     def _serve(self, connection: socket.socket) -> None:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transport = paramiko.Transport(connection)
+        # a client hanging up is normal here: paramiko's log of it goes to our logger (silent
+        # unless the application configures logging), not to stderr
+        transport.set_log_channel(f"{__name__}.transport")
         for key in self.host_keys:
             transport.add_server_key(key)
         transport.set_subsystem_handler("sftp", _Subsystem, _Folder)
