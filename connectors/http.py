@@ -45,6 +45,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -274,7 +275,7 @@ class HttpConnector:
         """Tell the portal ``item`` is recorded (POST to ``confirm_url``), or nothing if unset."""
         if self.confirm_url is None:
             return
-        url = self.confirm_url.replace("{id}", item.name)
+        url = self.confirm_url.replace("{id}", quote(item.name, safe=""))
         what = f"POST {url}"
         try:
             response = self.client.post(

@@ -176,14 +176,15 @@ def _tls_error(exc: BaseException, text: str) -> DeliveryError | None:
         if isinstance(link, ssl.SSLCertVerificationError):
             return HostKeyMismatch(
                 f"{text}: the server's TLS certificate is not trusted "
-                f"({link.verify_message}); accepted: a certificate from ca_bundle"
+                f"({getattr(link, 'verify_message', None) or link}); accepted: a certificate "
+                "from ca_bundle"
             )
         if isinstance(link, ssl.SSLError):
-            reason = (link.reason or "").upper()
+            reason = str(getattr(link, "reason", None) or "").upper()
             message = str(link).upper()
             if any(alert in reason or alert in message for alert in _CLIENT_CERT_ALERTS):
                 return AuthenticationFailed(
-                    f"{text}: the server refused our TLS client certificate ({link.reason}); "
+                    f"{text}: the server refused our TLS client certificate ({reason or link}); "
                     "accepted: client_cert/client_key the portal trusts"
                 )
     if isinstance(exc, httpx.ConnectError) and any(
