@@ -1,4 +1,5 @@
-"""Sweeps: overdue proof, expired claims, inbound polling - pure functions of ``(store, ..., now)``.
+"""Sweeps: overdue proof, expired claims, inbound polling, consolidation batches due - pure
+functions of ``(store, ..., now)``.
 
 Tests drive them with a controllable clock; :class:`Sweeper` runs them on apscheduler intervals
 with the real clock (inside ``igw run``). Several workers may sweep at once: every state change is
@@ -36,6 +37,7 @@ import sqlalchemy as sa
 from connectors.base import Inbound, Polling, utc_now
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.acks_in import AckRouter, Correlation, receive
+from gateway.consolidation import ClosedBatch, close_due
 from gateway.errors import ParseError
 from gateway.profile import BuyerProfile
 from gateway.store import (
@@ -286,6 +288,14 @@ def _cas(
 # -- claims and polling ----------------------------------------------------------------------
 
 
+def sweep_batches(store: Store, profiles: ProfileLookup, now: dt.datetime) -> list[ClosedBatch]:
+    """Close every consolidation batch due at ``now`` (per-day cut-off, or a per-interchange
+    batch whose submit run died): one document per batch, its members due at once. Safe with
+    several sweepers: closing is a compare-and-set (:func:`gateway.consolidation.close_batch`).
+    """
+    return close_due(store, profiles, now)
+
+
 def sweep_claims(store: Store, now: dt.datetime) -> int:
     """Release every claim expired at ``now`` (a worker died); returns how many."""
     return store.release_expired(now)
@@ -364,6 +374,7 @@ class SweepIntervals:
     overdue: float = 60.0
     claims: float = 60.0
     poll: float = 30.0
+    batches: float = 30.0
 
 
 class Sweeper:
@@ -402,6 +413,7 @@ class Sweeper:
             ("overdue", self.run_overdue, intervals.overdue),
             ("claims", self.run_claims, intervals.claims),
             ("poll", self.run_poll, intervals.poll),
+            ("batches", self.run_batches, intervals.batches),
         ]
         for name, job, seconds in jobs:
             self.scheduler.add_job(
@@ -426,6 +438,10 @@ class Sweeper:
         known = self.profiles.values() if isinstance(self.profiles, Mapping) else self.profiles
         listed = list(known) if isinstance(known, Iterable) else []
         return sweep_poll(self.store, self.connectors, self.router, self.clock(), listed)
+
+    def run_batches(self) -> list[ClosedBatch]:
+        """One consolidation sweep now: close every batch whose cut-off has come."""
+        return sweep_batches(self.store, self.profiles, self.clock())
 
     def start(self) -> None:
         """Start the jobs (returns at once; a blocking Sweeper runs until :meth:`shutdown`)."""

@@ -412,3 +412,16 @@ def test_sigkill_while_closing_and_sending_postgresql(tmp_path: Path) -> None:
 
     with pg_schema_url() as url:
         _sigkill_closing(url, tmp_path)
+
+
+def test_sweeper_closes_due_batches(store: Store) -> None:  # noqa: F811
+    """The consolidation sweep (also a Sweeper job) closes a per-day batch at its cut-off."""
+    from gateway.sweeps import Sweeper, sweep_batches
+
+    profiles = _set(_profile("per-day"))
+    submit(_records("INV-1", "INV-2"), store, profiles, now=T0)
+    assert sweep_batches(store, profiles, T0) == []
+    sweeper = Sweeper(store, profiles, clock=lambda: T0.replace(hour=18))
+    (closed,) = sweeper.run_batches()
+    assert closed.closed and closed.members == 2
+    assert sweep_batches(store, profiles, T0.replace(hour=19)) == []  # nothing left open
