@@ -1,0 +1,109 @@
+"""``igw serve`` (gateway/web/serve.py): the subcommand parses, refuses a bad AS2 folder with
+exit 2, and serves /health from a real process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from as2_keys import write_identity
+from as2_peer import closed_port
+
+from gateway.web.serve import add_serve_command, cmd_serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="igw")
+    add_serve_command(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def _as2_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "as2"
+    write_identity(folder / "keys", "IGW")
+    write_identity(folder / "partners", "ACME")
+    (folder / "local.toml").write_text(
+        'as2_id = "IGW"\nkey_file = "keys/igw.key.pem"\ncert_file = "keys/igw.pem"\n'
+    )
+    (folder / "partners" / "acme.toml").write_text('as2_id = "ACME"\ncert_files = ["acme.pem"]\n')
+    return folder
+
+
+def test_options_parse() -> None:
+    """serve takes host, port, store URL, AS2 folder, profiles and rule sets."""
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--host",
+            "::1",
+            "--port",
+            "9000",
+            "--store",
+            "sqlite:///x.db",
+            "--as2-config",
+            "cfg",
+            "--rules",
+            "en16931,peppol",
+        ]
+    )
+    assert (args.host, args.port, args.store, args.as2_config) == (
+        "::1",
+        9000,
+        "sqlite:///x.db",
+        "cfg",
+    )
+    assert args.func is cmd_serve
+
+
+def test_bad_as2_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing local.toml is reported on stderr with exit code 2, before anything listens."""
+    args = _parser().parse_args(["serve", "--as2-config", str(tmp_path), "--store", "sqlite://"])
+    assert cmd_serve(args) == 2
+    assert "local.toml: missing" in capsys.readouterr().err
+
+
+def test_serves_health_in_a_real_process(tmp_path: Path) -> None:
+    """The command in its own process listens on loopback and answers /health."""
+    port = closed_port()
+    script = (
+        "import sys; from gateway.web.serve import add_serve_command; import argparse;"
+        "p = argparse.ArgumentParser(); add_serve_command(p.add_subparsers(dest='c'));"
+        "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
+    )
+    command = [
+        sys.executable,
+        "-c",
+        script,
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{tmp_path / 'gateway.db'}",
+        "--as2-config",
+        str(_as2_folder(tmp_path)),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        answer = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None, process.stderr.read() if process.stderr else ""
+        assert answer.status_code == 200
+        assert answer.json()["as2_id"] == "IGW"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
