@@ -43,6 +43,7 @@ import posixpath
 import stat
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -61,6 +62,9 @@ from gateway.delivery_errors import (
 from gateway.document import Document
 
 T = TypeVar("T")
+RECENT_RECEIPTS = 4096
+"""Receipts kept in memory: a re-send of one of them returns it without a round trip (and with
+``sent_at`` to the microsecond; read back from the server it has whole seconds)."""
 IN_PROGRESS = (".tmp", ".part", ".filepart", ".partial")
 
 
@@ -108,12 +112,12 @@ class SftpConnector:
         self.ack_dir = ack_dir
         self.ack_archive_dir = ack_archive_dir
         self.clock = clock
-        self.channel = f"{self.endpoint.where}/{remote_dir.lstrip('/')}"
-        self.ack_channel = f"{self.endpoint.where}/{(ack_dir or '').lstrip('/')}"
+        self.channel = _describe(self.endpoint.where, remote_dir)
+        self.ack_channel = _describe(self.endpoint.where, ack_dir or "")
         self.connects = 0
         self._session: Session | None = None
         self._lock = threading.RLock()
-        self._receipts: dict[str, tuple[str, Receipt]] = {}
+        self._receipts: OrderedDict[str, tuple[str, Receipt]] = OrderedDict()
         self._stray_temps: list[str] = []
 
     # -- sending --------------------------------------------------------------------------
@@ -139,6 +143,8 @@ class SftpConnector:
                 lambda sftp: self._upload(sftp, target, document, idempotency_key, sent_at),
             )
             self._receipts[idempotency_key] = (document.sha256, receipt)
+            if len(self._receipts) > RECENT_RECEIPTS:  # the server's file stays the authority
+                self._receipts.popitem(last=False)
             return receipt
 
     def _upload(
@@ -350,6 +356,14 @@ class SftpConnector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _describe(where: str, folder: str) -> str:
+    """``sftp://user@host:port/in`` (a folder relative to the login folder: ``.../~/in``)."""
+    if folder.startswith("/"):
+        return f"{where}{posixpath.normpath(folder)}"
+    relative = posixpath.normpath(folder)
+    return f"{where}/~" if relative == "." else f"{where}/~/{relative}"
 
 
 def _read(sftp: paramiko.SFTPClient, path: str) -> bytes:

@@ -423,3 +423,15 @@ def test_a_closed_port_is_connection_failed() -> None:
     with pytest.raises(ConnectionFailed) as caught:
         sftp.send(doc("E-3"), delivery_id="1", idempotency_key="e")
     assert caught.value.retryable is True
+
+
+def test_the_channel_names_the_destination_without_secrets() -> None:
+    """channel is sftp://user@host:port/folder (relative folders under ~), never a password."""
+    absolute = connector_for_port(2222, remote_dir="/in/./orders")
+    relative = connector_for_port(2222, remote_dir="in", ack_dir=".")
+    assert absolute.channel == f"sftp://{USER}@127.0.0.1:2222/in/orders"
+    assert (relative.channel, relative.ack_channel) == (
+        f"sftp://{USER}@127.0.0.1:2222/~/in",
+        f"sftp://{USER}@127.0.0.1:2222/~",
+    )
+    assert PASSWORD not in absolute.channel + repr(absolute.endpoint.where)

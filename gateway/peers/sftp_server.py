@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import errno
@@ -521,10 +522,63 @@ def _public_key(key: paramiko.PKey | str) -> paramiko.PKey:
     return paramiko.PKey.from_type_string(kind, base64.b64decode(data))
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve a folder until interrupted (the demo's partner server; loopback only)."""
+    from gateway.secrets import resolve
+
+    parser = argparse.ArgumentParser(
+        prog="python -m gateway.peers.sftp_server", description=main.__doc__
+    )
+    parser.add_argument("--root", required=True, help="the folder to serve")
+    parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1", "::1"])
+    parser.add_argument("--port", type=int, default=2222)
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:REFERENCE",
+        help='a login and its password as a secret reference, e.g. "gw:env:SFTP_PASSWORD"',
+    )
+    parser.add_argument(
+        "--authorized-key",
+        action="append",
+        default=[],
+        metavar="NAME:PATH",
+        help="a login and its public key file (ssh-ed25519 AAAA... line)",
+    )
+    parser.add_argument("--host-key", help="host key file (created on first use)")
+    args = parser.parse_args(argv)
+    users = {}
+    for entry in args.user:
+        name, _, reference = entry.partition(":")
+        users[name] = resolve(reference)
+    keys: dict[str, list[paramiko.PKey | str]] = {}
+    for entry in args.authorized_key:
+        name, _, path = entry.partition(":")
+        keys.setdefault(name, []).append(Path(path).read_text(encoding="utf-8"))
+    server = SftpServer(
+        args.root,
+        users=users,
+        authorized_keys=keys,
+        host_key=args.host_key,
+        host=args.host,
+        port=args.port,
+    )
+    with server:
+        print(f"serving {server.root} on sftp://{server.host}:{server.port}", flush=True)
+        print(f'pin it: host_key = "{server.host_key_line}"  ({server.fingerprint})', flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
 __all__ = [
     "SftpEvent",
     "SftpServer",
     "generate_host_key",
     "load_host_key",
+    "main",
     "public_line",
 ]
+
+if __name__ == "__main__":
+    main()
