@@ -41,6 +41,11 @@ def proof_reached(row: DeliveryRow) -> str:
     return "-"
 
 
+def held(row: DeliveryRow) -> bool:
+    """True for a delivery waiting in an open consolidation batch (QUEUED, not yet due)."""
+    return row.batch_id is not None and row.state.value == "QUEUED" and row.next_attempt_at is None
+
+
 def _when(moment: dt.datetime | None) -> str:
     if moment is None:
         return "-"
@@ -67,6 +72,8 @@ def status_rows(rows: Sequence[DeliveryRow]) -> list[dict[str, object]]:
                 "business": r.business_ack,
             },
             "idempotency_key": r.idempotency_key,
+            "batch": r.batch_id,
+            "held": held(r),
         }
         for r in rows
     ]
@@ -84,7 +91,7 @@ def status_table(rows: Sequence[DeliveryRow]) -> str:
             r.invoice_number,
             r.buyer,
             r.channel,
-            r.state.value,
+            f"{r.state.value} (held in batch {r.batch_id})" if held(r) else r.state.value,
             str(r.attempt),
             _when(r.updated_at),
             proof_reached(r),

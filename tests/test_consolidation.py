@@ -425,3 +425,15 @@ def test_sweeper_closes_due_batches(store: Store) -> None:  # noqa: F811
     (closed,) = sweeper.run_batches()
     assert closed.closed and closed.members == 2
     assert sweep_batches(store, profiles, T0.replace(hour=19)) == []  # nothing left open
+
+
+def test_status_table_marks_held_deliveries(store: Store) -> None:  # noqa: F811
+    """`igw status` shows a delivery waiting in an open batch as held, naming the batch."""
+    from gateway.status import status_rows, status_table
+
+    profiles = _set(_profile("per-day"))
+    submit(_records("INV-1"), store, profiles, now=T0)
+    rows = store.deliveries()
+    (batch,) = store.batches()
+    assert f"QUEUED (held in batch {batch.id})" in status_table(rows)
+    assert status_rows(rows)[0]["held"] is True and status_rows(rows)[0]["batch"] == batch.id

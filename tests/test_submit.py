@@ -143,16 +143,30 @@ def test_missing_secret_rejects_only_the_cxml_record(
 def test_edifact_control_references_are_kept_on_the_delivery(
     sqlite_store: Store, profiles: ProfileSet
 ) -> None:
-    """The EDIFACT document's UNB reference comes from the store counter and is findable."""
+    """The demo EANCOM buyer consolidates per interchange: the run's interchange takes its UNB
+    reference from the store counter, and the delivery keeps UNB + UNH refs for ack matching."""
     data = [d for d in _examples() if d["number"] == "DE-2026-0099"]
     report = submit(_records(data), sqlite_store, profiles, now=T0)
     (delivery_id,) = report.outcomes[0].delivery_ids
     row = sqlite_store.delivery(delivery_id)
-    assert row.interchange_ref == "1" and row.message_ref == "1"
-    document = sqlite_store.document(row.document_id or -1)
+    assert row.interchange_ref == "1" and row.message_ref == "1" and row.batch_id is not None
+    assert row.document_id is None  # the batch's document is sent, not a per-invoice one
+    document = sqlite_store.batch_documents([row.batch_id])[row.batch_id]
     assert b"UNB+" in document.content and b"+1'" in document.content
     found = sqlite_store.find_delivery(interchange_ref="1", partner="supermercados-hercules")
     assert found is not None and found.id == delivery_id
+
+
+def test_cxml_payload_id_is_kept_on_the_delivery(
+    sqlite_store: Store, profiles: ProfileSet
+) -> None:
+    """A per-invoice cXML document's interchange reference and payloadID are on its delivery
+    from the accept transaction on."""
+    data = [d for d in _examples() if d["number"] == "RW-2026-5504"]
+    report = submit(_records(data), sqlite_store, profiles, now=T0)
+    row = sqlite_store.delivery(report.outcomes[0].delivery_ids[0])
+    assert (row.interchange_ref, row.message_id, row.batch_id) == ("1", "1", None)
+    assert row.document_id is not None
 
 
 def test_seller_key_prefers_vat_id() -> None:
