@@ -414,3 +414,24 @@ def test_wrong_key_password(tmp_path: Path) -> None:
         make_connector(
             "http://x", tmp_path, key_file=str(p12), key_password="wrong", cert_file=None
         )
+
+
+def test_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the bound of remembered receipts a re-send of an old key goes to the partner again
+    (with the same Message-ID, so the partner answers it as a duplicate); recent keys do not."""
+    monkeypatch.setattr("connectors.as2.connector.REMEMBERED", 1)
+    calls: list[str] = []
+    answer = mdn_answer(Disposition())
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(request.headers["message-id"])
+        return answer(request)
+
+    connector = mocked(tmp_path, handle)
+    first = send(connector, "k-1")
+    send(connector, "k-2")
+    send(connector, "k-2")
+    again = send(connector, "k-1")
+    assert len(calls) == 3
+    assert calls[0] == calls[2] == f"<{first.message_id}>"
+    assert again.message_id == first.message_id

@@ -54,6 +54,7 @@ import base64
 import hashlib
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,10 @@ CONFIG_MODIFIERS = frozenset(
     {"decryption-failed", "insufficient-message-security", "unknown-trading-partner"}
 )
 AUTH_MODIFIERS = frozenset({"authentication-failed"})
+
+REMEMBERED = 10_000
+"""Receipts kept in memory for same-process re-sends (older keys ask the partner again)."""
+LOCK_STRIPES = 64
 
 MIC_LINE = re.compile(r"^Expected-MIC: (?P<mic>.+)$", re.M)
 
@@ -225,9 +230,12 @@ class As2Connector:
                 follow_redirects=False,
             )
         self.client = client
-        self._sent: dict[str, _Sent] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        # Receipts of this process's sends, most recent last; bounded, because past the bound a
+        # re-send is still safe: it carries the same Message-ID and the partner answers it as a
+        # duplicate. Sends of one key are serialised by one of a fixed set of locks.
+        self._sent: OrderedDict[str, _Sent] = OrderedDict()
         self._guard = threading.Lock()
+        self._locks = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
 
     def _identity(
         self,
@@ -268,10 +276,10 @@ class As2Connector:
 
     def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
         """POST ``document`` as one AS2 message per key; only DeliveryErrors escape."""
-        with self._guard:
-            lock = self._locks.setdefault(idempotency_key, threading.Lock())
-        with lock:
-            done = self._sent.get(idempotency_key)
+        stripe = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big")
+        with self._locks[stripe % LOCK_STRIPES]:
+            with self._guard:
+                done = self._sent.get(idempotency_key)
             if done is not None:
                 if done.sha256 != document.sha256:
                     raise IdempotencyConflict(
@@ -282,7 +290,10 @@ class As2Connector:
                     )
                 return done.receipt
             receipt = self._send(document, idempotency_key)
-            self._sent[idempotency_key] = _Sent(document.sha256, receipt)
+            with self._guard:
+                self._sent[idempotency_key] = _Sent(document.sha256, receipt)
+                while len(self._sent) > REMEMBERED:
+                    self._sent.popitem(last=False)
             return receipt
 
     def _build(self, document: Document, message_id: str) -> OutboundMessage:
