@@ -39,7 +39,7 @@ def profiles_for(server: SftpServer, remote_dir: str, where: Path) -> Path:  # n
 
 def accept(store: Store, numbers: range) -> list[int]:  # noqa: F811
     """Accept one invoice per number with one delivery to 'acme' over SFTP, due at T0."""
-    ids = []
+    ids: list[int] = []
     for n in numbers:
         number = f"INV-{n}"
         doc = Document(f"<Invoice>{number}</Invoice>".encode(), "ubl", "peppol-bis3", number)
