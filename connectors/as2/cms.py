@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import os
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -184,9 +184,13 @@ def sign_detached(
     digest: str = "sha256",
     pss: bool = False,
     now: dt.datetime | None = None,
+    content_digest: bytes | None = None,
 ) -> bytes:
     """A detached CMS SignedData (DER) over ``content`` with signed attributes
-    (content type, signing time, message digest), the signer's certificate included."""
+    (content type, signing time, message digest), the signer's certificate included.
+
+    ``content_digest``: the ``digest`` of ``content`` when the caller already has it (the MIC).
+    """
     if digest not in DIGESTS:
         raise CmsError(
             UNEXPECTED_PROCESSING_ERROR,
@@ -200,7 +204,7 @@ def sign_detached(
             der.seq(_OID_SIGNING_TIME, der.tlv(0x31, _utc_time(now or dt.datetime.now(dt.UTC)))),
             der.seq(
                 _OID_MESSAGE_DIGEST,
-                der.tlv(0x31, der.octets(hashlib.new(digest, content).digest())),
+                der.tlv(0x31, der.octets(content_digest or _digest(digest, content))),
             ),
         )
     )
@@ -233,6 +237,7 @@ class Verified:
     digest: str
     content: bytes
     cert: x509.Certificate
+    content_digest: bytes | None = None  # ``digest`` of ``content`` when signed attributes carry it
 
 
 def _load_content_info(data: bytes, expected: str, modifier: str) -> Any:
@@ -274,8 +279,34 @@ def _signer_matches(signer: Any, cert: x509.Certificate) -> bool:
     return bool(sid.chosen.native == ski)
 
 
+class _Replay:
+    """An iterable over ``items`` that computes each item once, on first use, and replays it."""
+
+    def __init__(self, items: Iterable[bytes]) -> None:
+        self._source = iter(items)
+        self._seen: list[bytes] = []
+
+    def __iter__(self) -> Iterator[bytes]:
+        index = 0
+        while True:
+            if index < len(self._seen):
+                yield self._seen[index]
+            else:
+                try:
+                    item = next(self._source)
+                except StopIteration:
+                    return
+                self._seen.append(item)
+                yield item
+            index += 1
+
+
+def _digest(name: str, data: bytes) -> bytes:
+    return hashlib.new(name, data).digest()
+
+
 def verify_detached(
-    candidates: Sequence[bytes], signature: bytes, certs: Iterable[x509.Certificate]
+    candidates: Iterable[bytes], signature: bytes, certs: Iterable[x509.Certificate]
 ) -> Verified:
     """Verify the detached SignedData ``signature`` over the first of ``candidates`` (content as
     received, then canonical variants) whose digest matches, with any of ``certs``.
@@ -284,6 +315,7 @@ def verify_detached(
     "authentication-failed" when the digest matches but no certificate verifies the signature.
     """
     signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    content_variants = _Replay(candidates)
     cert_list = list(certs)
     if not cert_list:
         raise CmsError(
@@ -308,17 +340,18 @@ def verify_detached(
                     expected = bytes(attr["values"][0].native)
             if expected is None:
                 raise CmsError(INTEGRITY_CHECK_FAILED, "signed attributes carry no message digest")
-            matched = [
-                c
-                for c in candidates
-                if hmac.compare_digest(hashlib.new(digest, c).digest(), expected)
-            ]
-            if not matched:
+            matched = next(
+                (c for c in content_variants if hmac.compare_digest(_digest(digest, c), expected)),
+                None,
+            )
+            if matched is None:
                 continue
-            pairs = [(matched[0], _signed_attrs_der(attrs))]
+            pairs = [(matched, _signed_attrs_der(attrs))]
+            content_digest: bytes | None = expected
         else:
             # no signed attributes (Sterling B2Bi): the signature is over the content itself
-            pairs = [(c, c) for c in candidates]
+            pairs = [(c, c) for c in content_variants]
+            content_digest = None
         digest_matched = True
         sig_alg = signer["signature_algorithm"]
         sig_bytes = bytes(signer["signature"].native)
@@ -349,7 +382,7 @@ def verify_detached(
                     public.verify(sig_bytes, to_verify, pad, hash_alg)
                 except InvalidSignature:
                     continue
-                return Verified(digest=digest, content=content, cert=cert)
+                return Verified(digest, content, cert, content_digest)
     if digest_matched:
         subjects = "; ".join(c.subject.rfc4514_string() for c in cert_list)
         raise CmsError(
@@ -372,9 +405,14 @@ def _cipher(name: str, key: bytes) -> CipherAlgorithm:
 
 
 def encrypt(
-    content: bytes, *, cert: x509.Certificate, cipher: str = "aes256-cbc", oaep: bool = False
+    content: bytes | Sequence[bytes],
+    *,
+    cert: x509.Certificate,
+    cipher: str = "aes256-cbc",
+    oaep: bool = False,
 ) -> bytes:
-    """A CMS EnvelopedData (DER) of ``content`` for ``cert``'s RSA key."""
+    """A CMS EnvelopedData (DER) of ``content`` (bytes, or pieces to encrypt as one) for
+    ``cert``'s RSA key."""
     try:
         _, key_len, block = _CIPHER_OIDS[cipher]
     except KeyError:
@@ -388,13 +426,14 @@ def encrypt(
             UNEXPECTED_PROCESSING_ERROR,
             f"the partner certificate {cert.subject.rfc4514_string()} has no RSA key",
         )
+    pieces = (content,) if isinstance(content, bytes) else content
     key = os.urandom(key_len)
     iv = os.urandom(block)
     encryptor = Cipher(_cipher(cipher, key), modes.CBC(iv)).encryptor()
-    pad = block - len(content) % block
-    ciphertext = (
-        encryptor.update(content) + encryptor.update(bytes((pad,)) * pad) + encryptor.finalize()
-    )
+    encrypted = [encryptor.update(piece) for piece in pieces]
+    size = sum(len(piece) for piece in pieces)
+    pad = block - size % block
+    encrypted.append(encryptor.update(bytes((pad,)) * pad) + encryptor.finalize())
     if oaep:
         transport: padding.AsymmetricPadding = padding.OAEP(
             mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None
@@ -402,17 +441,41 @@ def encrypt(
     else:
         transport = padding.PKCS1v15()
     encrypted_key = public.encrypt(key, transport)
-    recipient = der.seq(
-        _INT0,
-        _cert_parts(cert).issuer_and_serial,
-        _key_transport_der(oaep),
-        der.octets(encrypted_key),
+    recipients = der.tlv(
+        0x31,
+        der.seq(
+            _INT0,
+            _cert_parts(cert).issuer_and_serial,
+            _key_transport_der(oaep),
+            der.octets(encrypted_key),
+        ),
     )
-    content_info = der.seq(
-        _OID_DATA, der.seq(_CIPHER_OID_DER[cipher], der.octets(iv)), der.tlv(0x80, ciphertext)
+    # lengths first, then one join: the ciphertext is copied once into the result
+    ct_len = size + pad
+    ct_head = b"\x80" + der.length(ct_len)
+    alg = der.seq(_CIPHER_OID_DER[cipher], der.octets(iv))
+    eci_len = len(_OID_DATA) + len(alg) + len(ct_head) + ct_len
+    eci_head = b"\x30" + der.length(eci_len)
+    env_len = len(_INT0) + len(recipients) + len(eci_head) + eci_len
+    env_head = b"\x30" + der.length(env_len)
+    a0_head = b"\xa0" + der.length(len(env_head) + env_len)
+    ci_len = len(_OID_ENVELOPED_DATA) + len(a0_head) + len(env_head) + env_len
+    return b"".join(
+        (
+            b"\x30",
+            der.length(ci_len),
+            _OID_ENVELOPED_DATA,
+            a0_head,
+            env_head,
+            _INT0,
+            recipients,
+            eci_head,
+            _OID_DATA,
+            alg,
+            ct_head,
+            *encrypted,
+        )
     )
-    enveloped = der.seq(_INT0, der.tlv(0x31, recipient), content_info)
-    return der.seq(_OID_ENVELOPED_DATA, der.tlv(0xA0, enveloped))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import binascii
 import datetime as dt
 import email.utils
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -196,11 +196,25 @@ def quote_as2_name(name: str) -> str:
     return mime.quote(name) if any(c in name for c in ' "\\\t') else name
 
 
-def _payload_entity(payload: bytes, content_type: str, filename: str | None) -> bytes:
-    headers = [("Content-Type", content_type), ("Content-Transfer-Encoding", "binary")]
-    if filename:
-        headers.append(("Content-Disposition", f"attachment; filename={mime.quote(filename)}"))
-    return mime.entity(headers, payload)
+_COMPRESSED_HEADERS = [
+    ("Content-Type", 'application/pkcs7-mime; smime-type=compressed-data; name="smime.p7z"'),
+    ("Content-Transfer-Encoding", "binary"),
+    ("Content-Disposition", 'attachment; filename="smime.p7z"'),
+]
+_ENVELOPED_HEADERS = [
+    ("Content-Type", 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"'),
+    ("Content-Transfer-Encoding", "binary"),
+    ("Content-Disposition", 'attachment; filename="smime.p7m"'),
+]
+_SIGNATURE_PART_HEADERS = (
+    b'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n"
+    b'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n'
+)
+
+
+def _b64(digest: bytes) -> str:
+    return binascii.b2a_base64(digest, newline=False).decode("ascii")
 
 
 def build_message(
@@ -225,80 +239,69 @@ def build_message(
     mid = strip_id(message_id)
     if not mid:
         raise As2Error("AS2 message id is empty; give a unique id such as '<uuid>@<our-host>'")
-    entity = _payload_entity(payload, content_type, filename)
-    content_headers: list[tuple[str, str]]
+    # MIME entities are kept as lists of pieces (header block, body) and joined once at the
+    # end: a 1 MB payload is then copied only where a layer transforms it.
+    content_headers = [("Content-Type", content_type), ("Content-Transfer-Encoding", "binary")]
+    if filename:
+        content_headers.append(
+            ("Content-Disposition", f"attachment; filename={mime.quote(filename)}")
+        )
+    entity = [mime.header_bytes(content_headers) + mime.CRLF, payload]
     mic_alg = options.sign or options.mdn_digest
-    if options.compress:
-        compressed = cms.compress(entity)
-        content_headers = [
-            (
-                "Content-Type",
-                'application/pkcs7-mime; smime-type=compressed-data; name="smime.p7z"',
-            ),
-            ("Content-Transfer-Encoding", "binary"),
-            ("Content-Disposition", 'attachment; filename="smime.p7z"'),
-        ]
-        entity = mime.entity(content_headers, compressed)
     try:
+        if options.compress:
+            content_headers = _COMPRESSED_HEADERS
+            entity = [
+                mime.header_bytes(content_headers) + mime.CRLF,
+                cms.compress(b"".join(entity)),
+            ]
         if options.sign:
-            mic = Mic.of(entity, options.sign)
+            hasher = hashlib.new(options.sign)
+            for piece in entity:
+                hasher.update(piece)
+            content_digest = hasher.digest()
+            mic = Mic(_b64(content_digest), options.sign)
             signature = cms.sign_detached(
-                entity,
+                b"",
                 key=sender.key,
                 cert=sender.cert,
                 digest=options.sign,
                 pss=options.signature_padding == "pss",
                 now=when,
+                content_digest=content_digest,
             )
-            boundary = mime.new_boundary()
-            body = b"".join(
-                (
-                    b"--",
-                    boundary.encode(),
-                    mime.CRLF,
-                    entity,
-                    mime.CRLF,
-                    b"--",
-                    boundary.encode(),
-                    mime.CRLF,
-                    b'Content-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
-                    b"Content-Transfer-Encoding: base64\r\n"
-                    b'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\n',
-                    mime.b64_lines(signature),
-                    b"--",
-                    boundary.encode(),
-                    b"--",
-                    mime.CRLF,
-                )
-            )
+            delimiter = b"--" + mime.new_boundary().encode("ascii")
+            body = [
+                delimiter + mime.CRLF,
+                *entity,
+                mime.CRLF + delimiter + mime.CRLF + _SIGNATURE_PART_HEADERS,
+                mime.b64_lines(signature),
+                delimiter + b"--" + mime.CRLF,
+            ]
             content_headers = [
                 (
                     "Content-Type",
                     'multipart/signed; protocol="application/pkcs7-signature"; '
-                    f'micalg={micalg_name(options.sign)}; boundary="{boundary}"',
+                    f'micalg={micalg_name(options.sign)}; boundary="{delimiter[2:].decode()}"',
                 )
             ]
+            entity = [mime.header_bytes(content_headers) + mime.CRLF, *body]
+        elif options.encrypt:
+            mic = Mic.of(b"".join(entity), mic_alg)
         else:
-            mic = Mic.of(entity if options.encrypt else payload, mic_alg)
-            headers_part, offset = mime.split_headers(entity)
-            content_headers = headers_part
-            body = entity[offset:]
+            mic = Mic.of(payload, mic_alg)
         if options.encrypt:
-            inner = mime.entity(content_headers, body) if options.sign else entity
-            body = cms.encrypt(
-                inner,
-                cert=receiver.certs[0],
-                cipher=options.encrypt,
-                oaep=options.key_transport == "rsa-oaep",
-            )
-            content_headers = [
-                (
-                    "Content-Type",
-                    'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
-                ),
-                ("Content-Transfer-Encoding", "binary"),
-                ("Content-Disposition", 'attachment; filename="smime.p7m"'),
+            body = [
+                cms.encrypt(
+                    entity,
+                    cert=receiver.certs[0],
+                    cipher=options.encrypt,
+                    oaep=options.key_transport == "rsa-oaep",
+                )
             ]
+            content_headers = _ENVELOPED_HEADERS
+        else:
+            body = entity[1:]
     except cms.CmsError as exc:
         raise As2Error(f"AS2 message {mid} to {receiver.as2_id}: {exc.text}") from exc
     except IndexError as exc:
@@ -323,7 +326,9 @@ def build_message(
             )
         if options.mdn == "async" and options.async_mdn_url:
             headers["Receipt-Delivery-Option"] = options.async_mdn_url
-    return OutboundMessage(headers=headers, body=body, message_id=mid, mic=mic)
+    return OutboundMessage(
+        headers=headers, body=body[0] if len(body) == 1 else b"".join(body), message_id=mid, mic=mic
+    )
 
 
 def parse_mdn_request(headers: Mapping[str, str]) -> MdnRequest | None:
@@ -362,19 +367,20 @@ class _State:
     mic_source: bytes | None = None
     mic_alg: str | None = None
     signature_digest: str | None = None
+    content_digest: bytes | None = None
 
 
-def _signed_candidates(raw: bytes) -> list[bytes]:
-    """The signed part as received, then canonical forms (some senders or captures lose CRs)."""
-    out = [raw]
+def _signed_candidates(raw: bytes) -> Iterator[bytes]:
+    """The signed part as received, then canonical forms (some senders or captures lose CRs),
+    each made only when the one before did not match."""
+    yield raw
     canonical = mime.canonical_crlf(raw)
     if canonical != raw:
-        out.append(canonical)
+        yield canonical
     headers, offset = mime.split_headers(raw)
     headers_only = mime.entity(headers, raw[offset:])
-    if headers_only not in out:
-        out.append(headers_only)
-    return out
+    if headers_only not in (raw, canonical):
+        yield headers_only
 
 
 def open_message(
@@ -503,6 +509,7 @@ def _open(
             if not state.signed:
                 state.mic_source = verified.content
                 state.signature_digest = verified.digest
+                state.content_digest = verified.content_digest
             state.signed = True
             ent = mime.parse_entity(verified.content)
         else:
@@ -531,7 +538,10 @@ def _open(
         )
     payload = mime.decode_body(ent)
     mic_alg = (request.digest if request else None) or state.signature_digest or "sha256"
-    mic = Mic.of(state.mic_source if state.mic_source is not None else payload, mic_alg)
+    if state.content_digest is not None and mic_alg == state.signature_digest:
+        mic = Mic(binascii.b2a_base64(state.content_digest, newline=False).decode(), mic_alg)
+    else:
+        mic = Mic.of(state.mic_source if state.mic_source is not None else payload, mic_alg)
     disposition = mime.parse_params(ent.get("Content-Disposition") or "x")[1]
     return OpenedMessage(
         message_id=message_id,
