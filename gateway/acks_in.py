@@ -52,7 +52,8 @@ class Correlation:
 
 
 class AckRouter(FirstAck):
-    """Tries ack parsers in turn: CONTRL, APERAK, cXML Response/Status, cXML StatusUpdate.
+    """Tries ack parsers in turn: CONTRL, APERAK, cXML Response/Status, cXML StatusUpdate,
+    buyer-portal JSON status items.
 
     ``parse`` returns the first parser's Ack, None when no parser claims the bytes, and lets a
     :class:`~gateway.errors.ParseError` through (the bytes are that parser's kind but malformed).
@@ -63,8 +64,15 @@ class AckRouter(FirstAck):
             from mappings.cxml.acks import CxmlStatusAck, CxmlStatusUpdateAck
             from mappings.edifact.aperak import AperakParser
             from mappings.edifact.contrl import ContrlParser
+            from mappings.portal_status import PortalStatusAck
 
-            parsers = (ContrlParser(), AperakParser(), CxmlStatusAck(), CxmlStatusUpdateAck())
+            parsers = (
+                ContrlParser(),
+                AperakParser(),
+                CxmlStatusAck(),
+                CxmlStatusUpdateAck(),
+                PortalStatusAck(),
+            )
         super().__init__(parsers)
 
 

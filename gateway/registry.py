@@ -93,8 +93,12 @@ def resolve_mapping(name: str) -> Any:
 
 
 BUILTIN_CONNECTORS: dict[str, str] = {
+    "as2": "connectors.as2.connector:As2Connector",
+    "cxml-post": "connectors.cxml_post:CxmlPostConnector",
     "file": "connectors.file:FileConnector",
+    "http": "connectors.http:HttpConnector",
     "memory": "connectors.memory:MemoryConnector",
+    "sftp": "connectors.sftp:SftpConnector",
 }
 
 CONNECTOR_GROUP = "invoice_gateway.connectors"
