@@ -116,11 +116,14 @@ class CxmlPostConnector:
         self.url = str(parsed)
         self.channel = channel_of("cxml-post", parsed)
         self.auth = HttpAuth(
-            bearer_token=bearer_token, basic_username=basic_username, basic_password=basic_password
+            bearer_token=bearer_token,
+            basic_username=basic_username,
+            basic_password=basic_password,
+            extra=dict(headers or {}),
         )
         self.clock = clock
         tls = tls_context(client_cert, client_key, ca_bundle, self.channel)
-        self.client = make_client(client, timeout=timeout, tls=tls, headers=headers)
+        self.client = make_client(client, timeout=timeout, tls=tls)
         self._once = OncePerKey(self.channel)
 
     def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:

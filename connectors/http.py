@@ -125,7 +125,9 @@ class HttpConnector:
             raise ConfigurationInvalid(
                 f"{self.channel}: method {method!r}; accepted: {', '.join(METHODS)}"
             )
-        self.auth = HttpAuth(bearer_token, basic_username, basic_password, api_key, api_header)
+        self.auth = HttpAuth(
+            bearer_token, basic_username, basic_password, api_key, api_header, dict(headers or {})
+        )
         self.success_field = success_field
         self.success_values = frozenset(v.lower() for v in success_values)
         self.id_field = id_field
@@ -138,7 +140,7 @@ class HttpConnector:
         self.confirm_url = confirm_url
         self.clock = clock
         tls = tls_context(client_cert, client_key, ca_bundle, self.channel)
-        self.client = make_client(client, timeout=timeout, tls=tls, headers=headers)
+        self.client = make_client(client, timeout=timeout, tls=tls)
         self._once = OncePerKey(self.channel)
 
     # -- send ----------------------------------------------------------------------------

@@ -21,17 +21,20 @@ from gateway.delivery_errors import ConfigurationInvalid, IdempotencyConflict
 @dataclass(frozen=True)
 class HttpAuth:
     """Credentials for a portal (secrets arrive resolved, see gateway/secrets.py): a bearer
-    token, HTTP basic user/password, or an API key in header ``api_header``."""
+    token, HTTP basic user/password, or an API key in header ``api_header``; ``extra`` are the
+    channel's fixed headers (not secrets: credentials belong in the options above)."""
 
     bearer_token: str | None = None
     basic_username: str | None = None
     basic_password: str | None = None
     api_key: str | None = None
     api_header: str = "X-API-Key"
+    extra: Mapping[str, str] = field(default_factory=dict)
 
     def headers(self) -> dict[str, str]:
-        """The auth headers for one request (basic auth goes through :meth:`httpx_auth`)."""
-        found: dict[str, str] = {}
+        """The channel's extra headers plus the auth headers for one request (basic auth goes
+        through :meth:`httpx_auth`)."""
+        found: dict[str, str] = dict(self.extra)
         if self.bearer_token:
             found["Authorization"] = f"Bearer {self.bearer_token}"
         if self.api_key:
@@ -86,20 +89,16 @@ def tls_context(
 
 
 def make_client(
-    client: httpx.Client | None,
-    *,
-    timeout: float,
-    tls: ssl.SSLContext | None,
-    headers: Mapping[str, str] | None,
+    client: httpx.Client | None, *, timeout: float, tls: ssl.SSLContext | None
 ) -> httpx.Client:
-    """``client`` when injected (tests), else a new client with ``timeout`` and ``tls``;
-    redirects are never followed (a 3xx is a configuration error, see http_errors)."""
+    """``client`` when injected (tests; it brings its own timeout and TLS), else a new client
+    with ``timeout`` and ``tls``; redirects are never followed (a 3xx is a configuration error,
+    see http_errors)."""
     if client is not None:
         return client
     return httpx.Client(
         timeout=httpx.Timeout(timeout),
         verify=tls if tls is not None else True,
-        headers=dict(headers or {}),
         follow_redirects=False,
     )
 

@@ -84,6 +84,7 @@ def test_request_carries_body_type_key_and_every_credential() -> None:
     assert request.headers["authorization"] == "Bearer tok"
     assert request.headers["x-portal-key"] == "key"
     assert request.headers["x-invoice-number"] == "INV-1"
+    assert request.headers["x-supplier"] == "DE123"
     seen.clear()
     send(mocked(handle, basic_username="acme", basic_password="pw"))
     assert seen[0].headers["authorization"] == "Basic YWNtZTpwdw=="

@@ -118,14 +118,14 @@ class Portal:
     cxml_strict: bool = True
     stall_seconds: float = 5.0
     clock: Callable[[], dt.datetime] = _now
-    invoices: list[PortalInvoice] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    requests: int = 0
-    _acked: set[str] = field(default_factory=set)
-    _answers: dict[str, _Answer] = field(default_factory=dict)
-    _faults: deque[Fault] = field(default_factory=deque)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _release: threading.Event = field(default_factory=threading.Event)
+    invoices: list[PortalInvoice] = field(default_factory=list, init=False, repr=False)
+    events: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    requests: int = field(default=0, init=False)
+    _acked: set[str] = field(default_factory=set, init=False, repr=False)
+    _answers: dict[str, _Answer] = field(default_factory=dict, init=False, repr=False)
+    _faults: deque[Fault] = field(default_factory=deque, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _release: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     # -- knobs ---------------------------------------------------------------------------
 
