@@ -23,6 +23,9 @@ Test knobs, each for the next upload (``/invoices`` or ``/cxml``), in order: ``f
 ``stall_next`` (no answer until released or ``stall_seconds``; ``processed=True`` files the
 invoice first, so the answer is what is lost), ``cxml_status_next`` (a cXML Status code).
 ``set_status`` plays the buyer's AP team: accepted, rejected, paid.
+
+For a demo, ``python -m gateway.peers.portal --port 8085`` runs one in the foreground (bearer
+token from environment variable PORTAL_TOKEN, open when unset).
 """
 
 from __future__ import annotations
@@ -445,3 +448,23 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(
         json.dumps(body).encode(), status, headers=headers, media_type="application/json"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the portal in the foreground for a demo: ``python -m gateway.peers.portal --port
+    8085``; the bearer token (if any) comes from environment variable PORTAL_TOKEN."""
+    import argparse
+    import os
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="simulated buyer AP portal (loopback)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8085)
+    args = parser.parse_args(argv)
+    portal = Portal(bearer_token=os.environ.get("PORTAL_TOKEN") or None)
+    uvicorn.run(portal.app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
