@@ -100,9 +100,11 @@ def record_inbound(
             new_id = db.execute(
                 sa.insert(inbound_messages).values(**values).returning(inbound_messages.c.id)
             ).scalar_one()
-            inserted = db.execute(
-                sa.select(inbound_messages).where(inbound_messages.c.id == new_id)
-            ).mappings().one()
+            inserted = (
+                db.execute(sa.select(inbound_messages).where(inbound_messages.c.id == new_id))
+                .mappings()
+                .one()
+            )
         return _row(inserted), True
     except IntegrityError:
         existing = find_inbound(store, partner, message_id)
@@ -139,9 +141,11 @@ def finish_inbound(
         db.execute(
             sa.update(inbound_messages).where(inbound_messages.c.id == inbound_id).values(**changes)
         )
-        found = db.execute(
-            sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id)
-        ).mappings().one()
+        found = (
+            db.execute(sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id))
+            .mappings()
+            .one()
+        )
     return _row(found)
 
 
