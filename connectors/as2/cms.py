@@ -268,14 +268,14 @@ def _hash_name(alg: Any) -> str:
 
 
 def _signer_matches(signer: Any, cert: x509.Certificate) -> bool:
+    """Whether ``signer``'s identifier names ``cert`` (issuer and serial, or key identifier)."""
     sid = signer["sid"]
-    parts = _cert_parts(cert)
     if sid.name == "issuer_and_serial_number":
-        ias = sid.chosen
-        return bool(
-            ias["serial_number"].native == parts.serial and ias["issuer"].dump() == parts.issuer
-        )
-    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        return bool(sid.chosen.dump() == _cert_parts(cert).issuer_and_serial)
+    try:
+        ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return False
     return bool(sid.chosen.native == ski)
 
 
@@ -372,7 +372,11 @@ def verify_detached(
                 hash_alg = hash_algorithm(sig_alg.hash_algo)
             except (ValueError, KeyError, CmsError):
                 hash_alg = hash_algorithm(digest)
-        ordered = sorted(cert_list, key=lambda c: not _signer_matches(signer, c))
+        ordered = (
+            sorted(cert_list, key=lambda c: not _signer_matches(signer, c))
+            if len(cert_list) > 1
+            else cert_list
+        )
         for cert in ordered:
             public = cert.public_key()
             if not isinstance(public, rsa.RSAPublicKey):
@@ -540,16 +544,14 @@ def decrypt(
         raise CmsError(DECRYPTION_FAILED, "EnvelopedData carries no encrypted content")
     ciphertext = bytes(ciphertext)
     _, key_len, block = _CIPHER_OIDS[cipher]
-    if cert is not None:
+    if cert is not None and len(recipients) > 1:
         parts = _cert_parts(cert)
 
         def mine(ktri: Any) -> bool:
             rid = ktri["rid"]
-            if rid.name != "issuer_and_serial_number":
-                return False
             return bool(
-                rid.chosen["serial_number"].native == parts.serial
-                and rid.chosen["issuer"].dump() == parts.issuer
+                rid.name == "issuer_and_serial_number"
+                and rid.chosen.dump() == parts.issuer_and_serial
             )
 
         recipients.sort(key=lambda r: not mine(r))
