@@ -182,6 +182,8 @@ def test_mdn_ack(disposition: Disposition, status: AckStatus) -> None:
     assert ack.kind == "MDN" and ack.level is AckLevel.TRANSPORT and ack.status is status
     assert ack.refers_to.message_id == "inv-1@acme.example"
     assert ack.raw == mdn.raw and b"Content-Type: multipart/signed" in ack.raw
+    assert ack.issued_at == NOW
+    assert ack.sender == "BUYERCO" and ack.recipient == "ACME Supplier"
     if disposition.modifier:
         assert ack.reasons[0].code == disposition.modifier
         assert "details" in ack.reasons[0].text

@@ -103,6 +103,7 @@ class Mdn:
     message_id: str | None = None
     original_recipient: str | None = None
     final_recipient: str | None = None
+    date: dt.datetime | None = None  # the MDN's Date header, when present and readable
 
 
 def _recipient(value: str) -> str:
@@ -309,7 +310,18 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, partner: As2Partner | 
         message_id=strip_id(h["message-id"]) if "message-id" in h else None,
         original_recipient=recipient("original-recipient"),
         final_recipient=recipient("final-recipient"),
+        date=_date(h.get("date")),
     )
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def mdn_ack(mdn: Mdn) -> Ack:
@@ -329,5 +341,6 @@ def mdn_ack(mdn: Mdn) -> Ack:
         raw=mdn.raw,
         sender=mdn.sender_id,
         recipient=mdn.receiver_id,
+        issued_at=mdn.date,
         reasons=reasons,
     )
