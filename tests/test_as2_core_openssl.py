@@ -12,7 +12,15 @@ import pytest
 from as2_keys import cert_pem, identity, key_pem
 
 from connectors.as2 import cms, mime
-from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message, open_message
+from connectors.as2.errors import As2MessageError
+from connectors.as2.message import (
+    As2Identity,
+    As2Partner,
+    Mic,
+    SendOptions,
+    build_message,
+    open_message,
+)
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="no openssl command line on this machine")
@@ -199,3 +207,40 @@ def test_we_decrypt_openssl_envelope(
     )
     key, cert = identity("OSSL")
     assert cms.decrypt(der, key=key, cert=cert).content == ENTITY
+
+
+@pytest.mark.may_skip
+def test_we_open_opaque_signed_data(tmp_path: Path, keys: dict[str, Path]) -> None:
+    """application/pkcs7-mime; smime-type=signed-data (content inside the signature, made by
+    openssl cms -sign -nodetach) opens and verifies; the MIC is over the signed entity."""
+    (tmp_path / "e").write_bytes(ENTITY)
+    der = _openssl(
+        "cms",
+        "-sign",
+        "-nodetach",
+        "-binary",
+        "-in",
+        tmp_path / "e",
+        "-signer",
+        keys["cert"],
+        "-inkey",
+        keys["key"],
+        "-md",
+        "sha256",
+        "-outform",
+        "DER",
+    )
+    headers = {
+        "Content-Type": "application/pkcs7-mime; smime-type=signed-data; name=smime.p7m",
+        "AS2-From": "OSSL",
+        "AS2-To": "OSSL",
+        "Message-ID": "<m@x>",
+    }
+    partner = As2Partner("OSSL", (identity("OSSL")[1],), require_encrypted=False)
+    opened = open_message(headers, der, local=_me(), partner_for=lambda _n: partner)
+    assert opened.signed and opened.payload == PAYLOAD
+    assert opened.mic == Mic.of(ENTITY, "sha256")
+    stranger = As2Partner("OSSL", (identity("MALLORY")[1],), require_encrypted=False)
+    with pytest.raises(As2MessageError) as info:
+        open_message(headers, der, local=_me(), partner_for=lambda _n: stranger)
+    assert info.value.modifier == "authentication-failed"

@@ -295,3 +295,23 @@ def test_bad_options_named(options: SendOptions) -> None:
     """An unsupported option is refused with As2Error naming it and the accepted values."""
     with pytest.raises(As2Error, match=r"accepted|async_mdn_url"):
         _send(options)
+
+
+def test_partner_certificate_rollover() -> None:
+    """A partner with an old and a new certificate: a message signed with either key verifies."""
+    both = As2Partner(SENDER, (identity("ACME OLD")[1], identity(SENDER)[1]))
+    for name in ("ACME OLD", SENDER):
+        out = build_message(
+            PAYLOAD,
+            content_type="application/EDIFACT",
+            filename=None,
+            sender=As2Identity(SENDER, *identity(name)),
+            receiver=_partner(RECEIVER),
+            options=SendOptions(),
+            message_id=f"roll-{name}@x",
+            now=NOW,
+        )
+        opened = open_message(
+            out.headers, out.body, local=_me(RECEIVER), partner_for=lambda _n: both
+        )
+        assert opened.payload == PAYLOAD and opened.signed

@@ -399,6 +399,19 @@ def verify_detached(
     )
 
 
+def verify_attached(signature: bytes, certs: Iterable[x509.Certificate]) -> Verified:
+    """Verify an opaque SignedData (content inside, smime-type=signed-data) with any of
+    ``certs``; ``Verified.content`` is the encapsulated content."""
+    signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    try:
+        content = signed_data["encap_content_info"]["content"].native
+    except Exception as exc:
+        raise CmsError(INTEGRITY_CHECK_FAILED, f"unreadable encapsulated content: {exc}") from exc
+    if content is None:
+        raise CmsError(INTEGRITY_CHECK_FAILED, "signed-data without content (detached signature)")
+    return verify_detached([bytes(content)], signature, certs)
+
+
 # --- EnvelopedData ----------------------------------------------------------------------------
 
 

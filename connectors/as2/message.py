@@ -472,6 +472,7 @@ def _open(
             smime_type = params.get("smime-type", "").lower() or {
                 "enveloped_data": "enveloped-data",
                 "compressed_data": "compressed-data",
+                "signed_data": "signed-data",
             }.get(cms.content_type_of(data) or "", "")
             if smime_type == "enveloped-data":
                 inner = cms.decrypt(data, key=local.key, cert=local.cert).content
@@ -481,6 +482,14 @@ def _open(
             elif smime_type == "compressed-data":
                 inner = cms.decompress(data)
                 state.compressed = True
+            elif smime_type == "signed-data":
+                verified = cms.verify_attached(data, partner.certs)
+                inner = verified.content
+                if not state.signed:
+                    state.mic_source = inner
+                    state.signature_digest = verified.digest
+                    state.content_digest = verified.content_digest
+                state.signed = True
             else:
                 raise cms.CmsError(
                     UNEXPECTED_PROCESSING_ERROR,
