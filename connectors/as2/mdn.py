@@ -19,10 +19,10 @@ from connectors.as2.message import (
     As2Partner,
     MdnRequest,
     Mic,
-    _signed_candidates,
     as2_name,
     micalg_name,
     quote_as2_name,
+    signed_content_variants,
     strip_id,
 )
 from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
@@ -269,7 +269,7 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, partner: As2Partner | 
                 signature = mime.decode_body(mime.parse_entity(parts[1]))
                 try:
                     result = cms.verify_detached(
-                        _signed_candidates(parts[0]), signature, partner.certs
+                        signed_content_variants(parts[0]), signature, partner.certs
                     )
                 except cms.CmsError as exc:
                     raise MdnError(

@@ -344,7 +344,7 @@ def parse_mdn_request(headers: Mapping[str, str]) -> MdnRequest | None:
         values = [v.strip().lower() for v in value.split(",")]
         name = name.strip().lower()
         if name == "signed-receipt-protocol":
-            signed = "pkcs7-signature" in values[1:] or "pkcs7-signature" in values
+            signed = "pkcs7-signature" in values
         elif name == "signed-receipt-micalg":
             for v in values[1:] if len(values) > 1 else values:
                 found = digest_name(v)
@@ -365,12 +365,11 @@ class _State:
     encrypted: bool = False
     compressed: bool = False
     mic_source: bytes | None = None
-    mic_alg: str | None = None
     signature_digest: str | None = None
     content_digest: bytes | None = None
 
 
-def _signed_candidates(raw: bytes) -> Iterator[bytes]:
+def signed_content_variants(raw: bytes) -> Iterator[bytes]:
     """The signed part as received, then canonical forms (some senders or captures lose CRs),
     each made only when the one before did not match."""
     yield raw
@@ -513,7 +512,7 @@ def _open(
                     f"signature part has type {sig_type!r}, expected application/pkcs7-signature",
                 )
             verified = cms.verify_detached(
-                _signed_candidates(parts[0]), mime.decode_body(sig_ent), partner.certs
+                signed_content_variants(parts[0]), mime.decode_body(sig_ent), partner.certs
             )
             if not state.signed:
                 state.mic_source = verified.content
