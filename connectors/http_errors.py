@@ -10,6 +10,8 @@ what happened                          raised                  why
 400, 409, 422 (any other 4xx)          Rejected                the portal refused the document;
                                                                its text is in the message
 401, 403                               AuthenticationFailed    credentials refused / no right
+400/495/496 naming the SSL certificate AuthenticationFailed    nginx's answer to a missing or
+                                                               refused client certificate
 404, 405                               ConfigurationInvalid    the URL or method is wrong
 408, 504                               Timeout                 no answer in time (re-send safe)
 429                                    RateLimited             ``retry_after`` from Retry-After
@@ -20,7 +22,7 @@ connect timeout, refused, reset, DNS   ConnectionFailed        nothing reached t
 TLS: server certificate not trusted    HostKeyMismatch         wrong or untrusted server cert
 TLS: our client certificate refused    AuthenticationFailed    mutual TLS: no / unknown cert
 (an alert, or the handshake cut off)                           (see below)
-TLS: closed after the handshake, no     ConnectionFailed        cannot be told from a dropped
+TLS: closed after the handshake, no    ConnectionFailed        cannot be told from a dropped
 alert, no answer                                               connection
 bad URL, unsupported scheme            ConfigurationInvalid    fix the channel options
 =====================================  ======================  ===============================
@@ -48,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import re
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -69,6 +72,9 @@ from gateway.delivery_errors import (
 )
 
 TEXT_LIMIT = 300
+# nginx (ssl_verify_client on) answers "400 No required SSL certificate was sent" / "400 The SSL
+# certificate error" after the handshake: a refused client certificate, not a refused document.
+_NGINX_CERT = re.compile(r"SSL certificate", re.IGNORECASE)
 EVIDENCE_LIMIT = 64 * 1024
 # TLS alerts a server sends when it refuses (or did not get) our client certificate.
 _CLIENT_CERT_ALERTS = (
@@ -148,7 +154,7 @@ def error_for_status(
     if code == 429 or (code == 503 and retry is not None):
         wait = f"; retry after {retry:.0f}s" if retry is not None else ""
         return RateLimited(said + wait, retry_after=retry, evidence=proof)
-    if code in (401, 403):
+    if code in (401, 403) or (code in (400, 495, 496) and _NGINX_CERT.search(said)):
         return AuthenticationFailed(said + "; check the channel's credentials", evidence=proof)
     if code in (404, 405) or 300 <= code < 400:
         where = response.headers.get("location")

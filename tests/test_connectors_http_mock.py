@@ -179,6 +179,16 @@ def test_status_table(status: int, error: type[Exception], text: str) -> None:
     assert caught.value.evidence.startswith(f"HTTP/1.1 {status}".encode())  # type: ignore[attr-defined]
 
 
+def test_nginx_client_certificate_answer_is_authentication_failed() -> None:
+    """nginx's 400 "No required SSL certificate was sent" is AuthenticationFailed, not a
+    rejected document; a plain 400 stays Rejected."""
+    page = "<html><center><h1>400 Bad Request</h1></center><center>No required SSL certificate"
+    with pytest.raises(AuthenticationFailed, match="No required SSL certificate"):
+        send(mocked(answer(400, page + " was sent</center></html>")))
+    with pytest.raises(Rejected):
+        send(mocked(answer(400, {"error": "bad invoice"})))
+
+
 def raising(exc: Exception) -> Handler:
     """A handler raising ``exc`` (as the transport would)."""
 
