@@ -41,15 +41,20 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 class Collector:
-    """A loopback HTTP peer collecting POSTed bodies (an async MDN recipient)."""
+    """A loopback HTTP peer collecting POSTed bodies (an async MDN recipient); the first
+    ``busy`` requests are answered 503."""
 
-    def __init__(self) -> None:
+    def __init__(self, busy: int = 0) -> None:
         self.posts: list[tuple[dict[str, str], bytes]] = []
+        self.refused = 0
         self.arrived = threading.Event()
         self.app = FastAPI()
 
         @self.app.post("/mdn")
         async def mdn(request: Request) -> Response:
+            if self.refused < busy:
+                self.refused += 1
+                return Response(b"busy", status_code=503)
             self.posts.append((dict(request.headers), await request.body()))
             self.arrived.set()
             return Response(b"thanks")
@@ -121,6 +126,40 @@ def test_async_error_mdn_is_posted(store: Store, tmp_path: Path) -> None:
     assert headers["content-type"].startswith("multipart/signed")
     assert b"processed/error: authentication-failed" in body
     assert list_inbound(store) == []
+
+
+def test_async_mdn_is_retried_while_the_partner_is_busy(store: Store, tmp_path: Path) -> None:
+    """An async MDN the partner answers 503 is POSTed again after the configured pause."""
+    collector = Collector(busy=2)
+    with (
+        serve_in_thread(collector.app) as mdn_url,
+        running_endpoint(store, mdn_retry_delays=(0.05, 0.05)) as (base_url, _),
+    ):
+        connector = make_connector(base_url, tmp_path, mdn="async", async_mdn_url=f"{mdn_url}/mdn")
+        receipt = connector.send(document(), delivery_id="d", idempotency_key="k")
+        assert collector.arrived.wait(10)
+    assert collector.refused == 2 and len(collector.posts) == 1
+    assert f"<{receipt.message_id}>".encode() in collector.posts[0][1]
+
+
+def test_async_mdn_only_to_http(store: Store) -> None:
+    """A mailto: return address is not followed (logged); nothing is sent."""
+    from as2_peer import endpoint_config
+
+    from gateway.web.as2 import Endpoint, post_mdn
+
+    config = endpoint_config()
+    mdn = build_mdn(
+        original_message_id="m@x",
+        original_recipient=US,
+        sender=config.identity,
+        receiver_id=PARTNER,
+        disposition=Disposition(),
+        mic=MIC,
+        request=None,
+    )
+    endpoint = Endpoint(store=store, config=config, clock=clock, mdn_retry_delays=())
+    assert post_mdn(endpoint, "mailto:as2@partner.example", mdn) is False
 
 
 def test_unfinished_duplicate_is_finished(store: Store, tmp_path: Path) -> None:

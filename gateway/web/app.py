@@ -37,6 +37,7 @@ def create_app(
     mdn_timeout: float = 30.0,
     mdn_client_factory: Callable[[], httpx.Client] | None = None,
     mdn_match_wait: float = 2.0,
+    mdn_retry_delays: Sequence[float] = (1.0, 5.0, 30.0),
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -44,7 +45,8 @@ def create_app(
     (acks from a buyer's ids are matched to that buyer's deliveries); ``mdn_client_factory``
     makes the HTTP client async MDNs are POSTed with (default: httpx, ``mdn_timeout`` seconds);
     ``mdn_match_wait``: how long a received async MDN waits for its delivery's Message-ID to be
-    recorded (it may overtake the sending worker) before it is kept as unmatched.
+    recorded (it may overtake the sending worker) before it is kept as unmatched;
+    ``mdn_retry_delays``: pauses between tries of an async MDN the partner did not take.
     """
     endpoint = Endpoint(
         store=store,
@@ -55,6 +57,7 @@ def create_app(
         mdn_timeout=mdn_timeout,
         client_factory=mdn_client_factory,
         match_wait=mdn_match_wait,
+        mdn_retry_delays=tuple(mdn_retry_delays),
     )
     app = FastAPI(title="invoice-gateway", version=__version__, docs_url=None, redoc_url=None)
 

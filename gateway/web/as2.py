@@ -69,6 +69,7 @@ class Endpoint:
     mdn_timeout: float = 30.0
     client_factory: Callable[[], httpx.Client] | None = None
     match_wait: float = 2.0
+    mdn_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     """How long an async MDN waits for its delivery to appear (the sending worker records the
     Message-ID only after the POST returned, and the MDN may overtake it)."""
 
@@ -211,21 +212,37 @@ def _refused(endpoint: Endpoint, exc: As2MessageError) -> Answer:
     return _deliver(mdn, exc.mdn_request, f"refused ({exc.modifier}); MDN follows asynchronously")
 
 
-def post_mdn(endpoint: Endpoint, url: str, mdn: BuiltMdn) -> None:
-    """POST an asynchronous MDN (runs after the response; failures are logged — the MDN is kept
-    in the store as the inbound row's answer)."""
-    client = (
-        endpoint.client_factory()
-        if endpoint.client_factory is not None
-        else httpx.Client(timeout=endpoint.mdn_timeout)
-    )
-    try:
-        with client:
-            response = client.post(url, content=mdn.body, headers=mdn.headers)
-        if response.status_code >= 300:
-            log.warning("async MDN to %s: HTTP %s", url, response.status_code)
-    except httpx.HTTPError as exc:
-        log.warning("async MDN to %s failed: %s", url, exc)
+def post_mdn(endpoint: Endpoint, url: str, mdn: BuiltMdn) -> bool:
+    """POST an asynchronous MDN (runs after the response), trying ``len(mdn_retry_delays) + 1``
+    times while the partner's server is unreachable or answers 5xx/429. Failures are logged;
+    the MDN stays in the store as the inbound row's answer. True when the partner took it.
+
+    Only http(s) return addresses are followed (RFC 4130 also allows mailto:, which this
+    gateway does not send)."""
+    if not url.lower().startswith(("http://", "https://")):
+        log.warning("async MDN to %r not sent: only http(s) return addresses are supported", url)
+        return False
+    delays = (*endpoint.mdn_retry_delays, None)
+    for attempt, delay in enumerate(delays, start=1):
+        client = (
+            endpoint.client_factory()
+            if endpoint.client_factory is not None
+            else httpx.Client(timeout=endpoint.mdn_timeout)
+        )
+        try:
+            with client:
+                response = client.post(url, content=mdn.body, headers=mdn.headers)
+        except httpx.HTTPError as exc:
+            log.warning("async MDN to %s (try %d) failed: %s", url, attempt, exc)
+        else:
+            if response.status_code < 300:
+                return True
+            log.warning("async MDN to %s (try %d): HTTP %s", url, attempt, response.status_code)
+            if response.status_code < 500 and response.status_code != 429:
+                return False
+        if delay is not None:
+            time.sleep(delay)
+    return False
 
 
 @dataclass(frozen=True)
