@@ -525,6 +525,50 @@ def _unwrap_key(ktri: Any, key: rsa.RSAPrivateKey) -> tuple[bytes, str]:
     )
 
 
+def _header(data: bytes, pos: int, tag: int) -> tuple[int, int]:
+    """(content start, content end) of the definite-length element with ``tag`` at ``pos``."""
+    if data[pos] != tag:
+        raise ValueError(f"tag {data[pos]:#x} at {pos}, expected {tag:#x}")
+    first = data[pos + 1]
+    if first < 0x80:
+        return pos + 2, pos + 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4:
+        raise ValueError("indefinite or oversized length")
+    start = pos + 2 + count
+    return start, start + int.from_bytes(data[pos + 2 : start], "big")
+
+
+def _enveloped_parts(data: bytes) -> tuple[bytes, bytes, memoryview] | None:
+    """(RecipientInfos DER, content AlgorithmIdentifier DER, ciphertext view) of a definite-length
+    EnvelopedData, found by walking the few fixed headers without copying the ciphertext; None
+    for anything else (BER indefinite lengths, chunked content), which asn1crypto then reads."""
+    try:
+        start, end = _header(data, 0, 0x30)
+        if (
+            end != len(data)
+            or data[start : start + len(_OID_ENVELOPED_DATA)] != _OID_ENVELOPED_DATA
+        ):
+            return None
+        start, _ = _header(data, start + len(_OID_ENVELOPED_DATA), 0xA0)
+        pos, _ = _header(data, start, 0x30)
+        pos = _header(data, pos, 0x02)[1]  # version
+        if data[pos] == 0xA0:  # originatorInfo
+            return None
+        ri_end = _header(data, pos, 0x31)[1]
+        recipients = data[pos:ri_end]
+        pos, _ = _header(data, ri_end, 0x30)  # EncryptedContentInfo
+        pos = _header(data, pos, 0x06)[1]  # content type
+        alg_end = _header(data, pos, 0x30)[1]
+        alg = data[pos:alg_end]
+        ct_start, ct_end = _header(data, alg_end, 0x80)
+        if ct_end > len(data):
+            return None
+    except (ValueError, IndexError):
+        return None
+    return recipients, alg, memoryview(data)[ct_start:ct_end]
+
+
 def decrypt(
     data: bytes, *, key: rsa.RSAPrivateKey, cert: x509.Certificate | None = None
 ) -> Decrypted:
@@ -533,13 +577,22 @@ def decrypt(
     CmsError("decryption-failed") when no recipient info opens with the key or the content
     does not decrypt.
     """
-    enveloped = _load_content_info(data, "enveloped_data", DECRYPTION_FAILED)
+    fast = _enveloped_parts(data)
     try:
-        eci = enveloped["encrypted_content_info"]
-        alg = eci["content_encryption_algorithm"]
+        if fast is not None:
+            recipient_infos = cms.RecipientInfos.load(fast[0])
+            alg = algos.EncryptionAlgorithm.load(fast[1])
+            ciphertext: bytes | memoryview | None = fast[2]
+        else:
+            enveloped = _load_content_info(data, "enveloped_data", DECRYPTION_FAILED)
+            recipient_infos = enveloped["recipient_infos"]
+            eci = enveloped["encrypted_content_info"]
+            alg = eci["content_encryption_algorithm"]
+            ciphertext = eci["encrypted_content"].native
         alg_name = alg["algorithm"].native
-        ciphertext = eci["encrypted_content"].native
-        recipients = [ri.chosen for ri in enveloped["recipient_infos"] if ri.name == "ktri"]
+        recipients = [ri.chosen for ri in recipient_infos if ri.name == "ktri"]
+    except CmsError:
+        raise
     except Exception as exc:
         raise CmsError(DECRYPTION_FAILED, f"unreadable EnvelopedData: {exc}") from exc
     cipher = {
@@ -555,7 +608,6 @@ def decrypt(
         )
     if ciphertext is None:
         raise CmsError(DECRYPTION_FAILED, "EnvelopedData carries no encrypted content")
-    ciphertext = bytes(ciphertext)
     _, key_len, block = _CIPHER_OIDS[cipher]
     if cert is not None and len(recipients) > 1:
         parts = _cert_parts(cert)

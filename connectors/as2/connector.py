@@ -153,7 +153,9 @@ class As2Connector:
     reference) is our signing/decryption key, ``key_password`` its password (secret reference),
     ``cert_file`` our certificate when the key file does not bring it; ``partner_cert_file``
     the partner's certificate (PEM/DER/.p7b). ``sign``/``encrypt`` take ``"none"`` to switch off.
-    ``client`` replaces the HTTP client (tests: ``httpx.Client(transport=MockTransport(...))``).
+    ``http_user``/``http_password`` (a reference) give HTTP Basic credentials for partners whose
+    AS2 server asks for them. ``client`` replaces the HTTP client (tests:
+    ``httpx.Client(transport=MockTransport(...))``).
     """
 
     name = "as2"
@@ -184,6 +186,8 @@ class As2Connector:
         timeout: float = 60.0,
         connect_timeout: float | None = None,
         verify_tls: bool | str = True,
+        http_user: str | None = None,
+        http_password: str | None = None,
         client: httpx.Client | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -229,6 +233,9 @@ class As2Connector:
                 verify=verify_tls,
                 follow_redirects=False,
             )
+        self.auth = (
+            httpx.BasicAuth(http_user, http_password or "") if http_user is not None else None
+        )
         self.client = client
         # Receipts of this process's sends, most recent last; bounded, because past the bound a
         # re-send is still safe: it carries the same Message-ID and the partner answers it as a
@@ -360,7 +367,12 @@ class As2Connector:
     def _post(self, message: OutboundMessage) -> httpx.Response:
         what = f"{self.channel}: POST {message.message_id}"
         try:
-            response = self.client.post(self.url, content=message.body, headers=message.headers)
+            response = self.client.post(
+                self.url,
+                content=message.body,
+                headers=message.headers,
+                auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.ConnectTimeout):
                 raise ConnectionFailed(f"{what}: no connection within the timeout: {exc}") from exc

@@ -14,6 +14,8 @@ INTEGRITY_CHECK_FAILED = "integrity-check-failed"
 DECOMPRESSION_FAILED = "decompression-failed"
 INSUFFICIENT_MESSAGE_SECURITY = "insufficient-message-security"
 UNEXPECTED_PROCESSING_ERROR = "unexpected-processing-error"
+#: Not in RFC 4130's list, but what mendelson AS2 and pyas2lib send for an AS2-From/AS2-To pair
+#: they have no agreement for; partners' products recognise it.
 UNKNOWN_TRADING_PARTNER = "unknown-trading-partner"
 
 
