@@ -3,6 +3,7 @@ outcome into the gateway's delivery errors (table in connectors/as2/connector.py
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -435,3 +436,16 @@ def test_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert len(calls) == 3
     assert calls[0] == calls[2] == f"<{first.message_id}>"
     assert again.message_id == first.message_id
+
+
+def test_http_basic_credentials(tmp_path: Path) -> None:
+    """http_user/http_password are sent as HTTP Basic credentials on the AS2 POST."""
+    seen: list[str] = []
+    answer = mdn_answer(Disposition())
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization", ""))
+        return answer(request)
+
+    send(mocked(tmp_path, handle, http_user="acme", http_password="s3cret"))
+    assert seen == ["Basic " + base64.b64encode(b"acme:s3cret").decode()]
