@@ -143,3 +143,40 @@ def test_example_config_files_parse() -> None:
     text = str(caught.value)
     assert "unknown key" not in text
     assert "key_file = '/etc/invoice-gateway/as2/gateway.p12': cannot read" in text
+
+
+def test_buyer_profile_with_an_as2_channel(tmp_path: Path) -> None:
+    """A buyer profile can name the AS2 connector with its options: the loader accepts the
+    options the connector takes, refuses a misspelt one with a suggestion and a literal secret."""
+    from gateway.profiles import load_profile
+
+    good = """
+format = "peppol-bis3"
+[ids]
+vat_ids = ["DE999999999"]
+[channel]
+connector = "connectors.as2.connector:As2Connector"
+[channel.options]
+url = "https://as2.acme.example/as2"
+as2_from = "IGW"
+as2_to = "ACME-AS2"
+key_file = "/etc/igw/as2/gateway.p12"
+key_password = "env:IGW_AS2_KEY_PASSWORD"
+partner_cert_file = "/etc/igw/as2/acme.pem"
+sign = "sha512"
+encrypt = "aes256-cbc"
+key_transport = "rsa-oaep"
+mdn = "async"
+async_mdn_url = "https://igw.example/as2/mdn"
+timeout = 30.0
+"""
+    path = tmp_path / "acme.toml"
+    path.write_text(good)
+    profile = load_profile(path)
+    assert profile.channel is not None and profile.channel.options["sign"] == "sha512"
+    path.write_text(good.replace("key_transport", "key_transprot"))
+    with pytest.raises(ConfigError, match="did you mean 'key_transport'"):
+        load_profile(path)
+    path.write_text(good.replace('"env:IGW_AS2_KEY_PASSWORD"', '"hunter2"'))
+    with pytest.raises(ConfigError, match="a secret must not be written"):
+        load_profile(path)
