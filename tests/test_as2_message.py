@@ -3,6 +3,7 @@ and each failure mapped to its RFC 4130 disposition modifier."""
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import itertools
 
@@ -315,3 +316,14 @@ def test_partner_certificate_rollover() -> None:
             out.headers, out.body, local=_me(RECEIVER), partner_for=lambda _n: both
         )
         assert opened.payload == PAYLOAD and opened.signed
+
+
+def test_base64_transfer_encoded_body() -> None:
+    """A sender that base64-encodes the HTTP body (Content-Transfer-Encoding: base64) is read."""
+
+    out = _send(SendOptions())
+    headers = dict(out.headers) | {"Content-Transfer-Encoding": "base64"}
+    body = binascii.b2a_base64(out.body)
+    partner = _partner(SENDER)
+    opened = open_message(headers, body, local=_me(RECEIVER), partner_for=lambda _n: partner)
+    assert opened.payload == PAYLOAD and opened.mic == out.mic
