@@ -28,8 +28,9 @@ base64 goes through ``binascii``, and the hot path builds DER by concatenation
 Checked against other implementations: every mendelson AS2 capture in the interop set
 (encrypted 3DES, signed, signed+encrypted, compressed, compressed+signed+encrypted; mendelson
 puts the bare payload, without MIME headers, inside an encrypted-only message), IBM Sterling
-B2Bi's signed+compressed message (a signature without signed attributes, over content whose
-line ends the capture rewrote) and its signed MDN, mendelson's signed and error MDNs, and the
+B2Bi's signed+compressed message (a signature without signed attributes; like mendelson's
+signed capture, its MIME header lines lost their CRs and verify in canonical CRLF form) and
+its signed MDN, mendelson's signed and error MDNs, and the
 ``openssl cms`` command line in both directions for every digest, padding, cipher and key
 transport.
 
