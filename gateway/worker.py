@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -50,10 +51,13 @@ from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState
 Clock = Callable[[], dt.datetime]
 ConnectorFactory = Callable[[ChannelSpec], Connector]
 
-DEFAULT_BATCH = 10
+DEFAULT_BATCH = 50
 DEFAULT_LEASE_SECONDS = 300.0
 #: how often the worker closes consolidation batches that are due (seconds; 0: every round)
 DEFAULT_BATCH_CHECK_SECONDS = 5.0
+#: sends in flight at once in ``igw run`` (threads): the file connector's fsyncs and network
+#: round trips overlap instead of queueing behind each other
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass
@@ -140,8 +144,12 @@ class Worker:
         batch_size: int = DEFAULT_BATCH,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         batch_check: float = DEFAULT_BATCH_CHECK_SECONDS,
+        concurrency: int = 1,
     ) -> None:
         self.store = store
+        self.concurrency = max(1, concurrency)
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
         self.profiles = profiles
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -178,17 +186,33 @@ class Worker:
             return 0
         units = _units(claimed)
         documents = self._documents(claimed)
-        outcomes: list[_Outcome] = []
-        for index, unit in enumerate(units):
+
+        def send(unit: list[ClaimedDelivery]) -> list[_Outcome] | None:
             if stop is not None and stop.is_set():
-                rest = [d.id for u in units[index:] for d in u]
-                self._record(outcomes)
-                outcomes = []
-                self.stats.released += self.store.release(rest, self.worker_id, now=self.clock())
-                break
-            outcomes.extend(self._send(unit, documents))
-        self._record(outcomes)
+                return None  # not started: released below
+            return self._send(unit, documents)
+
+        if self.concurrency > 1 and len(units) > 1:
+            results = list(self._executor().map(send, units))
+        else:
+            results = [send(unit) for unit in units]
+        self._record([o for result in results if result is not None for o in result])
+        rest = [d.id for unit, r in zip(units, results, strict=True) if r is None for d in unit]
+        if rest:
+            self.stats.released += self.store.release(rest, self.worker_id, now=self.clock())
         return len(claimed)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The threads sends run on when ``concurrency`` > 1 (fsync and network waits overlap)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="igw-send")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the send threads (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def run(
         self,
@@ -216,6 +240,7 @@ class Worker:
                     break
                 stop.wait(poll_interval)
         self.stats.elapsed = time.monotonic() - started
+        self.close()
         return self.stats
 
     def _close_due_batches(self) -> None:
@@ -288,7 +313,8 @@ class Worker:
         except DeliveryError as exc:
             return self._failed_attempt(unit, profile, position, attempt, exc)
         except Exception as exc:  # a connector bug: recorded, retried, never fatal
-            self.stats.connector_bugs += 1
+            with self._lock:
+                self.stats.connector_bugs += 1
             return self._retry_or_fail(
                 unit,
                 profile,
@@ -310,7 +336,8 @@ class Worker:
             ) from exc
         names = self._names.get(profile.name)
         if names is None:
-            names = self._names[profile.name] = channel_names(profile)
+            names = channel_names(profile)
+            self._names[profile.name] = names
         if delivery.channel not in names:
             raise _Unsendable(
                 f"buyer profile {profile.name!r} has no channel {delivery.channel!r}; "
@@ -323,9 +350,12 @@ class Worker:
         key = id(spec)
         connector = self._connectors.get(key)
         if connector is None:
-            connector = self._factory(spec)
-            self._connectors[key] = connector
-            self._specs.append(spec)  # keeps id(spec) from being reused while cached
+            with self._lock:  # send threads: one connector per spec
+                connector = self._connectors.get(key)
+                if connector is None:
+                    connector = self._factory(spec)
+                    self._connectors[key] = connector
+                    self._specs.append(spec)  # keeps id(spec) from being reused while cached
         return connector
 
     def _document(
@@ -551,6 +581,7 @@ def run_worker(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     stop: threading.Event | None = None,
     sweeps: bool = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
     **worker_options: Any,
 ) -> WorkerStats:
     """Run a worker on the store at ``store_url`` (migrated first) with the buyer profiles of
@@ -572,6 +603,7 @@ def run_worker(
             worker_id=worker_id,
             batch_size=batch_size,
             lease_seconds=lease_seconds,
+            concurrency=concurrency,
             **worker_options,
         )
         # The sweeps (overdue proof, expired claims, polling) run beside a long-running worker;
@@ -600,6 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--until-empty", action="store_true")
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument("--poll-interval", type=float, default=1.0)
     args = parser.parse_args(argv)
     stats = run_worker(
         args.store,
@@ -608,6 +642,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker_id=args.worker_id,
         batch_size=args.batch,
         lease_seconds=args.lease,
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval,
     )
     print(" ".join(f"{k}={v:g}" for k, v in stats.as_dict().items()))
     return 0
