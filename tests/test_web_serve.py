@@ -70,6 +70,23 @@ def test_bad_as2_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "local.toml: missing" in capsys.readouterr().err
 
 
+def test_unknown_rule_set_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown inbound rule set is refused at start-up naming the accepted ones."""
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--as2-config",
+            str(_as2_folder(tmp_path)),
+            "--rules",
+            "en16931,pepol",
+            "--store",
+            f"sqlite:///{tmp_path / 'gateway.db'}",
+        ]
+    )
+    assert cmd_serve(args) == 2
+    assert "'pepol': unknown; accepted: en16931, peppol, xrechnung" in capsys.readouterr().err
+
+
 def test_serves_health_in_a_real_process(tmp_path: Path) -> None:
     """The command in its own process listens on loopback and answers /health."""
     port = closed_port()

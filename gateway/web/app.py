@@ -21,8 +21,10 @@ from starlette.concurrency import run_in_threadpool
 from connectors.base import Clock, utc_now
 from gateway import __version__
 from gateway.as2_config import As2Config
+from gateway.errors import ConfigError
 from gateway.inbound import DEFAULT_RULE_SETS
 from gateway.profile import BuyerProfile
+from gateway.rules import RULE_SETS
 from gateway.store import Store
 from gateway.web.as2 import Endpoint, post_mdn, receive_mdn, receive_message
 
@@ -46,8 +48,15 @@ def create_app(
     makes the HTTP client async MDNs are POSTed with (default: httpx, ``mdn_timeout`` seconds);
     ``mdn_match_wait``: how long a received async MDN waits for its delivery's Message-ID to be
     recorded (it may overtake the sending worker) before it is kept as unmatched;
+    unknown ``rule_sets`` raise :class:`ConfigError` here, not at the first message;
     ``mdn_retry_delays``: pauses between tries of an async MDN the partner did not take.
     """
+    unknown = [name for name in rule_sets if name not in RULE_SETS]
+    if unknown:
+        raise ConfigError(
+            f"inbound rule sets {', '.join(map(repr, unknown))}: unknown; accepted: "
+            + ", ".join(sorted(RULE_SETS))
+        )
     endpoint = Endpoint(
         store=store,
         config=as2,

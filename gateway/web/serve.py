@@ -66,7 +66,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store = Store.open(url)
     store.migrate()
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
-    app = create_app(store=store, as2=config, rule_sets=rules, profiles=profiles)
+    try:
+        app = create_app(store=store, as2=config, rule_sets=rules, profiles=profiles)
+    except ConfigError as exc:
+        store.close()
+        print(f"igw serve: {exc}", file=sys.stderr)
+        return 2
     tls: dict[str, Any] = {}
     if args.ssl_keyfile or args.ssl_certfile:
         tls = {"ssl_keyfile": args.ssl_keyfile, "ssl_certfile": args.ssl_certfile}
