@@ -1,8 +1,10 @@
 """The worker (``igw run``): claims due deliveries, sends them, records what happened.
 
-One loop: claim a batch of due QUEUED deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one
-writer at a time on SQLite), send each stored document through the connector of its channel and
-record the outcome in the same store transaction that releases the claim:
+One loop: close the consolidation batches that are due (:mod:`gateway.consolidation`), claim a
+batch of due QUEUED deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time
+on SQLite), send each stored document through the connector of its channel — the members of a
+closed consolidation batch are ONE send of the batch's document — and record the outcomes of
+the whole claimed batch in ONE store transaction that also releases the claims:
 
 * a :class:`~connectors.base.Receipt` → ``SENT``, and at once ``DELIVERED`` (a
   ``transport_proof`` event carrying the receipt's evidence) when the transport proved receipt;
@@ -10,13 +12,15 @@ record the outcome in the same store transaction that releases the claim:
 * a retryable :class:`~gateway.delivery_errors.DeliveryError` with attempts left → ``QUEUED``
   again after ``profile.retry.delay(attempt, random)`` (exponential backoff with jitter);
 * anything else → ``FAILED``, and the next channel of the profile's fallback chain is queued in
-  the same transaction.
+  the same transaction (a batch falls back as one batch, with the same document).
 
-A foreign exception escaping a connector is a connector bug: it is recorded as a retryable
-failure, never crashes the worker. Sends are idempotent per key, so a worker killed mid-send is
-harmless: its claims expire (or are released when it restarts under the same ``worker_id``) and
-the next send of the same key returns the first receipt. SIGTERM/SIGINT stop the loop after the
-current send; claimed deliveries not yet started are released.
+With ``concurrency`` > 1 the sends of a claimed batch run on that many threads, so the file
+connector's fsyncs and network round trips overlap. A foreign exception escaping a connector is
+a connector bug: it is recorded as a retryable failure, never crashes the worker. Sends are
+idempotent per key, so a worker killed mid-batch is harmless: the sends it made but did not
+record are repeated after its claims expire (or are released when it restarts under the same
+``worker_id``), and each repeat returns the first receipt without delivering again. SIGTERM/SIGINT
+stop the loop after the sends in flight; claimed deliveries not yet started are released.
 """
 
 from __future__ import annotations

@@ -299,3 +299,23 @@ def test_expired_claim_taken_over_once(
     assert store.delivery(delivery_id).state is DeliveryState.DELIVERED
     assert len(memories["primary"].sent) == 1
     assert [e.kind for e in store.timeline("INV-1")].count("attempt") == 1
+
+
+def test_concurrent_sends_deliver_each_once(store: Store) -> None:  # noqa: F811
+    """With 8 sends in flight, 40 deliveries are each sent once and all recorded DELIVERED."""
+    memory = MemoryConnector(channel="primary")
+    ids = [_accept(store, f"INV-{i}") for i in range(40)]
+    worker = Worker(
+        store,
+        ProfileSet((_profile(),)),
+        clock=Clock(),
+        worker_id="w1",
+        connectors=lambda _spec: memory,
+        concurrency=8,
+        batch_size=40,
+    )
+    assert worker.run_once() == 40
+    worker.close()
+    assert sorted(int(s.delivery_id) for s in memory.sent) == sorted(ids)
+    assert {r.state for r in store.deliveries()} == {DeliveryState.DELIVERED}
+    assert worker.stats.delivered == 40
