@@ -52,7 +52,9 @@ class Session:
 
     @property
     def alive(self) -> bool:
-        return self.transport.is_active()
+        """Whether the connection and its SFTP channel are still open."""
+        channel = self.sftp.get_channel()
+        return self.transport.is_active() and channel is not None and not channel.closed
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken session must not raise

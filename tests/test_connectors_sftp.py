@@ -178,6 +178,20 @@ def test_a_drop_at_any_request_mid_batch_loses_and_duplicates_nothing(
         sftp.close()
 
 
+def test_a_closed_sftp_channel_on_a_live_connection_is_reopened(
+    server: SftpServer,  # noqa: F811
+    folder: str,  # noqa: F811
+) -> None:
+    """The server ending the SFTP session but keeping the SSH connection: the next send opens a
+    new session and delivers."""
+    sftp = connector(server, folder)
+    sftp.send(doc("C-0"), delivery_id="0", idempotency_key="c-0")
+    server.drop_after(1, channel_only=True)
+    receipt = sftp.send(doc("C-1"), delivery_id="1", idempotency_key="c-1")
+    assert sftp.connects == 2
+    assert receipt.message_id in visible(local(server, folder))
+
+
 def test_a_connection_lost_twice_is_connection_failed(server: SftpServer, folder: str) -> None:  # noqa: F811
     """When the re-opened connection drops too, the send fails as ConnectionFailed (retryable)."""
     sftp = connector(server, folder)
@@ -194,7 +208,7 @@ def test_a_connection_lost_twice_is_connection_failed(server: SftpServer, folder
 def test_a_stall_is_a_timeout_and_the_next_send_reconnects(server: SftpServer, folder: str) -> None:  # noqa: F811
     """An unanswered request gives Timeout; the stuck connection is dropped, the next send
     opens a new one and delivers."""
-    sftp = connector(server, folder, timeout=0.5)
+    sftp = connector(server, folder, timeout=1.0)
     sftp.send(doc("S-0"), delivery_id="0", idempotency_key="s-0")
     server.stall_next()
     with pytest.raises(Timeout) as caught:

@@ -117,6 +117,7 @@ class _Knobs:
             self.drop_phase: Phase = "before"
             self.drop_every: int | None = None
             self.drop_times = 0
+            self.drop_channel_only = False
             self.stall = False
             self.denied: tuple[str, ...] = ()
             self.observers: list[Observer] = []
@@ -333,6 +334,10 @@ class _Subsystem(paramiko.SFTPServer):
         channel = self.sock
         if channel is None:
             return
+        auth = self.get_server()
+        if isinstance(auth, _Auth) and auth.peer._knobs.drop_channel_only:
+            channel.close()
+            return
         transport = channel.get_transport()
         with contextlib.suppress(OSError):
             transport.sock.shutdown(socket.SHUT_RDWR)
@@ -406,14 +411,22 @@ class SftpServer:
         """SFTP requests received since start (or the last :meth:`reset`)."""
         return self._knobs.operations
 
-    def drop_after(self, requests: int, phase: Phase = "before", *, times: int = 1) -> None:
+    def drop_after(
+        self,
+        requests: int,
+        phase: Phase = "before",
+        *,
+        times: int = 1,
+        channel_only: bool = False,
+    ) -> None:
         """Cut the connection at the ``requests``-th SFTP request from now (1 = the next one),
         ``before`` running it or ``after`` running it but before answering; ``times`` > 1
-        repeats the cut every ``requests`` requests."""
+        repeats the cut every ``requests`` requests. ``channel_only`` closes just the SFTP
+        channel and keeps the SSH connection (a server ending idle SFTP sessions)."""
         with self._knobs.lock:
             knobs = self._knobs
             knobs.drop_at, knobs.drop_every, knobs.drop_phase = requests, requests, phase
-            knobs.drop_times = times
+            knobs.drop_times, knobs.drop_channel_only = times, channel_only
 
     def stall_next(self) -> None:
         """Never answer the next SFTP request (until :meth:`release` or :meth:`stop`)."""
