@@ -101,3 +101,15 @@ def test_verify_tries_content_variants_lazily() -> None:
 
     assert cms.verify_detached(variants(), der, [cert]).content == b"a\r\nb"
     assert made == [b"a\nb", b"a\r\nb"]
+
+
+def test_fast_signer_infos_reader_matches_asn1crypto() -> None:
+    """The header walk finds the same SignerInfos as asn1crypto; BER falls back (None)."""
+    key, cert = identity("ACME")
+    der = cms.sign_detached(b"content", key=key, cert=cert, now=NOW)
+    signed = asn1_cms.ContentInfo.load(der)["content"]
+    assert cms._signer_infos_der(der) == signed["signer_infos"].dump()
+    header = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)
+    ber = b"\x30\x80" + der[header:] + b"\x00\x00"
+    assert cms._signer_infos_der(ber) is None
+    assert cms.verify_detached([b"content"], ber, [cert]).cert == cert

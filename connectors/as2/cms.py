@@ -305,6 +305,29 @@ def _digest(name: str, data: bytes) -> bytes:
     return hashlib.new(name, data).digest()
 
 
+def _signer_infos_der(data: bytes) -> bytes | None:
+    """The SignerInfos of a definite-length SignedData, found by walking its fixed headers
+    (the certificates inside are skipped unparsed); None for BER, which asn1crypto then reads."""
+    try:
+        start, end = _header(data, 0, 0x30)
+        if end != len(data) or data[start : start + len(_OID_SIGNED_DATA)] != _OID_SIGNED_DATA:
+            return None
+        start, _ = _header(data, start + len(_OID_SIGNED_DATA), 0xA0)
+        pos, end = _header(data, start, 0x30)
+        pos = _header(data, pos, 0x02)[1]  # version
+        pos = _header(data, pos, 0x31)[1]  # digestAlgorithms
+        pos = _header(data, pos, 0x30)[1]  # encapContentInfo
+        for optional in (0xA0, 0xA1):  # certificates, crls
+            if pos < end and data[pos] == optional:
+                pos = _header(data, pos, optional)[1]
+        signer_end = _header(data, pos, 0x31)[1]
+        if signer_end != end:
+            return None
+    except (ValueError, IndexError):
+        return None
+    return data[pos:signer_end]
+
+
 def verify_detached(
     candidates: Iterable[bytes], signature: bytes, certs: Iterable[x509.Certificate]
 ) -> Verified:
@@ -314,7 +337,9 @@ def verify_detached(
     CmsError modifier: "integrity-check-failed" when no candidate matches the signed digest,
     "authentication-failed" when the digest matches but no certificate verifies the signature.
     """
-    signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    signer_infos = _signer_infos_der(signature)
+    if signer_infos is None:
+        signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
     content_variants = _Replay(candidates)
     cert_list = list(certs)
     if not cert_list:
@@ -323,7 +348,10 @@ def verify_detached(
             "no certificate configured for the partner to verify the signature",
         )
     try:
-        signers = list(signed_data["signer_infos"])
+        if signer_infos is not None:
+            signers = list(cms.SignerInfos.load(signer_infos))
+        else:
+            signers = list(signed_data["signer_infos"])
     except Exception as exc:
         raise CmsError(INTEGRITY_CHECK_FAILED, f"unreadable signer infos: {exc}") from exc
     if not signers:
