@@ -127,6 +127,7 @@ def main() -> None:
             "connection_per_file": _rounded(fresh_rates),
         },
         "ratio_reused_to_per_file": round(reuse / fresh, 1),
+        "ratio_per_round": [round(r / f, 1) for r, f in zip(reuse_rates, fresh_rates, strict=True)],
         "python": platform.python_version(),
         "machine": platform.machine(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -136,7 +137,8 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"reused connection:   {reuse:8.1f} files/s  (rounds: {_rounded(reuse_rates)})")
     print(f"connection per file: {fresh:8.1f} files/s  (rounds: {_rounded(fresh_rates)})")
-    print(f"ratio: {reuse / fresh:.1f}x  ->  {out.relative_to(REPO)}")
+    print(f"ratio: {reuse / fresh:.1f}x (per round: {result['ratio_per_round']})")
+    print(f"-> {out.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
