@@ -246,6 +246,15 @@ def parse_mdn(headers: Mapping[str, str], body: bytes, *, partner: As2Partner | 
     Raises MdnError when it is not an MDN, or is signed and does not verify with the partner's
     certificates. ``partner`` None reads without verifying (``signature_verified`` False).
     """
+    try:
+        return _parse_mdn(headers, body, partner)
+    except MdnError:
+        raise
+    except Exception as exc:  # the boundary: nothing foreign escapes the layer
+        raise MdnError(f"not a readable MDN: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse_mdn(headers: Mapping[str, str], body: bytes, partner: As2Partner | None) -> Mdn:
     h = mime.lower_keys(headers)
     raw = mime.header_bytes(headers.items()) + mime.CRLF + body
     try:
