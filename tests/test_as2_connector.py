@@ -114,8 +114,12 @@ def send(connector: As2Connector, key: str = "k-1") -> Any:
         (status(503), RemoteUnavailable),
         (status(401), AuthenticationFailed),
         (status(403), AuthenticationFailed),
-        (status(404), Rejected),
+        (status(404), ConfigurationInvalid),
+        (status(405), ConfigurationInvalid),
         (status(413), Rejected),
+        (status(400), Rejected),
+        (status(408), Timeout),
+        (status(504), Timeout),
         (status(302, {"location": "http://elsewhere/"}), ConfigurationInvalid),
     ],
 )
@@ -127,7 +131,7 @@ def test_http_status_translation(
         send(mocked(tmp_path, handler))
     assert type(caught.value) is error
     assert caught.value.evidence.startswith(b"HTTP/1.1 ")
-    assert "as2:IGW@http://as2.test/as2" in str(caught.value)
+    assert "as2:IGW@http://as2.test/as2: POST <igw-" in str(caught.value)
 
 
 def test_rate_limited_carries_retry_after(tmp_path: Path) -> None:
@@ -183,7 +187,11 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Any]]:
 
 @pytest.mark.parametrize(
     ("code", "headers", "error"),
-    [(503, {"Retry-After": "3"}, RemoteUnavailable), (429, {"Retry-After": "2"}, RateLimited)],
+    [
+        (503, {}, RemoteUnavailable),
+        (503, {"Retry-After": "3"}, RateLimited),
+        (429, {"Retry-After": "2"}, RateLimited),
+    ],
 )
 def test_real_server_busy(
     live: tuple[str, Any],
@@ -192,7 +200,8 @@ def test_real_server_busy(
     headers: dict[str, str],
     error: type[DeliveryError],
 ) -> None:
-    """A real server answering 503 / 429 gives the retryable error; the next send goes through."""
+    """A real server answering 503 / 429 gives the retryable error (RateLimited when it says
+    when to come back, so the worker waits that long); the next send goes through."""
     base_url, app = live
     connector = make_connector(base_url, tmp_path / "keys", clock=clock)
     app.answer_next(code, headers, b"come back later")
@@ -211,7 +220,7 @@ def test_real_server_too_slow(live: tuple[str, Any], tmp_path: Path) -> None:
     with pytest.raises(Timeout) as caught:
         send(connector, "slow")
     assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
-    assert "0.5 s" in str(caught.value)
+    assert "no answer in time" in str(caught.value)
 
 
 # --- MDN outcomes ---------------------------------------------------------------------------
@@ -439,7 +448,7 @@ def test_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_http_basic_credentials(tmp_path: Path) -> None:
-    """http_user/http_password are sent as HTTP Basic credentials on the AS2 POST."""
+    """basic_username/basic_password are sent as HTTP Basic credentials on the AS2 POST."""
     seen: list[str] = []
     answer = mdn_answer(Disposition())
 
@@ -447,5 +456,38 @@ def test_http_basic_credentials(tmp_path: Path) -> None:
         seen.append(request.headers.get("authorization", ""))
         return answer(request)
 
-    send(mocked(tmp_path, handle, http_user="acme", http_password="s3cret"))
+    send(mocked(tmp_path, handle, basic_username="acme", basic_password="s3cret"))
     assert seen == ["Basic " + base64.b64encode(b"acme:s3cret").decode()]
+
+
+def test_https_trust(tmp_path: Path) -> None:
+    """Over HTTPS: a server certificate we do not trust is HostKeyMismatch (permanent); with the
+    partner's CA in ca_bundle the same send goes through."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+    from test_connectors_http_tls import CA
+
+    from gateway.delivery_errors import HostKeyMismatch
+    from gateway.peers.serve import serve_in_thread
+    from gateway.web import create_app
+
+    ca = CA(tmp_path, "as2-ca")
+    server = ca.issue("as2-server", ExtendedKeyUsageOID.SERVER_AUTH, ip="127.0.0.1")
+    store = Store.open(sqlite_url(tmp_path))
+    store.migrate()
+    app = create_app(store=store, as2=endpoint_config())
+    tls = {"ssl_keyfile": str(server.key), "ssl_certfile": str(server.cert)}
+    try:
+        with serve_in_thread(app, ssl_options=tls) as base_url:
+            assert base_url.startswith("https://")
+            untrusting = make_connector(base_url, tmp_path / "keys", clock=clock)
+            with pytest.raises(HostKeyMismatch) as caught:
+                send(untrusting, "tls")
+            assert caught.value.retryable is False
+            untrusting.close()
+            trusting = make_connector(
+                base_url, tmp_path / "keys", clock=clock, ca_bundle=str(ca.pem)
+            )
+            assert send(trusting, "tls").transport_proof is True
+            trusting.close()
+    finally:
+        store.close()

@@ -96,7 +96,7 @@ def test_unknown_partner_asking_async_gets_403(store: Store, tmp_path: Path) -> 
         connector = make_connector(
             base_url, tmp_path, as2_from="STRANGER", mdn="async", async_mdn_url=f"{mdn_url}/mdn"
         )
-        with pytest.raises(AuthenticationFailed, match="HTTP 403"):
+        with pytest.raises(AuthenticationFailed, match="403 Forbidden: AS2 message refused"):
             connector.send(document(), delivery_id="d", idempotency_key="k")
         time.sleep(0.2)
     assert collector.posts == []

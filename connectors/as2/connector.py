@@ -18,13 +18,17 @@ What each answer becomes:
 ====================================  =====================  ======================================
 answer                                error                  why
 ====================================  =====================  ======================================
+HTTP answers and httpx failures       (see the table in      one translation for every HTTP
+                                      connectors.http_errors) connector, e.g.:
 connect refused / DNS / reset         ConnectionFailed       the partner may come back
-read / write / pool timeout           Timeout                outcome unknown; re-send is safe
-HTTP 429                              RateLimited            ``Retry-After`` seconds when given
-HTTP 5xx                              RemoteUnavailable      the partner's server is in trouble
+read / write timeout, HTTP 408, 504   Timeout                outcome unknown; re-send is safe
+HTTP 429, 503 with Retry-After        RateLimited            ``retry_after`` from Retry-After
+other HTTP 5xx                        RemoteUnavailable      the partner's server is in trouble
 HTTP 401 / 403                        AuthenticationFailed   HTTP credentials refused
+HTTP 3xx, 404, 405                    ConfigurationInvalid   url is not the AS2 endpoint
 other HTTP 4xx                        Rejected               the partner refused the request
-TLS certificate not trusted           HostKeyMismatch        wrong CA / certificate on their side
+TLS server certificate not trusted    HostKeyMismatch        wrong CA / certificate on their side
+TLS client certificate refused        AuthenticationFailed   mutual TLS: client_cert not trusted
 MDN not readable, signature invalid   Rejected               no proof; a person must look
 unsigned MDN when a signed one asked  Rejected               no non-repudiation proof
 MDN for another Message-ID            Rejected               not an answer to this message
@@ -61,6 +65,7 @@ from typing import Any
 
 import httpx
 
+from connectors import http_errors
 from connectors.as2 import certs
 from connectors.as2.errors import As2Error, CertificateError, MdnError
 from connectors.as2.mdn import Mdn, parse_mdn
@@ -72,16 +77,13 @@ from connectors.as2.message import (
     build_message,
 )
 from connectors.base import Clock, Receipt, utc_now
+from connectors.http_client import tls_context
+from connectors.http_errors import error_for_exception, error_for_status
 from gateway.delivery_errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
-    ConnectionFailed,
-    HostKeyMismatch,
     IdempotencyConflict,
-    RateLimited,
     Rejected,
-    RemoteUnavailable,
-    Timeout,
 )
 from gateway.document import Document
 
@@ -153,9 +155,10 @@ class As2Connector:
     reference) is our signing/decryption key, ``key_password`` its password (secret reference),
     ``cert_file`` our certificate when the key file does not bring it; ``partner_cert_file``
     the partner's certificate (PEM/DER/.p7b). ``sign``/``encrypt`` take ``"none"`` to switch off.
-    ``http_user``/``http_password`` (a reference) give HTTP Basic credentials for partners whose
-    AS2 server asks for them. ``client`` replaces the HTTP client (tests:
-    ``httpx.Client(transport=MockTransport(...))``).
+    ``basic_username``/``basic_password`` (a reference) give HTTP Basic credentials, and
+    ``ca_bundle``/``client_cert``/``client_key`` TLS trust and mutual TLS, for partners whose AS2
+    server asks for them (the same options as the HTTP connector). ``client`` replaces the HTTP
+    client (tests: ``httpx.Client(transport=MockTransport(...))``).
     """
 
     name = "as2"
@@ -185,9 +188,11 @@ class As2Connector:
         message_id_domain: str | None = None,
         timeout: float = 60.0,
         connect_timeout: float | None = None,
-        verify_tls: bool | str = True,
-        http_user: str | None = None,
-        http_password: str | None = None,
+        ca_bundle: str | None = None,
+        client_cert: str | None = None,
+        client_key: str | None = None,
+        basic_username: str | None = None,
+        basic_password: str | None = None,
         client: httpx.Client | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -228,13 +233,16 @@ class As2Connector:
         self.domain = message_id_domain or (re.sub(r"[^A-Za-z0-9.-]", "-", as2_from) or "as2")
         self.timeout = timeout
         if client is None:
+            tls = tls_context(client_cert, client_key, ca_bundle, f"as2 {url}")
             client = httpx.Client(
                 timeout=httpx.Timeout(timeout, connect=connect_timeout or timeout),
-                verify=verify_tls,
+                verify=tls if tls is not None else True,
                 follow_redirects=False,
             )
         self.auth = (
-            httpx.BasicAuth(http_user, http_password or "") if http_user is not None else None
+            httpx.BasicAuth(basic_username, basic_password or "")
+            if basic_username is not None
+            else None
         )
         self.client = client
         # Receipts of this process's sends, most recent last; bounded, because past the bound a
@@ -360,12 +368,12 @@ class As2Connector:
         return Receipt(
             **common,
             transport_proof=True,
-            evidence=_http_evidence(response),
+            evidence=http_errors.evidence(response),
             detail=f"HTTP {response.status_code} (no MDN requested)",
         )
 
     def _post(self, message: OutboundMessage) -> httpx.Response:
-        what = f"{self.channel}: POST {message.message_id}"
+        what = f"POST <{message.message_id}>"
         try:
             response = self.client.post(
                 self.url,
@@ -373,41 +381,11 @@ class As2Connector:
                 headers=message.headers,
                 auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
             )
-        except httpx.TimeoutException as exc:
-            if isinstance(exc, httpx.ConnectTimeout):
-                raise ConnectionFailed(f"{what}: no connection within the timeout: {exc}") from exc
-            raise Timeout(
-                f"{what}: no answer within {self.timeout} s ({type(exc).__name__})"
-            ) from exc
-        except httpx.ConnectError as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise HostKeyMismatch(f"{what}: TLS certificate not trusted: {exc}") from exc
-            raise ConnectionFailed(f"{what}: cannot connect: {exc}") from exc
-        except (httpx.TransportError, OSError) as exc:
-            raise ConnectionFailed(f"{what}: {type(exc).__name__}: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise ConnectionFailed(f"{what}: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        evidence = _http_evidence(response)
-        said = _excerpt(response)
-        if status == 429:
-            raise RateLimited(
-                f"{what}: HTTP 429 Too Many Requests{said}",
-                retry_after=_retry_after(response.headers.get("retry-after")),
-                evidence=evidence,
-            )
-        if status >= 500:
-            raise RemoteUnavailable(f"{what}: HTTP {status}{said}", evidence=evidence)
-        if status in (401, 403):
-            raise AuthenticationFailed(f"{what}: HTTP {status}{said}", evidence=evidence)
-        if status >= 400:
-            raise Rejected(f"{what}: HTTP {status}{said}", evidence=evidence)
-        if status >= 300:
-            raise ConfigurationInvalid(
-                f"{what}: HTTP {status} redirect to {response.headers.get('location')!r}; "
-                "set url to the partner's AS2 endpoint itself",
-                evidence=evidence,
-            )
+        except (httpx.HTTPError, OSError) as exc:
+            raise error_for_exception(exc, channel=self.channel, what=what) from exc
+        error = error_for_status(response, channel=self.channel, what=what, clock=self.clock)
+        if error is not None:
+            raise error
         return response
 
     def _check_mdn(
@@ -471,26 +449,6 @@ def _unverified(response: httpx.Response) -> str:
     except As2Error:
         return ""
     return f"; unverified, it says: {mdn.disposition}"
-
-
-def _http_evidence(response: httpx.Response) -> bytes:
-    head = f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in response.headers.items())
-    return head.encode("latin-1", "replace") + b"\r\n" + response.content[:4096]
-
-
-def _excerpt(response: httpx.Response) -> str:
-    text = response.content[:200].decode("utf-8", "replace").strip()
-    return f": {text}" if text else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 __all__ = ["As2Connector", "derive_message_id", "expected_mic"]
