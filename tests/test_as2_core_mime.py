@@ -97,3 +97,14 @@ def test_split_http_message() -> None:
     """A captured request: request line skipped, header block to a dict, body after it."""
     headers, body = mime.split_http_message(b"POST /as2 HTTP/1.1\r\nAS2-From: a\r\n\r\n\x00body")
     assert headers == {"AS2-From": "a"} and body == b"\x00body"
+
+
+def test_non_ascii_filename_and_subject() -> None:
+    """A non-ASCII filename goes out as RFC 2231 with an ASCII fallback and reads back; a
+    non-ASCII subject becomes an RFC 2047 encoded word."""
+    value = mime.attachment("Rechnung März.xml")
+    assert value.isascii()
+    assert mime.parse_params(value)[1]["filename"] == "Rechnung März.xml"
+    assert mime.attachment("plain.xml") == 'attachment; filename="plain.xml"'
+    assert mime.encoded_word("Rechnung März") == "=?utf-8?q?Rechnung_M=C3=A4rz?="
+    assert mime.encoded_word("AS2 message") == "AS2 message"

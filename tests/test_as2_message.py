@@ -309,7 +309,7 @@ def test_partner_certificate_rollover() -> None:
             sender=As2Identity(SENDER, *identity(name)),
             receiver=_partner(RECEIVER),
             options=SendOptions(),
-            message_id=f"roll-{name}@x",
+            message_id=f"roll-{name.replace(' ', '-')}@x",
             now=NOW,
         )
         opened = open_message(
@@ -327,3 +327,39 @@ def test_base64_transfer_encoded_body() -> None:
     partner = _partner(SENDER)
     opened = open_message(headers, body, local=_me(RECEIVER), partner_for=lambda _n: partner)
     assert opened.payload == PAYLOAD and opened.mic == out.mic
+
+
+def test_non_ascii_filename_round_trip() -> None:
+    """A non-ASCII filename and subject go out as ASCII headers and the filename reads back."""
+    out = build_message(
+        PAYLOAD,
+        content_type="application/xml",
+        filename="Rechnung März.xml",
+        sender=_me(SENDER),
+        receiver=_partner(RECEIVER),
+        options=SendOptions(),
+        message_id="m@x",
+        subject="Rechnung März",
+        now=NOW,
+    )
+    assert all(v.isascii() for v in out.headers.values())
+    assert _open(out).filename == "Rechnung März.xml"
+
+
+@pytest.mark.parametrize(
+    ("message_id", "sender"),
+    [("has space@x", SENDER), ("a<b>@x", SENDER), ("", SENDER), ("m@x", "Bäcker"), ("m@x", "")],
+)
+def test_unusable_ids_refused(message_id: str, sender: str) -> None:
+    """Message ids with blanks/<> or empty, AS2 names not printable ASCII: refused by name."""
+    with pytest.raises(As2Error, match="not usable"):
+        build_message(
+            PAYLOAD,
+            content_type="application/xml",
+            filename=None,
+            sender=As2Identity(sender, *identity(SENDER)),
+            receiver=_partner(RECEIVER),
+            options=SendOptions(),
+            message_id=message_id,
+            now=NOW,
+        )

@@ -13,6 +13,7 @@ import binascii
 import datetime as dt
 import email.utils
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ USER_AGENT = "invoice-gateway AS2"
 _PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _PKCS7_SIG = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _MAX_NESTING = 8
+_AS2_NAME = re.compile(r"[\x20-\x7e]{1,128}")
+_MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,998}")
 
 
 def micalg_name(digest: str) -> str:
@@ -237,15 +240,22 @@ def build_message(
     options.check()
     when = now or dt.datetime.now(dt.UTC)
     mid = strip_id(message_id)
-    if not mid:
-        raise As2Error("AS2 message id is empty; give a unique id such as '<uuid>@<our-host>'")
+    if not _MESSAGE_ID.fullmatch(mid):
+        raise As2Error(
+            f"AS2 message id {message_id!r} is not usable: printable ASCII without blanks or <>, "
+            "e.g. '<uuid>@<our-host>'"
+        )
+    for role, name in (("sender", sender.as2_id), ("receiver", receiver.as2_id)):
+        if not _AS2_NAME.fullmatch(name):
+            raise As2Error(
+                f"AS2 {role} name {name!r} is not usable: 1-128 printable ASCII characters "
+                "(RFC 4130 6.2)"
+            )
     # MIME entities are kept as lists of pieces (header block, body) and joined once at the
     # end: a 1 MB payload is then copied only where a layer transforms it.
     content_headers = [("Content-Type", content_type), ("Content-Transfer-Encoding", "binary")]
     if filename:
-        content_headers.append(
-            ("Content-Disposition", f"attachment; filename={mime.quote(filename)}")
-        )
+        content_headers.append(("Content-Disposition", mime.attachment(filename)))
     entity = [mime.header_bytes(content_headers) + mime.CRLF, payload]
     mic_alg = options.sign or options.mdn_digest
     try:
@@ -311,7 +321,7 @@ def build_message(
         "AS2-From": quote_as2_name(sender.as2_id),
         "AS2-To": quote_as2_name(receiver.as2_id),
         "Message-ID": f"<{mid}>",
-        "Subject": subject,
+        "Subject": mime.encoded_word(subject),
         "Date": email.utils.format_datetime(when if when.tzinfo else when.replace(tzinfo=dt.UTC)),
         "MIME-Version": "1.0",
         "User-Agent": USER_AGENT,

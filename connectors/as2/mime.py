@@ -8,9 +8,11 @@ which breaks signatures; here a part is always the bytes as received.
 from __future__ import annotations
 
 import binascii
+import email.header
 import os
 import quopri
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -107,12 +109,38 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
         if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
             raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
         params[name.lower()] = raw
+    for name in [n for n in params if n.endswith("*")]:
+        # RFC 2231 extended value (charset'language'percent-encoded) wins over the plain one
+        charset, _, rest_value = params.pop(name).partition("'")
+        _, _, encoded = rest_value.partition("'")
+        try:
+            params[name[:-1]] = urllib.parse.unquote(encoded, encoding=charset or "utf-8")
+        except LookupError:
+            params[name[:-1]] = urllib.parse.unquote(encoded)
     return head.strip().lower(), params
 
 
 def quote(value: str) -> str:
     """A parameter value as a quoted string."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition value for ``filename``: quoted when ASCII, RFC 2231
+    (``filename*=utf-8''...``) with an ASCII fallback otherwise."""
+    if filename.isascii() and filename.isprintable():
+        return f"attachment; filename={quote(filename)}"
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return (
+        f"attachment; filename={quote(fallback)}; filename*=utf-8''{urllib.parse.quote(filename)}"
+    )
+
+
+def encoded_word(text: str) -> str:
+    """``text`` for a header: as is when printable ASCII, else an RFC 2047 encoded word."""
+    if text.isascii() and text.isprintable():
+        return text
+    return email.header.Header(text, "utf-8").encode()
 
 
 def new_boundary() -> str:
