@@ -148,12 +148,12 @@ def expiry_warnings(
     certs: Iterable[x509.Certificate], now: dt.datetime, within_days: int = 30
 ) -> list[str]:
     """One sentence per certificate expired, not yet valid, or expiring within ``within_days``."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
     out: list[str] = []
     for cert in certs:
         v = validity(cert, now)
         end = v.not_after.strftime("%Y-%m-%d %H:%M UTC")
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
         if now < v.not_before:
             out.append(
                 f"Certificate {v.subject} is not valid before "
