@@ -5,6 +5,19 @@ Send order is RFC 5402's: compress, then sign (detached multipart/signed), then 
 7.3.1: over the signed MIME entity (headers and body, canonical) with the signing digest when
 signed; over the MIME entity that was encrypted when only encrypted; over the payload alone
 otherwise.
+
+Example (both ends in one process, as the tests do)::
+
+    acme = As2Identity("ACME", acme_key, acme_cert)
+    buyer = As2Identity("BUYERCO", buyer_key, buyer_cert)
+    out = build_message(b"UNA:+.? '...", content_type="application/EDIFACT",
+                        filename="invoice.edi", sender=acme,
+                        receiver=As2Partner("BUYERCO", (buyer_cert,)),
+                        options=SendOptions(), message_id="inv-1@acme.example")
+    # POST out.headers / out.body to the partner's URL; its MDN must return out.mic
+    opened = open_message(out.headers, out.body, local=buyer,
+                          partner_for={"ACME": As2Partner("ACME", (acme_cert,))}.get)
+    assert opened.payload.startswith(b"UNA") and opened.mic == out.mic
 """
 
 from __future__ import annotations
