@@ -404,7 +404,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    """Stop a delivery: FAILED with a ``cancelled`` event (the state table has no CANCELLED)."""
+    """Stop a delivery: CANCELLED with a ``cancelled`` event (``igw resend`` re-queues it)."""
     from gateway.store import DeliveryState, IllegalTransition
 
     store = _open_store(_store_url(args))
@@ -413,7 +413,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         try:
             store.mark(
                 row.id,
-                DeliveryState.FAILED,
+                DeliveryState.CANCELLED,
                 now=_now(),
                 kind="cancelled",
                 level="warning",
@@ -424,7 +424,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             return EXIT_FAILED
     finally:
         store.close()
-    print(f"delivery {row.id} ({row.invoice_number} -> {row.buyer}) cancelled: FAILED")
+    print(f"delivery {row.id} ({row.invoice_number} -> {row.buyer}) cancelled: CANCELLED")
     return EXIT_OK
 
 
@@ -551,7 +551,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _store_options(p, profiles=False)
     p.set_defaults(func=cmd_resend)
 
-    p = sub.add_parser("cancel", help="stop a delivery (ends FAILED, 'cancelled' event)")
+    p = sub.add_parser("cancel", help="stop a delivery (CANCELLED, 'cancelled' event)")
     p.add_argument("delivery", type=int, metavar="DELIVERY")
     _store_options(p, profiles=False)
     p.set_defaults(func=cmd_cancel)

@@ -437,3 +437,18 @@ def test_status_table_marks_held_deliveries(store: Store) -> None:  # noqa: F811
     (batch,) = store.batches()
     assert f"QUEUED (held in batch {batch.id})" in status_table(rows)
     assert status_rows(rows)[0]["held"] is True and status_rows(rows)[0]["batch"] == batch.id
+
+
+def test_member_cancelled_while_held_is_left_out_of_the_interchange(store: Store) -> None:  # noqa: F811
+    """A held delivery cancelled before its batch closes is not rendered nor sent; the other
+    members are, and the cancelled one stays CANCELLED."""
+    profiles = _set(_profile("per-day"))
+    report = submit(_records("INV-1", "INV-2", "INV-3"), store, profiles, now=T0)
+    cancelled = report.outcomes[1].delivery_ids[0]
+    store.mark(cancelled, DeliveryState.CANCELLED, now=T0, kind="cancelled", level="warning")
+    memory = MemoryConnector(channel="edi")
+    worker = _worker(store, profiles, memory, Clock(T0.replace(hour=18)))
+    assert worker.run_once() == 2
+    (sent,) = memory.sent
+    assert sent.document.content.count(b"UNH+") == 2 and b"INV-2" not in sent.document.content
+    assert store.delivery(cancelled).state is DeliveryState.CANCELLED

@@ -224,12 +224,12 @@ def test_timeline_lists_every_event_and_evidence_on_request(
 def test_resend_requeues_under_the_same_idempotency_key(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """cancel -> FAILED, resend -> QUEUED again: same delivery, same key, no second row."""
+    """cancel -> CANCELLED, resend -> QUEUED again: same delivery, same key, no second row."""
     now = dt.datetime.now(dt.UTC)
     store = _seed(url, now, count=1)
     key = store.delivery(1).idempotency_key
     assert main(["cancel", "1", "--store", url]) == 0
-    assert store.delivery(1).state is DeliveryState.FAILED
+    assert store.delivery(1).state is DeliveryState.CANCELLED
     assert main(["resend", "NB-2026-10001", "--store", url]) == 0
     assert key in capsys.readouterr().out
     rows = store.deliveries()
@@ -251,7 +251,7 @@ def test_resend_and_cancel_refuse_moves_the_state_table_forbids(
     assert main(["resend", "1", "--store", url]) == 1
     assert "REJECTED -> QUEUED is not allowed" in capsys.readouterr().err
     assert main(["cancel", "1", "--store", url]) == 1
-    assert "REJECTED -> FAILED is not allowed" in capsys.readouterr().err
+    assert "REJECTED -> CANCELLED is not allowed" in capsys.readouterr().err
     assert main(["cancel", "99", "--store", url]) == 1
     assert "delivery 99" in capsys.readouterr().err
     assert main(["resend", "NOPE-1", "--store", url]) == 1
