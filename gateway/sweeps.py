@@ -32,8 +32,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-import sqlalchemy as sa
-
 from connectors.base import Inbound, Polling, utc_now
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.acks_in import AckRouter, Correlation, receive
@@ -49,8 +47,6 @@ from gateway.store import (
     StoreError,
 )
 from gateway.store.inbound import finish_inbound, record_inbound
-from gateway.store.schema import deliveries, events
-from gateway.store.states import check_transition
 from gateway.worker import channel_names
 
 log = logging.getLogger(__name__)
@@ -241,47 +237,23 @@ def _cas(
     level: str = "info",
 ) -> SweepAction:
     """Compare-and-set: when the row still has the state and deadline the sweep saw, move it
-    (or keep the state) with ``deadline`` and append a ``kind`` event, in one transaction.
-
-    The store has no public "act only if unchanged" call, so this takes the row lock itself on
-    the store's engine and tables; without it two sweeps could both re-send one delivery.
+    (or keep the state) with ``deadline`` and append a ``kind`` event, in one transaction
+    (:meth:`gateway.store.Store.move_if_unchanged`); without it two sweeps could both re-send
+    one delivery.
     """
-    target = row.state if new_state is None else new_state
-    if new_state is not None:
-        check_transition(row.id, row.state, new_state)
-    with store.engine.connect() as db, db.begin():
-        current = (
-            db.execute(
-                sa.select(deliveries.c.state, deliveries.c.next_attempt_at)
-                .where(deliveries.c.id == row.id)
-                .with_for_update()
-            )
-            .mappings()
-            .first()
-        )
-        if (
-            current is None
-            or current["state"] != row.state.value
-            or current["next_attempt_at"] != row.next_attempt_at
-        ):
-            return SweepAction(row.id, row.invoice_number, "lost_race", "changed by another sweep")
-        db.execute(
-            deliveries.update()
-            .where(deliveries.c.id == row.id)
-            .values(state=target.value, next_attempt_at=deadline, updated_at=now)
-        )
-        db.execute(
-            events.insert().values(
-                at=now,
-                invoice_id=row.invoice_id,
-                delivery_id=row.id,
-                kind=kind,
-                level=level,
-                state_from=row.state.value if new_state is not None else None,
-                state_to=target.value if new_state is not None else None,
-                detail=detail,
-            )
-        )
+    moved = store.move_if_unchanged(
+        row.id,
+        seen_state=row.state,
+        seen_next_attempt_at=row.next_attempt_at,
+        new_state=new_state,
+        next_attempt_at=deadline,
+        now=now,
+        kind=kind,
+        detail=detail,
+        level=level,
+    )
+    if not moved:
+        return SweepAction(row.id, row.invoice_number, "lost_race", "changed by another sweep")
     return SweepAction(row.id, row.invoice_number, kind, detail)
 
 

@@ -115,3 +115,33 @@ def test_record_attempts_records_held_claims_and_reports_lost_ones(store: Store)
     kinds = [(e.kind, e.state_to) for e in store.timeline("A")]
     assert kinds[-2:] == [("attempt", "SENT"), ("transport_proof", "DELIVERED")]
     assert store.timeline("A")[-1].evidence == b"proof"
+
+
+def test_move_if_unchanged_acts_only_on_what_was_seen(store: Store) -> None:  # noqa: F811
+    """The sweeps' compare-and-set: a stale view (state or deadline changed) moves nothing and
+    logs nothing; the current view moves the delivery and appends the event."""
+    store.accept_many([_item("A")], now=T0)
+    (row,) = store.deliveries()
+    stale = store.move_if_unchanged(
+        row.id,
+        seen_state=DeliveryState.QUEUED,
+        seen_next_attempt_at=T0 + dt.timedelta(hours=1),
+        new_state=DeliveryState.CANCELLED,
+        next_attempt_at=None,
+        now=T0,
+        kind="reminder",
+        detail="stale",
+    )
+    assert not stale and store.delivery(row.id).state is DeliveryState.QUEUED
+    moved = store.move_if_unchanged(
+        row.id,
+        seen_state=DeliveryState.QUEUED,
+        seen_next_attempt_at=T0,
+        new_state=DeliveryState.CANCELLED,
+        next_attempt_at=None,
+        now=T0,
+        kind="cancelled",
+        detail="current",
+    )
+    assert moved and store.delivery(row.id).state is DeliveryState.CANCELLED
+    assert [e.detail for e in store.timeline("A")][-1] == "current"

@@ -694,6 +694,51 @@ class Store:
                 f"switching to {then_add.channel}",
             )
 
+    def move_if_unchanged(
+        self,
+        delivery_id: int,
+        *,
+        seen_state: DeliveryState,
+        seen_next_attempt_at: dt.datetime | None,
+        new_state: DeliveryState | None,
+        next_attempt_at: dt.datetime | None,
+        now: dt.datetime,
+        kind: str,
+        detail: str,
+        level: str = "info",
+    ) -> bool:
+        """Compare-and-set for sweeps: when the delivery still has the state and next-attempt
+        time the caller saw, move it to ``new_state`` (None: keep the state) with
+        ``next_attempt_at`` and append a ``kind`` event, in one transaction under the row lock.
+
+        Returns False (nothing changed) when another process changed the delivery meanwhile, so
+        two sweeps never both act on it. The move is guarded by the state table.
+        """
+        if new_state is not None:
+            check_transition(delivery_id, seen_state, new_state)
+        with self._write() as db:
+            row = self._lock(db, delivery_id)
+            if row["state"] != seen_state.value or row["next_attempt_at"] != seen_next_attempt_at:
+                return False
+            target = seen_state if new_state is None else new_state
+            db.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .values(state=target.value, next_attempt_at=next_attempt_at, updated_at=now)
+            )
+            self._event(
+                db,
+                now,
+                row["invoice_id"],
+                delivery_id,
+                kind,
+                level=level,
+                detail=detail,
+                state_from=None if new_state is None else seen_state.value,
+                state_to=None if new_state is None else target.value,
+            )
+        return True
+
     def add_delivery(
         self, invoice_id: int, new: AddedDelivery, *, now: dt.datetime, reason: str
     ) -> int:
