@@ -1,9 +1,11 @@
 """CMS (RFC 5652) SignedData, EnvelopedData and CompressedData (RFC 3274) for AS2.
 
-Writing uses fixed DER templates (connectors.as2.der) with per-certificate pieces cached;
-reading uses asn1crypto, which accepts the BER (indefinite lengths, chunked octet strings)
-that other AS2 products send. Errors are raised as :class:`CmsError` with a reason that
-maps onto an RFC 4130 disposition modifier.
+Writing uses fixed DER templates (connectors.as2.der) with per-certificate pieces cached.
+Reading walks the few fixed headers of definite-length input to reach the parts that matter
+(SignerInfos; recipients, algorithm and ciphertext, the latter as a memoryview) and hands
+those to asn1crypto; anything else, e.g. the BER with indefinite lengths and chunked octet
+strings that mendelson sends, is read by asn1crypto whole. Errors are raised as
+:class:`CmsError` with a reason that maps onto an RFC 4130 disposition modifier.
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
-    "md5": hashes.MD5,
-}
+}  # no MD5: a partner still signing with it gets integrity-check-failed
 #: cipher name -> (OID, key bytes, block bytes)
 _CIPHER_OIDS: dict[str, tuple[str, int, int]] = {
     "aes128-cbc": ("2.16.840.1.101.3.4.1.2", 16, 16),
