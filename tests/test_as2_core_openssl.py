@@ -244,3 +244,28 @@ def test_we_open_opaque_signed_data(tmp_path: Path, keys: dict[str, Path]) -> No
     with pytest.raises(As2MessageError) as info:
         open_message(headers, der, local=_me(), partner_for=lambda _n: stranger)
     assert info.value.modifier == "authentication-failed"
+
+
+@pytest.mark.may_skip
+def test_md5_signature_refused(tmp_path: Path, keys: dict[str, Path]) -> None:
+    """A message signed with MD5 (openssl cms -sign -md md5) is refused: integrity-check-failed."""
+    (tmp_path / "e").write_bytes(ENTITY)
+    smime = _openssl(
+        "cms",
+        "-sign",
+        "-binary",
+        "-in",
+        tmp_path / "e",
+        "-signer",
+        keys["cert"],
+        "-inkey",
+        keys["key"],
+        "-md",
+        "md5",
+    )
+    fields, offset = mime.split_headers(smime)
+    headers = dict(fields) | {"AS2-From": "OSSL", "AS2-To": "OSSL", "Message-ID": "<m@x>"}
+    partner = As2Partner("OSSL", (identity("OSSL")[1],), require_encrypted=False)
+    with pytest.raises(As2MessageError) as info:
+        open_message(headers, smime[offset:], local=_me(), partner_for=lambda _n: partner)
+    assert info.value.modifier == "integrity-check-failed" and "md5" in info.value.text
