@@ -133,7 +133,7 @@ def start_workers(
 ) -> list[subprocess.Popen[bytes]]:
     """``workers`` worker processes (``python -m gateway.worker``)."""
     command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
-    command += ["--batch", "50", "--poll-interval", "0.05"]
+    command += ["--poll-interval", "0.05"]  # igw run defaults otherwise (batch 50, 8 sends)
     command += ["--until-empty"] if until_empty else []
     return [
         subprocess.Popen([*command, "--worker-id", f"bench{i}"], cwd=REPO, stdout=subprocess.PIPE)
@@ -255,7 +255,7 @@ def profile_stage(stage: str, count: int, data: bytes) -> None:
 
             do_submit(url, profiles, data)
             store = Store.open(url)
-            worker = Worker(store, load_profiles(profiles), batch_size=50)
+            worker = Worker(store, load_profiles(profiles), batch_size=50, concurrency=8)
             profiler.enable()
             worker.run(threading.Event(), until_empty=True)
             profiler.disable()
