@@ -1,4 +1,5 @@
-"""Store throughput on SQLite and PostgreSQL: accept, claim + record_attempt, allocate.
+"""Store throughput on SQLite and PostgreSQL: accept (one and 200 per transaction), claim +
+record_attempt, allocate.
 
 Run: ``.venv/bin/python bench/store.py [N]`` (PostgreSQL part skipped when unreachable).
 Each backend gets a fresh database (SQLite file in a temp folder, PostgreSQL schema dropped after).
@@ -19,14 +20,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from builders import simple_invoice
 
 from gateway.document import Document
-from gateway.store import DeliveryState, NewDelivery, Store
+from gateway.store import AcceptItem, DeliveryState, NewDelivery, Store
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
 
 def run(name: str, url: str, n: int) -> None:
-    """Time n accepts, n single claims (+ attempt), n/10 batch claims of 10, n allocations."""
+    """Time n accepts, n accepts 200 per transaction (due later: not claimed below), n/2 single
+    claims (+ attempt), batch claims of 10, n allocations."""
     store = Store.open(url)
     store.migrate()
     doc = Document(b"<Invoice>" + b"x" * 4000 + b"</Invoice>", "ubl", "peppol-bis3", "")
@@ -43,6 +45,22 @@ def run(name: str, url: str, n: int) -> None:
         )
     accept = n / (time.perf_counter() - start)
     start = time.perf_counter()
+    for first in range(0, n, 200):
+        store.accept_many(
+            [
+                AcceptItem(
+                    invoice.model_copy(update={"number": f"BULK-{i}"}),
+                    b"{}",
+                    "S",
+                    [doc],
+                    [NewDelivery("b", "as2", T0 + dt.timedelta(days=1))],
+                )
+                for i in range(first, min(first + 200, n))
+            ],
+            now=T0,
+        )
+    bulk = n / (time.perf_counter() - start)
+    start = time.perf_counter()
     for _ in range(n // 2):
         (claimed,) = store.claim_due("w1", T0, limit=1, lease_seconds=60)
         store.record_attempt(claimed.id, "w1", DeliveryState.SENT, now=T0)
@@ -58,7 +76,8 @@ def run(name: str, url: str, n: int) -> None:
     allocate = n / (time.perf_counter() - start)
     store.close()
     print(
-        f"{name:10} accept {accept:7.0f}/s  claim+attempt {single:7.0f}/s  "
+        f"{name:10} accept {accept:7.0f}/s  accept_many(200) {bulk:7.0f}/s  "
+        f"claim+attempt {single:7.0f}/s  "
         f"batch-claim(10) {batch:7.0f} deliveries/s  allocate {allocate:7.0f}/s"
     )
 
