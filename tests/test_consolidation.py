@@ -452,3 +452,26 @@ def test_member_cancelled_while_held_is_left_out_of_the_interchange(store: Store
     (sent,) = memory.sent
     assert sent.document.content.count(b"UNH+") == 2 and b"INV-2" not in sent.document.content
     assert store.delivery(cancelled).state is DeliveryState.CANCELLED
+
+
+def test_per_interchange_batch_of_a_died_run_is_closed_after_the_grace(store: Store) -> None:  # noqa: F811
+    """A per-interchange batch its submit run never closed (the run died) is closed by the
+    sweep once PER_INTERCHANGE_GRACE has passed, not before."""
+    from gateway.store import AcceptItem, NewDelivery
+
+    profile = _profile()
+    profiles = _set(profile)
+    hold = consolidation.hold_for(profile, simple_invoice(), "edifact", T0)
+    assert hold is not None and hold.due_at == T0 + consolidation.PER_INTERCHANGE_GRACE
+    item = AcceptItem(
+        simple_invoice(number="INV-1"),
+        None,
+        "DE123",
+        (),
+        (NewDelivery("frischmarkt", "memory", T0, document_index=None, hold=hold),),
+    )
+    store.accept_many([item], now=T0)  # ... and the run dies before closing
+    grace = consolidation.PER_INTERCHANGE_GRACE
+    assert close_due(store, profiles, T0 + grace - dt.timedelta(seconds=1)) == []
+    (closed,) = close_due(store, profiles, T0 + grace)
+    assert closed.closed and closed.members == 1

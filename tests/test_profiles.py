@@ -190,3 +190,23 @@ def test_name_problems_are_reported_with_model_problems(tmp_path: Path) -> None:
     write(tmp_path, "acme", 'default = true\nformatt = "x"\n[channel]\nconnector = "fiel"\n')
     text = problems_of(tmp_path)
     assert "unknown key 'formatt'" in text and "channel.connector = 'fiel'" in text
+
+
+def test_consolidation_settings_load_and_are_checked(tmp_path: Path) -> None:
+    """cut_off (a TOML time) and batch_limit load; a misspelt cut-off key suggests cut_off and
+    a batch_limit of 0 names the key, value and bound."""
+    write(
+        tmp_path,
+        "edi",
+        'default = true\nformat = "eancom-d96a"\nconsolidation = "per-day"\n'
+        "cut_off = 16:30:00\nbatch_limit = 250\n" + FILE_CHANNEL,
+    )
+    profile = load_profiles(tmp_path)["edi"]
+    assert (profile.cut_off.hour, profile.cut_off.minute, profile.batch_limit) == (16, 30, 250)
+    write(tmp_path, "edi", 'default = true\nformat = "eancom-d96a"\ncutoff = 1\n' + FILE_CHANNEL)
+    assert "unknown key 'cutoff'; did you mean 'cut_off'?" in problems_of(tmp_path)
+    write(
+        tmp_path, "edi", 'default = true\nformat = "eancom-d96a"\nbatch_limit = 0\n' + FILE_CHANNEL
+    )
+    text = problems_of(tmp_path)
+    assert "batch_limit = 0" in text and "greater than or equal to 1" in text
