@@ -178,18 +178,18 @@ def test_crash_while_closing_loses_nothing_and_sends_once(
     real = store.close_batch
 
     def dies_after_writing(*args: object, **kwargs: object) -> bool:
-        import gateway.store.store as module
+        import gateway.store.batches as module
 
-        original = module._event_values
+        original = module.event_values
 
         def crash(*a: object, **k: object) -> object:
             raise KeyboardInterrupt("power cut")
 
-        monkeypatch.setattr(module, "_event_values", crash)
+        monkeypatch.setattr(module, "event_values", crash)
         try:
             return real(*args, **kwargs)  # type: ignore[arg-type]
         finally:
-            monkeypatch.setattr(module, "_event_values", original)
+            monkeypatch.setattr(module, "event_values", original)
 
     monkeypatch.setattr(store, "close_batch", dies_after_writing)
     with pytest.raises(KeyboardInterrupt):

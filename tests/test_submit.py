@@ -157,9 +157,7 @@ def test_edifact_control_references_are_kept_on_the_delivery(
     assert found is not None and found.id == delivery_id
 
 
-def test_cxml_payload_id_is_kept_on_the_delivery(
-    sqlite_store: Store, profiles: ProfileSet
-) -> None:
+def test_cxml_payload_id_is_kept_on_the_delivery(sqlite_store: Store, profiles: ProfileSet) -> None:
     """A per-invoice cXML document's interchange reference and payloadID are on its delivery
     from the accept transaction on."""
     data = [d for d in _examples() if d["number"] == "RW-2026-5504"]

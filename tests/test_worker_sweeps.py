@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class RecordingSweeper:
     """Stands in for gateway.sweeps.Sweeper and records its life cycle."""
 
-    created: list[RecordingSweeper] = []
+    created: ClassVar[list[RecordingSweeper]] = []
 
     def __init__(self, store: Any, profiles: Any, **_: Any) -> None:
         self.events: list[str] = []

@@ -1,5 +1,6 @@
 """The store: outbox, append-only event log and control numbers (SQLite or PostgreSQL)."""
 
+from gateway.store.batches import BATCH_CLOSED, BATCH_OPEN
 from gateway.store.errors import (
     ClaimLost,
     DuplicateInvoice,
@@ -23,7 +24,7 @@ from gateway.store.records import (
     UnmatchedAck,
 )
 from gateway.store.states import TRANSITIONS, DeliveryState
-from gateway.store.store import BATCH_CLOSED, BATCH_OPEN, Store, canonical_json
+from gateway.store.store import Store, canonical_json
 
 __all__ = [
     "BATCH_CLOSED",

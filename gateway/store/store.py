@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.ack import Ack, AckLevel
 from gateway.document import Document
 from gateway.model import Invoice
+from gateway.store.batches import Batcher, BatchStore
 from gateway.store.engine import READ_ONLY, make_engine
 from gateway.store.errors import ClaimLost, DuplicateInvoice, StoreError, UnknownDelivery
 from gateway.store.records import (
@@ -29,9 +30,6 @@ from gateway.store.records import (
     AcceptResult,
     AddedDelivery,
     Attempt,
-    BatchHold,
-    BatchMember,
-    BatchRow,
     ClaimedDelivery,
     DeliveryRow,
     EventRow,
@@ -39,6 +37,7 @@ from gateway.store.records import (
     StoredDocument,
     UnmatchedAck,
 )
+from gateway.store.rows import event_values
 from gateway.store.schema import (
     batches,
     control_numbers,
@@ -51,10 +50,6 @@ from gateway.store.schema import (
 from gateway.store.states import AWAITING_PROOF, DeliveryState, check_transition
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-BATCH_OPEN, BATCH_CLOSED = "OPEN", "CLOSED"
-_BATCH_DOCUMENT_COLUMNS = frozenset(
-    {"syntax", "format", "media_type", "extension", "content", "sha256"}
-)
 
 
 def canonical_json(invoice: Invoice) -> str:
@@ -64,8 +59,9 @@ def canonical_json(invoice: Invoice) -> str:
     )
 
 
-class Store:
-    """Outbox, event log and control numbers on one database (SQLite or PostgreSQL)."""
+class Store(BatchStore):
+    """Outbox, event log and control numbers on one database (SQLite or PostgreSQL); the
+    consolidation batches' steps come from :class:`gateway.store.batches.BatchStore`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -290,7 +286,7 @@ class Store:
             )
         )
         new_events = [
-            _event_values(
+            event_values(
                 now,
                 invoice_id,
                 None,
@@ -323,7 +319,7 @@ class Store:
             if doc_rows
             else []
         )
-        batcher = _Batcher(db, now)
+        batcher = Batcher(db, now)
         delivery_rows: list[dict[str, Any]] = []
         delivery_events: list[tuple[int, str, str]] = []
         per_invoice_docs: list[tuple[int, ...]] = []
@@ -378,7 +374,7 @@ class Store:
             else []
         )
         new_events.extend(
-            _event_values(
+            event_values(
                 now,
                 invoice_id,
                 delivery_id,
@@ -468,7 +464,7 @@ class Store:
     ) -> None:
         db.execute(
             events.insert().values(
-                _event_values(
+                event_values(
                     now,
                     invoice_id,
                     delivery_id,
@@ -814,27 +810,6 @@ class Store:
             **refs,
         )
 
-    @staticmethod
-    def _follow_batch(
-        db: Connection, source_id: int, channel: str, now: dt.datetime
-    ) -> tuple[int, dict[str, str | None]]:
-        """The CLOSED batch that carries batch ``source_id``'s document on ``channel``
-        (created on first use); with the references its members get."""
-        source = db.execute(sa.select(batches).where(batches.c.id == source_id)).mappings().first()
-        if source is None:
-            raise StoreError(f"batch {source_id}: no such batch in the store")
-        found = db.scalar(
-            sa.select(batches.c.id).where(
-                batches.c.follows_id == source_id, batches.c.channel == channel
-            )
-        )
-        if found is None:
-            copied = {k: v for k, v in source.items() if k not in ("id", "channel", "follows_id")}
-            copied.update(channel=channel, follows_id=source_id, opened_at=now, size=0)
-            found = db.execute(batches.insert().returning(batches.c.id).values(copied)).scalar_one()
-        db.execute(batches.update().where(batches.c.id == found).values(size=batches.c.size + 1))
-        return found, {"interchange_ref": source["interchange_ref"]}
-
     def release(
         self, delivery_ids: Sequence[int] | None, worker_id: str, *, now: dt.datetime
     ) -> int:
@@ -1069,7 +1044,7 @@ class Store:
         proven = attempt.transport_proof is not None
         final = attempt.new_state
         new_events.append(
-            _event_values(
+            event_values(
                 now,
                 row["invoice_id"],
                 delivery_id,
@@ -1085,7 +1060,7 @@ class Store:
             check_transition(delivery_id, attempt.new_state, DeliveryState.DELIVERED)
             final = DeliveryState.DELIVERED
             new_events.append(
-                _event_values(
+                event_values(
                     now,
                     row["invoice_id"],
                     delivery_id,
@@ -1314,7 +1289,7 @@ class Store:
             raise KeyError(f"document {document_id}: no such document in the store")
         return StoredDocument(**dict(row))
 
-    # -- consolidation batches ------------------------------------------------------------------
+    # -- documents -------------------------------------------------------------------------------
 
     def documents(self, document_ids: Sequence[int]) -> dict[int, StoredDocument]:
         """Stored documents by id, in one read (ids not found are missing from the answer)."""
@@ -1325,168 +1300,6 @@ class Store:
                 sa.select(documents).where(documents.c.id.in_(sorted(set(document_ids))))
             ).mappings()
             return {r["id"]: StoredDocument(**dict(r)) for r in rows}
-
-    def batches(
-        self,
-        *,
-        state: str | None = None,
-        due_at: dt.datetime | None = None,
-        buyer: str | None = None,
-        ids: Sequence[int] | None = None,
-    ) -> list[BatchRow]:
-        """Consolidation batches, oldest first: in ``state`` (``OPEN``/``CLOSED``), due at or
-        before ``due_at``, of ``buyer``, with these ids — every filter given applies."""
-        query = sa.select(
-            *(c for c in batches.c if c.name not in _BATCH_DOCUMENT_COLUMNS)
-        ).order_by(batches.c.id)
-        if state is not None:
-            query = query.where(batches.c.state == state)
-        if due_at is not None:
-            query = query.where(batches.c.due_at <= due_at)
-        if buyer is not None:
-            query = query.where(batches.c.buyer == buyer)
-        if ids is not None:
-            query = query.where(batches.c.id.in_(list(ids)))
-        with self._read() as db:
-            return [BatchRow(**dict(r)) for r in db.execute(query).mappings()]
-
-    def batch_members(self, batch_id: int) -> list[BatchMember]:
-        """The deliveries held in OPEN batch ``batch_id`` (QUEUED, oldest first) with their
-        invoices' canonical JSON: what closing the batch renders."""
-        with self._read() as db:
-            return self._members(db, batch_id)
-
-    @staticmethod
-    def _members(db: Connection, batch_id: int, *, lock: bool = False) -> list[BatchMember]:
-        query = (
-            sa.select(
-                deliveries.c.id,
-                deliveries.c.invoice_id,
-                invoices.c.number,
-                invoices.c.canonical,
-            )
-            .join(invoices, invoices.c.id == deliveries.c.invoice_id)
-            .where(
-                deliveries.c.batch_id == batch_id,
-                deliveries.c.state == DeliveryState.QUEUED.value,
-                deliveries.c.next_attempt_at.is_(None),
-            )
-            .order_by(deliveries.c.id)
-        )
-        if lock:
-            query = query.with_for_update(of=deliveries)
-        return [BatchMember(r.id, r.invoice_id, r.number, r.canonical) for r in db.execute(query)]
-
-    def close_batch(
-        self,
-        batch_id: int,
-        member_ids: Sequence[int],
-        document: Document,
-        *,
-        interchange_ref: str,
-        message_refs: Sequence[str],
-        now: dt.datetime,
-    ) -> bool:
-        """Close OPEN batch ``batch_id`` with ``document`` rendered for exactly ``member_ids``
-        (in document order, ``message_refs`` alike), in ONE transaction: the document is
-        stored on the batch, every member gets its references, becomes due at ``now`` and a
-        ``batch_closed`` event.
-
-        Compare-and-set under the batch's row lock: False (nothing changed) when the batch is
-        no longer OPEN (another closer won) or its held members are not exactly ``member_ids``
-        (one joined or was cancelled meanwhile: render again). A crash before the commit leaves
-        the batch OPEN with every member held, to be closed again.
-        """
-        if len(member_ids) != len(message_refs):
-            raise ValueError("one message reference per member is needed")
-        with self._write() as db:
-            state = db.scalar(
-                sa.select(batches.c.state).where(batches.c.id == batch_id).with_for_update()
-            )
-            if state != BATCH_OPEN:
-                return False
-            held = [m.delivery_id for m in self._members(db, batch_id, lock=True)]
-            if sorted(held) != sorted(member_ids):
-                return False
-            db.execute(
-                batches.update()
-                .where(batches.c.id == batch_id)
-                .values(
-                    state=BATCH_CLOSED,
-                    closed_at=now,
-                    interchange_ref=interchange_ref,
-                    syntax=document.syntax,
-                    format=document.format,
-                    media_type=document.media_type,
-                    extension=document.extension,
-                    content=document.content,
-                    sha256=document.sha256,
-                )
-            )
-            invoice_of: dict[int, int] = {
-                row.id: row.invoice_id
-                for row in db.execute(
-                    sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
-                        deliveries.c.id.in_(list(member_ids))
-                    )
-                )
-            }
-            db.execute(
-                deliveries.update()
-                .where(deliveries.c.id == sa.bindparam("row_id"))
-                .values(
-                    next_attempt_at=sa.bindparam("due"),
-                    interchange_ref=sa.bindparam("unb"),
-                    message_ref=sa.bindparam("unh"),
-                    updated_at=sa.bindparam("now"),
-                ),
-                [
-                    {"row_id": d, "due": now, "unb": interchange_ref, "unh": ref, "now": now}
-                    for d, ref in zip(member_ids, message_refs, strict=True)
-                ],
-            )
-            count = len(member_ids)
-            db.execute(
-                events.insert(),
-                [
-                    _event_values(
-                        now,
-                        invoice_of[d],
-                        d,
-                        "batch_closed",
-                        detail=f"batch {batch_id} closed: one {document.format} document "
-                        f"(interchange {interchange_ref}, sha256 {document.sha256[:16]}) for "
-                        f"{count} invoice(s), this one as message {ref} ({position} of "
-                        f"{count}); due now",
-                    )
-                    for position, (d, ref) in enumerate(
-                        zip(member_ids, message_refs, strict=True), start=1
-                    )
-                ],
-            )
-        return True
-
-    def batch_documents(self, batch_ids: Sequence[int]) -> dict[int, Document]:
-        """The documents of CLOSED batches by batch id, named after their interchange."""
-        if not batch_ids:
-            return {}
-        with self._read() as db:
-            rows = db.execute(
-                sa.select(batches).where(
-                    batches.c.id.in_(sorted(set(batch_ids))), batches.c.content.is_not(None)
-                )
-            ).mappings()
-            return {
-                r["id"]: Document(
-                    r["content"],
-                    r["syntax"],
-                    r["format"],
-                    f"interchange-{r['interchange_ref']}",
-                    r["media_type"],
-                    r["extension"],
-                )
-                for r in rows
-            }
 
 
 def _delivery_row(r: RowMapping) -> DeliveryRow:
@@ -1514,99 +1327,3 @@ def _delivery_row(r: RowMapping) -> DeliveryRow:
         message_id=r["message_id"],
         batch_id=r["batch_id"],
     )
-
-
-def _event_values(
-    now: dt.datetime,
-    invoice_id: int,
-    delivery_id: int | None,
-    kind: str,
-    *,
-    detail: str,
-    level: str = "info",
-    evidence: bytes | None = None,
-    ack_level: str | None = None,
-    state_from: str | None = None,
-    state_to: str | None = None,
-) -> dict[str, Any]:
-    """One ``events`` row (every key present, so rows can go into one executemany)."""
-    return {
-        "at": now,
-        "invoice_id": invoice_id,
-        "delivery_id": delivery_id,
-        "kind": kind,
-        "level": level,
-        "ack_level": ack_level,
-        "state_from": state_from,
-        "state_to": state_to,
-        "detail": detail,
-        "evidence": evidence,
-    }
-
-
-class _Batcher:
-    """Joins held deliveries to OPEN batches inside one accept transaction.
-
-    The batch row is locked (``FOR UPDATE``) when first used, so a concurrent close waits for
-    this transaction and then sees every member it added; sizes are written by :meth:`flush`.
-    """
-
-    def __init__(self, db: Connection, now: dt.datetime) -> None:
-        self.db = db
-        self.now = now
-        self.current: dict[tuple[str, str, str, str, dt.datetime], list[int]] = {}
-        self.added: dict[int, int] = {}
-
-    def join(self, buyer: str, channel: str, hold: BatchHold) -> int:
-        """The id of the batch the next held delivery of ``buyer`` via ``channel`` joins."""
-        key = (buyer, channel, hold.consolidation, hold.envelope_key, hold.due_at)
-        entry = self.current.get(key)
-        if entry is None or entry[1] >= entry[2]:
-            entry = self._open(buyer, channel, hold)
-            self.current[key] = entry
-        entry[1] += 1
-        self.added[entry[0]] = self.added.get(entry[0], 0) + 1
-        return entry[0]
-
-    def _open(self, buyer: str, channel: str, hold: BatchHold) -> list[int]:
-        row = self.db.execute(
-            sa.select(batches.c.id, batches.c.size, batches.c.capacity)
-            .where(
-                batches.c.buyer == buyer,
-                batches.c.channel == channel,
-                batches.c.state == BATCH_OPEN,
-                batches.c.consolidation == hold.consolidation,
-                batches.c.envelope_key == hold.envelope_key,
-                batches.c.due_at == hold.due_at,
-                batches.c.size < batches.c.capacity,
-                batches.c.id.not_in(list(self.added) or [0]),
-            )
-            .order_by(batches.c.id)
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if row is not None:
-            return [row.id, row.size, row.capacity]
-        new_id: int = self.db.execute(
-            batches.insert()
-            .returning(batches.c.id)
-            .values(
-                buyer=buyer,
-                channel=channel,
-                consolidation=hold.consolidation,
-                envelope_key=hold.envelope_key,
-                state=BATCH_OPEN,
-                size=0,
-                capacity=hold.capacity,
-                opened_at=self.now,
-                due_at=hold.due_at,
-            )
-        ).scalar_one()
-        return [new_id, 0, hold.capacity]
-
-    def flush(self) -> None:
-        """Write the new sizes of every batch joined."""
-        for batch_id, added in self.added.items():
-            self.db.execute(
-                batches.update().where(batches.c.id == batch_id).values(size=batches.c.size + added)
-            )
