@@ -475,3 +475,28 @@ def test_per_interchange_batch_of_a_died_run_is_closed_after_the_grace(store: St
     assert close_due(store, profiles, T0 + grace - dt.timedelta(seconds=1)) == []
     (closed,) = close_due(store, profiles, T0 + grace)
     assert closed.closed and closed.members == 1
+
+
+def test_two_workers_never_split_a_batch_on_postgresql(tmp_path: Path) -> None:
+    """Two worker processes close and send 100 batches on one PostgreSQL queue: every batch
+    is sent by exactly one of them, exactly once (the send log has each batch key once)."""
+    import collections
+
+    from store_backends import pg_schema_url
+    from test_worker_crash import _worker as worker_process
+
+    with pg_schema_url() as url:
+        opened, profiles = _held_store(url, tmp_path, 400, 4)
+        try:
+            workers = [worker_process(url, profiles, f"w{i}") for i in (1, 2)]
+            outputs = [w.communicate(timeout=120) for w in workers]
+            assert [w.returncode for w in workers] == [0, 0], [e.decode() for _, e in outputs]
+            sends = collections.Counter((tmp_path / "sends.log").read_text().split())
+            assert len(sends) == 100 and set(sends.values()) == {1}
+            assert all("/batch" in key for key in sends)
+            rows = opened.deliveries()
+            assert {r.state for r in rows} == {DeliveryState.DELIVERED} and len(rows) == 400
+            files = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+            assert len(files) == 100
+        finally:
+            opened.close()
