@@ -158,9 +158,15 @@ def _check_plugins(path: Path, data: dict[str, Any], problems: list[str]) -> Non
 def _check_consolidation(
     path: Path, name: str, mapping: Any, consolidation: object, problems: list[str]
 ) -> None:
+    """Batching needs a format that carries several invoices in one document: an interchange
+    syntax whose mapping has ``render_interchange``."""
+    from gateway.consolidation import interchange_renderer  # imports the store: only here
+
     syntax = getattr(mapping, "syntax", "")
     batching = set(get_args(Consolidation)) - {"per-invoice"}
-    if consolidation in batching and syntax not in BATCHING_SYNTAXES:
+    if consolidation not in batching:
+        return
+    if syntax not in BATCHING_SYNTAXES or interchange_renderer(mapping) is None:
         problems.append(
             f"{path}: consolidation = {consolidation!r}: format {name!r} "
             f"({syntax}) carries one invoice per document; accepted: 'per-invoice' "
