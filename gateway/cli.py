@@ -429,8 +429,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Submit the examples with the demo profiles, deliver them with file connectors into
-    ./var/outbox/<buyer>/ until the queue is empty, print the status table. Re-runnable."""
+    """The main job: submit the examples and deliver them to real loopback peers (AS2, SFTP,
+    portal API, cXML), collect the proofs, print the status table (:mod:`gateway.demo`).
+    ``--offline`` (or ``--profiles``) delivers with ``file`` connectors into ./var/outbox/."""
+    if not (args.offline or args.profiles):
+        return _network_demo(args)
     from gateway.status import status_table
 
     os.environ.setdefault(DEMO_SECRET_ENV, "demo-shared-secret")
@@ -457,6 +460,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
         store.close()
     sys.stdout.write(status_table(rows))
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _network_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_network_demo
+    from gateway.submit import SubmitReport
+
+    result = run_network_demo(
+        args.input or DEMO_INPUTS, _store_url(args), validate=not args.no_validate
+    )
+    report = result.report
+    assert isinstance(report, SubmitReport)
+    print(report.summary(), file=sys.stderr)
+    for o in report.outcomes:
+        if o.status in ("rejected", "refused"):
+            print(f"{o.record}: {o.status} {o.message}", file=sys.stderr)
+    print(
+        f"peers: buyers' AS2 hub received {result.hub_received} message(s), parsed "
+        f"{result.hub_parsed}; SFTP buyer answered {result.contrls} interchange(s) with a CONTRL; "
+        f"portal AP team accepted {result.accepted} invoice(s); polling recorded "
+        f"{result.polled} item(s)",
+        file=sys.stderr,
+    )
+    for row in result.waiting:
+        print(f"{row.invoice_number}: asynchronous MDN still outstanding", file=sys.stderr)
+    sys.stdout.write(result.table())
+    return EXIT_OK if report.ok and not result.waiting else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -556,11 +585,20 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _store_options(p, profiles=False)
     p.set_defaults(func=cmd_cancel)
 
-    p = sub.add_parser("demo", help="submit the examples, deliver to ./var/outbox/, show status")
+    p = sub.add_parser(
+        "demo", help="submit the examples, deliver to loopback AS2/SFTP/portal peers, show proof"
+    )
     p.add_argument("input", nargs="*", help="ERP exports (default: the examples)")
     _store_options(p, profiles=True)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
+    p.add_argument(
+        "--offline", action="store_true", help="file connectors into ./var/outbox/ instead"
+    )
     p.set_defaults(func=cmd_demo)
+
+    from gateway.web.serve import add_serve_command
+
+    add_serve_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

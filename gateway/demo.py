@@ -192,7 +192,7 @@ def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
     from gateway.peers.sftp_server import SftpServer
     from gateway.web.app import create_app
 
-    keys = paths.keys
+    keys = paths.keys.resolve()  # the AS2 config reads paths relative to its own files
     hub_config = load_as2_config(
         _as2_folder(
             paths.root / "as2-hub",
@@ -262,18 +262,9 @@ def poll_channels(store: Store, profiles: Sequence[BuyerProfile], now: dt.dateti
     """One polling sweep over every distinct channel of ``profiles`` that can poll; returns how
     many items it recorded."""
     from gateway.acks_in import AckRouter
-    from gateway.profiles import build_connector
-    from gateway.sweeps import sweep_poll
+    from gateway.sweeps import polling_connectors, sweep_poll
 
-    connectors = []
-    seen: set[str] = set()
-    for profile in profiles:
-        if profile.channel is None:
-            continue
-        connector = build_connector(profile.channel)
-        if hasattr(connector, "poll") and connector.channel not in seen:
-            seen.add(connector.channel)
-            connectors.append(connector)
+    connectors = polling_connectors(profiles)
     return len(sweep_poll(store, connectors, AckRouter(), now, profiles))
 
 

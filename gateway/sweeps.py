@@ -313,6 +313,22 @@ def sweep_poll(
     return results
 
 
+def polling_connectors(profiles: Iterable[BuyerProfile]) -> list[object]:
+    """One connector per distinct channel (main and fallback) of ``profiles`` that can poll
+    (:class:`connectors.base.Polling`), for :func:`sweep_poll`; built from the profiles' options
+    with their secret references resolved."""
+    from gateway.profiles import build_connector
+
+    found: dict[str, object] = {}
+    for profile in profiles:
+        for spec in profile.channels():
+            connector = build_connector(spec)
+            channel = str(getattr(connector, "channel", ""))
+            if isinstance(connector, Polling) and channel not in found:
+                found[channel] = connector
+    return list(found.values())
+
+
 def _read_item(
     store: Store,
     router: AckRouter,

@@ -45,7 +45,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from connectors.base import Connector, Receipt, utc_now
-from gateway.delivery_errors import DeliveryError, RateLimited
+from gateway.delivery_errors import DeliveryError
 from gateway.document import Document
 from gateway.errors import GatewayError
 from gateway.profile import BuyerProfile, ChannelSpec
@@ -428,7 +428,8 @@ class Worker:
             return self._fail(
                 unit, (profile, position), attempt, f"attempt {attempt}: {text}", error.evidence
             )
-        wait = error.retry_after if isinstance(error, RateLimited) else None
+        # RateLimited carries the remote's Retry-After; any other error class may too
+        wait = getattr(error, "retry_after", None)
         return self._retry_or_fail(
             unit,
             profile,
@@ -612,9 +613,13 @@ def run_worker(
         )
         # The sweeps (overdue proof, expired claims, polling) run beside a long-running worker;
         # a drain run (until_empty) has no proof deadlines worth waiting for.
-        from gateway.sweeps import Sweeper  # sweeps import this module (channel_names)
+        from gateway.sweeps import Sweeper, polling_connectors  # sweeps import this module
 
-        sweeper = None if until_empty or not sweeps else Sweeper(store, profiles)
+        sweeper = (
+            None
+            if until_empty or not sweeps
+            else Sweeper(store, profiles, connectors=polling_connectors(profiles.profiles))
+        )
         if sweeper is not None:
             sweeper.start()
         try:

@@ -68,3 +68,18 @@ def test_second_run_sends_nothing_twice(first_run, demo_root: Path) -> None:  # 
     assert again.hub_received == first_run.hub_received
     assert [r.attempt for r in again.rows] == [r.attempt for r in first_run.rows]
     assert len(list((demo_root / "var" / "sftp" / "in").glob("*.edi"))) == 1
+
+
+def test_igw_demo_runs_the_network_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`igw demo` (the main job) runs the peers in ./var/demo and prints who proved what."""
+    from gateway.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    assert main(["demo", str(EXAMPLES), "--store", url, "--no-validate"]) == 0
+    out, err = capsys.readouterr()
+    assert "PROVED BY" in out and "MDN (sync)" in out and "CONTRL: accepted" in out
+    assert "buyers' AS2 hub received 13 message(s), parsed 13" in err
+    assert (tmp_path / "var" / "demo" / "keys" / "supplier.key.pem").is_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from builders import simple_invoice
@@ -315,3 +316,19 @@ def test_poll_records_each_item_once_even_when_confirm_is_lost(store: Store) -> 
     assert sweep_poll(store, [memory], AckRouter(), T0) == []
     assert list(memory.poll()) == []
     assert len(store.list_unmatched_acks()) == 1
+
+
+def test_polling_connectors_are_built_once_per_channel(tmp_path: Path) -> None:
+    """igw run polls each distinct channel (main and fallback) that can poll, once; a channel
+    that cannot poll (file) is left out."""
+    from gateway.sweeps import polling_connectors
+
+    memory = ChannelSpec(connector="memory", options={"channel": "acks"})
+    folder = ChannelSpec(connector="file", options={"directory": str(tmp_path), "create": True})
+    profiles = [
+        BuyerProfile(name="a", channel=memory, fallback=(folder,)),
+        BuyerProfile(name="b", channel=folder, fallback=(memory,)),
+    ]
+    found = polling_connectors(profiles)
+    assert [type(c).__name__ for c in found] == ["MemoryConnector"]
+    assert [getattr(c, "channel", None) for c in found] == ["memory:acks"]

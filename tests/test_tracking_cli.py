@@ -299,11 +299,11 @@ def test_demo_submits_runs_the_worker_and_prints_the_table_rerunnably(
     monkeypatch.delenv("IGW_DEMO_CXML_SECRET")  # the demo sets its own value
     monkeypatch.chdir(tmp_path)
     path = _examples(tmp_path, 27)
-    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    assert main(["demo", str(path), "--store", url, "--no-validate", "--offline"]) == 0
     first = capsys.readouterr()
     assert "27 stored" in first.err and "27 deliveries: QUEUED 27" in first.out
     assert calls == [(url, DEMO_PROFILES, True, None)]
-    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    assert main(["demo", str(path), "--store", url, "--no-validate", "--offline"]) == 0
     second = capsys.readouterr()
     assert "0 stored, 27 duplicate" in second.err and "27 deliveries" in second.out
 
@@ -333,7 +333,7 @@ def test_demo_end_to_end_delivers_into_var_outbox_per_buyer_once(
     DELIVERED with transport proof; a second run writes no file."""
     monkeypatch.chdir(tmp_path)
     path = _examples(tmp_path, 27)
-    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    assert main(["demo", str(path), "--store", url, "--no-validate", "--offline"]) == 0
     out = capsys.readouterr().out
     assert "27 deliveries: DELIVERED 27" in out and "transport:received" in out
     files = sorted(
@@ -349,7 +349,7 @@ def test_demo_end_to_end_delivers_into_var_outbox_per_buyer_once(
         "hanse-logistik",
         "supermercados-hercules",
     }
-    assert main(["demo", str(path), "--store", url, "--no-validate"]) == 0
+    assert main(["demo", str(path), "--store", url, "--no-validate", "--offline"]) == 0
     capsys.readouterr()
     again = sorted(
         p.relative_to(tmp_path / "var" / "outbox")
