@@ -58,8 +58,14 @@ def _setup(url: str, tmp_path: Path, count: int = INVOICES) -> tuple[Store, Path
     )
     store = Store.open(url)
     store.migrate()
+    _fill(store, count)
+    return store, profiles, out, log
+
+
+def _fill(store: Store, count: int, start: int = 0) -> None:
+    """Accept ``count`` invoices, each with one queued file delivery, one transaction each."""
     base = simple_invoice(lines=1)
-    for i in range(count):
+    for i in range(start, start + count):
         number = f"INV-{i:04d}"
         doc = Document(
             f"<Invoice><ID>{number}</ID></Invoice>".encode(), "ubl", "peppol-bis3", number
@@ -72,17 +78,22 @@ def _setup(url: str, tmp_path: Path, count: int = INVOICES) -> tuple[Store, Path
             deliveries=[NewDelivery("crash", CONNECTOR, T0)],
             now=T0,
         )
-    return store, profiles, out, log
 
 
 def _worker(
-    url: str, profiles: Path, worker_id: str, *, until_empty: bool = True
+    url: str,
+    profiles: Path,
+    worker_id: str,
+    *,
+    until_empty: bool = True,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """A worker process (``python -m gateway.worker [--until-empty]``)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
     command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
     command += ["--worker-id", worker_id, "--batch", str(BATCH)]
     command += ["--until-empty"] if until_empty else []
+    command += list(extra)
     return subprocess.Popen(
         command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -159,12 +170,27 @@ def test_two_workers_share_postgresql_queue(tmp_path: Path) -> None:
     """Two worker processes on one PostgreSQL queue: each key sent exactly once, all delivered,
     both workers did part of it; control numbers allocated meanwhile from both stay unique."""
     with pg_schema_url() as url:
-        store, profiles, out, _log = _setup(url, tmp_path)
+        store, profiles, out, _log = _setup(url, tmp_path, count=0)
         try:
-            workers = [_worker(url, profiles, f"w{i}") for i in (1, 2)]
+            # both workers run (idle, polling often) before the queue fills, so neither can
+            # drain it alone before the other has started
+            often = ("--poll-interval", "0.02")
+            workers = [
+                _worker(url, profiles, f"w{i}", until_empty=False, extra=often) for i in (1, 2)
+            ]
+            time.sleep(3.0)
             with multiprocessing.get_context("spawn").Pool(2) as pool:
-                parts = pool.starmap(allocate_many, [(url, "ACME", 100), (url, "ACME", 100)])
-            outputs = [w.communicate(timeout=120) for w in workers]
+                allocations = pool.starmap_async(
+                    allocate_many, [(url, "ACME", 100), (url, "ACME", 100)]
+                )
+                _fill(store, INVOICES)
+                parts = allocations.get(timeout=120)
+            deadline = time.monotonic() + 120
+            while _done(store) < INVOICES and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+            outputs = [w.communicate(timeout=60) for w in workers]
             assert [w.returncode for w in workers] == [0, 0], [e.decode() for _, e in outputs]
             sends = _check_exactly_once(store, out, INVOICES)
             assert set(sends.values()) == {1}  # no key sent twice
