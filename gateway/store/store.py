@@ -309,16 +309,7 @@ class Store(BatchStore):
             for item, invoice_id in zip(items, invoice_ids, strict=True)
             for doc in item.documents
         ]
-        doc_ids: list[int] = (
-            list(
-                db.scalars(
-                    documents.insert().returning(documents.c.id, sort_by_parameter_order=True),
-                    doc_rows,
-                )
-            )
-            if doc_rows
-            else []
-        )
+        doc_ids = _insert_ids(db, documents, doc_rows)
         batcher = Batcher(db, now)
         delivery_rows: list[dict[str, Any]] = []
         delivery_events: list[tuple[int, str, str]] = []
@@ -363,16 +354,7 @@ class Store(BatchStore):
                     }
                 )
                 delivery_events.append((invoice_id, kind, detail))
-        delivery_ids: list[int] = (
-            list(
-                db.scalars(
-                    deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True),
-                    delivery_rows,
-                )
-            )
-            if delivery_rows
-            else []
-        )
+        delivery_ids = _insert_ids(db, deliveries, delivery_rows)
         new_events.extend(
             event_values(
                 now,
@@ -1327,3 +1309,11 @@ def _delivery_row(r: RowMapping) -> DeliveryRow:
         message_id=r["message_id"],
         batch_id=r["batch_id"],
     )
+
+
+def _insert_ids(db: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (executemany) and return their new ids in the order of ``rows``."""
+    if not rows:
+        return []
+    returning = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.scalars(returning, rows))
