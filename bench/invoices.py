@@ -1,4 +1,4 @@
-"""Benchmark invoices: realistic N-line domestic invoices, valid under EN 16931, Peppol, XRechnung."""
+"""Benchmark invoices: realistic N-line domestic invoices, valid for EN 16931, Peppol, XRechnung."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def invoice(lines: int, number: str = "BENCH-1") -> Invoice:
             vat_category="S",
             vat_rate=Decimal("19") if n % 3 else Decimal("7"),
             order_line_reference=str(n),
-            item=Item(name=f"Article {n} <special & \"quoted\">", seller_id=f"SKU-{n:05d}"),
+            item=Item(name=f'Article {n} <special & "quoted">', seller_id=f"SKU-{n:05d}"),
         )
         for n in range(1, lines + 1)
     )
@@ -55,13 +55,17 @@ def invoice(lines: int, number: str = "BENCH-1") -> Invoice:
                 address=Address(
                     line1="Lieferstraße 1", city="Berlin", post_code="10115", country="DE"
                 ),
-                contact=Contact(name="Anna Muster", phone="+49 30 1234567", email="ar@lieferant.example"),
+                contact=Contact(
+                    name="Anna Muster", phone="+49 30 1234567", email="ar@lieferant.example"
+                ),
             ),
             buyer=Buyer(
                 name="Kunde AG",
                 vat_id="DE987654321",
                 electronic_address=Identifier(value="ap@kunde.example", scheme="EM"),
-                address=Address(line1="Kundenweg 2", city="Hamburg", post_code="20095", country="DE"),
+                address=Address(
+                    line1="Kundenweg 2", city="Hamburg", post_code="20095", country="DE"
+                ),
             ),
             payment=PaymentInstructions(
                 means_code="58",

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway import __version__
 from gateway.envelope import default_envelope
@@ -274,19 +274,42 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _run_worker(
-    store_url: str, profiles_folder: str, *, until_empty: bool, worker_id: str | None
+    store_url: str,
+    profiles_folder: str,
+    *,
+    until_empty: bool,
+    worker_id: str | None,
+    batch: int | None = None,
+    concurrency: int | None = None,
 ) -> object:
     from gateway.worker import run_worker
 
-    return run_worker(store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id)
+    tuning: dict[str, Any] = {}
+    if batch is not None:
+        tuning["batch_size"] = batch
+    if concurrency is not None:
+        tuning["concurrency"] = concurrency
+    return run_worker(
+        store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id, **tuning
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the delivery worker (until the queue is empty with --until-empty)."""
     folder = _profiles_folder(args)
     load_profiles(folder)
+    for name in ("batch", "concurrency"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
+            return EXIT_USAGE
     result = _run_worker(
-        _store_url(args), folder, until_empty=args.until_empty, worker_id=args.worker_id
+        _store_url(args),
+        folder,
+        until_empty=args.until_empty,
+        worker_id=args.worker_id,
+        batch=args.batch,
+        concurrency=args.concurrency,
     )
     if result is not None:
         print(result, file=sys.stderr)
@@ -556,6 +579,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _store_options(p, profiles=True)
     p.add_argument("--until-empty", action="store_true", help="stop when nothing is due")
     p.add_argument("--worker-id", help="this worker's id in claims (default: host-pid)")
+    p.add_argument(
+        "--batch", type=int, default=None, help="deliveries claimed per store round trip (50)"
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="delivery status table")

@@ -9,12 +9,12 @@ from typing import Any
 from gateway.model import (
     Address,
     Buyer,
+    CreditTransfer,
     Identifier,
     Invoice,
     InvoiceLine,
     Item,
     PaymentInstructions,
-    CreditTransfer,
     Price,
     Seller,
 )

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from shared_dir import IN_CI, ROOT, SHARED, shared_path  # noqa: E402
+from shared_dir import IN_CI, ROOT, SHARED, shared_path
 
 __all__ = ["IN_CI", "ROOT", "SHARED", "shared_path"]
 

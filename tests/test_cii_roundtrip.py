@@ -10,12 +10,16 @@ from test_cii_cases import CASES
 
 from gateway.model import Invoice
 from gateway.totals import complete
+from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
 from mappings.en16931 import (
     EN16931_SPECIFICATION as EN16931_GUIDELINE,
+)
+from mappings.en16931 import (
     PEPPOL_BILLING_PROCESS,
+)
+from mappings.en16931 import (
     XRECHNUNG_SPECIFICATION as XRECHNUNG_GUIDELINE,
 )
-from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
 
 MAPPINGS = [GenericCii(), XRechnungCii(), FacturXEn16931()]
 Mapping = GenericCii | XRechnungCii | FacturXEn16931

@@ -6,13 +6,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-
+from golden import assert_golden
 
 from gateway.intake import read_records
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
 from gateway.registry import resolve_mapping
-from golden import assert_golden
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMATS = ("peppol-bis3", "xrechnung-ubl", "xrechnung-cii", "facturx-en16931")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from builders import simple_invoice
 from pydantic import ValidationError
 
-from builders import simple_invoice
 from gateway.model import Attachment, Invoice, SupportingDocument, bt_of
 
 

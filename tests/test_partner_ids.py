@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from builders import simple_invoice
+
 from gateway.model import Identifier
 from gateway.partner_ids import derived_options
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import ConfigError, ParseError
 from gateway.detect import detect_syntax
+from gateway.errors import ConfigError, ParseError
 from gateway.registry import load_object, resolve_mapping
 
 
@@ -17,7 +17,7 @@ def test_unknown_format_suggests_the_closest_alias() -> None:
 
 def test_module_class_name_that_does_not_import_is_a_config_error() -> None:
     """`package.module:Class` with a missing module fails at start-up, naming the target."""
-    with pytest.raises(ConfigError, match="cannot import 'nosuch.module'"):
+    with pytest.raises(ConfigError, match=r"cannot import 'nosuch\.module'"):
         load_object("nosuch.module:Thing")
     with pytest.raises(ConfigError, match="has no 'Nope'"):
         load_object("gateway.model:Nope")
@@ -26,12 +26,28 @@ def test_module_class_name_that_does_not_import_is_a_config_error() -> None:
 @pytest.mark.parametrize(
     ("head", "syntax"),
     [
-        (b'<?xml version="1.0"?>\n<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">', "ubl"),
-        (b'<!-- c --><CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"/>', "ubl"),
-        (b'\xef\xbb\xbf<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100">', "cii"),
+        (
+            b'<?xml version="1.0"?>\n'
+            b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">',
+            "ubl",
+        ),
+        (
+            b"<!-- c -->"
+            b'<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"/>',
+            "ubl",
+        ),
+        (
+            b"\xef\xbb\xbf<rsm:CrossIndustryInvoice "
+            b'xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100">',
+            "cii",
+        ),
         (b"UNA:+.? 'UNB+UNOC:3+4012345000016:14+", "edifact"),
         (b"\r\nUNB+UNOA:2+SENDER+RECIPIENT+", "edifact"),
-        (b'<?xml version="1.0"?><!DOCTYPE cXML SYSTEM "http://xml.cxml.org/x.dtd"><cXML payloadID="1">', "cxml"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE cXML SYSTEM "http://xml.cxml.org/x.dtd">'
+            b'<cXML payloadID="1">',
+            "cxml",
+        ),
     ],
 )
 def test_detect_syntax_reads_the_root_namespace(head: bytes, syntax: str) -> None:

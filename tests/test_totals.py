@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from builders import simple_invoice
+
 from gateway.model import AllowanceCharge, LineAllowanceCharge, Price, Totals, VatBreakdown
 from gateway.totals import complete, line_net, round2
 
@@ -20,13 +21,17 @@ def test_round2_rounds_half_away_from_zero() -> None:
 
 def test_line_net_uses_base_quantity_and_line_adjustments() -> None:
     """BT-131 = qty x price / base qty + charges - allowances, rounded to cents."""
-    line = simple_invoice(lines=1).lines[0].model_copy(
-        update={
-            "quantity": D("3"),
-            "price": Price(net=D("10.005"), base_quantity=D("2")),
-            "allowances": (LineAllowanceCharge(amount=D("1.00")),),
-            "charges": (LineAllowanceCharge(amount=D("0.50")),),
-        }
+    line = (
+        simple_invoice(lines=1)
+        .lines[0]
+        .model_copy(
+            update={
+                "quantity": D("3"),
+                "price": Price(net=D("10.005"), base_quantity=D("2")),
+                "allowances": (LineAllowanceCharge(amount=D("1.00")),),
+                "charges": (LineAllowanceCharge(amount=D("0.50")),),
+            }
+        )
     )
     assert line_net(line) == D("14.51")  # 15.0075 - 1.00 + 0.50 = 14.5075
 
@@ -57,7 +62,9 @@ def test_complete_computes_totals_and_breakdown() -> None:
 
 def test_complete_keeps_given_amounts_for_the_rules_to_check() -> None:
     """A given (even wrong) total is not overwritten: the business rules report it."""
-    invoice = simple_invoice(totals=Totals(with_vat=D("1.00"), prepaid=D("0.40"), rounding=D("0.01")))
+    invoice = simple_invoice(
+        totals=Totals(with_vat=D("1.00"), prepaid=D("0.40"), rounding=D("0.01"))
+    )
     done = complete(invoice)
     assert done.totals is not None
     assert done.totals.with_vat == D("1.00")
@@ -96,7 +103,9 @@ def test_computed_rates_keep_their_spelling_and_zero_vat_keeps_cents() -> None:
     lines = tuple(line.model_copy(update={"vat_rate": D("20")}) for line in invoice.lines)
     done = complete(invoice.model_copy(update={"lines": lines}))
     assert done.model_dump(mode="json")["vat_breakdown"][0]["rate"] == "20"
-    zero = tuple(line.model_copy(update={"vat_category": "Z", "vat_rate": D("0")}) for line in lines)
+    zero = tuple(
+        line.model_copy(update={"vat_category": "Z", "vat_rate": D("0")}) for line in lines
+    )
     totals = complete(invoice.model_copy(update={"lines": zero})).totals
     assert totals is not None
     assert str(totals.vat) == "0.00"

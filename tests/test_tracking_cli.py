@@ -261,9 +261,14 @@ def _fake_worker(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[object, ...]
     module = types.ModuleType("gateway.worker")
 
     def run_worker(
-        store_url: str, profiles_folder: str, *, until_empty: bool, worker_id: str | None = None
+        store_url: str,
+        profiles_folder: str,
+        *,
+        until_empty: bool,
+        worker_id: str | None = None,
+        **tuning: int,
     ) -> None:
-        calls.append((store_url, profiles_folder, until_empty, worker_id))
+        calls.append((store_url, profiles_folder, until_empty, worker_id, *sorted(tuning.items())))
 
     module.run_worker = run_worker  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "gateway.worker", module)
@@ -287,6 +292,21 @@ def test_run_calls_the_worker_with_store_profiles_and_flags(
     ]
     assert main(args) == 0
     assert calls == [(url, DEMO_PROFILES, True, "w1")]
+    assert main([*args, "--batch", "5", "--concurrency", "2"]) == 0
+    assert calls[1] == (url, DEMO_PROFILES, True, "w1", ("batch_size", 5), ("concurrency", 2))
+
+
+def test_run_refuses_a_batch_or_concurrency_below_one(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """igw run --batch 0 (or --concurrency 0) is a usage error naming the option and the range."""
+    calls: list[tuple[object, ...]] = []
+    _fake_worker(monkeypatch, calls)
+    base = ["run", "--store", url, "--profiles", DEMO_PROFILES, "--until-empty"]
+    assert main([*base, "--batch", "0"]) == 2
+    assert "--batch 0: accepted: a whole number >= 1" in capsys.readouterr().err
+    assert main([*base, "--concurrency", "0"]) == 2
+    assert calls == []
 
 
 def test_demo_submits_runs_the_worker_and_prints_the_table_rerunnably(
