@@ -143,10 +143,18 @@ def test_async_mdn_is_retried_while_the_partner_is_busy(store: Store, tmp_path: 
 
 
 def test_async_mdn_only_to_http(store: Store) -> None:
-    """A mailto: return address is not followed (logged); nothing is sent."""
+    """A mailto: return address is not followed: the outbox row is FAILED at the first try
+    with the reason (kept, not dropped); nothing is sent."""
     from as2_peer import endpoint_config
 
-    from gateway.web.as2 import Endpoint, post_mdn
+    from gateway.store.mdn_outbox import (
+        FAILED,
+        NewAsyncMdn,
+        claim_token,
+        get_async_mdn,
+        record_async_mdn,
+    )
+    from gateway.web.as2 import Endpoint, deliver_claimed
 
     config = endpoint_config()
     mdn = build_mdn(
@@ -158,8 +166,17 @@ def test_async_mdn_only_to_http(store: Store) -> None:
         mic=MIC,
         request=None,
     )
-    endpoint = Endpoint(store=store, config=config, clock=clock, mdn_retry_delays=())
-    assert post_mdn(endpoint, "mailto:as2@partner.example", mdn) is False
+    token = claim_token()
+    mdn_id = record_async_mdn(
+        store,
+        NewAsyncMdn("acme", "m@x", "mailto:as2@partner.example", mdn.headers, mdn.body, T0, token),
+    )
+    endpoint = Endpoint(store=store, config=config, clock=clock, mdn_retry_delays=(0.01,))
+    [sent] = deliver_claimed(endpoint, token)
+    assert sent.outcome == "gave_up" and sent.attempts == 1
+    row = get_async_mdn(store, mdn_id)
+    assert row.state == FAILED and row.last_error is not None
+    assert "only http(s)" in row.last_error and row.next_attempt_at is None
 
 
 def test_unfinished_duplicate_is_finished(store: Store, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from gateway.store.mdn_outbox import NewAsyncMdn, insert_async_mdn
 from gateway.store.schema import inbound_messages
 from gateway.store.store import Store
 
@@ -123,9 +124,12 @@ def finish_inbound(
     invoice_number: str | None = None,
     canonical: str | None = None,
     answer: bytes | None = None,
+    async_mdn: NewAsyncMdn | None = None,
 ) -> InboundRow:
     """Record the outcome of processing (``state`` one of PARSED, RECORDED, UNREADABLE,
-    REJECTED) and, where given, the parse result and our answer (MDN bytes)."""
+    REJECTED) and, where given, the parse result and our answer (MDN bytes). ``async_mdn``: the
+    answer is owed at the partner's URL; it joins the async MDN outbox in the same transaction
+    (:mod:`gateway.store.mdn_outbox`), so a stored answer is never left unsent."""
     if state not in FINISHED_STATES:
         raise ValueError(f"inbound state {state!r}: expected one of {sorted(FINISHED_STATES)}")
     changes: dict[str, object] = {"state": state, "detail": detail}
@@ -141,6 +145,8 @@ def finish_inbound(
         db.execute(
             sa.update(inbound_messages).where(inbound_messages.c.id == inbound_id).values(**changes)
         )
+        if async_mdn is not None:
+            insert_async_mdn(db, async_mdn, inbound_id=inbound_id)
         found = (
             db.execute(sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id))
             .mappings()

@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0004 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0005 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -198,3 +198,36 @@ deliveries.append_column(
     )
 )
 sa.Index("ix_deliveries_batch_id", deliveries.c.batch_id)
+
+# migration 0005: the durable outbox of asynchronous AS2 MDNs we owe partners. A row is written in
+# the same transaction as the inbound message's answer; PENDING until the partner's
+# Receipt-Delivery-Option URL took it (DELIVERED) or we gave up (FAILED, ``last_error`` says why).
+# ``claimed_by``/``claim_expires_at``: the process POSTing it now (a dead one's claim expires).
+async_mdns = sa.Table(
+    "async_mdns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column(
+        "inbound_id",
+        sa.Integer,
+        sa.ForeignKey("inbound_messages.id", name="fk_async_mdns_inbound_id"),
+        nullable=True,
+    ),
+    sa.Column("partner", sa.String(200), nullable=False),
+    # the Message-ID the MDN answers
+    sa.Column("message_id", sa.String(300), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    # the MDN's HTTP headers (JSON object) and body, POSTed as they are
+    sa.Column("headers", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=True),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claim_expires_at", UtcDateTime, nullable=True),
+    sa.Column("delivered_at", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index("ix_async_mdns_state_next", "state", "next_attempt_at"),
+    sa.Index("ix_async_mdns_inbound_id", "inbound_id"),
+)

@@ -10,7 +10,10 @@ store, so several instances behind a load balancer can share one PostgreSQL. Exa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 
 import httpx
 import sqlalchemy as sa
@@ -26,7 +29,52 @@ from gateway.inbound import DEFAULT_RULE_SETS
 from gateway.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
-from gateway.web.as2 import Endpoint, post_mdn, receive_mdn, receive_message
+from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
+from gateway.web.as2 import Endpoint, deliver_claimed, receive_mdn, receive_message, sweep_mdns
+
+log = logging.getLogger(__name__)
+
+
+class MdnSweepThread:
+    """A daemon thread running :func:`gateway.web.as2.sweep_mdns` every ``interval`` seconds
+    until :meth:`stop` (a failing sweep is logged; the next one runs as planned)."""
+
+    def __init__(self, endpoint: Endpoint, interval: float) -> None:
+        if interval <= 0:
+            raise ConfigError(f"async MDN sweep interval {interval!r}: must be > 0 seconds")
+        self.endpoint = endpoint
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.runs = 0
+
+    def start(self) -> None:
+        """Start sweeping (the first sweep runs at once)."""
+        if self.thread is not None and self.thread.is_alive():
+            return
+        self.stopping.clear()
+        self.thread = threading.Thread(target=self._loop, name="igw-async-mdn-sweep", daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop after the running sweep (if any) finished."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive."""
+        return self.thread is not None and self.thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                sweep_mdns(self.endpoint)
+            except Exception:  # a sweep failure (store away, ...) must not end the loop
+                log.exception("async MDN sweep failed")
+            self.runs += 1
+            self.stopping.wait(self.interval)
 
 
 def create_app(
@@ -40,6 +88,8 @@ def create_app(
     mdn_client_factory: Callable[[], httpx.Client] | None = None,
     mdn_match_wait: float = 2.0,
     mdn_retry_delays: Sequence[float] = (1.0, 5.0, 30.0),
+    mdn_retry: MdnRetry = DEFAULT_RETRY,
+    mdn_sweep_interval: float | None = None,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -49,7 +99,11 @@ def create_app(
     ``mdn_match_wait``: how long a received async MDN waits for its delivery's Message-ID to be
     recorded (it may overtake the sending worker) before it is kept as unmatched;
     unknown ``rule_sets`` raise :class:`ConfigError` here, not at the first message;
-    ``mdn_retry_delays``: pauses between tries of an async MDN the partner did not take.
+    ``mdn_retry_delays``: pauses between the quick in-process tries of a fresh async MDN the
+    partner did not take; ``mdn_retry``: backoff and give-up limits of the durable async MDN
+    outbox; ``mdn_sweep_interval``: when set, the app's lifespan runs the outbox sweep every
+    that many seconds in a background thread (``app.state.mdn_sweeps``, a
+    :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown.
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -67,16 +121,37 @@ def create_app(
         client_factory=mdn_client_factory,
         match_wait=mdn_match_wait,
         mdn_retry_delays=tuple(mdn_retry_delays),
+        mdn_retry=mdn_retry,
     )
-    app = FastAPI(title="invoice-gateway", version=__version__, docs_url=None, redoc_url=None)
+    sweeps = MdnSweepThread(endpoint, mdn_sweep_interval) if mdn_sweep_interval else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if sweeps is not None:
+            sweeps.start()
+        try:
+            yield
+        finally:
+            if sweeps is not None:
+                await run_in_threadpool(sweeps.stop)
+
+    app = FastAPI(
+        title="invoice-gateway",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.endpoint = endpoint
+    app.state.mdn_sweeps = sweeps
 
     @app.post("/as2")
     async def as2_message(request: Request, background: BackgroundTasks) -> Response:
         """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards."""
         body = await request.body()
         answer = await run_in_threadpool(receive_message, endpoint, request.headers, body)
-        if answer.post_to is not None and answer.post_mdn is not None:
-            background.add_task(post_mdn, endpoint, answer.post_to, answer.post_mdn)
+        if answer.mdn_claim is not None:
+            background.add_task(deliver_claimed, endpoint, answer.mdn_claim)
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
     @app.post("/as2/mdn")

@@ -15,7 +15,12 @@ Receiving (``POST /as2``):
    not business acceptance (that is a business response), so an invoice that breaks rules is
    still ``processed`` — its verdict is in the MDN's text.
 4. The MDN goes back in the HTTP response (sync) or is POSTed to the Receipt-Delivery-Option URL
-   after the response (async; also kept in the store as the inbound row's ``answer``).
+   after the response (async). An async MDN joins the durable outbox
+   (:mod:`gateway.store.mdn_outbox`) in the transaction that stores the answer, claimed by this
+   process: :func:`deliver_claimed` tries it at once (a few quick tries), then
+   :func:`sweep_mdns` (run by ``igw serve``) retries it with backoff until the partner takes it
+   or the retry limits are reached (FAILED, logged) — a process that dies leaves its claim to
+   expire and another process sends the MDN.
 
 An unknown partner's async MDN request is not followed (we would POST to a URL an
 unauthenticated sender chose): it gets ``403`` with the reason instead.
@@ -30,6 +35,7 @@ or an unsigned MDN where a signed one was requested, makes the Ack ``rejected`` 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,7 +54,20 @@ from gateway.as2_config import As2Config
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
-from gateway.store.inbound import record_inbound
+from gateway.store.inbound import finish_inbound, record_inbound
+from gateway.store.mdn_outbox import (
+    DEFAULT_RETRY,
+    MdnPoster,
+    MdnRetry,
+    MdnSent,
+    NewAsyncMdn,
+    PostResult,
+    claim_token,
+    claimed_mdns,
+    record_async_mdn,
+    record_post,
+    sweep_async_mdns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +89,9 @@ class Endpoint:
     client_factory: Callable[[], httpx.Client] | None = None
     match_wait: float = 2.0
     mdn_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
-    """How long an async MDN waits for its delivery to appear (the sending worker records the
-    Message-ID only after the POST returned, and the MDN may overtake it)."""
+    """Pauses between the in-process tries of a fresh async MDN (then the outbox sweep retries)."""
+    mdn_retry: MdnRetry = DEFAULT_RETRY
+    """Backoff and give-up limits of async MDNs in the durable outbox."""
 
 
 @dataclass(frozen=True)
@@ -81,21 +101,51 @@ class Answer:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
-    post_to: str | None = None
-    post_mdn: BuiltMdn | None = None
+    mdn_claim: str | None = None
+    """The claim on the async MDN(s) this request put in the outbox: POST them after answering."""
 
 
 def _text(status: int, message: str) -> Answer:
     return Answer(status, message.encode() + b"\n", {"Content-Type": "text/plain; charset=utf-8"})
 
 
-def _deliver(mdn: BuiltMdn, request: MdnRequest | None, note: str) -> Answer:
-    """The HTTP answer for ``mdn``: in the response (sync) or POSTed later (async)."""
+def _pending(
+    endpoint: Endpoint, mdn: BuiltMdn, url: str, partner: str, message_id: str
+) -> NewAsyncMdn:
+    return NewAsyncMdn(
+        partner=partner,
+        message_id=message_id,
+        url=url,
+        headers=dict(mdn.headers),
+        body=mdn.body,
+        now=endpoint.clock(),
+        claimed_by=claim_token("as2"),
+        lease=_claim_lease(endpoint),
+    )
+
+
+def _deliver(
+    endpoint: Endpoint,
+    mdn: BuiltMdn,
+    request: MdnRequest | None,
+    note: str,
+    *,
+    partner: str,
+    message_id: str,
+    inbound_id: int | None = None,
+) -> Answer:
+    """The HTTP answer for ``mdn``: in the response (sync), or recorded in the async MDN outbox
+    and POSTed after the response (async)."""
     if request is not None and request.async_url:
-        return Answer(
-            200, note.encode() + b"\n", {"Content-Type": "text/plain"}, request.async_url, mdn
-        )
+        pending = _pending(endpoint, mdn, request.async_url, partner, message_id)
+        record_async_mdn(endpoint.store, pending, inbound_id=inbound_id)
+        return _accepted(note, pending)
     return Answer(200, mdn.body, mdn.headers)
+
+
+def _accepted(note: str, pending: NewAsyncMdn) -> Answer:
+    headers = {"Content-Type": "text/plain"}
+    return Answer(200, note.encode() + b"\n", headers, mdn_claim=pending.claimed_by)
 
 
 def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> Answer:
@@ -137,14 +187,40 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
                 row.content, rule_sets=endpoint.rule_sets, label=f"{name} {message_id}"
             )
             finish(endpoint.store, row, verdict)
-        return _deliver(mdn, opened.mdn_request, "duplicate; MDN follows asynchronously")
+        return _deliver(
+            endpoint,
+            mdn,
+            opened.mdn_request,
+            "duplicate; MDN follows asynchronously",
+            partner=name,
+            message_id=message_id,
+            inbound_id=row.id,
+        )
     verdict = interpret(opened.payload, rule_sets=endpoint.rule_sets, label=f"{name} {message_id}")
     mdn = _mdn(endpoint, opened, PROCESSED, _mdn_text(opened, verdict))
     verdict = dataclasses.replace(verdict, detail=f"{verdict.detail}\n{_security(opened)}")
-    finish(endpoint.store, row, verdict, answer=mdn_bytes(mdn) if opened.mdn_request else None)
-    if opened.mdn_request is None:
+    request = opened.mdn_request
+    pending = (
+        _pending(endpoint, mdn, request.async_url, name, message_id)
+        if request is not None and request.async_url
+        else None
+    )
+    finish_inbound(  # the answer and, when async, its place in the outbox: one transaction
+        endpoint.store,
+        row.id,
+        state=verdict.state,
+        detail=verdict.detail,
+        syntax=verdict.syntax,
+        invoice_number=verdict.invoice_number,
+        canonical=verdict.canonical,
+        answer=mdn_bytes(mdn) if request is not None else None,
+        async_mdn=pending,
+    )
+    if request is None:
         return _text(200, f"received {message_id}; no MDN requested")
-    return _deliver(mdn, opened.mdn_request, "received; MDN follows asynchronously")
+    if pending is not None:
+        return _accepted("received; MDN follows asynchronously", pending)
+    return Answer(200, mdn.body, mdn.headers)
 
 
 def mdn_bytes(mdn: BuiltMdn) -> bytes:
@@ -209,40 +285,95 @@ def _refused(endpoint: Endpoint, exc: As2MessageError) -> Answer:
         text=f"The AS2 message could not be processed: {exc.text}",
         now=endpoint.clock(),
     )
-    return _deliver(mdn, exc.mdn_request, f"refused ({exc.modifier}); MDN follows asynchronously")
+    partner = endpoint.config.partner_config(exc.sender_id) if exc.sender_id else None
+    return _deliver(
+        endpoint,
+        mdn,
+        exc.mdn_request,
+        f"refused ({exc.modifier}); MDN follows asynchronously",
+        partner=partner.name if partner is not None else (exc.sender_id or ""),
+        message_id=exc.message_id.strip().strip("<>"),
+    )
 
 
-def post_mdn(endpoint: Endpoint, url: str, mdn: BuiltMdn) -> bool:
-    """POST an asynchronous MDN (runs after the response), trying ``len(mdn_retry_delays) + 1``
-    times while the partner's server is unreachable or answers 5xx/429. Failures are logged;
-    the MDN stays in the store as the inbound row's answer. True when the partner took it.
-
-    Only http(s) return addresses are followed (RFC 4130 also allows mailto:, which this
+def http_poster(
+    timeout: float = 30.0, client_factory: Callable[[], httpx.Client] | None = None
+) -> MdnPoster:
+    """One-try POSTer of async MDNs over httpx (``client_factory`` makes the client; default
+    ``httpx.Client(timeout=timeout)``). Unreachable, 5xx, 408 and 429 are worth retrying; other
+    answers and non-http(s) addresses are final (RFC 4130 also allows mailto:, which this
     gateway does not send)."""
-    if not url.lower().startswith(("http://", "https://")):
-        log.warning("async MDN to %r not sent: only http(s) return addresses are supported", url)
-        return False
-    delays = (*endpoint.mdn_retry_delays, None)
-    for attempt, delay in enumerate(delays, start=1):
-        client = (
-            endpoint.client_factory()
-            if endpoint.client_factory is not None
-            else httpx.Client(timeout=endpoint.mdn_timeout)
-        )
+
+    def post(url: str, headers: Mapping[str, str], body: bytes) -> PostResult:
+        if not url.lower().startswith(("http://", "https://")):
+            return PostResult(
+                False, f"return address {url!r}: only http(s) addresses are supported", True
+            )
+        client = client_factory() if client_factory is not None else httpx.Client(timeout=timeout)
         try:
             with client:
-                response = client.post(url, content=mdn.body, headers=mdn.headers)
+                response = client.post(url, content=body, headers=dict(headers))
         except httpx.HTTPError as exc:
-            log.warning("async MDN to %s (try %d) failed: %s", url, attempt, exc)
-        else:
-            if response.status_code < 300:
-                return True
-            log.warning("async MDN to %s (try %d): HTTP %s", url, attempt, response.status_code)
-            if response.status_code < 500 and response.status_code != 429:
-                return False
-        if delay is not None:
+            return PostResult(False, f"POST to {url} failed: {type(exc).__name__}: {exc}")
+        if response.status_code < 300:
+            return PostResult(True, f"POST to {url}: HTTP {response.status_code}")
+        final = response.status_code < 500 and response.status_code not in (408, 429)
+        text = response.text[:200].strip()
+        return PostResult(False, f"POST to {url}: HTTP {response.status_code} {text}", final)
+
+    return post
+
+
+def endpoint_poster(endpoint: Endpoint) -> MdnPoster:
+    """The endpoint's POSTer (its timeout and client factory)."""
+    return http_poster(endpoint.mdn_timeout, endpoint.client_factory)
+
+
+def _claim_lease(endpoint: Endpoint) -> float:
+    """How long the receiving process holds its fresh MDN: every in-process try and pause fits."""
+    tries = len(endpoint.mdn_retry_delays) + 1
+    needed = sum(endpoint.mdn_retry_delays) + tries * endpoint.mdn_timeout + 60.0
+    return max(endpoint.mdn_retry.lease, needed)
+
+
+def deliver_claimed(endpoint: Endpoint, token: str) -> list[MdnSent]:
+    """POST the async MDNs the request that made ``token`` claimed (runs after the response),
+    trying ``len(mdn_retry_delays) + 1`` times in this process while the partner is unreachable
+    or busy; the outcome is recorded in the outbox, where :func:`sweep_mdns` takes over."""
+    post = endpoint_poster(endpoint)
+    sent = []
+    for row in claimed_mdns(endpoint.store, token):
+        tries = 0
+        for delay in (*endpoint.mdn_retry_delays, None):
+            tries += 1
+            result = post(row.url, row.headers, row.body)
+            if result.ok or result.permanent or delay is None:
+                break
+            log.info("async MDN for <%s> (try %d): %s", row.message_id, tries, result.detail)
             time.sleep(delay)
-    return False
+        sent.append(
+            record_post(
+                endpoint.store,
+                row,
+                token,
+                result,
+                now=endpoint.clock(),
+                retry=endpoint.mdn_retry,
+                tries=tries,
+            )
+        )
+    return sent
+
+
+def sweep_mdns(endpoint: Endpoint, now: dt.datetime | None = None) -> list[MdnSent]:
+    """:func:`gateway.store.mdn_outbox.sweep_async_mdns` with the endpoint's POSTer and retry
+    policy, at ``now`` (default the endpoint's clock)."""
+    return sweep_async_mdns(
+        endpoint.store,
+        now or endpoint.clock(),
+        post=endpoint_poster(endpoint),
+        retry=endpoint.mdn_retry,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``igw serve``: run the web app (AS2 endpoint, MDN receiver, health) with uvicorn.
+"""``igw serve``: run the web app (AS2 endpoint, MDN receiver, health) with uvicorn; the app's
+lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``).
 
 Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 
@@ -38,6 +39,13 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         "--profiles", default=None, help="buyer profile folder (acks are matched per buyer)"
     )
     p.add_argument("--rules", default="en16931", help="rule sets for inbound invoices (comma list)")
+    p.add_argument(
+        "--mdn-sweep-interval",
+        type=float,
+        default=30.0,
+        help="seconds between sweeps of the async MDN outbox (retries MDNs partners did not "
+        "take; default 30)",
+    )
     p.add_argument("--ssl-keyfile", default=None, help="TLS key (PEM) to serve HTTPS")
     p.add_argument("--ssl-certfile", default=None, help="TLS certificate (PEM) to serve HTTPS")
     p.set_defaults(func=cmd_serve)
@@ -67,7 +75,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     store.migrate()
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     try:
-        app = create_app(store=store, as2=config, rule_sets=rules, profiles=profiles)
+        app = create_app(
+            store=store,
+            as2=config,
+            rule_sets=rules,
+            profiles=profiles,
+            mdn_sweep_interval=args.mdn_sweep_interval,
+        )
     except ConfigError as exc:
         store.close()
         print(f"igw serve: {exc}", file=sys.stderr)
