@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 from store_backends import store, store_url  # noqa: F401  (fixtures)
 
 from gateway.store import Store
 from gateway.store.inbound import find_inbound, finish_inbound, list_inbound, record_inbound
+from gateway.store.mdn_outbox import NewAsyncMdn, list_async_mdns
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 
@@ -78,3 +80,37 @@ def test_finish_refuses_unknown_state(store: Store) -> None:  # noqa: F811
     row, _ = _record(store)
     with pytest.raises(ValueError, match="PARSED"):
         finish_inbound(store, row.id, state="DONE", detail="")
+
+
+def _owed_mdn(now: dt.datetime) -> NewAsyncMdn:
+    return NewAsyncMdn(
+        "acme", "m1@acme", "https://acme.example/mdn", {"AS2-To": "ACME"}, b"MDN", now, "as2:x"
+    )
+
+
+def test_finish_with_async_mdn_writes_the_outbox_row(store: Store) -> None:  # noqa: F811
+    """An answer owed asynchronously joins the MDN outbox with the finish: PENDING, due now,
+    claimed by the receiving process, linked to the inbound row."""
+    row, _ = _record(store)
+    finish_inbound(
+        store, row.id, state="PARSED", detail="", answer=b"MDN", async_mdn=_owed_mdn(NOW)
+    )
+    [owed] = list_async_mdns(store)
+    assert owed.inbound_id == row.id and owed.state == "PENDING" and owed.attempts == 0
+    assert owed.next_attempt_at == NOW and owed.claimed_by == "as2:x"
+    assert owed.claim_expires_at == NOW + dt.timedelta(seconds=300)
+    assert owed.headers == {"AS2-To": "ACME"} and owed.body == b"MDN"
+
+
+def test_finish_and_outbox_row_are_one_transaction(store: Store) -> None:  # noqa: F811
+    """When the outbox row cannot be written the finish is undone too: the message stays
+    RECEIVED without an answer (a re-send finishes it), never answered-but-unsent."""
+    row, _ = _record(store)
+    naive = NOW.replace(tzinfo=None)
+    with pytest.raises(sa.exc.StatementError):
+        finish_inbound(
+            store, row.id, state="PARSED", detail="", answer=b"MDN", async_mdn=_owed_mdn(naive)
+        )
+    again = find_inbound(store, "acme", "<m1@acme>")
+    assert again is not None and again.state == "RECEIVED" and again.answer is None
+    assert list_async_mdns(store) == []

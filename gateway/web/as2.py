@@ -88,6 +88,8 @@ class Endpoint:
     mdn_timeout: float = 30.0
     client_factory: Callable[[], httpx.Client] | None = None
     match_wait: float = 2.0
+    """How long an async MDN waits for its delivery to appear (the sending worker records the
+    Message-ID only after the POST returned, and the MDN may overtake it)."""
     mdn_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     """Pauses between the in-process tries of a fresh async MDN (then the outbox sweep retries)."""
     mdn_retry: MdnRetry = DEFAULT_RETRY
