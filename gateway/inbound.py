@@ -29,6 +29,7 @@ from gateway.registry import resolve_mapping
 from gateway.rules import check
 from gateway.store import Store, canonical_json
 from gateway.store.inbound import InboundRow, finish_inbound
+from gateway.store.mdn_outbox import NewAsyncMdn
 from gateway.totals import complete
 
 PARSED, REJECTED, UNREADABLE = "PARSED", "REJECTED", "UNREADABLE"
@@ -105,9 +106,15 @@ def _listed(head: str, problems: Sequence[Problem]) -> str:
 
 
 def finish(
-    store: Store, row: InboundRow, verdict: Verdict, *, answer: bytes | None = None
+    store: Store,
+    row: InboundRow,
+    verdict: Verdict,
+    *,
+    answer: bytes | None = None,
+    async_mdn: NewAsyncMdn | None = None,
 ) -> InboundRow:
-    """Record ``verdict`` (and our ``answer``, e.g. the MDN bytes) on the stored ``row``."""
+    """Record ``verdict`` (and our ``answer``, e.g. the MDN bytes, with ``async_mdn`` its place in
+    the outbox when it is to be POSTed) on the stored ``row``, in one transaction."""
     return finish_inbound(
         store,
         row.id,
@@ -117,6 +124,7 @@ def finish(
         invoice_number=verdict.invoice_number,
         canonical=verdict.canonical,
         answer=answer,
+        async_mdn=async_mdn,
     )
 
 

@@ -54,7 +54,7 @@ from gateway.as2_config import As2Config
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
-from gateway.store.inbound import finish_inbound, record_inbound
+from gateway.store.inbound import record_inbound
 from gateway.store.mdn_outbox import (
     DEFAULT_RETRY,
     MdnPoster,
@@ -207,14 +207,10 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
         if request is not None and request.async_url
         else None
     )
-    finish_inbound(  # the answer and, when async, its place in the outbox: one transaction
+    finish(  # the answer and, when async, its place in the outbox: one transaction
         endpoint.store,
-        row.id,
-        state=verdict.state,
-        detail=verdict.detail,
-        syntax=verdict.syntax,
-        invoice_number=verdict.invoice_number,
-        canonical=verdict.canonical,
+        row,
+        verdict,
         answer=mdn_bytes(mdn) if request is not None else None,
         async_mdn=pending,
     )
