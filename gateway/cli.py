@@ -487,13 +487,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _network_demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_network_demo
-    from gateway.submit import SubmitReport
 
     result = run_network_demo(
         args.input or DEMO_INPUTS, _store_url(args), validate=not args.no_validate
     )
     report = result.report
-    assert isinstance(report, SubmitReport)
     print(report.summary(), file=sys.stderr)
     for o in report.outcomes:
         if o.status in ("rejected", "refused"):

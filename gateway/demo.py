@@ -32,8 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from connectors.as2.certs import make_test_identity
 from gateway.ack import AckLevel
 from gateway.as2_config import load_as2_config
+from gateway.peers.portal import Portal
 from gateway.profile import BuyerProfile
-from gateway.store import DeliveryRow, EventRow, Store
+from gateway.store import DeliveryRow, DeliveryState, EventRow, Store
+from gateway.submit import SubmitReport
 
 REPO = Path(__file__).resolve().parent.parent
 NETWORK_TEMPLATES = REPO / "config" / "demo" / "network"
@@ -158,11 +160,8 @@ def answer_interchanges(sftp_root: Path, now: dt.datetime) -> int:
     return written
 
 
-def accept_all(portal: object) -> int:
+def accept_all(portal: Portal) -> int:
     """The portal buyer's AP team: every invoice still ``received`` becomes ``accepted``."""
-    from gateway.peers.portal import Portal
-
-    assert isinstance(portal, Portal)
     changed = 0
     for invoice in list(portal.invoices):
         if invoice.status == "received":
@@ -180,14 +179,13 @@ class Peers:
     portal_url: str
     sftp_port: int
     sftp_host_key: str
-    portal: object
+    portal: Portal
 
 
 @contextlib.contextmanager
 def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
     """Start the hub's AS2 endpoint, our own web app (async MDNs), the SFTP server and the
     portal on 127.0.0.1; stop them all when the block ends."""
-    from gateway.peers.portal import Portal
     from gateway.peers.serve import serve_in_thread
     from gateway.peers.sftp_server import SftpServer
     from gateway.web.app import create_app
@@ -251,7 +249,7 @@ def wait_for_transport_proof(store: Store, connector: str, timeout: float) -> li
         waiting = [
             row
             for row in store.deliveries()
-            if row.channel.startswith(connector) and row.state.value == "SENT"
+            if row.channel.startswith(connector) and row.state is DeliveryState.SENT
         ]
         if not waiting or time.monotonic() > deadline:
             return waiting
@@ -340,7 +338,7 @@ def demo_table(rows: Sequence[DeliveryRow], proofs: dict[int, str]) -> str:
 class DemoResult:
     """What one demo run did: the submit report, the deliveries and what proved each."""
 
-    report: object
+    report: SubmitReport
     rows: list[DeliveryRow]
     proofs: dict[int, str]
     waiting: list[DeliveryRow]
