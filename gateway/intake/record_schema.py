@@ -20,6 +20,9 @@ def record_json_schema() -> dict[str, Any]:
     body = Invoice.model_json_schema(mode="validation")
     body.pop("description", None)  # the class docstring speaks Python (":func:"), not JSON
     body.pop("title", None)
+    body.get("properties", {}).pop("provenance", None)  # written by the gateway, never by a record
+    defs = body.get("$defs", {})
+    defs.pop("TermSource", None)
     _name_children(body)
     return {
         "$schema": SCHEMA_DIALECT,

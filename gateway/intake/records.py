@@ -53,6 +53,15 @@ def validate_record(
             accepted="an object in the record format (igw schema)",
         )
         return RecordResult(record, position, None, (*extra, problem))
+    if "provenance" in data:
+        problem = input_problem(
+            record,
+            "provenance is written by the gateway (derived and master-data terms), not by a record",
+            path="provenance",
+            value=None,
+            accepted="the record without a 'provenance' key",
+        )
+        return RecordResult(record, position, None, (*extra, problem))
     try:
         invoice = Invoice.model_validate_json(json.dumps(data, default=_as_text))
     except ValidationError as exc:

@@ -30,6 +30,7 @@ from gateway.model.lines import (
 )
 from gateway.model.parties import Buyer, Delivery, Payee, Seller, TaxRepresentative
 from gateway.model.paths import bt_of
+from gateway.model.provenance import SourceKind, TermSource
 
 __all__ = [
     "CREDIT_NOTE_TYPE_CODES",
@@ -57,8 +58,10 @@ __all__ = [
     "PrecedingInvoice",
     "Price",
     "Seller",
+    "SourceKind",
     "SupportingDocument",
     "TaxRepresentative",
+    "TermSource",
     "Totals",
     "Value",
     "VatBreakdown",

@@ -9,6 +9,7 @@ from pydantic import Field
 from gateway.model.base import Amount, Identifier, Period, Value, bt
 from gateway.model.lines import InvoiceLine
 from gateway.model.parties import Buyer, Delivery, Payee, Seller, TaxRepresentative
+from gateway.model.provenance import TermSource
 
 
 class Note(Value):
@@ -235,6 +236,9 @@ class Invoice(Value):
         default=(), **bt("BG-24", "Additional supporting documents")
     )
     lines: tuple[InvoiceLine, ...] = Field(min_length=1, **bt("BG-25", "Invoice line"))
+    # Not an EN 16931 term: which terms the gateway filled (derived, master data, code lists).
+    # Never rendered; left out of the canonical JSON while empty so stored hashes stay stable.
+    provenance: tuple[TermSource, ...] = ()
 
     @property
     def is_credit_note(self) -> bool:

@@ -53,10 +53,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def canonical_json(invoice: Invoice) -> str:
-    """The invoice as canonical JSON: sorted keys, no spaces, Decimals as text."""
-    return json.dumps(
-        invoice.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """The invoice as canonical JSON: sorted keys, no spaces, Decimals as text.
+
+    ``provenance`` is left out while empty, so invoices stored before it existed keep their hash.
+    """
+    data = invoice.model_dump(mode="json")
+    if not data.get("provenance"):
+        data.pop("provenance", None)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Store(BatchStore):
