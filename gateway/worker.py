@@ -26,6 +26,7 @@ stop the loop after the sends in flight; claimed deliveries not yet started are 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -44,7 +45,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from connectors.base import Connector, Receipt, utc_now
+from connectors.base import Connector, NamesMessages, Receipt, transmission_key, utc_now
 from gateway.delivery_errors import DeliveryError
 from gateway.document import Document
 from gateway.errors import GatewayError
@@ -312,14 +313,17 @@ class Worker:
         key = lead.idempotency_key
         if lead.batch_id is not None:
             key = f"{lead.buyer}/batch{lead.batch_id}/{lead.channel}"
+        key = transmission_key(key, lead.transmission)
+        remote_id = _remote_id(connector, key)
         try:
             receipt = connector.send(document, delivery_id=str(lead.id), idempotency_key=key)
         except DeliveryError as exc:
-            return self._failed_attempt(unit, profile, position, attempt, exc)
+            outcomes = self._failed_attempt(unit, profile, position, attempt, exc)
+            return _in_transmission(outcomes, lead.transmission, remote_id, exc.ends_transmission)
         except Exception as exc:  # a connector bug: recorded, retried, never fatal
             with self._lock:
                 self.stats.connector_bugs += 1
-            return self._retry_or_fail(
+            outcomes = self._retry_or_fail(
                 unit,
                 profile,
                 position,
@@ -329,7 +333,9 @@ class Worker:
                 evidence=b"",
                 retry_after=None,
             )
-        return self._succeeded(unit, profile, attempt, receipt)
+            return _in_transmission(outcomes, lead.transmission, remote_id, False)
+        outcomes = self._succeeded(unit, profile, attempt, receipt)
+        return _in_transmission(outcomes, lead.transmission, remote_id, False)
 
     def _channel(self, delivery: ClaimedDelivery) -> tuple[BuyerProfile, int, ChannelSpec]:
         try:
@@ -531,6 +537,47 @@ class _Outcome:
 
     attempt: Attempt
     counter: str
+
+
+def _remote_id(connector: Connector, key: str) -> str | None:
+    """The remote id a send under ``key`` will carry, when the connector can name it up front
+    (AS2: the Message-ID), so failed sends are listed with it too."""
+    if not isinstance(connector, NamesMessages):
+        return None
+    try:
+        return connector.message_id(key)[:300] or None
+    except Exception:  # naming is a courtesy for the timeline; the send decides
+        return None
+
+
+def _in_transmission(
+    outcomes: list[_Outcome], transmission: int, remote_id: str | None, ends: bool
+) -> list[_Outcome]:
+    """The outcomes of one send, marked with the transmission they belong to and its remote
+    id; ``ends``: the remote refused this transmission for good (an error MDN, a refusal), so
+    the next send of these deliveries is a new transmission with a new id."""
+    named = f" <{remote_id}>" if remote_id else ""
+    note = (
+        f"; transmission {transmission}{named} refused: a re-send is transmission "
+        f"{transmission + 1} with a new message id"
+        if ends
+        else f"; transmission {transmission}{named}"
+        if transmission > 1
+        else ""
+    )
+    return [
+        _Outcome(
+            dataclasses.replace(
+                o.attempt,
+                detail=o.attempt.detail + note,
+                transmission=transmission,
+                message_id=o.attempt.message_id or remote_id,
+                ends_transmission=ends,
+            ),
+            o.counter,
+        )
+        for o in outcomes
+    ]
 
 
 def _units(claimed: Sequence[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
