@@ -14,6 +14,16 @@ the whole claimed batch in ONE store transaction that also releases the claims:
 * anything else → ``FAILED``, and the next channel of the profile's fallback chain is queued in
   the same transaction (a batch falls back as one batch, with the same document).
 
+Transmissions: a delivery is sent under ``transmission_key(key, delivery.transmission)``
+(:func:`connectors.base.transmission_key`: the delivery's own key for transmission 1), so every
+retry of one transmission — after a transport failure, a worker crash, an expired claim —
+carries the same remote id (AS2 Message-ID), and a partner that already holds the message
+answers it as a duplicate. An error whose ``ends_transmission`` is set (the partner refused
+this transmission and remembers it: an error MDN, an HTTP refusal) is recorded with the store
+moving the delivery to the next transmission, so any later re-send carries a new id. Each
+attempt event names its transmission and remote id (for connectors that name it up front,
+:class:`connectors.base.NamesMessages`, also when the send failed).
+
 With ``concurrency`` > 1 the sends of a claimed batch run on that many threads, so the file
 connector's fsyncs and network round trips overlap. A foreign exception escaping a connector is
 a connector bug: it is recorded as a retryable failure, never crashes the worker. Sends are
