@@ -189,10 +189,12 @@ def implied_state(ack: Ack, current: DeliveryState) -> DeliveryState | None:
 
 
 def ack_detail(ack: Ack) -> str:
-    """The event text for ``ack``: kind, level, status and, for each reason, its code (or the
-    disposition it came with) and text, e.g. ``MDN transport ack: rejected: processed/error:
-    decryption-failed (The AS2 message could not be processed: ...)``."""
+    """The event text for ``ack``: kind, level, status and, when it rejects, each reason's code
+    (or the disposition it came with) and text, e.g. ``MDN transport ack: rejected;
+    processed/error: decryption-failed (The AS2 message could not be processed: ...)``."""
     text = f"{ack.kind} {ack.level.value} ack: {ack.status.value}"
+    if ack.status is not AckStatus.REJECTED:
+        return text
     for reason in ack.reasons:
         what = _disposition_value(reason.location) or reason.code
         said = " ".join(reason.text.split())
