@@ -616,7 +616,9 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_timeline)
 
-    p = sub.add_parser("resend", help="queue a delivery again under the same idempotency key")
+    p = sub.add_parser(
+        "resend", help="queue a delivery again (same key; --force: a new transmission)"
+    )
     p.add_argument("target", metavar="DELIVERY|INVOICE")
     p.add_argument(
         "--force",
