@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from masterdata_files import ACME, BUYER, write
+from pydantic import BaseModel
 
 from gateway.errors import ConfigError
+from gateway.masterdata.apply import BUYER_TERMS, SELLER_TERMS
 from gateway.masterdata.load import load_sellers
+from gateway.masterdata.terms import BuyerDefaults, SellerDefaults
+from gateway.model import bt_of
 from gateway.profiles import load_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +99,36 @@ def test_buyer_identity_defaults_refused_on_a_default_profile(tmp_path: Path) ->
     message = str(caught.value)
     assert str(path) in message
     assert "defaults.buyer_reference, defaults.buyer.electronic_address: names one buyer" in message
+
+
+def _offered(model: type[BaseModel], prefix: str, covered: set[str]) -> list[str]:
+    """Every key path a defaults model accepts, stopping at the paths a Term takes whole."""
+    paths: list[str] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        inner = info.annotation
+        args = [a for a in get_args(inner) if a is not type(None)] or [inner]
+        sub = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if path in covered or sub is None:
+            paths.append(path)
+        else:
+            paths.extend(_offered(sub, f"{path}.", covered))
+    return paths
+
+
+def test_every_offered_key_is_applied_and_documented() -> None:
+    """Each key the defaults models accept has a Term that applies it, and config/sellers/
+    README.md lists every Term with its BT id: no key is silently ignored or undocumented."""
+    terms = {t.path for t in (*SELLER_TERMS, *BUYER_TERMS)}
+    offered = _offered(SellerDefaults, "", terms) + _offered(BuyerDefaults, "", terms)
+    assert sorted(set(offered) - terms) == []
+    readme = (ROOT / "config" / "sellers" / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for term in terms:
+        head, _, last = term.rpartition(".")
+        row = next(
+            (r for r in rows if term in r or (head and f"`{head}." in r and f"`{last}`" in r)),
+            None,
+        )
+        assert row is not None, term
+        assert str(bt_of(term)) in row, (term, row)
