@@ -173,7 +173,12 @@ def _apply(
     given = defaults.model_dump(exclude_none=True)
     if not given:
         return invoice, ()
-    data = invoice.model_dump()
+    # Only the parts master data may touch are dumped; the lines stay the validated values
+    # they are (a 1,000-line invoice is not re-validated to fill its seller's endpoint).
+    data: dict[str, Any] = {name: getattr(invoice, name) for name in Invoice.model_fields}
+    for root in {term.path.split(".", 1)[0] for term in terms}:
+        value = data[root]
+        data[root] = value.model_dump() if isinstance(value, BaseModel) else value
     filled: list[TermSource] = []
     conflicts: list[Problem] = []
     blocked: list[str] = []
