@@ -1,8 +1,10 @@
-"""Small seller files and buyer profiles for the master-data tests."""
+"""Small seller files, buyer profiles and a record lacking master-data terms, for the tests."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 ACME = """
 description = "ACME Lieferant GmbH"
@@ -70,3 +72,37 @@ def write(folder: Path, name: str, text: str) -> Path:
 def buyer_profile(folder: Path, out: Path, name: str = "kunde", text: str = BUYER) -> Path:
     """A buyer profile whose file channel writes into ``out``."""
     return write(folder, name, text.replace("OUT", str(out)))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SELLERS = ROOT / "config" / "sellers"
+NORDLICHT = str(SELLERS / "nordlicht-buerotechnik.toml")
+
+MUSTERHAUSEN = """
+format = "xrechnung-ubl"
+
+[ids]
+glns = ["4006381333931"]
+
+[defaults]
+buyer_reference = "04011000-1234512345-06"
+
+[defaults.buyer]
+electronic_address = { scheme = "0204", value = "04011000-1234512345-06" }
+
+[channel]
+connector = "file"
+options = { directory = "OUT", create = true }
+"""
+
+
+def lacking_record(**seller: Any) -> dict[str, Any]:
+    """NB-2026-10001 as an ERP without fields for BT-34, BT-41..43, BT-49 and BT-10 exports it."""
+    data: list[dict[str, Any]] = json.loads((ROOT / "examples" / "erp-export.json").read_text())
+    record = data[0]
+    for key in ("electronic_address", "contact"):
+        del record["seller"][key]
+    record["seller"].update(seller)
+    del record["buyer"]["electronic_address"]
+    del record["buyer_reference"]
+    return record

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from masterdata_files import buyer_profile
-from test_masterdata_submit import MUSTERHAUSEN, NORDLICHT, lacking_record
+from masterdata_files import MUSTERHAUSEN, NORDLICHT, buyer_profile, lacking_record
 
 from gateway.cli import main
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from masterdata_files import buyer_profile
+from masterdata_files import MUSTERHAUSEN, NORDLICHT, SELLERS, buyer_profile, lacking_record
 from store_backends import T0, store_url  # noqa: F401  (fixture)
 
 from gateway.intake import read_records
@@ -20,39 +20,6 @@ from gateway.status import timeline_text
 from gateway.store import Store
 from gateway.store.schema import invoices
 from gateway.submit import submit
-
-ROOT = Path(__file__).resolve().parent.parent
-SELLERS = ROOT / "config" / "sellers"
-NORDLICHT = str(SELLERS / "nordlicht-buerotechnik.toml")
-
-MUSTERHAUSEN = """
-format = "xrechnung-ubl"
-
-[ids]
-glns = ["4006381333931"]
-
-[defaults]
-buyer_reference = "04011000-1234512345-06"
-
-[defaults.buyer]
-electronic_address = { scheme = "0204", value = "04011000-1234512345-06" }
-
-[channel]
-connector = "file"
-options = { directory = "OUT", create = true }
-"""
-
-
-def lacking_record(**seller: Any) -> dict[str, Any]:
-    """NB-2026-10001 as an ERP without fields for BT-34, BT-41..43, BT-49 and BT-10 exports it."""
-    data: list[dict[str, Any]] = json.loads((ROOT / "examples" / "erp-export.json").read_text())
-    record = data[0]
-    for key in ("electronic_address", "contact"):
-        del record["seller"][key]
-    record["seller"].update(seller)
-    del record["buyer"]["electronic_address"]
-    del record["buyer_reference"]
-    return record
 
 
 @pytest.fixture
@@ -157,9 +124,7 @@ def test_a_conflicting_source_value_is_kept_reported_and_on_the_timeline(
     assert "'rechnung@nordlicht-buero.de'" in conflict.detail
 
 
-def test_ambiguous_seller_files_reject_the_record_naming_both(
-    store: Store, tmp_path: Path
-) -> None:
+def test_ambiguous_seller_files_reject_the_record_naming_both(store: Store, tmp_path: Path) -> None:
     """A second seller file claiming Nordlicht's GLN: the record is rejected naming both files;
     nothing is stored."""
     folder = tmp_path / "sellers"
