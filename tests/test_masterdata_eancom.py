@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from masterdata_files import MUSTERHAUSEN, buyer_profile, lacking_record
 from shared_dir import shared_path
 
 from gateway.envelope import default_envelope
@@ -299,3 +300,53 @@ def test_bots_samples_lose_every_master_data_finding(tmp_path: Path) -> None:
         if rules - CODE_LISTS - SAMPLE_AMOUNTS - SAMPLE_IDS
     }
     assert unexplained == {}
+
+
+def test_erp_record_lacking_bt34_passes_validate_py_with_master_data(tmp_path: Path) -> None:
+    """The ERP record without BT-34, BT-41..43, BT-49, BT-10 (examples' NB-2026-10001), filled
+    by config/sellers and a buyer profile: validate.py finds zero fatal in all four formats."""
+    conformance = shared_path("conformance")
+    profile = buyer_profile(tmp_path / "buyers", tmp_path / "outbox", "m", MUSTERHAUSEN)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([lacking_record()]), encoding="utf-8")
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "translate",
+            str(export),
+            "--to",
+            ",".join(FORMATS),
+            "--out",
+            str(out),
+            "--profile",
+            str(profile),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    for name, (syntax, rules) in FORMATS.items():
+        checked = subprocess.run(
+            [
+                sys.executable,
+                str(conformance / "validate.py"),
+                str(out / name),
+                "--format",
+                syntax,
+                "--rules",
+                rules,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        (file,) = json.loads(checked.stdout)["files"]
+        assert [f["id"] for f in file["findings"] if f["flag"] == "fatal"] == [], name
