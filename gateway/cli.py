@@ -126,6 +126,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     records: set[str] = set()
     bad_records: set[str] = set()
     report: list[dict[str, object]] = []
+    warned: set[tuple[str, str]] = set()
     for outcome in translate(
         read_inputs(args.input),
         mappings,
@@ -145,7 +146,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
             rejected += 1
             bad_records.add(outcome.record)
         for problem in outcome.problems:
-            if not args.json and (problem.flag == "fatal" or args.verbose):
+            if args.json:
+                continue
+            if problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
+                # the same for every format: said once per record, with or without -v
+                if (outcome.record, str(problem)) not in warned:
+                    warned.add((outcome.record, str(problem)))
+                    print(f"warning: {problem}", file=sys.stderr)
+            elif problem.flag == "fatal" or args.verbose:
                 print(f"{outcome.format}: {problem}", file=sys.stderr)
         if args.json:
             report.append(

@@ -249,3 +249,50 @@ def test_submit_then_timeline_lists_the_filled_terms_and_warns_on_conflict(
     assert main(["timeline", "NB-2026-10001", "--store", url, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["kind"] for r in rows] == ["accepted", "filled", "conflict", "queued"]
+
+
+def test_translate_says_each_conflict_once_without_verbose(tmp_path: Path) -> None:
+    """A master-data conflict is printed once per record (not once per format), without -v."""
+    export = write_record(tmp_path, lacking_record(contact={"email": "billing@nordlicht.example"}))
+    result = igw(
+        "translate",
+        str(export),
+        "--to",
+        "peppol-bis3,facturx-en16931",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    lines = [line for line in result.stderr.splitlines() if "[MASTER-DATA]" in line]
+    assert lines == [
+        "warning: NB-2026-10001: [MASTER-DATA] seller.contact.email (BT-43) = "
+        "'billing@nordlicht.example': master data (config/sellers/nordlicht-buerotechnik.toml) "
+        "says 'rechnung@nordlicht-buero.de'; the source's value is kept; accepted: the value "
+        "master data gives, or none (then master data fills it)"
+    ]
+
+
+def test_submit_checks_seller_files_before_opening_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """igw submit with a broken seller file: exit 2 naming file and key, no store created."""
+    folder = tmp_path / "sellers"
+    folder.mkdir()
+    (folder / "acme.toml").write_text('[idz]\nvat_ids = ["DE123456789"]\n')
+    buyer_profile(tmp_path / "buyers", tmp_path / "outbox", "m", MUSTERHAUSEN)
+    export = write_record(tmp_path, lacking_record())
+    status = main(
+        [
+            "submit",
+            str(export),
+            "--store",
+            f"sqlite:///{tmp_path / 'g.db'}",
+            "--profiles",
+            str(tmp_path / "buyers"),
+            "--sellers",
+            str(folder),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"{folder / 'acme.toml'}: unknown key 'idz'; did you mean 'ids'?" in err
+    assert not (tmp_path / "g.db").exists()
