@@ -25,10 +25,12 @@ from gateway.profiles import ProfileSet, load_profiles
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 
 if TYPE_CHECKING:
+    from gateway.masterdata.sellers import SellerSet
     from gateway.store import DeliveryRow, Store
     from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
 ALL_FORMATS = ("peppol-bis3", "xrechnung-ubl", "xrechnung-cii", "facturx-en16931")
@@ -78,13 +80,44 @@ def _options(pairs: Sequence[str] | None) -> dict[str, str]:
     return options
 
 
+DEFAULT_SELLERS = "config/sellers"
+
+
+def _sellers(args: argparse.Namespace) -> SellerSet:
+    """The seller master data: ``--sellers`` / env IGW_SELLERS (must exist), else
+    ./config/sellers when it exists, else none."""
+    from gateway.masterdata.load import load_sellers
+
+    named = getattr(args, "sellers", None) or os.environ.get("IGW_SELLERS")
+    return load_sellers(named or DEFAULT_SELLERS, required=bool(named))
+
+
+def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileSet | None]:
+    """The buyer profile of ``igw translate`` (``--profile FILE``: its options, with
+    ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
+    folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
+    from gateway.profiles import load_profile_set, resolve_options
+
+    options = _options(args.option)
+    if args.profile and args.profiles:
+        raise ConfigError("--profile and --profiles: give one of them")
+    if args.profiles:
+        return BuyerProfile(name="cli", options=options), load_profiles(args.profiles)
+    if not args.profile:
+        return BuyerProfile(name="cli", options=options), None
+    buyers = load_profile_set(args.profile)
+    (profile,) = buyers.profiles
+    profile = profile.model_copy(update={"options": {**profile.options, **options}})
+    return resolve_options(profile), buyers
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
-    """ERP records in, one validated file per invoice and format out."""
-    from gateway.intake import read_records
-    from gateway.pipeline import translate
+    """ERP records or invoices in, one validated file per invoice and format out."""
+    from gateway.pipeline import read_inputs, translate
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
-    profile = BuyerProfile(name="cli", options=_options(args.option))
+    sellers = _sellers(args)
+    profile, buyers = _translate_profile(args)
     out = Path(args.out)
     prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sequence = itertools.count(1)
@@ -93,15 +126,15 @@ def cmd_translate(args: argparse.Namespace) -> int:
     records: set[str] = set()
     bad_records: set[str] = set()
     report: list[dict[str, object]] = []
-    items = (
-        (r.record, r.invoice, r.problems) for path in args.input for r in read_records(Path(path))
-    )
+    warned: set[tuple[str, str]] = set()
     for outcome in translate(
-        items,
+        read_inputs(args.input),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
         run_validation=not args.no_validate,
+        sellers=sellers,
+        buyers=buyers,
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
@@ -113,7 +146,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
             rejected += 1
             bad_records.add(outcome.record)
         for problem in outcome.problems:
-            if not args.json and (problem.flag == "fatal" or args.verbose):
+            if args.json:
+                continue
+            if problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
+                # the same for every format: said once per record, with or without -v
+                if (outcome.record, str(problem)) not in warned:
+                    warned.add((outcome.record, str(problem)))
+                    print(f"warning: {problem}", file=sys.stderr)
+            elif problem.flag == "fatal" or args.verbose:
                 print(f"{outcome.format}: {problem}", file=sys.stderr)
         if args.json:
             report.append(
@@ -142,9 +182,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    """Any UBL, CII, EDIFACT INVOIC or cXML invoice in (auto-detected), canonical JSON out."""
+    """Any UBL, CII, EDIFACT INVOIC or cXML invoice in (auto-detected), canonical JSON out;
+    with ``--sellers`` the seller's master data filled in (``provenance`` says which terms)."""
     from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
+    from gateway.masterdata.apply import fill_from_sellers
+    from gateway.masterdata.load import load_sellers
 
+    sellers = load_sellers(args.sellers) if args.sellers else None
     status = EXIT_OK
     for name in args.file:
         data = Path(name).read_bytes()
@@ -155,6 +199,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(f"{name}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
             continue
+        if sellers is not None:
+            invoice, problems = fill_from_sellers(invoice, sellers, record=name)
+            for problem in problems:
+                print(f"{problem.flag}: {problem}", file=sys.stderr)
+            if any(p.flag == "fatal" for p in problems):
+                status = EXIT_FAILED
+                continue
         sys.stdout.write(
             invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True)
         )
@@ -239,6 +290,9 @@ def _print_submit(report: SubmitReport, *, as_json: bool) -> None:
         if o.status == "stored":
             note = f" ({o.message})" if o.message else ""
             print(f"{o.record}: stored for {o.buyer} as {o.format} via {o.channel}{note}")
+            for problem in o.problems:
+                if problem.rule == MASTER_DATA_RULE:
+                    print(f"  warning: {problem}", file=sys.stderr)
         elif o.status == "duplicate":
             print(f"{o.record}: duplicate — {o.message}")
         elif o.status == "refused":
@@ -252,21 +306,38 @@ def _print_submit(report: SubmitReport, *, as_json: bool) -> None:
 
 
 def _submit_paths(
-    paths: Sequence[str | Path], store: Store, profiles: ProfileSet, *, validate: bool
+    paths: Sequence[str | Path],
+    store: Store,
+    profiles: ProfileSet,
+    *,
+    validate: bool,
+    sellers: SellerSet | None = None,
 ) -> SubmitReport:
     from gateway.intake import read_records
+    from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
     records = (r for path in paths for r in read_records(Path(path)))
-    return submit(records, store, profiles, now=_now(), run_validation=validate)
+    return submit(
+        records,
+        store,
+        profiles,
+        now=_now(),
+        run_validation=validate,
+        sellers=NO_SELLERS if sellers is None else sellers,
+    )
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    """ERP records in -> routed, rendered, validated, stored with a queued delivery."""
+    """ERP records in -> master data, routed, rendered, validated, stored with a queued
+    delivery."""
     profiles = load_profiles(_profiles_folder(args))  # start-up validation comes first
+    sellers = _sellers(args)
     store = _open_store(_store_url(args))
     try:
-        report = _submit_paths(args.input, store, profiles, validate=not args.no_validate)
+        report = _submit_paths(
+            args.input, store, profiles, validate=not args.no_validate, sellers=sellers
+        )
     finally:
         store.close()
     _print_submit(report, as_json=args.json)
@@ -529,8 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"igw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("translate", help="ERP records (JSON/CSV) -> e-invoices, validated")
-    p.add_argument("input", nargs="+", help="JSON, JSON Lines or CSV export")
+    p = sub.add_parser(
+        "translate", help="ERP records (JSON/CSV) or invoices (UBL/CII/EDIFACT/cXML) -> e-invoices"
+    )
+    p.add_argument(
+        "input", nargs="+", help="JSON, JSON Lines or CSV export, or UBL/CII/EDIFACT/cXML invoices"
+    )
     p.add_argument(
         "--to",
         required=True,
@@ -549,10 +624,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="buyer-profile option for the format (e.g. EDIFACT sender_id=...), repeatable",
     )
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="buyer profile (TOML): its options apply, its [defaults] (BT-49, BT-10, ...) to "
+        "the invoices of the buyer it names",
+    )
+    p.add_argument(
+        "--profiles",
+        metavar="DIR",
+        help="buyer profiles: each invoice gets the [defaults] of the profile it routes to",
+    )
+    _sellers_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
     p.add_argument("file", nargs="+")
+    p.add_argument(
+        "--sellers",
+        metavar="DIR",
+        help="fill the seller's master data from DIR (default: the document as it is)",
+    )
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("validate", help="XSD + official schematron")
@@ -570,6 +662,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sellers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sellers",
+        metavar="DIR",
+        help=f"seller master data folder (env IGW_SELLERS; default {DEFAULT_SELLERS} when it "
+        "exists, else none)",
+    )
+
+
 def _store_options(p: argparse.ArgumentParser, *, profiles: bool) -> None:
     p.add_argument("--store", help=f"store URL (env IGW_STORE_URL; default {DEFAULT_STORE_URL})")
     if profiles:
@@ -583,6 +684,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("submit", help="ERP records -> routed, rendered, stored, queued")
     p.add_argument("input", nargs="+", help="JSON, JSON Lines or CSV export")
     _store_options(p, profiles=True)
+    _sellers_option(p)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.set_defaults(func=cmd_submit)

@@ -1,19 +1,28 @@
-"""The translate pipeline: accepted Invoice -> business rules -> render -> validate, per format.
+"""The translate pipeline: accepted Invoice -> master data -> business rules -> render ->
+validate, per format.
 
 One record never stops the batch: every step's problems are collected into the record's outcome.
+Master data (:mod:`gateway.masterdata`) fills absent terms before the rules run: the seller's
+file first, then the profile's ``[defaults]``; its conflicts are warnings on every outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gateway.document import Document
 from gateway.envelope import Envelope
-from gateway.errors import GatewayError, Problem
+from gateway.errors import ConfigError, GatewayError, InvoiceRejected, ParseError, Problem
+from gateway.masterdata.apply import apply_buyer, fill_from_sellers
+from gateway.masterdata.load import NO_SELLERS
+from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
 from gateway.partner_ids import derived_options
 from gateway.profile import BuyerProfile
+from gateway.profiles import ProfileSet
+from gateway.routing import route
 from gateway.rules import check
 from gateway.validation import validate
 from mappings.base import Mapping
@@ -85,13 +94,21 @@ def translate(
     *,
     envelopes: Callable[[], Envelope] | None = None,
     run_validation: bool = True,
+    sellers: SellerSet = NO_SELLERS,
+    buyers: ProfileSet | None = None,
 ) -> Iterator[Outcome]:
     """Translate every accepted record into every format; rejected records yield their problems.
 
     ``invoices`` yields ``(record label, invoice or None, intake problems)``; ``envelopes``
-    gives a fresh envelope (control references) for each rendered document.
+    gives a fresh envelope (control references) for each rendered document. ``sellers`` and
+    the ``[defaults]`` of the profile in ``buyers`` each invoice routes to fill absent terms
+    first (``profile`` gives the mapping options only).
     """
-    for record, invoice, intake_problems in invoices:
+    for record, given, given_problems in invoices:
+        invoice, intake_problems = given, tuple(given_problems)
+        if given is not None:
+            invoice, filled = fill_master_data(given, sellers, buyers, record=record)
+            intake_problems += filled
         if invoice is None or any(p.flag == "fatal" for p in intake_problems):
             for mapping in mappings:
                 yield Outcome(record, mapping.name, None, tuple(intake_problems))
@@ -113,3 +130,63 @@ def translate(
                     tuple(intake_problems) + outcome.problems,
                 )
             yield outcome
+
+
+def fill_master_data(
+    invoice: Invoice, sellers: SellerSet, buyers: ProfileSet | None, *, record: str
+) -> tuple[Invoice, tuple[Problem, ...]]:
+    """The seller's master data, then the ``[defaults]`` of the profile in ``buyers`` that
+    routing picks for the filled invoice (none when no profile matches): the filled invoice
+    and the problems (conflict warnings; a fatal one when the seller's ids lead to several
+    files)."""
+    invoice, found = fill_from_sellers(invoice, sellers, record=record)
+    if any(p.flag == "fatal" for p in found) or buyers is None:
+        return invoice, found
+    try:
+        profile = route(invoice, buyers)
+    except (InvoiceRejected, ConfigError):  # no profile for this buyer: nothing to fill
+        return invoice, found
+    source = str(buyers.sources.get(profile.name, f"buyer profile {profile.name}"))
+    invoice, more = apply_buyer(invoice, profile, source=source, record=record)
+    return invoice, found + more
+
+
+RECORD_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".txt"})
+
+
+def read_inputs(
+    paths: Iterable[str | Path],
+) -> Iterator[tuple[str, Invoice | None, tuple[Problem, ...]]]:
+    """``(record label, invoice or None, problems)`` for each file: ERP records (JSON / CSV, by
+    :func:`gateway.intake.read_records`) or invoices in UBL, CII, EDIFACT INVOIC (every message
+    of the interchange) or cXML, recognised by their content and parsed like inbound documents
+    (totals the document leaves out completed). A document that does not parse is one rejected
+    record naming the file and the location."""
+    from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
+    from gateway.intake import read_records
+    from gateway.registry import resolve_mapping
+    from gateway.totals import complete
+
+    for name in paths:
+        path = Path(name)
+        if path.suffix.lower() in RECORD_SUFFIXES:
+            for result in read_records(path):
+                yield result.record, result.invoice, result.problems
+            continue
+        data = path.read_bytes()
+        try:
+            syntax = detect_syntax(data)
+        except ParseError:
+            for result in read_records(path):  # a CSV/JSON export with another file name
+                yield result.record, result.invoice, result.problems
+            continue
+        mapping = resolve_mapping(PARSER_FOR_SYNTAX[syntax])
+        try:
+            parse_all = getattr(mapping, "parse_all", None)
+            parsed = parse_all(data) if parse_all is not None else [mapping.parse(data)]
+        except ParseError as exc:
+            problem = Problem(str(path), "", None, None, "INPUT", f"{path}: {exc}")
+            yield str(path), None, (problem,)
+            continue
+        for invoice in parsed:
+            yield invoice.number, complete(invoice), ()

@@ -2,7 +2,8 @@
 
 Loaded from ``config/buyers/*.toml`` by :func:`gateway.profiles.load_profiles`; routing
 (:func:`gateway.routing.route`) picks one per invoice by buyer id > buyer group > default.
-Mappings read only ``format`` and ``options``.
+Mappings read only ``format`` and ``options``; ``defaults`` supplies buyer terms the source
+cannot carry (:func:`gateway.masterdata.apply.apply_buyer`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gateway.masterdata.terms import BuyerDefaults
 from gateway.rules.checksums import gln as gln_check_digit_ok
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -186,7 +188,9 @@ class BuyerProfile(_Config):
     ``fallback`` in turn carry the document. ``consolidation`` other than ``per-invoice`` holds
     the invoices and sends them as ONE document (an EDIFACT interchange): ``per-interchange``
     everything one submit run stores, ``per-day`` everything until ``cut_off`` (time of day,
-    UTC); a batch also closes when it holds ``batch_limit`` invoices.
+    UTC); a batch also closes when it holds ``batch_limit`` invoices. ``defaults`` fills buyer
+    terms the invoice left out (BT-49, BT-10, the buyer's contact...; keys are the invoice's
+    field paths, see :mod:`gateway.masterdata.terms`) after routing picked this profile.
     """
 
     name: str = "default"
@@ -203,6 +207,7 @@ class BuyerProfile(_Config):
     cut_off: time = time(18, 0)
     proof: ProofPolicy = ProofPolicy()
     retry: RetryPolicy = RetryPolicy()
+    defaults: BuyerDefaults = BuyerDefaults()
 
     def channels(self) -> tuple[ChannelSpec, ...]:
         """The channel, then the fallback chain, in the order they are tried."""

@@ -4,7 +4,8 @@ Everything is checked at start-up, and every problem found in the folder is repo
 unknown keys (with the dotted key and a "did you mean"), wrong values, unknown format and
 connector names, connector options the connector does not take, literal secrets, a profile that
 matches nothing, and clashes between files (two profiles claiming one buyer id, two defaults,
-two groups with the same criteria, two profiles with one name).
+two groups with the same criteria, two profiles with one name), and ``[defaults]`` that name
+one buyer (BT-49, BT-10, buyer ids) on a group or default profile.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ def load_profile(path: str | Path) -> BuyerProfile:
     return profile
 
 
+def load_profile_set(path: str | Path) -> ProfileSet:
+    """One profile file as a :class:`ProfileSet` (routing to it works as to a folder of one)."""
+    problems: list[str] = []
+    profile = _load_file(Path(path), problems)
+    if profile is None or problems:
+        raise ConfigError("\n".join(problems))
+    return _index([(Path(path), profile)], [])
+
+
 def _load_file(path: Path, problems: list[str]) -> BuyerProfile | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -109,7 +119,7 @@ def _load_file(path: Path, problems: list[str]) -> BuyerProfile | None:
     try:
         profile = BuyerProfile.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_describe(path, exc))
+        problems.extend(describe_errors(path, exc))
         return None
     _check_profile(path, profile, problems)
     return profile if len(problems) == before else None
@@ -179,6 +189,13 @@ def _check_profile(path: Path, profile: BuyerProfile, problems: list[str]) -> No
         problems.append(
             f'{path}: channel: missing; add e.g. [channel] connector = "file" '
             f'with [channel.options] directory = "outbox/{profile.name}"'
+        )
+    identity = profile.defaults.identity_keys()
+    if identity and (profile.group is not None or profile.default or not profile.ids.claims()):
+        problems.append(
+            f"{path}: {', '.join(identity)}: names one buyer, but the profile also routes "
+            "invoices of other buyers (a [group] or default = true); give these defaults only "
+            "in a profile matched by that buyer's [ids]"
         )
     if not profile.ids.claims() and profile.group is None and not profile.default:
         problems.append(
@@ -275,14 +292,17 @@ def _dotted(loc: Sequence[int | str]) -> str:
     return text
 
 
-def _describe(path: Path, exc: ValidationError) -> list[str]:
-    """Pydantic errors in the profile's own words: file, dotted key, value, what is accepted."""
+def describe_errors(
+    path: Path, exc: ValidationError, model: type[BaseModel] = BuyerProfile
+) -> list[str]:
+    """Pydantic errors in the file's own words: file, dotted key, value, what is accepted
+    (an unknown key with a "did you mean" among the keys ``model`` takes there)."""
     lines = []
     for error in exc.errors():
         loc = error["loc"]
         dotted = _dotted(loc)
         if error["type"] == "extra_forbidden":
-            known = _known_keys(BuyerProfile, loc[:-1])
+            known = _known_keys(model, loc[:-1])
             key = str(loc[-1])
             lines.append(
                 f"{path}: unknown key {dotted!r}{_hint(key, known)} "

@@ -19,6 +19,13 @@ go into the store in ONE transaction (``Store.accept_many``).
 Re-submitting an invoice number the store already holds for the same seller is detected before
 anything is rendered (no control number is spent): identical content is reported ``duplicate``,
 different content ``refused`` naming both hashes. Nothing is silently duplicated.
+
+Master data (:mod:`gateway.masterdata`): the seller's file (``sellers``) fills absent seller
+terms BEFORE routing and before the seller key is taken (it may supply the VAT id); the routed
+profile's ``[defaults]`` fill absent buyer terms AFTER routing; the business rules run on the
+filled invoice. Conflicts (the source gives another value; it is kept) are warnings on the
+outcome; the filled terms and the conflicts are ``filled`` / ``conflict`` events written with
+the ``accepted`` event.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ from gateway.consolidation import (
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, Problem
 from gateway.intake.results import RecordResult
+from gateway.masterdata.apply import apply_buyer, fill_from_sellers
+from gateway.masterdata.events import provenance_events
+from gateway.masterdata.load import NO_SELLERS
+from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
 from gateway.pipeline import translate_one
 from gateway.profile import BuyerProfile
@@ -149,6 +160,7 @@ def submit(
     now: dt.datetime,
     run_validation: bool = True,
     chunk: int = CHUNK,
+    sellers: SellerSet = NO_SELLERS,
 ) -> SubmitReport:
     """Store every good record with its rendered document and one queued (or held) delivery.
 
@@ -156,9 +168,10 @@ def submit(
     profile option or secret) is reported with its problems and never stops the batch.
     The delivery goes to the profile's primary channel (``channel`` = its connector alias,
     ``buyer`` = the profile name), due at ``now``. See the module docstring for duplicates and
-    consolidation.
+    consolidation. ``sellers`` is the seller master data (none by default); see the module
+    docstring for where it and the profile's defaults apply.
     """
-    run = _Run(store, profiles, now=now, run_validation=run_validation)
+    run = _Run(store, profiles, now=now, run_validation=run_validation, sellers=sellers)
     outcomes: list[SubmitOutcome] = []
     pending: list[RecordResult] = []
     for result in records:
@@ -184,16 +197,24 @@ class _Prepared:
     outcome: SubmitOutcome | None = None  # set when the record is settled before the store
     item: AcceptItem | None = None
     problems: tuple[Problem, ...] = ()
+    filled: tuple[Problem, ...] = ()  # master-data conflicts (warnings)
 
 
 class _Run:
     """One submit call: caches per profile (mapping, resolved options) and the batches held."""
 
     def __init__(
-        self, store: Store, profiles: ProfileSet, *, now: dt.datetime, run_validation: bool
+        self,
+        store: Store,
+        profiles: ProfileSet,
+        *,
+        now: dt.datetime,
+        run_validation: bool,
+        sellers: SellerSet = NO_SELLERS,
     ) -> None:
         self.store = store
         self.profiles = profiles
+        self.sellers = sellers
         self.now = now
         self.run_validation = run_validation
         self.resolved: dict[str, tuple[Mapping, BuyerProfile] | GatewayError] = {}
@@ -211,14 +232,26 @@ class _Run:
                     result.record, "rejected", message="not read", problems=result.problems
                 )
                 continue
-            prepared.append(_Prepared(result, invoice, seller_key(invoice)))
+            invoice, filled = fill_from_sellers(invoice, self.sellers, record=result.record)
+            if any(p.flag == "fatal" for p in filled):
+                outcomes[position] = SubmitOutcome(
+                    result.record,
+                    "rejected",
+                    invoice.number,
+                    seller_key(invoice),
+                    problems=result.problems + filled,
+                )
+                continue
+            prepared.append(_Prepared(result, invoice, seller_key(invoice), filled=filled))
         stored = self.store.existing_invoices([(p.key, p.invoice.number) for p in prepared])
         seen: set[tuple[str, str]] = set()
         fresh: list[_Prepared] = []
         for entry in prepared:
             pair = (entry.key, entry.invoice.number)
             if pair in stored or pair in seen:
-                # a re-submission: answered by the store without rendering anything
+                # a re-submission: answered by the store without rendering anything (the
+                # profile's defaults still apply, so identical input gives identical content)
+                self._buyer_defaults(entry)
                 entry.item = AcceptItem(entry.invoice, None, entry.key, (), ())
             else:
                 seen.add(pair)
@@ -251,6 +284,8 @@ class _Run:
             entry.outcome = _rejected(record, number, key, "ROUTING", str(exc))
             return
         entry.profile = profile
+        if not self._apply_defaults(entry, profile):
+            return
         if profile.channel is None:
             entry.outcome = _rejected(
                 record,
@@ -269,6 +304,34 @@ class _Run:
             )
             return
         entry.syntax = resolved[0].syntax
+
+    def _buyer_defaults(self, entry: _Prepared) -> None:
+        """Apply the defaults of the profile the invoice routes to, if it routes at all."""
+        try:
+            profile = route(entry.invoice, self.profiles)
+        except (InvoiceRejected, ConfigError):
+            return
+        self._apply_defaults(entry, profile)
+
+    def _apply_defaults(self, entry: _Prepared, profile: BuyerProfile) -> bool:
+        """Fill absent buyer terms from ``profile.defaults``; False (rejected) when they do not
+        fit the invoice."""
+        source = str(self.profiles.sources.get(profile.name, f"buyer profile {profile.name}"))
+        invoice, found = apply_buyer(
+            entry.invoice, profile, source=source, record=entry.record.record
+        )
+        entry.invoice, entry.filled = invoice, entry.filled + found
+        if any(p.flag == "fatal" for p in found):
+            entry.outcome = SubmitOutcome(
+                entry.record.record,
+                "rejected",
+                invoice.number,
+                entry.key,
+                profile.name,
+                problems=entry.record.problems + entry.filled,
+            )
+            return False
+        return True
 
     def _resolved(self, profile: BuyerProfile) -> tuple[Mapping, BuyerProfile] | GatewayError:
         """The profile's mapping and its options with secrets resolved, once per run."""
@@ -304,7 +367,7 @@ class _Run:
                 envelope=envelope,
                 run_validation=self.run_validation,
             )
-            entry.problems = entry.record.problems + outcome.problems
+            entry.problems = entry.record.problems + entry.filled + outcome.problems
             if not outcome.ok or outcome.document is None:
                 entry.outcome = SubmitOutcome(
                     entry.record.record,
@@ -327,7 +390,14 @@ class _Run:
             if hold is not None:
                 self.held_buyers.add(profile.name)
             documents = () if hold is not None else (outcome.document,)
-            entry.item = AcceptItem(entry.invoice, None, entry.key, documents, (delivery,))
+            entry.item = AcceptItem(
+                entry.invoice,
+                None,
+                entry.key,
+                documents,
+                (delivery,),
+                provenance_events(entry.invoice, entry.filled),
+            )
 
     def _allocate(self, fresh: Sequence[_Prepared]) -> dict[str, list[int]]:
         wanted: dict[str, int] = {}

@@ -51,14 +51,27 @@ class BatchHold:
 
 
 @dataclass(frozen=True)
+class InvoiceEvent:
+    """An extra invoice event written with the ``accepted`` event, in the same transaction
+    (e.g. ``filled``: the terms master data supplied)."""
+
+    kind: str
+    detail: str
+    level: str = "info"
+    evidence: bytes | None = None
+
+
+@dataclass(frozen=True)
 class AcceptItem:
-    """One invoice for :meth:`Store.accept_many`: the same arguments ``Store.accept`` takes."""
+    """One invoice for :meth:`Store.accept_many`: the same arguments ``Store.accept`` takes;
+    ``events`` are written after its ``accepted`` event when it is stored (not on a duplicate)."""
 
     invoice: Invoice
     source: bytes | None
     seller_key: str
     documents: Sequence[Document]
     deliveries: Sequence[NewDelivery]
+    events: Sequence[InvoiceEvent] = ()
 
 
 @dataclass(frozen=True)

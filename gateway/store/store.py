@@ -312,6 +312,19 @@ class Store(BatchStore):
             )
             for item, content_hash, invoice_id in zip(items, hashes, invoice_ids, strict=True)
         ]
+        new_events.extend(
+            event_values(
+                now,
+                invoice_id,
+                None,
+                extra.kind,
+                detail=extra.detail,
+                level=extra.level,
+                evidence=extra.evidence,
+            )
+            for item, invoice_id in zip(items, invoice_ids, strict=True)
+            for extra in item.events
+        )
         doc_rows = [
             {
                 "invoice_id": invoice_id,
