@@ -618,7 +618,9 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--batch", type=int, default=None, help="deliveries claimed per store round trip (50)"
     )
-    p.add_argument("--concurrency", type=int, default=None, help="sends in flight per worker (8)")
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="delivery status table")
