@@ -200,6 +200,14 @@ def validate(
         fallback_record = name
     dispatched = _validate_other_syntax(content, syntax, name)
     if dispatched is not None:
+        if rules:
+            where = f"{name}: " if name else ""
+            raise ConfigError(
+                f"{where}rule sets ({', '.join(rule_names(rules))}) apply to UBL and CII only; "
+                f"this is {dispatched.syntax or 'no invoice syntax'}, which is checked by its "
+                "own validator (EDIFACT: ISO 9735 syntax and the message structure; cXML: the "
+                "DTD; a buyer format: its schema, with --format). Leave --rules out"
+            )
         return dispatched
     names = rule_names(given) if given is not None else ()
     if syntax is not None and syntax not in SYNTAXES:
