@@ -218,6 +218,16 @@ def test_scenario_that_cannot_check_everything_says_what_is_not_checked() -> Non
     assert match_scenario("ubl", PEPPOL_BIS3).notes == ()
 
 
+def test_unknown_version_of_a_known_specification_is_named_in_the_note() -> None:
+    """An XRechnung 2.3 id (not shipped) falls back to EN 16931; the note says it names
+    XRechnung, so the user knows why the XRechnung rules did not run."""
+    found = match_scenario(
+        "ubl", "urn:cen.eu:en16931:2017#compliant#urn:xoev-de:kosit:standard:xrechnung_2.3"
+    )
+    assert (found.scenario.name, found.matched) == ("en16931-fallback", False)
+    assert "it names XRechnung, but no version or syntax" in found.notes[0]
+
+
 def test_peppol_identifier_with_a_suffix_is_still_peppol() -> None:
     """Peppol R004 says BT-24 MUST *begin with* the BIS 3 id: a longer one is still Peppol."""
     found = match_scenario("ubl", PEPPOL_BIS3 + "#conformant#urn:example:extension")

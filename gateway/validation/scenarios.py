@@ -170,6 +170,16 @@ FALLBACK: dict[str, Scenario] = {
 _BY_KEY: dict[tuple[str, str], Scenario] = {(s.syntax, s.identifier): s for s in SCENARIOS}
 
 
+# Parts of an identifier that tell which specification an unknown one belongs to, for the note.
+_FAMILIES = (
+    ("xrechnung", "XRechnung"),
+    ("peppol", "Peppol"),
+    ("factur-x", "Factur-X"),
+    ("zugferd", "ZUGFeRD"),
+    ("urn:ferd:", "ZUGFeRD 1.0"),
+)
+
+
 @dataclass(frozen=True)
 class ScenarioMatch:
     """The scenario a document matched, the BT-24 it gave (None: absent) and why, as notes."""
@@ -212,6 +222,9 @@ def match_scenario(syntax: str, identifier: str | None) -> ScenarioMatch:
     known = "; ".join(dict.fromkeys(known_identifiers(syntax)))
     if value:
         why = f"specification identifier (BT-24) {value!r} names no known scenario"
+        family = next((f for marker, f in _FAMILIES if marker in value.lower()), None)
+        if family:
+            why += f" (it names {family}, but no version or syntax the shipped artefacts check)"
     else:
         why = "the document has no specification identifier (BT-24)"
     note = f"{why}: checked against EN 16931 only. Known for {syntax}: {known}"
