@@ -491,3 +491,40 @@ def test_inbound_unknown_identifier_runs_the_configured_rules_only() -> None:
     verdict = interpret(content)
     assert verdict.scenario == "en16931-fallback" and verdict.rule_sets == ("en16931",)
     assert "PEPPOL-EN16931-R003" not in {p.rule for p in verdict.problems}
+
+
+# -- our own output ----------------------------------------------------------------------------
+OWN_FORMATS = {
+    "peppol-bis3": "peppol-bis3",
+    "xrechnung-ubl": "xrechnung-3.0",
+    "xrechnung-cii": "xrechnung-3.0",
+    "facturx-en16931": "en16931",
+}
+
+
+@pytest.fixture(scope="module")
+def own_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ERP examples rendered to every EN 16931 format by `igw translate`."""
+    out = tmp_path_factory.mktemp("own")
+    examples = Path(__file__).resolve().parent.parent / "examples" / "erp-export.json"
+    formats = ",".join(OWN_FORMATS)
+    assert main(["translate", str(examples), "--to", formats, "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("format_name", list(OWN_FORMATS))
+def test_own_output_selects_the_rules_its_mapping_declares(
+    format_name: str, own_output: Path
+) -> None:
+    """What each EN 16931 mapping writes selects, by its BT-24, the scenario of that format,
+    whose rule sets are the ones the mapping validates with; the documents pass by scenario."""
+    from gateway.registry import resolve_mapping
+
+    files = sorted((own_output / format_name).glob("*.xml"))[:3]
+    assert files, f"igw translate wrote no {format_name} file"
+    declared = set(resolve_mapping(format_name).rules)
+    for path in files:
+        report = validate(path.read_bytes(), name=path.name)
+        assert report.scenario == OWN_FORMATS[format_name], path.name
+        assert set(report.rules) == declared, path.name
+        assert report.passed, [str(p) for p in report.fatal]
