@@ -528,3 +528,44 @@ def test_own_output_selects_the_rules_its_mapping_declares(
         assert report.scenario == OWN_FORMATS[format_name], path.name
         assert set(report.rules) == declared, path.name
         assert report.passed, [str(p) for p in report.fatal]
+
+
+TINY_XSD = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" elementFormDefault="qualified">
+  <xs:element name="Upload"><xs:complexType><xs:sequence>
+    <xs:element name="Number" type="xs:string"/><xs:element name="Seller" type="xs:string"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>
+"""
+
+
+def test_buyer_xml_format_is_checked_by_name_or_format_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A buyer's own XML format is checked against its XSD when the file name or --format
+    names it; otherwise the FORMAT finding points to --format."""
+    formats = tmp_path / "formats"
+    formats.mkdir()
+    (formats / "upload.xsd").write_text(TINY_XSD, encoding="utf-8")
+    (formats / "upload.xml.j2").write_text(
+        "<Upload><Number>{{ invoice.number }}</Number><Seller>{{ invoice.seller.name }}"
+        "</Seller></Upload>",
+        encoding="utf-8",
+    )
+    (formats / "tiny-xml.toml").write_text(
+        'name = "tiny-xml"\noutput = "xml"\ntemplate = "upload.xml.j2"\nschema = "upload.xsd"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("IGW_FORMATS_PATH", str(formats))
+    broken = b"<Upload><Number>INV-1</Number></Upload>"
+    named = tmp_path / "INV-1.tiny-xml.xml"
+    named.write_bytes(broken)
+    plain = tmp_path / "upload.xml"
+    plain.write_bytes(b"<Upload><Number>INV-1</Number><Seller>ACME</Seller></Upload>")
+    status, out, _ = run_cli(["validate", str(named)], capsys)
+    assert status == 1 and "BUYER-SCHEMA" in out and "recognised from the file name" in out
+    status, out, _ = run_cli(["validate", str(plain)], capsys)
+    assert status == 1 and "[fatal] FORMAT" in out
+    assert "igw validate --format NAME" in out
+    status, out, _ = run_cli(["validate", "--format", "tiny-xml", str(plain)], capsys)
+    assert status == 0, out

@@ -62,12 +62,15 @@ def format_from_name(name: str, kind: str) -> str | None:
     return next((c for c in candidates if c in parts), None)
 
 
-def check_text_file(content: bytes, kind: str, name: str) -> ValidationReport:
-    """A ``kind`` (json/csv) file given to ``validate()`` without a format: checked against the
-    buyer format its name gives (:func:`format_from_name`), else :func:`not_an_invoice`."""
+def check_text_file(
+    content: bytes, kind: str, name: str, *, advise: bool = True
+) -> ValidationReport | None:
+    """A ``kind`` (json/csv/xml) file given to ``validate()`` without a format: checked against
+    the buyer format its name gives (:func:`format_from_name`), else :func:`not_an_invoice`
+    (None instead when not ``advise``)."""
     found = format_from_name(name, kind) if name else None
     if found is None:
-        return not_an_invoice(kind, name)
+        return not_an_invoice(kind, name) if advise else None
     report = check_buyer_format(content, found, name)
     note = f"buyer format {found} recognised from the file name (--format overrides)"
     return replace(report, notes=[note, *report.notes])

@@ -48,7 +48,7 @@ def format_text(reports: Sequence[ValidationReport], *, fatal_only: bool = False
         status = "PASS" if report.passed else "FAIL"
         label = report.name or report.record
         record = f" (invoice {report.record})" if report.record and report.record != label else ""
-        rules = ",".join(report.rules) or ("xsd only" if report.scenario else "")
+        rules = ",".join(report.rules) or ("xsd only" if report.scenario else "not checked")
         lines.append(
             f"{status} {label}{record} [{report.syntax or '?'}; {rules}{_scenario(report)}] "
             f"({report.seconds * 1000:.0f} ms)"

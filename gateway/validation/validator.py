@@ -118,7 +118,11 @@ def _validate_other_syntax(
             from gateway.validation.buyer_format import check_text_file, sniff_text_format
 
             kind = sniff_text_format(content)
-            return check_text_file(content, kind, name) if kind else None
+            if kind is None:
+                # XML of no invoice syntax: a buyer's own XML format when its name says so
+                # (the XML path below reports any other root element as FORMAT).
+                return check_text_file(content, "xml", name, advise=False)
+            return check_text_file(content, kind, name)
         if sniffed in SYNTAXES:
             return None
         syntax = sniffed
@@ -263,7 +267,9 @@ def validate(
     if found is None or (syntax is not None and found != syntax):
         expected = syntax or "UBL 2.1 Invoice/CreditNote or CII CrossIndustryInvoice"
         rule = "ROOT" if syntax else "FORMAT"
-        fail(record, rule, "/", f"root element {root.tag} is not {expected}", _ACCEPTED_ROOTS)
+        hint = "" if syntax else " (a buyer's own XML format: igw validate --format NAME)"
+        message = f"root element {root.tag} is not {expected}{hint}"
+        fail(record, rule, "/", message, _ACCEPTED_ROOTS)
         return report(record, syntax or "")
 
     match = document_scenario(root, found)
