@@ -31,6 +31,13 @@ Example — a connector that hands documents to a callable::
             return receipt
 
 Connectors that can also receive (acks, inbound invoices) implement :class:`Polling`.
+
+A delivery may be sent in several *transmissions* (a new one after the partner refused the
+previous one, or an operator's forced re-send); the worker passes each its own key,
+:func:`transmission_key`, so a connector needs nothing more than the key to tell a retry (same
+key: deduplicate) from a new transmission (new key: send again, under a new remote id).
+Connectors whose remote id follows from the key alone (AS2 Message-ID) implement
+:class:`NamesMessages`, so the timeline names the id also for sends that failed.
 """
 
 from __future__ import annotations
@@ -92,6 +99,22 @@ class Connector(Protocol):
 
     def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
         """Deliver ``document`` once per ``idempotency_key``; raise only ``DeliveryError``s."""
+        ...
+
+
+def transmission_key(idempotency_key: str, transmission: int) -> str:
+    """The key a delivery's ``transmission`` (1, 2, ...) is sent under: the delivery's own key
+    for the first (so deliveries queued before transmissions existed keep their remote ids),
+    ``"<key>#t<n>"`` from the second on."""
+    return idempotency_key if transmission <= 1 else f"{idempotency_key}#t{transmission}"
+
+
+@runtime_checkable
+class NamesMessages(Protocol):
+    """A connector whose remote message id follows from the idempotency key alone."""
+
+    def message_id(self, idempotency_key: str) -> str:
+        """The id a send with ``idempotency_key`` carries (AS2: the Message-ID, no ``<>``)."""
         ...
 
 

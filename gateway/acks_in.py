@@ -21,6 +21,12 @@ or none, per the buyer's profile; without the profile (``receive`` called withou
 
 A move the state table refuses (e.g. an ACCEPTED delivery rejected later) is recorded as an ack
 event without a state change; :func:`receive` never raises it to the caller.
+
+A rejecting ack's event names what it says: each reason's code or disposition and its text
+(an AS2 MDN: ``processed/error: <modifier>`` and the partner's explanation). ``receive(...,
+ends_transmission=True)`` (an asynchronous error MDN) also ends the delivery's current
+transmission: the partner will not take that message id again, so a re-send (the overdue
+sweep's, or ``igw resend``) goes out as a new transmission with a new one.
 """
 
 from __future__ import annotations
@@ -144,12 +150,14 @@ def receive(
     *,
     now: dt.datetime,
     profiles: Iterable[BuyerProfile] = (),
+    ends_transmission: bool = False,
 ) -> Correlation:
     """Correlate ``ack`` and record it on each delivery it answers, with the state change the
     module table gives; unmatched acks are kept. Never raises for a refused state change.
 
     ``profiles``: when given, an ack whose sender is a profile's GLN/Peppol id/VAT id is only
     matched to that buyer's deliveries (invoice numbers are unique per seller, not globally).
+    ``ends_transmission``: the ack is a refusal the remote remembers (see the module docstring).
     """
     profiles = list(profiles)
     partner = partner_of(ack, profiles)
@@ -164,7 +172,10 @@ def receive(
         kept = store.record_unmatched_ack(ack, now, detail)
         return Correlation(ack, (), kept, detail)
     by_name = {p.name: p for p in profiles}
-    recorded = tuple(_record(store, row, ack, now, by_name.get(row.buyer)) for row in rows)
+    recorded = tuple(
+        _record(store, row, ack, now, by_name.get(row.buyer), ends_transmission=ends_transmission)
+        for row in rows
+    )
     return Correlation(ack, recorded, None, f"recorded on {len(recorded)} delivery(ies)")
 
 
@@ -177,12 +188,41 @@ def implied_state(ack: Ack, current: DeliveryState) -> DeliveryState | None:
     return DeliveryState.DELIVERED if current is DeliveryState.SENT else None
 
 
+def ack_detail(ack: Ack) -> str:
+    """The event text for ``ack``: kind, level, status and, when it rejects, each reason's code
+    (or the disposition it came with) and text, e.g. ``MDN transport ack: rejected;
+    processed/error: decryption-failed (The AS2 message could not be processed: ...)``."""
+    text = f"{ack.kind} {ack.level.value} ack: {ack.status.value}"
+    if ack.status is not AckStatus.REJECTED:
+        return text
+    for reason in ack.reasons:
+        what = _disposition_value(reason.location) or reason.code
+        said = " ".join(reason.text.split())
+        text += f"; {what}" + (f" ({said[:500]})" if said else "")
+    return text
+
+
+def _disposition_value(location: str) -> str:
+    """An MDN Disposition field without its action-mode prefix (``processed/error: x``)."""
+    _, sep, rest = location.partition(";")
+    return rest.strip() if sep and "/" in location.split(";", 1)[0] else location.strip()
+
+
 def _record(
-    store: Store, row: DeliveryRow, ack: Ack, now: dt.datetime, profile: BuyerProfile | None
+    store: Store,
+    row: DeliveryRow,
+    ack: Ack,
+    now: dt.datetime,
+    profile: BuyerProfile | None,
+    *,
+    ends_transmission: bool = False,
 ) -> DeliveryRow:
     target = implied_state(ack, row.state)
+    detail = ack_detail(ack)
     if target is None:
-        recorded = store.record_ack(row.id, ack, now=now)
+        recorded = store.record_ack(
+            row.id, ack, now=now, detail=detail, ends_transmission=ends_transmission
+        )
         if (
             profile is not None
             and ack.level is not AckLevel.TRANSPORT
@@ -196,10 +236,17 @@ def _record(
         # without the buyer's profile the deadline already set stays (the sweep still acts)
         deadline = row.next_attempt_at if profile is None else _next_deadline(profile, ack, now)
     try:
-        return store.record_ack(row.id, ack, now=now, new_state=target, next_attempt_at=deadline)
+        return store.record_ack(
+            row.id,
+            ack,
+            now=now,
+            new_state=target,
+            next_attempt_at=deadline,
+            detail=detail,
+            ends_transmission=ends_transmission,
+        )
     except IllegalTransition as exc:
-        detail = f"{ack.kind} {ack.level.value} ack: {ack.status.value}; state kept ({exc})"
-        return store.record_ack(row.id, ack, now=now, detail=detail)
+        return store.record_ack(row.id, ack, now=now, detail=f"{detail}; state kept ({exc})")
 
 
 def _advance_deadline(store: Store, row: DeliveryRow, deadline: dt.datetime | None) -> DeliveryRow:

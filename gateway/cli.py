@@ -418,31 +418,45 @@ class UnknownTarget(GatewayError):
 
 
 def cmd_resend(args: argparse.Namespace) -> int:
-    """Queue a delivery again, due now, under the SAME idempotency key (the receiving side and
-    the connector drop a second copy)."""
-    from gateway.store import DeliveryState, IllegalTransition
+    """Queue a delivery again, due now, under the SAME idempotency key.
+
+    Without ``--force`` (FAILED, CANCELLED, SENT) the transmission stays unless the partner
+    refused the last one: a re-send after transport failures carries the same message id (a
+    partner that holds it answers it as a duplicate), one after an error MDN or a refusal a new
+    one. ``--force`` (also DELIVERED) always starts a new transmission with a new message id:
+    the partner gets the document again as a new message.
+    """
+    from gateway.store import IllegalTransition
+    from gateway.store.states import FORCED_RESEND_FROM
 
     store = _open_store(_store_url(args))
     status = EXIT_OK
     try:
         for row in _targets(store, args.target):
             try:
-                store.mark(
-                    row.id,
-                    DeliveryState.QUEUED,
-                    now=_now(),
-                    kind="resend",
-                    detail=f"re-queued by operator from {row.state.value}; same idempotency "
-                    f"key {row.idempotency_key}",
-                    next_attempt_at=_now(),
+                new, fresh = store.resend(
+                    row.id, now=_now(), force=args.force, reason="re-queued by operator"
                 )
             except IllegalTransition as exc:
-                print(f"igw: {exc}", file=sys.stderr)
+                hint = (
+                    f"; a forced re-send leaves {', '.join(sorted(FORCED_RESEND_FROM))}"
+                    if args.force
+                    else "; --force also re-sends DELIVERED (a new transmission)"
+                    if exc.old == "DELIVERED"
+                    else ""
+                )
+                print(f"igw: {exc}{hint}", file=sys.stderr)
                 status = EXIT_FAILED
                 continue
+            how = (
+                f"transmission {new.transmission} (a new message id)"
+                if fresh
+                else f"transmission {new.transmission}"
+                + (" (the same message id)" if new.message_id else "")
+            )
             print(
                 f"delivery {row.id} ({row.invoice_number} -> {row.buyer}) queued again, "
-                f"key {row.idempotency_key}"
+                f"key {row.idempotency_key}, {how}"
             )
     finally:
         store.close()
@@ -640,8 +654,15 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_timeline)
 
-    p = sub.add_parser("resend", help="queue a delivery again under the same idempotency key")
+    p = sub.add_parser(
+        "resend", help="queue a delivery again (same key; --force: a new transmission)"
+    )
     p.add_argument("target", metavar="DELIVERY|INVOICE")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also from DELIVERED; always a new transmission with a new message id",
+    )
     _store_options(p, profiles=False)
     p.set_defaults(func=cmd_resend)
 

@@ -38,13 +38,26 @@ FAILED = "FAILED"
 
 
 class DeliveryError(GatewayError):
-    """A send did not succeed. Subclasses set ``retryable`` and ``resulting_state``."""
+    """A send did not succeed. Subclasses set ``retryable`` and ``resulting_state``.
+
+    ``ends_transmission``: the remote answered this transmission with a refusal it remembers
+    (an error MDN, an HTTP refusal), so a later re-send must be a new transmission with a new
+    message id (a partner refuses a message id it saw fail again). Default: permanent errors
+    end it, transient ones (no answer: the remote may hold the message) keep it; a connector
+    passes ``ends_transmission=`` where it knows better (an MDN it cannot verify says nothing
+    about what the partner holds).
+    """
 
     retryable: ClassVar[bool] = False
     resulting_state: ClassVar[str] = FAILED
 
-    def __init__(self, message: str, *, evidence: bytes = b"") -> None:
+    def __init__(
+        self, message: str, *, evidence: bytes = b"", ends_transmission: bool | None = None
+    ) -> None:
         self.evidence = evidence
+        self.ends_transmission = (
+            not self.retryable if ends_transmission is None else ends_transmission
+        )
         super().__init__(message)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.errors import ConfigError
 from gateway.store import DeliveryRow, EventRow
@@ -72,6 +73,8 @@ def status_rows(rows: Sequence[DeliveryRow]) -> list[dict[str, object]]:
                 "business": r.business_ack,
             },
             "idempotency_key": r.idempotency_key,
+            "transmission": r.transmission,
+            "message_id": r.message_id,
             "batch": r.batch_id,
             "held": held(r),
         }
@@ -119,9 +122,95 @@ def evidence_text(evidence: bytes) -> str:
         return f"<{len(evidence)} bytes, not text> {evidence[:64].hex()}"
 
 
+@dataclass(frozen=True)
+class Transmission:
+    """One transmission of a delivery as the timeline shows it: its number, the id the remote
+    knew it by (AS2 Message-ID; None when the connector names none), the attempts it took
+    (numbers as the attempt events count them), where it left the delivery, and the last ack
+    recorded during it."""
+
+    delivery_id: int
+    number: int
+    message_id: str | None
+    first_attempt: int
+    last_attempt: int
+    outcome: str
+    last_ack: str | None = None
+
+
+_OUTCOME_KINDS = ("attempt", "transport_proof", "ack")
+
+
+@dataclass
+class _Building:
+    """A transmission while the timeline is read."""
+
+    first: int
+    last: int
+    message_id: str | None = None
+    outcome: str = "-"
+    last_ack: str | None = None
+
+
+def transmissions(events: Sequence[EventRow]) -> list[Transmission]:
+    """The transmissions of every delivery in ``events`` (one invoice's timeline), in order.
+
+    Built from the attempt events (each names its transmission and message id; attempts from
+    before transmissions were recorded count as transmission 1); the outcome is the state the
+    last attempt, transport proof or ack of that transmission moved the delivery to.
+    """
+    found: dict[tuple[int, int], _Building] = {}
+    current: dict[int, _Building] = {}
+    attempts: dict[int, int] = {}
+    for e in events:
+        if e.delivery_id is None:
+            continue
+        if e.kind == "attempt":
+            count = attempts[e.delivery_id] = attempts.get(e.delivery_id, 0) + 1
+            group = found.setdefault((e.delivery_id, e.transmission or 1), _Building(count, count))
+            group.last = count
+            group.message_id = e.message_id or group.message_id
+            current[e.delivery_id] = group
+        group_now = current.get(e.delivery_id)
+        if group_now is None or e.kind not in _OUTCOME_KINDS:
+            continue
+        if e.state_to:
+            group_now.outcome = e.state_to
+        if e.kind == "ack":
+            group_now.last_ack = e.detail
+    return [
+        Transmission(delivery, number, g.message_id, g.first, g.last, g.outcome, g.last_ack)
+        for (delivery, number), g in found.items()
+    ]
+
+
+def transmissions_text(found: Sequence[Transmission]) -> list[str]:
+    """The timeline's closing list: one line per transmission with its Message-ID, for the
+    deliveries whose connector names its messages or that were sent more than once (a
+    single unnamed transmission says nothing the attempt lines do not)."""
+    shown = {t.delivery_id for t in found if t.message_id or t.number > 1}
+    found = [t for t in found if t.delivery_id in shown]
+    if not found:
+        return []
+    lines = ["transmissions:"]
+    for t in found:
+        span = (
+            f"attempt {t.first_attempt}"
+            if t.first_attempt == t.last_attempt
+            else f"attempts {t.first_attempt}-{t.last_attempt}"
+        )
+        named = f"<{t.message_id}>" if t.message_id else "(no message id)"
+        ack = f"  last ack: {t.last_ack[:160]}" if t.last_ack else ""
+        lines.append(
+            f"  delivery {t.delivery_id:<4}  #{t.number:<3} {named}  {span}  -> {t.outcome}{ack}"
+        )
+    return lines
+
+
 def timeline_text(events: Sequence[EventRow], *, evidence: bool = False) -> str:
     """Every event, oldest first: time, delivery, kind, ack level, state move, detail; with
-    ``evidence`` the raw evidence bytes below each event that has some (decoded when text)."""
+    ``evidence`` the raw evidence bytes below each event that has some (decoded when text).
+    Then each delivery's transmissions with their Message-IDs (:func:`transmissions`)."""
     lines: list[str] = []
     for e in events:
         move = f"{e.state_from or ''}->{e.state_to}" if e.state_to else ""
@@ -135,6 +224,7 @@ def timeline_text(events: Sequence[EventRow], *, evidence: bool = False) -> str:
                 lines.extend("    | " + line for line in evidence_text(e.evidence).splitlines())
             else:
                 lines.append(f"    ({len(e.evidence)} bytes of evidence; --evidence shows them)")
+    lines.extend(transmissions_text(transmissions(events)))
     return "\n".join(lines) + "\n"
 
 
@@ -152,6 +242,8 @@ def timeline_rows(events: Sequence[EventRow], *, evidence: bool = False) -> list
             "from": e.state_from,
             "to": e.state_to,
             "detail": e.detail,
+            "transmission": e.transmission,
+            "message_id": e.message_id,
             "evidence": None
             if e.evidence is None
             else (evidence_text(e.evidence) if evidence else len(e.evidence)),

@@ -14,6 +14,16 @@ the whole claimed batch in ONE store transaction that also releases the claims:
 * anything else → ``FAILED``, and the next channel of the profile's fallback chain is queued in
   the same transaction (a batch falls back as one batch, with the same document).
 
+Transmissions: a delivery is sent under ``transmission_key(key, delivery.transmission)``
+(:func:`connectors.base.transmission_key`: the delivery's own key for transmission 1), so every
+retry of one transmission — after a transport failure, a worker crash, an expired claim —
+carries the same remote id (AS2 Message-ID), and a partner that already holds the message
+answers it as a duplicate. An error whose ``ends_transmission`` is set (the partner refused
+this transmission and remembers it: an error MDN, an HTTP refusal) is recorded with the store
+moving the delivery to the next transmission, so any later re-send carries a new id. Each
+attempt event names its transmission and remote id (for connectors that name it up front,
+:class:`connectors.base.NamesMessages`, also when the send failed).
+
 With ``concurrency`` > 1 the sends of a claimed batch run on that many threads, so the file
 connector's fsyncs and network round trips overlap. A foreign exception escaping a connector is
 a connector bug: it is recorded as a retryable failure, never crashes the worker. Sends are
@@ -26,6 +36,7 @@ stop the loop after the sends in flight; claimed deliveries not yet started are 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -44,7 +55,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from connectors.base import Connector, Receipt, utc_now
+from connectors.base import Connector, NamesMessages, Receipt, transmission_key, utc_now
 from gateway.delivery_errors import DeliveryError
 from gateway.document import Document
 from gateway.errors import GatewayError
@@ -312,14 +323,17 @@ class Worker:
         key = lead.idempotency_key
         if lead.batch_id is not None:
             key = f"{lead.buyer}/batch{lead.batch_id}/{lead.channel}"
+        key = transmission_key(key, lead.transmission)
+        remote_id = _remote_id(connector, key)
         try:
             receipt = connector.send(document, delivery_id=str(lead.id), idempotency_key=key)
         except DeliveryError as exc:
-            return self._failed_attempt(unit, profile, position, attempt, exc)
+            outcomes = self._failed_attempt(unit, profile, position, attempt, exc)
+            return _in_transmission(outcomes, lead.transmission, remote_id, exc.ends_transmission)
         except Exception as exc:  # a connector bug: recorded, retried, never fatal
             with self._lock:
                 self.stats.connector_bugs += 1
-            return self._retry_or_fail(
+            outcomes = self._retry_or_fail(
                 unit,
                 profile,
                 position,
@@ -329,7 +343,9 @@ class Worker:
                 evidence=b"",
                 retry_after=None,
             )
-        return self._succeeded(unit, profile, attempt, receipt)
+            return _in_transmission(outcomes, lead.transmission, remote_id, False)
+        outcomes = self._succeeded(unit, profile, attempt, receipt)
+        return _in_transmission(outcomes, lead.transmission, remote_id, False)
 
     def _channel(self, delivery: ClaimedDelivery) -> tuple[BuyerProfile, int, ChannelSpec]:
         try:
@@ -531,6 +547,47 @@ class _Outcome:
 
     attempt: Attempt
     counter: str
+
+
+def _remote_id(connector: Connector, key: str) -> str | None:
+    """The remote id a send under ``key`` will carry, when the connector can name it up front
+    (AS2: the Message-ID), so failed sends are listed with it too."""
+    if not isinstance(connector, NamesMessages):
+        return None
+    try:
+        return connector.message_id(key)[:300] or None
+    except Exception:  # naming is a courtesy for the timeline; the send decides
+        return None
+
+
+def _in_transmission(
+    outcomes: list[_Outcome], transmission: int, remote_id: str | None, ends: bool
+) -> list[_Outcome]:
+    """The outcomes of one send, marked with the transmission they belong to and its remote
+    id; ``ends``: the remote refused this transmission for good (an error MDN, a refusal), so
+    the next send of these deliveries is a new transmission with a new id."""
+    named = f" <{remote_id}>" if remote_id else ""
+    note = (
+        f"; transmission {transmission}{named} refused: a re-send is transmission "
+        f"{transmission + 1} with a new message id"
+        if ends
+        else f"; transmission {transmission}{named}"
+        if transmission > 1
+        else ""
+    )
+    return [
+        _Outcome(
+            dataclasses.replace(
+                o.attempt,
+                detail=o.attempt.detail + note,
+                transmission=transmission,
+                message_id=o.attempt.message_id or remote_id,
+                ends_transmission=ends,
+            ),
+            o.counter,
+        )
+        for o in outcomes
+    ]
 
 
 def _units(claimed: Sequence[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:

@@ -3,13 +3,20 @@
 The partner "ACME" (AS2 id ``ACME``) sends with As2Connector to the gateway "IGW" (``IGW``), whose
 endpoint (gateway.web.create_app) knows ACME. :class:`Stallable` wraps the ASGI app so a test
 can make it hang (the connector's timeout fires) or answer a fixed status.
+
+``running_endpoint(..., behave_as="django-pyas2")`` puts :class:`DjangoPyas2` in front of the
+endpoint: the same peer (it still decrypts, verifies, stores and answers new messages) with the
+habits of django-pyas2 1.2.3 on pyas2lib that matter to a sender: a Message-ID it has seen
+before — processed or failed — is answered ``processed/warning: duplicate-document`` before
+decrypting, so without a Received-Content-MIC, and never processed again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +26,16 @@ import httpx
 from as2_keys import identity, write_identity
 
 from connectors.as2.connector import As2Connector
-from connectors.as2.message import As2Identity, As2Partner
+from connectors.as2.errors import As2Error
+from connectors.as2.mdn import BuiltMdn, Disposition, build_mdn, parse_mdn
+from connectors.as2.message import (
+    As2Identity,
+    As2Partner,
+    MdnRequest,
+    as2_name,
+    parse_mdn_request,
+    strip_id,
+)
 from gateway.as2_config import As2Config, PartnerConfig
 from gateway.peers.serve import serve_in_thread
 from gateway.registry import resolve_mapping
@@ -45,6 +61,180 @@ def endpoint_config(
     return As2Config(As2Identity(US, key, cert), {"acme": PartnerConfig("acme", partner, buyer)})
 
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+DUPLICATE = Disposition(kind="processed", modifier="duplicate-document", severity="warning")
+PYAS2_DUPLICATE_TEXT = "Duplicate message received, message with this ID already processed."
+
+
+@dataclass
+class DjangoPyas2:
+    """django-pyas2 1.2.3 behaviour in front of the gateway's AS2 endpoint ``app``.
+
+    * It remembers every Message-ID a sender used, per sender, whatever became of the message
+      (``seen``: Message-ID -> "processed" | "error"). One it knows is answered
+      ``processed/warning: duplicate-document`` at once — pyas2lib checks before decrypting,
+      so the MDN has no Received-Content-MIC — and the message is not handed on.
+    * ``fail_next(modifier, text)``: the next new message is answered ``processed/error:
+      <modifier>`` with that text (a partner-side failure) and remembered as failed.
+    * ``lose_next_answer()``: the next new message is processed and stored, but its answer is
+      never sent (the sender's timeout fires: a lost response).
+
+    MDNs it answers itself are signed as requested with ``identity`` and POSTed to the
+    Receipt-Delivery-Option URL after the HTTP answer when the sender asked for an async one.
+    ``answers`` lists (Message-ID, what it answered) in order.
+    """
+
+    app: Any
+    identity: As2Identity
+    seen: dict[tuple[str, str], str] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    lose: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+    answers: list[tuple[str, str]] = field(default_factory=list)
+    posts: list[threading.Thread] = field(default_factory=list)
+
+    def fail_next(self, modifier: str, text: str) -> None:
+        self.failures.append((modifier, text))
+
+    def lose_next_answer(self) -> None:
+        self.lose += 1
+
+    def wait_for_posts(self, timeout: float = 10.0) -> None:
+        """Wait until the async MDNs this peer POSTed itself were taken (or failed)."""
+        for thread in self.posts:
+            thread.join(timeout)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/as2":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        message_id = strip_id(headers.get("message-id", ""))
+        sender = as2_name(headers.get("as2-from", ""))
+        known = (sender, message_id)
+        if message_id and known in self.seen:
+            self.answers.append((message_id, "duplicate-document"))
+            await self._answer(send, headers, DUPLICATE, PYAS2_DUPLICATE_TEXT)
+            return
+        if message_id and self.failures:
+            modifier, text = self.failures.pop(0)
+            self.seen[known] = "error"
+            self.answers.append((message_id, f"error: {modifier}"))
+            error = Disposition(kind="processed", modifier=modifier, severity="error")
+            await self._answer(send, headers, error, text)
+            return
+        await self._forward(scope, (body, receive), send, known)
+
+    async def _forward(
+        self, scope: Scope, request: tuple[bytes, Receive], send: Send, known: tuple[str, str]
+    ) -> None:
+        """Hand a new message to the endpoint; remember how it ended; pass its answer on (or,
+        for a lost answer, hold it until the sender gave up)."""
+        body, receive = request
+        replayed = False
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # the body was read: only a disconnect can come
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def relay(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            answer = b"".join(chunks)
+            outcome = _outcome(start, answer)
+            if known[1]:
+                self.seen[known] = outcome
+                self.answers.append((known[1], outcome))
+            if self.lose:
+                self.lose -= 1
+                waited = 0.0
+                while not self.released.is_set() and waited < STALL_LIMIT:
+                    await asyncio.sleep(0.02)
+                    waited += 0.02
+                return
+            await send(start)
+            await send({"type": "http.response.body", "body": answer})
+
+        await self.app(scope, replay, relay)
+
+    async def _answer(
+        self, send: Send, headers: dict[str, str], disposition: Disposition, text: str
+    ) -> None:
+        request = parse_mdn_request(headers)
+        if request is None:
+            await _respond(send, 200, {"Content-Type": "text/plain"}, b"AS2 message received\n")
+            return
+        mdn = build_mdn(
+            original_message_id=headers.get("message-id", ""),
+            original_recipient=self.identity.as2_id,
+            sender=self.identity,
+            receiver_id=as2_name(headers.get("as2-from", "")),
+            disposition=disposition,
+            mic=None,
+            request=request,
+            text=text,
+        )
+        if request.async_url:
+            await _respond(
+                send, 200, {"Content-Type": "text/plain"}, b"AS2 message has been received\n"
+            )
+            self._post_later(request, mdn)
+            return
+        await _respond(send, 200, mdn.headers, mdn.body)
+
+    def _post_later(self, request: MdnRequest, mdn: BuiltMdn) -> None:
+        url = request.async_url
+        assert url is not None
+
+        def post() -> None:
+            # a sender's gateway that is gone: the test says what it missed
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.post(url, content=mdn.body, headers=mdn.headers, timeout=10.0)
+
+        thread = threading.Thread(target=post, name="pyas2-async-mdn", daemon=True)
+        self.posts.append(thread)
+        thread.start()
+
+
+def _outcome(start: Message, answer: bytes) -> str:
+    """How the endpoint ended a new message: "processed" or "error" (from its MDN, or from the
+    text it answers an async request with)."""
+    if start.get("status", 500) != 200:
+        return "error"
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", [])}
+    try:
+        mdn = parse_mdn(headers, answer, partner=None)
+    except As2Error:
+        return "error" if answer.startswith(b"refused") else "processed"
+    return "processed" if mdn.disposition.ok else "error"
+
+
+async def _respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
 @dataclass
 class Stallable:
     """ASGI wrapper: ``stall()`` makes the next request hang until released (``release()`` or
@@ -55,6 +245,8 @@ class Stallable:
     canned: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     requests: int = 0
+    partner: DjangoPyas2 | None = None
+    """The django-pyas2 behaviour in front of the endpoint, when asked for."""
 
     def stall(self) -> None:
         self.stalls += 1
@@ -137,15 +329,32 @@ def make_connector(base_url: str, folder: Path, **options: Any) -> As2Connector:
     return As2Connector(**settings)
 
 
+BEHAVIOURS = ("igw", "django-pyas2")
+
+
 @contextmanager
 def running_endpoint(
-    store: Store, config: As2Config | None = None, **app_options: Any
+    store: Store, config: As2Config | None = None, *, behave_as: str = "igw", **app_options: Any
 ) -> Iterator[tuple[str, Stallable]]:
-    """The gateway app over ``store`` on loopback; yields (base URL, its Stallable wrapper)."""
+    """The gateway app over ``store`` on loopback; yields (base URL, its Stallable wrapper).
+
+    ``behave_as="django-pyas2"``: the endpoint answers like django-pyas2 1.2.3 (see
+    :class:`DjangoPyas2`, reachable as ``Stallable.partner``).
+    """
+    assert behave_as in BEHAVIOURS, behave_as
     resolve_mapping("ubl")  # import the parsers before the first request's timeout runs
-    app = Stallable(create_app(store=store, as2=config or endpoint_config(), **app_options))
+    config = config or endpoint_config()
+    inner: Any = create_app(store=store, as2=config, **app_options)
+    partner = None
+    if behave_as == "django-pyas2":
+        partner = DjangoPyas2(inner, config.identity)
+        inner = partner
+    app = Stallable(inner, partner=partner)
     with serve_in_thread(app) as base_url:
         try:
             yield base_url, app
         finally:
             app.release()  # before the server stops: it waits for open requests
+            if partner is not None:
+                partner.released.set()
+                partner.wait_for_posts()

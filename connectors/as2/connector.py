@@ -44,8 +44,22 @@ partner
 processed/error: integrity-check-     Rejected               the message was damaged
 failed, decompression-failed, other
 failed/..., denied, other             Rejected               the partner refused the message
+processed/warning: duplicate-        Receipt                the partner already holds this
+document                                                     Message-ID; its MIC, when the MDN has
+                                                             one, must be ours
 processed, processed/warning          Receipt                (warning text kept in the detail)
 ====================================  =====================  ======================================
+
+Transmissions: the Message-ID is derived from the idempotency key, and the worker gives each
+transmission of a delivery its own key (:func:`connectors.base.transmission_key`), so retries
+after a transport failure (no answer: the partner may hold the message) repeat the Message-ID,
+and a partner that does answers ``duplicate-document`` — proof that it holds the message (a
+django-pyas2 partner sends that MDN without a Received-Content-MIC; when a MIC is there it is
+compared). A refusal the partner remembers (an error MDN, a 4xx, a MIC that differs) ends the
+transmission (``ends_transmission`` on the error): partners such as django-pyas2 keep failed
+Message-IDs and answer any re-send of one as a duplicate, so the next send must be a new
+transmission. An MDN we cannot read or verify says nothing sure about what the partner holds,
+so it ends the transmission only when, read unverified, it is an error MDN.
 
 decryption-failed and insufficient-message-security are ConfigurationInvalid rather than Rejected
 because nothing about the document is wrong: the channel's settings are, and re-sending the
@@ -301,7 +315,8 @@ class As2Connector:
                         f"{self.channel}: idempotency key {idempotency_key!r} was sent as "
                         f"{done.receipt.message_id} with other content (sha256 "
                         f"{done.sha256[:12]}, now {document.sha256[:12]}); a re-send must "
-                        "carry the same bytes"
+                        "carry the same bytes",
+                        ends_transmission=False,
                     )
                 return done.receipt
             receipt = self._send(document, idempotency_key)
@@ -325,7 +340,9 @@ class As2Connector:
                 now=self.clock(),
             )
         except As2Error as exc:
-            raise ConfigurationInvalid(f"{self.channel}: building the AS2 message: {exc}") from exc
+            raise ConfigurationInvalid(  # nothing was sent: the transmission is unused
+                f"{self.channel}: building the AS2 message: {exc}", ends_transmission=False
+            ) from exc
 
     def _send(self, document: Document, idempotency_key: str) -> Receipt:
         message_id = self.message_id(idempotency_key)
@@ -343,14 +360,15 @@ class As2Connector:
         if self.options.mdn == "sync":
             mdn = self._check_mdn(response, message, message_id)
             warning = f" ({mdn.disposition})" if mdn.disposition.severity == "warning" else ""
-            return Receipt(
-                **common,
-                transport_proof=True,
-                evidence=mdn.raw,
-                detail=f"signed MDN verified, MIC {message.mic}{warning}"
-                if mdn.signature_verified
-                else f"MDN received, MIC {message.mic}{warning}",
-            )
+            how = "signed MDN verified" if mdn.signature_verified else "MDN received"
+            if mdn.disposition.duplicate and mdn.mic is None:
+                detail = (
+                    f"{how}: duplicate-document, the partner already holds <{message_id}> "
+                    f"(no Received-Content-MIC to compare; ours {message.mic}){warning}"
+                )
+            else:
+                detail = f"{how}, MIC {message.mic}{warning}"
+            return Receipt(**common, transport_proof=True, evidence=mdn.raw, detail=detail)
         if self.options.mdn == "async":
             evidence = (
                 f"AS2 message sent; asynchronous MDN expected at {self.options.async_mdn_url}\n"
@@ -396,22 +414,32 @@ class As2Connector:
         try:
             mdn = parse_mdn(response.headers, response.content, partner=self.partner)
         except MdnError as exc:
+            claimed = _unverified(response)
+            says = "" if claimed is None else f"; unverified, it says: {claimed.disposition}"
             raise Rejected(
-                f"{what}: cannot be verified: {exc}{_unverified(response)}", evidence=evidence
+                f"{what}: cannot be verified: {exc}{says}",
+                evidence=evidence,
+                ends_transmission=claimed is not None and not claimed.disposition.ok,
             ) from exc
         except As2Error as exc:
-            raise Rejected(f"{what}: cannot be read: {exc}", evidence=evidence) from exc
+            raise Rejected(
+                f"{what}: cannot be read: {exc}", evidence=evidence, ends_transmission=False
+            ) from exc
         if self.options.mdn_signed and not mdn.signed:
             raise Rejected(
                 f"{what}: unsigned, but a signed MDN was requested (no proof of receipt)",
                 evidence=evidence,
+                ends_transmission=not mdn.disposition.ok,
             )
         if mdn.signed and not mdn.signature_verified:
-            raise Rejected(f"{what}: signature not verified", evidence=evidence)
+            raise Rejected(
+                f"{what}: signature not verified", evidence=evidence, ends_transmission=False
+            )
         if mdn.original_message_id.strip("<>") != message_id:
             raise Rejected(
                 f"{what}: answers Original-Message-ID {mdn.original_message_id!r} instead",
                 evidence=evidence,
+                ends_transmission=False,
             )
         disposition = mdn.disposition
         text = f"{what}: {disposition}" + (
@@ -424,6 +452,8 @@ class As2Connector:
             if disposition.kind == "processed" and modifier in CONFIG_MODIFIERS:
                 raise ConfigurationInvalid(text, evidence=evidence)
             raise Rejected(text, evidence=evidence)
+        if disposition.duplicate and mdn.mic is None:
+            return mdn  # the partner holds this Message-ID; pyas2lib answers before decrypting
         if message.mic is not None and (
             mdn.mic is None
             or mdn.mic.value != message.mic.value
@@ -441,14 +471,14 @@ class As2Connector:
         self.client.close()
 
 
-def _unverified(response: httpx.Response) -> str:
-    """What an MDN that failed verification says, read without verifying (for the person who
-    has to fix the certificates; never used to decide anything)."""
+def _unverified(response: httpx.Response) -> Mdn | None:
+    """An MDN that failed verification, read without verifying (for the person who has to fix
+    the certificates; decides only whether the transmission is spent: an error MDN, even
+    unverified, means the partner will not take this Message-ID again)."""
     try:
-        mdn = parse_mdn(response.headers, response.content, partner=None)
+        return parse_mdn(response.headers, response.content, partner=None)
     except As2Error:
-        return ""
-    return f"; unverified, it says: {mdn.disposition}"
+        return None
 
 
 __all__ = ["As2Connector", "derive_message_id", "expected_mic"]

@@ -58,6 +58,17 @@ class Disposition:
         """Processed without error (a warning still counts as processed)."""
         return self.kind == "processed" and self.severity in (None, "warning")
 
+    @property
+    def duplicate(self) -> bool:
+        """``processed/warning: duplicate-document``: the partner already holds a message with
+        this Message-ID (django-pyas2 / pyas2lib answer it before decrypting, so without a
+        Received-Content-MIC)."""
+        return (
+            self.kind == "processed"
+            and self.severity == "warning"
+            and self.modifier == "duplicate-document"
+        )
+
     @classmethod
     def parse(cls, value: str) -> Disposition:
         """Read a Disposition field value (any case, blanks optional)."""

@@ -106,6 +106,8 @@ class ClaimedDelivery:
     claim_expires_at: dt.datetime
     invoice_number: str = ""
     batch_id: int | None = None
+    transmission: int = 1
+    """The transmission this send belongs to (see :class:`DeliveryRow`)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ class DeliveryRow:
     message_ref: str | None = None
     message_id: str | None = None
     batch_id: int | None = None
+    transmission: int = 1
+    """The number of the transmission the next send uses: 1 first, one more after a
+    transmission the partner refused (error MDN, HTTP refusal) or a forced re-send. Sends of
+    one transmission carry one remote message id (AS2 Message-ID); retries after a transport
+    failure stay in it."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,10 @@ class EventRow:
     state_to: str | None
     detail: str
     evidence: bytes | None
+    transmission: int | None = None
+    """For attempts: the transmission the send belonged to."""
+    message_id: str | None = None
+    """For attempts: the id the remote knows that transmission by (AS2 Message-ID)."""
 
 
 @dataclass(frozen=True)
@@ -231,3 +242,8 @@ class Attempt:
     then_add: AddedDelivery | None = None
     transport_proof: str | None = None
     message_id: str | None = None
+    transmission: int | None = None
+    """The transmission the send belonged to (None: the delivery's current one)."""
+    ends_transmission: bool = False
+    """The remote answered this transmission with a refusal it remembers (an error MDN, an
+    HTTP refusal): the delivery's next send is a new transmission with a new message id."""

@@ -18,6 +18,8 @@ def event_values(
     ack_level: str | None = None,
     state_from: str | None = None,
     state_to: str | None = None,
+    transmission: int | None = None,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
     """One ``events`` row (every key present, so rows can go into one executemany)."""
     return {
@@ -31,4 +33,6 @@ def event_values(
         "state_to": state_to,
         "detail": detail,
         "evidence": evidence,
+        "transmission": transmission,
+        "message_id": message_id,
     }

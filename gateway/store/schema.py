@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0005 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0006 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -231,3 +231,14 @@ async_mdns = sa.Table(
     sa.Index("ix_async_mdns_state_next", "state", "next_attempt_at"),
     sa.Index("ix_async_mdns_inbound_id", "inbound_id"),
 )
+
+# migration 0006: transmissions. ``deliveries.transmission``: the number of the transmission the
+# next send uses (1 first; +1 after a transmission the partner refused, or a forced re-send) -
+# the connector's idempotency key, hence the AS2 Message-ID, includes it from 2 on. An attempt
+# event names the transmission it belonged to and the remote's id for it (the Message-ID).
+deliveries.append_column(
+    sa.Column("transmission", sa.Integer, nullable=False, server_default=sa.text("1"))
+)
+events.append_column(sa.Column("transmission", sa.Integer, nullable=True))
+events.append_column(sa.Column("message_id", sa.String(300), nullable=True))
+sa.Index("ix_events_message_id", events.c.message_id)

@@ -54,6 +54,10 @@ TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     C: frozenset({Q}),
 }
 
+#: states an operator's forced re-send (``igw resend --force``: a new transmission) may leave;
+#: after a business answer (ACCEPTED, REJECTED, ...) a corrected invoice is a new delivery.
+FORCED_RESEND_FROM: frozenset[DeliveryState] = frozenset({Q, S, D, F, C})
+
 #: states in which a delivery waits for proof: overdue when its next-attempt (check) time passed.
 AWAITING_PROOF: frozenset[DeliveryState] = frozenset({S, D})
 

@@ -24,7 +24,13 @@ from gateway.document import Document
 from gateway.model import Invoice
 from gateway.store.batches import Batcher, BatchStore
 from gateway.store.engine import READ_ONLY, make_engine
-from gateway.store.errors import ClaimLost, DuplicateInvoice, StoreError, UnknownDelivery
+from gateway.store.errors import (
+    ClaimLost,
+    DuplicateInvoice,
+    IllegalTransition,
+    StoreError,
+    UnknownDelivery,
+)
 from gateway.store.records import (
     AcceptItem,
     AcceptResult,
@@ -47,7 +53,13 @@ from gateway.store.schema import (
     invoices,
     unmatched_acks,
 )
-from gateway.store.states import AWAITING_PROOF, DeliveryState, check_transition
+from gateway.store.states import (
+    AWAITING_PROOF,
+    FORCED_RESEND_FROM,
+    TRANSITIONS,
+    DeliveryState,
+    check_transition,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -538,6 +550,7 @@ class Store(BatchStore):
                     expires,
                     r["number"],
                     r["batch_id"],
+                    r["transmission"],
                 )
                 for r in rows
             ]
@@ -893,23 +906,30 @@ class Store(BatchStore):
                 (invoices.c.number, document),
                 (deliveries.c.interchange_ref, interchange_ref),
                 (deliveries.c.message_ref, message_ref),
-                (deliveries.c.message_id, message_id),
             )
             if value is not None
         ]
-        if not conditions:
+        if not conditions and message_id is None:
             return None
         if partner is not None:
             conditions.append(deliveries.c.buyer == partner)
         query = (
             sa.select(deliveries, invoices.c.number, invoices.c.seller_key)
             .join(invoices, invoices.c.id == deliveries.c.invoice_id)
-            .where(*conditions)
             .order_by(deliveries.c.id.desc())
             .limit(1)
         )
         with self._read() as db:
-            row = db.execute(query).mappings().first()
+            if message_id is None:
+                row = db.execute(query.where(*conditions)).mappings().first()
+            else:
+                latest = deliveries.c.message_id == message_id
+                row = db.execute(query.where(latest, *conditions)).mappings().first()
+                if row is None:
+                    # an earlier transmission's id (a late MDN): its attempt events name it
+                    sent = sa.select(events.c.delivery_id).where(events.c.message_id == message_id)
+                    earlier = deliveries.c.id.in_(sent)
+                    row = db.execute(query.where(earlier, *conditions)).mappings().first()
         return None if row is None else _delivery_row(row)
 
     def record_attempt(
@@ -1029,6 +1049,8 @@ class Store(BatchStore):
         check_transition(delivery_id, old, attempt.new_state)
         proven = attempt.transport_proof is not None
         final = attempt.new_state
+        current: int = row["transmission"]
+        used = current if attempt.transmission is None else attempt.transmission
         new_events.append(
             event_values(
                 now,
@@ -1040,6 +1062,8 @@ class Store(BatchStore):
                 evidence=None if proven else attempt.evidence,
                 state_from=old.value,
                 state_to=attempt.new_state.value,
+                transmission=used,
+                message_id=attempt.message_id,
             )
         )
         if attempt.transport_proof is not None:
@@ -1068,6 +1092,10 @@ class Store(BatchStore):
             "attempt": row["attempt"] + 1,
             "transport_ack": "received" if proven else row["transport_ack"],
             "message_id": attempt.message_id or row["message_id"],
+            # a refusal of the transmission in use ends it: the next send is a new one
+            "transmission": current + 1
+            if attempt.ends_transmission and used == current
+            else current,
         }
 
     def record_ack(
@@ -1079,12 +1107,19 @@ class Store(BatchStore):
         new_state: DeliveryState | None = None,
         next_attempt_at: dt.datetime | None = None,
         detail: str = "",
+        ends_transmission: bool = False,
     ) -> DeliveryRow:
         """Record an ack matched to a delivery on its own level (transport, syntax, business).
 
         ``new_state`` None keeps the state and its deadline (e.g. a positive CONTRL); otherwise
         the move is guarded like :meth:`mark` and ``next_attempt_at`` becomes the deadline for
         the next proof (None: no deadline). The raw ack is kept as the event's evidence.
+
+        ``ends_transmission`` (a refusal the remote remembers, e.g. an asynchronous error MDN;
+        only with ``new_state`` None): when the ack answers the delivery's current transmission
+        (``ack.refers_to.message_id`` is the delivery's message id, or the ack names none) and
+        that transmission was sent, the next send is a new transmission, in the same
+        transaction; the event says so.
         """
         text = detail or f"{ack.kind} {ack.level.value} ack: {ack.status.value}"
         if new_state is not None:
@@ -1101,6 +1136,14 @@ class Store(BatchStore):
             )
         with self._write() as db:
             row = self._lock(db, delivery_id)
+            refers = (ack.refers_to.message_id or "").strip("<>")
+            if ends_transmission and refers in ("", row["message_id"]):
+                ended = self._end_transmission(db, row, now)
+                if ended is not None:
+                    text += (
+                        f"; transmission {ended - 1} refused: a re-send is transmission "
+                        f"{ended} with a new message id"
+                    )
             db.execute(
                 deliveries.update()
                 .where(deliveries.c.id == delivery_id)
@@ -1118,6 +1161,100 @@ class Store(BatchStore):
                 ack_level=ack.level.value,
             )
         return self.delivery(delivery_id)
+
+    @staticmethod
+    def _transmission_used(db: Connection, delivery_id: int, transmission: int) -> bool:
+        """Whether an attempt of that transmission of the delivery was recorded (attempts
+        recorded before migration 0006 name none: they were transmission 1)."""
+        found = db.execute(
+            sa.select(events.c.id)
+            .where(
+                events.c.delivery_id == delivery_id,
+                events.c.kind == "attempt",
+                sa.func.coalesce(events.c.transmission, 1) == transmission,
+            )
+            .limit(1)
+        ).first()
+        return found is not None
+
+    def _end_transmission(self, db: Connection, row: RowMapping, now: dt.datetime) -> int | None:
+        """Start a new transmission for the locked delivery ``row`` when its current one was
+        sent (one that was not sent yet is already new); the new number, or None."""
+        current: int = row["transmission"]
+        if not self._transmission_used(db, row["id"], current):
+            return None
+        db.execute(
+            deliveries.update()
+            .where(deliveries.c.id == row["id"])
+            .values(transmission=current + 1, updated_at=now)
+        )
+        return current + 1
+
+    def resend(
+        self, delivery_id: int, *, now: dt.datetime, force: bool = False, reason: str = ""
+    ) -> tuple[DeliveryRow, bool]:
+        """Queue a delivery again, due at ``now`` (``igw resend``); (new row, new transmission?).
+
+        Without ``force`` the move must be allowed by the state table (FAILED, CANCELLED, SENT,
+        QUEUED -> QUEUED) and the transmission stays what it is: a new one after a refusal the
+        remote remembers (already counted when the refusal was recorded), else the same, so a
+        re-send after transport failures carries the same message id and a remote that holds
+        the document answers it as a duplicate. ``force`` re-sends from any state before a
+        business answer (:data:`~gateway.store.states.FORCED_RESEND_FROM`, also DELIVERED) as a
+        new transmission with a new message id (unless the current one was never sent).
+        Appends a ``resend`` event; :class:`IllegalTransition` when the state forbids it.
+        """
+        with self._write() as db:
+            row = self._lock(db, delivery_id)
+            old = DeliveryState(row["state"])
+            if force:
+                if old not in FORCED_RESEND_FROM:
+                    raise IllegalTransition(
+                        delivery_id,
+                        old.value,
+                        DeliveryState.QUEUED.value,
+                        sorted(s.value for s in TRANSITIONS[old]),
+                    )
+            else:
+                check_transition(delivery_id, old, DeliveryState.QUEUED)
+            transmission: int = row["transmission"]
+            fresh = not self._transmission_used(db, delivery_id, transmission)
+            if force and not fresh:
+                transmission += 1
+                fresh = True
+            db.execute(
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    state=DeliveryState.QUEUED.value,
+                    next_attempt_at=now,
+                    claimed_by=None,
+                    claim_expires_at=None,
+                    updated_at=now,
+                    transmission=transmission,
+                )
+            )
+            how = (
+                f"transmission {transmission}, a new message id"
+                if fresh and transmission > 1
+                else f"transmission {transmission}"
+                if fresh
+                else f"same transmission {transmission} and message id"
+            )
+            self._event(
+                db,
+                now,
+                row["invoice_id"],
+                delivery_id,
+                "resend",
+                level="info",
+                detail=f"{reason or 're-queued'} from {old.value}"
+                f"{' (forced)' if force else ''}; idempotency key {row['idempotency_key']}, "
+                f"{how}",
+                state_from=old.value,
+                state_to=DeliveryState.QUEUED.value,
+            )
+        return self.delivery(delivery_id), fresh and transmission > 1
 
     @staticmethod
     def _lock(db: Connection, delivery_id: int) -> RowMapping:
@@ -1259,6 +1396,8 @@ class Store(BatchStore):
                     r["state_to"],
                     r["detail"],
                     r["evidence"],
+                    r["transmission"],
+                    r["message_id"],
                 )
                 for r in db.execute(query).mappings()
             ]
@@ -1312,6 +1451,7 @@ def _delivery_row(r: RowMapping) -> DeliveryRow:
         message_ref=r["message_ref"],
         message_id=r["message_id"],
         batch_id=r["batch_id"],
+        transmission=r["transmission"],
     )
 
 

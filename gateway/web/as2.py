@@ -30,6 +30,10 @@ partner's certificates, the MIC compared with the ``Expected-MIC`` the connector
 recorded on the delivery's attempt event, then :func:`gateway.acks_in.receive` with the Ack of
 :func:`connectors.as2.mdn.mdn_ack` (correlated by Original-Message-ID first). A MIC that differs,
 or an unsigned MDN where a signed one was requested, makes the Ack ``rejected`` with the reason.
+``processed/warning: duplicate-document`` without a MIC (django-pyas2 answers a Message-ID it
+holds before decrypting) is proof of receipt. An error disposition or a MIC that differs also
+ends the delivery's transmission: the partner will not take that Message-ID again, so a
+re-send is a new transmission with a new Message-ID.
 """
 
 from __future__ import annotations
@@ -413,7 +417,16 @@ def receive_mdn(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> 
             status=AckStatus.REJECTED,
             reasons=(*ack.reasons, *(AckReason(code, text) for code, text in reasons)),
         )
-    correlation = receive(endpoint.store, ack, now=endpoint.clock(), profiles=endpoint.profiles)
+    # the partner will not take this Message-ID again: it answered with an error, or holds
+    # other bytes under it (an MDN from the wrong partner says nothing about ours)
+    spent = not mdn.disposition.ok or any(code == "mic-mismatch" for code, _ in reasons)
+    correlation = receive(
+        endpoint.store,
+        ack,
+        now=endpoint.clock(),
+        profiles=endpoint.profiles,
+        ends_transmission=spent,
+    )
     detail = f"MDN for <{message_id}> from {partner.name}: {mdn.disposition}; {correlation.detail}"
     if reasons:
         detail += "; " + "; ".join(text for _, text in reasons)
@@ -454,6 +467,8 @@ def _mdn_problems(store: Store, row: DeliveryRow, mdn: Mdn) -> list[tuple[str, s
         if b"MDN-Signed: yes" in evidence and not mdn.signed:
             problems.append(("unsigned-mdn", "a signed MDN was requested, this one is unsigned"))
         positive = mdn.disposition.kind == "processed" and mdn.disposition.severity != "error"
+        if mdn.disposition.duplicate and mdn.mic is None:
+            positive = False  # django-pyas2 answers a Message-ID it holds without a MIC
         if positive and not _same_mic(expected, None if mdn.mic is None else str(mdn.mic)):
             problems.append(
                 (
