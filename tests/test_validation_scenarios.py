@@ -211,11 +211,13 @@ def test_identifier_selects_scenario(
 
 def test_scenario_that_cannot_check_everything_says_what_is_not_checked() -> None:
     """Peppol in CII and the Factur-X profiles without shipped artefacts carry a 'not checked'
-    note naming what is missing."""
+    note naming what is missing; plain EN 16931 CII says why the Factur-X XSD runs."""
     assert "Peppol BIS 3 schematron for CII" in match_scenario("cii", PEPPOL_BIS3).notes[0]
     assert "EXTENDED XSD" in match_scenario("cii", FACTURX_EXTENDED).notes[0]
     assert "only the CII D16B XSD" in match_scenario("cii", FACTURX_MINIMUM).notes[0]
     assert match_scenario("ubl", PEPPOL_BIS3).notes == ()
+    [why] = match_scenario("cii", EN16931).notes
+    assert "also the Factur-X / ZUGFeRD EN 16931 profile's" in why
 
 
 def test_unknown_version_of_a_known_specification_is_named_in_the_note() -> None:

@@ -7,7 +7,8 @@ space aside), and the checks that scenario runs: ``rules`` are official rule set
 :data:`gateway.validation.validator.RULE_SETS` (the syntax's base XSD always runs as well),
 ``in_process`` the sets of :mod:`gateway.rules` that inbound processing runs on the parsed
 invoice. ``not_checked`` says, in words, what the specification requires that the shipped
-artefacts cannot check; it becomes a note on every report of that scenario.
+artefacts cannot check, ``note`` why a check runs; both become notes on every report of that
+scenario.
 
 An identifier no row names is checked against EN 16931 (:data:`FALLBACK`) with a note listing
 the known identifiers of the syntax. Each row cites where its identifier is defined.
@@ -57,6 +58,7 @@ class Scenario:
     in_process: tuple[str, ...]
     source: str
     not_checked: str = ""
+    note: str = ""
     prefix: bool = False
     """Also match identifiers that begin with ``identifier`` + ``#`` (Peppol R004: "MUST begin
     with")."""
@@ -106,6 +108,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("en16931", "facturx"),
         ("en16931",),
         f"{_SRC_CEN}; {_SRC_FX}",
+        note="this identifier is also the Factur-X / ZUGFeRD EN 16931 profile's, so the Factur-X "
+        "EN 16931 XSD runs too (it admits only the elements EN 16931 uses); --rules en16931 "
+        "checks plain EN 16931 alone",
     ),
     Scenario(
         "facturx-basic",
@@ -214,7 +219,11 @@ def match_scenario(syntax: str, identifier: str | None) -> ScenarioMatch:
             None,
         )
     if found is not None:
-        notes = (f"not checked: {found.not_checked}",) if found.not_checked else ()
+        notes = tuple(
+            text
+            for text in (found.note, found.not_checked and f"not checked: {found.not_checked}")
+            if text
+        )
         return ScenarioMatch(found, value, True, notes)
     fallback = FALLBACK[table_syntax]
     if syntax not in FALLBACK:
@@ -260,6 +269,8 @@ def format_scenarios() -> str:
         lines.append(f"  BT-24: {s.identifier or '(any other, or none)'}")
         lines.append(f"  official rules: {', '.join(s.rules) or 'the syntax XSD only'}")
         lines.append(f"  in-process rules (inbound): {', '.join(s.in_process) or 'none'}")
+        if s.note:
+            lines.append(f"  note: {s.note}")
         if s.not_checked:
             lines.append(f"  not checked: {s.not_checked}")
         lines.append(f"  source: {s.source}")
