@@ -44,7 +44,8 @@ MAX_LISTED = 20
 @dataclass(frozen=True)
 class Verdict:
     """What became of one payload: the state for the store, a detail line for people, and what
-    was learnt (syntax, invoice, problems)."""
+    was learnt (syntax, invoice, problems, the validation scenario its BT-24 selected and the
+    in-process rule sets that ran)."""
 
     state: str
     detail: str
