@@ -437,6 +437,19 @@ def test_format_option_finds_buyer_schema_violations(
     assert "BUYER-SCHEMA BT-5 @ row 2, column CURRENCY = 'EURO'" in out
 
 
+def test_format_option_names_a_broken_file_not_a_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A JSON file that does not parse is reported as the file's syntax error with its line and
+    column, not as something a template produced."""
+    path = tmp_path / "broken.json"
+    path.write_text('{"invoiceNumber": "X",,}', encoding="utf-8")
+    status, out, _ = run_cli(["validate", "--format", "acme-portal-json", str(path)], capsys)
+    assert status == 1
+    assert "@ line 1, column 23" in out and "not well-formed JSON" in out
+    assert "template produced" not in out
+
+
 def test_format_option_with_a_builtin_format_is_usage_error(
     buyer_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

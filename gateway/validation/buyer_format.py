@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from dataclasses import replace
 from pathlib import PurePath
@@ -145,7 +146,8 @@ def check_buyer_format(content: bytes, format_name: str, name: str = "") -> Vali
             )
         ]
     else:
-        findings = list(mapping.check(label, text, {"lines": _lines(text, definition)}))
+        checked = mapping.check(label, text, {"lines": _lines(text, definition)})
+        findings = [_about_the_file(p) for p in checked]
     return ValidationReport(
         name=name,
         record=label,
@@ -155,6 +157,22 @@ def check_buyer_format(content: bytes, format_name: str, name: str = "") -> Vali
         notes=[f"checked against the schema of buyer format {format_name}: {definition.schema}"],
         seconds=time.perf_counter() - started,
         rules_from="caller",
+    )
+
+
+_TEMPLATE_WORDS = re.compile(r"^the template produced (?:invalid|malformed) (\w+)")
+
+
+def _about_the_file(problem: Problem) -> Problem:
+    """A syntax error the render-time check words as the template's ("the template produced
+    invalid JSON", at "output line 3") reworded for a file checked on its own."""
+    match = _TEMPLATE_WORDS.match(problem.message)
+    if match is None:
+        return problem
+    return replace(
+        problem,
+        path=problem.path.removeprefix("output "),
+        message=f"not well-formed {match.group(1)}{problem.message[match.end() :]}",
     )
 
 
