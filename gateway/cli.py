@@ -214,11 +214,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """XSD + official schematron on each file; exit 0 only when all pass."""
-    from gateway.validation import validate
+    """XSD + official schematron on each file, rule sets by the document's scenario or --rules;
+    exit 0 only when all pass, 2 for a usage error (a rule set the syntax does not have)."""
+    from gateway.validation import ValidationReport, rule_names, validate
+    from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
+    from gateway.validation.scenarios import format_scenarios
 
-    reports = [validate(Path(name).read_bytes(), args.rules, name=name) for name in args.file]
+    if args.scenarios:
+        sys.stdout.write(format_scenarios())
+        return EXIT_OK
+    if not args.file:
+        print("igw validate: name at least one FILE (or --scenarios)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format and args.rules:
+        print(
+            "igw validate: --format (a buyer format's schema) and --rules (official rule sets) "
+            "exclude each other",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    rules = rule_names(args.rules) if args.rules else None
+    reports: list[ValidationReport] = []
+    for name in args.file:
+        content = Path(name).read_bytes()
+        if args.format:
+            reports.append(check_buyer_format(content, args.format, name))
+        else:
+            reports.append(validate(content, rules, name=name))
     sys.stdout.write(format_json(reports) if args.json else format_text(reports))
     return EXIT_OK if exit_code(reports) == 0 else EXIT_FAILED
 
@@ -647,9 +670,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_parse)
 
-    p = sub.add_parser("validate", help="XSD + official schematron")
-    p.add_argument("file", nargs="+")
-    p.add_argument("--rules", help="en16931,peppol,xrechnung,facturx (default: by document)")
+    p = sub.add_parser(
+        "validate",
+        help="XSD + official schematron, rule sets chosen by the document's scenario (BT-24)",
+    )
+    p.add_argument("file", nargs="*")
+    p.add_argument(
+        "--rules",
+        help="en16931,peppol,xrechnung,facturx instead of the document's scenario "
+        "(default: by document, see --scenarios); a set the syntax lacks is a usage error",
+    )
+    p.add_argument(
+        "--format",
+        metavar="BUYER_FORMAT",
+        help="check JSON/CSV/XML files against this buyer format's schema (config/formats)",
+    )
+    p.add_argument(
+        "--scenarios", action="store_true", help="list the validation scenarios and exit"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_validate)
 

@@ -31,9 +31,12 @@ from gateway.store import Store, canonical_json
 from gateway.store.inbound import InboundRow, finish_inbound
 from gateway.store.mdn_outbox import NewAsyncMdn
 from gateway.totals import complete
+from gateway.validation.scenarios import match_scenario
 
 PARSED, REJECTED, UNREADABLE = "PARSED", "REJECTED", "UNREADABLE"
 DEFAULT_RULE_SETS: tuple[str, ...] = ("en16931",)
+"""The in-process rule sets every inbound invoice is checked with; the rule sets of its
+scenario (Peppol, XRechnung ..., found from its BT-24 as ``igw validate`` finds them) are added."""
 MAX_LISTED = 20
 """At most this many problems are spelled out in the stored detail (all are counted)."""
 
@@ -41,13 +44,16 @@ MAX_LISTED = 20
 @dataclass(frozen=True)
 class Verdict:
     """What became of one payload: the state for the store, a detail line for people, and what
-    was learnt (syntax, invoice, problems)."""
+    was learnt (syntax, invoice, problems, the validation scenario its BT-24 selected and the
+    in-process rule sets that ran)."""
 
     state: str
     detail: str
     syntax: str | None = None
     invoice: Invoice | None = None
     problems: tuple[Problem, ...] = field(default=())
+    scenario: str | None = None
+    rule_sets: tuple[str, ...] = field(default=())
 
     @property
     def invoice_number(self) -> str | None:
@@ -65,6 +71,11 @@ def interpret(
 ) -> Verdict:
     """Detect the syntax of ``content``, parse it with that syntax's mapping and run the
     in-process business rules; ``label`` names the payload in messages (e.g. the message id).
+
+    The rules are ``rule_sets`` plus those of the document's validation scenario, selected from
+    its specification identifier (BT-24) with :func:`gateway.validation.scenarios.match_scenario`,
+    the table ``igw validate`` uses: a Peppol BIS 3 invoice is checked with the Peppol rules,
+    an XRechnung one with the XRechnung rules. The verdict names the scenario and rule sets.
 
     Never raises for bad content: an unrecognised or unparsable payload is UNREADABLE, fatal
     rule failures REJECTED. The rules run on the invoice completed with
@@ -86,16 +97,23 @@ def interpret(
             "(a gateway bug: please report it with the stored payload)"
         )
         return Verdict(UNREADABLE, detail, syntax)
-    problems = tuple(check(complete(invoice), rule_sets, record=invoice.number, syntax=syntax))
+    scenario = match_scenario(syntax, invoice.specification_id).scenario
+    selected = tuple(dict.fromkeys([*rule_sets, *scenario.in_process]))
+    problems = tuple(check(complete(invoice), selected, record=invoice.number, syntax=syntax))
     fatal = [p for p in problems if p.flag == "fatal"]
     warnings = [p for p in problems if p.flag != "fatal"]
+    checked = f"scenario {scenario.name}, rules {','.join(selected) or 'none'}"
     if fatal:
-        detail = f"{label}: invoice {invoice.number} ({syntax}) breaks {len(fatal)} rule(s)"
-        return Verdict(REJECTED, _listed(detail, fatal), syntax, invoice, problems)
-    detail = f"{label}: invoice {invoice.number} ({syntax}) parsed"
+        detail = (
+            f"{label}: invoice {invoice.number} ({syntax}) breaks {len(fatal)} rule(s) ({checked})"
+        )
+        return Verdict(
+            REJECTED, _listed(detail, fatal), syntax, invoice, problems, scenario.name, selected
+        )
+    detail = f"{label}: invoice {invoice.number} ({syntax}) parsed ({checked})"
     if warnings:
         detail = _listed(f"{detail}, {len(warnings)} warning(s)", warnings)
-    return Verdict(PARSED, detail, syntax, invoice, problems)
+    return Verdict(PARSED, detail, syntax, invoice, problems, scenario.name, selected)
 
 
 def _listed(head: str, problems: Sequence[Problem]) -> str:

@@ -155,16 +155,22 @@ def test_valid_document_passes_with_record_and_rules(peppol_invoice: bytes) -> N
 
 
 def test_document_rules_are_the_default(peppol_invoice: bytes) -> None:
-    """Without a rules argument, a Document is checked with its own rules (here peppol too)."""
+    """Without a rules argument, a Document is checked with its own rules; one without rules of
+    its own by its scenario (a Peppol BT-24 brings the Peppol rules either way)."""
     broken = peppol_invoice.replace(b"<cbc:BuyerReference>0150abc</cbc:BuyerReference>", b"")
     broken = broken.replace(b"<cac:OrderReference>", b"<cac:OrderReferenceX>", 0)
     assert broken != peppol_invoice
     doc = Document(broken, "ubl", "peppol-bis3", "Snippet1", rules=("en16931", "peppol"))
     with_doc_rules = validate(doc)
-    en_only = validate(Document(broken, "ubl", "ubl", "Snippet1"))
+    by_scenario = validate(Document(broken, "ubl", "ubl", "Snippet1"))
+    en_only = validate(Document(broken, "ubl", "ubl", "Snippet1", rules=("en16931",)))
     assert with_doc_rules.rules == ("en16931", "peppol")
+    assert with_doc_rules.rules_from == "caller"
     assert "PEPPOL-EN16931-R003" in {p.rule for p in with_doc_rules.fatal}
+    assert (by_scenario.rules, by_scenario.rules_from) == (("en16931", "peppol"), "scenario")
+    assert "PEPPOL-EN16931-R003" in {p.rule for p in by_scenario.fatal}
     assert en_only.rules == ("en16931",) and en_only.passed
+    assert en_only.scenario == "peppol-bis3"
 
 
 def test_finding_carries_record_location_bt_and_text(peppol_invoice: bytes) -> None:
@@ -191,11 +197,12 @@ def test_xsd_finding_names_line_and_element(peppol_invoice: bytes) -> None:
     assert "13.11.2017" in problem.message and "line 9" in problem.message
 
 
-def test_rule_set_not_for_syntax_is_skipped_with_note(conformance: Path) -> None:
-    """peppol on CII (no compiled Peppol CII rules exist) is skipped and said so in notes."""
-    report = validate((conformance / CII_SAMPLE).read_bytes(), ["en16931", "peppol"])
-    assert report.passed
-    assert report.notes == ["rule set 'peppol' does not apply to cii; skipped"]
+def test_rule_set_not_for_syntax_is_a_usage_error(conformance: Path) -> None:
+    """peppol on CII (no compiled Peppol CII rules exist) is refused, never skipped into a PASS."""
+    with pytest.raises(ConfigError, match="rule set 'peppol' does not exist for cii"):
+        validate((conformance / CII_SAMPLE).read_bytes(), ["en16931", "peppol"])
+    with pytest.raises(ConfigError, match="rule set 'facturx' does not exist for ubl"):
+        validate((conformance / UBL_XR_SAMPLE).read_bytes(), ["facturx"], syntax="ubl")
 
 
 def test_facturx_adds_the_facturx_schema(conformance: Path) -> None:

@@ -38,6 +38,9 @@ def format_finding(problem: Problem) -> str:
 def format_text(reports: Sequence[ValidationReport], *, fatal_only: bool = False) -> str:
     """A terminal report: per document a PASS/FAIL line, its findings and notes, then a summary.
 
+    The PASS/FAIL line names the syntax, the rule sets run and the scenario the document's
+    specification identifier matched (``[ubl; en16931,peppol; scenario peppol-bis3]``).
+
     ``fatal_only`` leaves out warnings and notes. The last line is ``N passed, M failed``.
     """
     lines: list[str] = []
@@ -45,9 +48,9 @@ def format_text(reports: Sequence[ValidationReport], *, fatal_only: bool = False
         status = "PASS" if report.passed else "FAIL"
         label = report.name or report.record
         record = f" (invoice {report.record})" if report.record and report.record != label else ""
-        rules = ",".join(report.rules)
+        rules = ",".join(report.rules) or ("xsd only" if report.scenario else "not checked")
         lines.append(
-            f"{status} {label}{record} [{report.syntax or '?'}; {rules}] "
+            f"{status} {label}{record} [{report.syntax or '?'}; {rules}{_scenario(report)}] "
             f"({report.seconds * 1000:.0f} ms)"
         )
         for problem in report.findings:
@@ -59,6 +62,15 @@ def format_text(reports: Sequence[ValidationReport], *, fatal_only: bool = False
     passed = sum(r.passed for r in reports)
     lines.append(f"{passed} passed, {len(reports) - passed} failed")
     return "\n".join(lines) + "\n"
+
+
+def _scenario(report: ValidationReport) -> str:
+    """``; scenario NAME`` (rules from it) or ``; rules given, scenario NAME``; empty if none."""
+    if not report.scenario:
+        return ""
+    if report.rules_from == "caller":
+        return f"; rules given, document scenario {report.scenario}"
+    return f"; scenario {report.scenario}"
 
 
 def format_json(reports: Sequence[ValidationReport]) -> str:

@@ -27,8 +27,12 @@ class ValidationReport:
 
     ``name`` is what the caller called the document (file name, delivery id), ``record`` the
     invoice number found in it (else ``name``), ``syntax`` ``ubl``/``cii`` (or ``""`` when it could
-    not be told), ``rules`` the rule sets applied, ``notes`` rule sets that do not apply to the
-    syntax and were skipped. ``passed`` is true when no finding is fatal.
+    not be told), ``rules`` the rule sets applied, ``notes`` what was not checked and why.
+    ``scenario`` (with ``scenario_title``) is the validation scenario the document's
+    specification identifier ``specification_id`` (BT-24) matched, ``""`` when none was looked
+    up (EDIFACT, cXML, unreadable XML); ``rules_from`` says whether ``rules`` came from that
+    scenario (``"scenario"``) or were given by the caller (``"caller"``). ``passed`` is true
+    when no finding is fatal.
     """
 
     name: str
@@ -38,6 +42,10 @@ class ValidationReport:
     findings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    scenario: str = ""
+    scenario_title: str = ""
+    specification_id: str | None = None
+    rules_from: str = ""
 
     @property
     def fatal(self) -> list[Problem]:
@@ -66,6 +74,10 @@ class ValidationReport:
             "record": self.record,
             "syntax": self.syntax,
             "rules": list(self.rules),
+            "scenario": self.scenario,
+            "scenario_title": self.scenario_title,
+            "specification_id": self.specification_id,
+            "rules_from": self.rules_from,
             "passed": self.passed,
             "seconds": round(self.seconds, 4),
             "notes": list(self.notes),

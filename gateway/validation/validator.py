@@ -14,6 +14,7 @@ from gateway.document import Document
 from gateway.errors import ConfigError, Problem
 from gateway.validation.locate import value_at
 from gateway.validation.report import ValidationReport, bt_from_text
+from gateway.validation.scenarios import ScenarioMatch, document_scenario
 from gateway.validation.schematron import SaxonDocument, SchematronError, preload_stylesheet
 from gateway.validation.xsd import SchemaError, check_schema, preload_schema
 
@@ -24,7 +25,6 @@ _NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 _NS_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
 
 SYNTAXES = ("ubl", "cii")
-DEFAULT_RULES = ("en16931",)
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Check:
     role: str
 
 
-# Rule set -> syntax -> check. A syntax missing from a rule set's row is skipped with a note
+# Rule set -> syntax -> check. A syntax missing from a rule set's row cannot be requested for it
 # (no compiled Peppol XSLT for CII exists; Factur-X is a CII schema). The syntax's base XSD
 # (UBL 2.1 or CII D16B) always runs as well; "facturx" adds the Factur-X EN16931 XSD to it.
 RULE_SETS: dict[str, dict[str, Check]] = {
@@ -101,7 +101,13 @@ RENDER_CHECKED_SYNTAXES = frozenset({"json", "csv", "xml"})
 def _validate_other_syntax(
     content: bytes, syntax: str | None, name: str
 ) -> ValidationReport | None:
-    """EDIFACT and cXML have their own validators; buyer formats were checked at render."""
+    """EDIFACT and cXML have their own validators; buyer formats were checked at render.
+
+    Bytes of no invoice syntax that are JSON or CSV are checked against the buyer format their
+    file name names (``INV-1.acme-portal-json.json``, as ``igw translate`` writes them), else
+    get a report saying how a buyer-format file is checked (never a PASS, and no XML-PARSE
+    error about a file that is not meant as XML).
+    """
     if syntax is None:
         from gateway.detect import detect_syntax
         from gateway.errors import ParseError
@@ -109,7 +115,14 @@ def _validate_other_syntax(
         try:
             sniffed = detect_syntax(content)
         except ParseError:
-            return None  # the XML path reports what is wrong with it
+            from gateway.validation.buyer_format import check_text_file, sniff_text_format
+
+            kind = sniff_text_format(content)
+            if kind is None:
+                # XML of no invoice syntax: a buyer's own XML format when its name says so
+                # (the XML path below reports any other root element as FORMAT).
+                return check_text_file(content, "xml", name, advise=False)
+            return check_text_file(content, kind, name)
         if sniffed in SYNTAXES:
             return None
         syntax = sniffed
@@ -134,6 +147,28 @@ def _validate_other_syntax(
     return None
 
 
+def require_for_syntax(names: Sequence[str], syntax: str, label: str = "") -> None:
+    """ConfigError (a usage error) when a rule set in ``names`` has no artefact for ``syntax``.
+
+    A requested check that cannot run is refused rather than skipped, so that no report can
+    PASS with a requested rule set silently left out (there is no compiled Peppol XSLT for CII).
+    """
+    missing = [n for n in names if syntax not in RULE_SETS[n]]
+    if not missing:
+        return
+    available = [n for n, by_syntax in RULE_SETS.items() if syntax in by_syntax]
+    where = f"{label}: " if label else ""
+    detail = "; ".join(
+        f"rule set '{n}' does not exist for {syntax} (the shipped artefacts have it for "
+        f"{', '.join(RULE_SETS[n]) or 'no syntax'} only)"
+        for n in missing
+    )
+    raise ConfigError(
+        f"{where}{detail}. Rule sets for {syntax}: {', '.join(available)}; or leave --rules out "
+        "to check the document by its specification identifier (BT-24)"
+    )
+
+
 def validate(
     document: Document | bytes,
     rules: Sequence[str] | None = None,
@@ -144,37 +179,52 @@ def validate(
     """Validate a UBL 2.1 Invoice/CreditNote or CII D16B document with the official artefacts.
 
     ``syntax`` (``ubl``/``cii``) defaults to the Document's syntax, else to the one the root
-    namespace names. ``rules`` defaults to the Document's ``rules``, else ``("en16931",)``; known
-    sets: en16931, peppol (UBL only), xrechnung, facturx (CII: Factur-X EN16931 XSD in addition
-    to the CII D16B XSD). The syntax's XSD always runs. A rule set that does not exist for the
-    syntax is skipped and named in ``notes``.
+    namespace names. ``rules`` defaults to the Document's ``rules``; when neither gives any,
+    the rule sets are those of the document's scenario, found from its specification
+    identifier BT-24 (:mod:`gateway.validation.scenarios`; an unknown one is checked against
+    EN 16931 with a note naming the known ones). Known sets: en16931, peppol (UBL only),
+    xrechnung, facturx (CII: Factur-X EN16931 XSD in addition to the CII D16B XSD). The
+    syntax's XSD always runs. The report names the scenario the document matched either way.
 
     Never raises for a bad document: not well-formed XML, a DOCTYPE, a root of the wrong syntax,
     XSD and schematron failures all become fatal findings. Raises ConfigError for an unknown
-    rule set or syntax, or when the shipped artefacts cannot be loaded.
+    rule set or syntax, for a given rule set that does not exist for the document's syntax,
+    or when the shipped artefacts cannot be loaded.
     """
     started = time.perf_counter()
     if isinstance(document, Document):
         content = document.content
-        requested = rules if rules is not None else (document.rules or DEFAULT_RULES)
+        given = rules or document.rules or None
         syntax = syntax or document.syntax
         name = name or document.filename
         fallback_record = document.invoice_number or name
     else:
         content = document
-        requested = rules if rules is not None else DEFAULT_RULES
+        given = rules or None
         fallback_record = name
     dispatched = _validate_other_syntax(content, syntax, name)
     if dispatched is not None:
+        if rules:
+            where = f"{name}: " if name else ""
+            raise ConfigError(
+                f"{where}rule sets ({', '.join(rule_names(rules))}) apply to UBL and CII only; "
+                f"this is {dispatched.syntax or 'no invoice syntax'}, which is checked by its "
+                "own validator (EDIFACT: ISO 9735 syntax and the message structure; cXML: the "
+                "DTD; a buyer format: its schema, with --format). Leave --rules out"
+            )
         return dispatched
-    names = rule_names(requested)
+    names = rule_names(given) if given is not None else ()
     if syntax is not None and syntax not in SYNTAXES:
         raise ConfigError(f"validate() handles syntax {' and '.join(SYNTAXES)}, not '{syntax}'")
+    if syntax is not None:
+        require_for_syntax(names, syntax, name)
 
     findings: list[Problem] = []
     notes: list[str] = []
+    match: ScenarioMatch | None = None
 
     def report(record: str, found: str) -> ValidationReport:
+        scenario = match.scenario if match is not None else None
         return ValidationReport(
             name=name,
             record=record,
@@ -183,6 +233,10 @@ def validate(
             findings=findings,
             notes=notes,
             seconds=time.perf_counter() - started,
+            scenario=scenario.name if scenario else "",
+            scenario_title=scenario.title if scenario else "",
+            specification_id=match.identifier if match is not None else None,
+            rules_from="caller" if given is not None else ("scenario" if scenario else ""),
         )
 
     def fail(record: str, rule: str, path: str, message: str, accepted: str = "") -> None:
@@ -213,17 +267,29 @@ def validate(
     if found is None or (syntax is not None and found != syntax):
         expected = syntax or "UBL 2.1 Invoice/CreditNote or CII CrossIndustryInvoice"
         rule = "ROOT" if syntax else "FORMAT"
-        fail(record, rule, "/", f"root element {root.tag} is not {expected}", _ACCEPTED_ROOTS)
+        hint = "" if syntax else " (a buyer's own XML format: igw validate --format NAME)"
+        message = f"root element {root.tag} is not {expected}{hint}"
+        fail(record, rule, "/", message, _ACCEPTED_ROOTS)
         return report(record, syntax or "")
+
+    match = document_scenario(root, found)
+    if given is None:
+        names = match.scenario.rules
+        notes.extend(match.notes)
+    else:
+        require_for_syntax(names, found, name)
+        if set(names) != set(match.scenario.rules):
+            notes.append(
+                f"checked with the rule sets given ({','.join(names)}); the document's "
+                f"scenario {match.scenario.name} ({match.scenario.title}) would run "
+                f"{','.join(match.scenario.rules) or 'the XSD only'}"
+            )
 
     for error in check_schema(tree, _BASE_XSD[namespace].artefact, _BASE_XSD[namespace].role):
         findings.append(_schema_problem(record, error, found, root))
     saxon_doc: SaxonDocument | None = None
     for rule_set in names:
-        check = RULE_SETS[rule_set].get(found)
-        if check is None:
-            notes.append(f"rule set '{rule_set}' does not apply to {found}; skipped")
-            continue
+        check = RULE_SETS[rule_set][found]
         if check.kind == "xsd":
             for error in check_schema(tree, check.artefact, check.role):
                 findings.append(_schema_problem(record, error, rule_set, root))
