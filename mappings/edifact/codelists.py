@@ -140,6 +140,9 @@ def _reverse(rows: tuple[Row, ...], code: str) -> str:
     return code
 
 
+_NONE = "none"  # the target of a code that maps to "no code" (an identifier without scheme)
+
+
 @dataclass(frozen=True)
 class Translated:
     """A code read into EN 16931: the code, and the row when it was translated."""
@@ -151,7 +154,8 @@ class Translated:
         """Provenance detail (``EANCOM 6411 PCE -> UN/ECE Rec 20 H87: ...``) or None."""
         if self.row is None:
             return None
-        return f"{element} {self.row.eancom} -> {target} {self.code} ({self.row.source})"
+        code = self.code or _NONE
+        return f"{element} {self.row.eancom} -> {target} {code} ({self.row.source})"
 
 
 def read_unit(code: str) -> Translated | None:
@@ -250,7 +254,10 @@ def read_party_agency(agency: str) -> Translated | None:
     row = _lookup(PARTY_AGENCIES, agency)
     if row is not None:
         return Translated(row.en16931, row)
-    return Translated("") if agency in NO_SCHEME_AGENCIES else None
+    if agency in NO_SCHEME_AGENCIES:
+        meaning = NO_SCHEME_AGENCIES[agency]
+        return Translated("", Row(agency, "", meaning, meaning) if agency else None)
+    return None
 
 
 def write_party_agency(scheme: str | None) -> str:
@@ -271,7 +278,7 @@ def original(detail: str, code: str) -> str | None:
     if not head.startswith("EANCOM ") or not tail:
         return None
     target = tail.split(" (", 1)[0].rsplit(" ", 1)[-1]
-    return head.rsplit(" ", 1)[-1] if target == code else None
+    return head.rsplit(" ", 1)[-1] if target == (code or _NONE) else None
 
 
 def read_document_type(code: str) -> bool:

@@ -129,14 +129,13 @@ def derive_bases(invoice: Invoice) -> Invoice:
         for item in items:
             found = derive_alc(item.amount, item.base_amount, item.percentage)
             if found is not None and found[0] == "base_amount":
-                item = item.model_copy(update={"base_amount": found[1]})
-            out.append(item)
+                out.append(item.model_copy(update={"base_amount": found[1]}))
+            else:
+                out.append(item)
         return tuple(out)
 
     lines = tuple(
-        line.model_copy(
-            update={"allowances": fill(line.allowances), "charges": fill(line.charges)}
-        )
+        line.model_copy(update={"allowances": fill(line.allowances), "charges": fill(line.charges)})
         for line in invoice.lines
     )
     return invoice.model_copy(

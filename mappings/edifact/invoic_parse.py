@@ -87,6 +87,7 @@ def _address(seg: RawSegment) -> dict[str, Any]:
 
 
 _VAT_PREFIX_COUNTRY = {"EL": "GR"}
+_ZERO_RATE = frozenset({"E", "Z", "AE", "K", "G"})
 _ID_TERMS = {
     "seller": ("seller.identifiers[0]", "BT-29"),
     "buyer": ("buyer.identifier", "BT-46"),
@@ -174,6 +175,15 @@ class _Reader:
     # -- helpers
     def num(self, seg: RawSegment, element: int = 0, component: int = 1) -> Decimal:
         return _decimal(seg, element, component, self.dec)
+
+    def amount(self, seg: RawSegment) -> Decimal:
+        """MOA C516 5004; trailing zeros beyond the cent dropped (``600.000`` is 600.00, an
+        EN 16931 amount has at most two decimals), other digits kept as sent."""
+        value = self.num(seg)
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2 and value == value.quantize(_CENT):
+            return value.quantize(_CENT)
+        return value
 
     def derived(self, path: str, bt: str | None, detail: str) -> None:
         """Record a term the message does not give as such (``Invoice.provenance``)."""
@@ -421,20 +431,34 @@ class _Reader:
             "S, Z, E, AE, K, G, O, L, M (and D.96A H, AA as S)",
         )
 
+    def rate(self, seg: RawSegment, category: str, path: str, bt: str) -> Decimal | None:
+        """TAX C243 5278; for a category whose rate EN 16931 fixes at 0 (BR-E-05, BR-Z-05,
+        BR-AE-05, BR-IC-05, BR-G-05) a missing rate is 0, marked derived."""
+        if seg.get(4, 3):
+            return self.num(seg, 4, 3)
+        if category in _ZERO_RATE:
+            self.derived(path, bt, f"TAX without rate: category {category} has rate 0 (EN 16931)")
+            return Decimal(0)
+        return None
+
     def on_tax(self, seg: RawSegment) -> None:
         self.party = None
-        rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
         if self.alc is not None:
             if self.line is None:  # a line allowance/charge has the line's VAT (BG-27/28)
                 path, bt = self.alc["_path"], self.alc["_vat_bt"]
-                self.alc["vat_category"] = self.category(seg, f"{path}.vat_category", bt)
-                self.alc["vat_rate"] = rate
+                category = self.category(seg, f"{path}.vat_category", bt)
+                self.alc["vat_category"] = category
+                rate_bt = "BT-96" if bt == "BT-95" else "BT-103"
+                self.alc["vat_rate"] = self.rate(seg, category, f"{path}.vat_rate", rate_bt)
         elif self.line is not None:
-            path = f"lines[{len(self.lines) - 1}].vat_category"
-            self.line["vat_category"] = self.category(seg, path, "BT-151")
-            self.line["vat_rate"] = rate
+            path = f"lines[{len(self.lines) - 1}]"
+            category = self.category(seg, f"{path}.vat_category", "BT-151")
+            self.line["vat_category"] = category
+            self.line["vat_rate"] = self.rate(seg, category, f"{path}.vat_rate", "BT-152")
         else:
-            self.header_tax.append((self.category(seg, "vat_breakdown", "BT-118"), rate))
+            category = self.category(seg, "vat_breakdown", "BT-118")
+            rate = self.rate(seg, category, "vat_breakdown", "BT-119")
+            self.header_tax.append((category, rate))
 
     def on_alc(self, seg: RawSegment) -> None:
         self.party = None
@@ -556,11 +580,11 @@ class _Reader:
         qualifier = seg.get(0)
         if self.alc is not None:
             if qualifier == c.MOA_ALC_AMOUNT or (qualifier == "23" and "amount" not in self.alc):
-                self.alc["amount"] = self.num(seg)
+                self.alc["amount"] = self.amount(seg)
             elif qualifier == c.MOA_ALC_BASE:
-                self.alc["base_amount"] = self.num(seg)
+                self.alc["base_amount"] = self.amount(seg)
         elif self.line is not None and qualifier in (c.MOA_LINE_NET, "66"):
-            self.line.setdefault("net_amount", self.num(seg))
+            self.line.setdefault("net_amount", self.amount(seg))
 
     def on_pri(self, seg: RawSegment) -> None:
         if self.line is None:
@@ -660,15 +684,16 @@ class _Reader:
         for seg in segments:
             if seg.tag == "TAX":
                 in_tax, in_alc = True, False
-                category = self.category(seg, f"vat_breakdown[{len(self.vat)}].category", "BT-118")
-                rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
+                path = f"vat_breakdown[{len(self.vat)}]"
+                category = self.category(seg, f"{path}.category", "BT-118")
+                rate = self.rate(seg, category, f"{path}.rate", "BT-119")
                 self.vat.append({"category": category, "rate": rate})
             elif seg.tag == "ALC":
                 in_tax, in_alc = False, True
             elif seg.tag == "MOA" and in_tax:
                 key = {c.MOA_TAXABLE: "taxable_amount", c.MOA_TAX: "tax_amount"}.get(seg.get(0))
                 if key:
-                    self.vat[-1][key] = self.num(seg)
+                    self.vat[-1][key] = self.amount(seg)
             elif seg.tag == "MOA" and not in_alc:
                 qualifier, currency = seg.get(0), seg.get(0, 2)
                 if (
@@ -676,9 +701,9 @@ class _Reader:
                     and currency
                     and currency != self.inv.get("currency")
                 ):
-                    self.totals["vat_in_accounting_currency"] = self.num(seg)
+                    self.totals["vat_in_accounting_currency"] = self.amount(seg)
                 elif qualifier in _MOA_TOTALS:
-                    self.totals.setdefault(_MOA_TOTALS[qualifier], self.num(seg))
+                    self.totals.setdefault(_MOA_TOTALS[qualifier], self.amount(seg))
 
     def _alc_terms(self, item: dict[str, Any]) -> None:
         """Amount or base amount of an allowance/charge that EN 16931 defines from the others
