@@ -21,7 +21,7 @@ from gateway.profile import BuyerProfile
 from gateway.totals import complete, is_complete
 from mappings.edifact.charset import charset_of
 from mappings.edifact.interchange import build_interchange, check_envelope, read_interchange
-from mappings.edifact.invoic_parse import derive_alc, read_invoice
+from mappings.edifact.invoic_parse import derive_alc, derive_discount, read_invoice
 from mappings.edifact.invoic_render import render_message
 
 MEDIA_TYPE = "application/EDIFACT"
@@ -49,7 +49,6 @@ NOT_CARRIED: tuple[str, ...] = (
     "supporting_documents",  # BG-24
     "lines[*].object_id",  # BT-128
     "lines[*].accounting_reference",  # BT-133
-    "lines[*].price.discount",  # BT-147
     "lines[*].item.classifications[*].version",  # BT-158-2
 )
 
@@ -76,8 +75,13 @@ class EancomD96A:
     * identifier schemes other than GLN (0088) on NAD parties (BT-29-1, BT-46-1, BT-60-1,
       BT-71-1) and other than GTIN (0160) on LIN (BT-157-1): read back without a scheme;
     * BG-18 payment card, BG-19 direct debit, BG-24 supporting documents;
-    * BT-128 line object identifier, BT-133 line buyer accounting reference, BT-147 item price
-      discount, BT-158-2 item classification version.
+    * BT-128 line object identifier, BT-133 line buyer accounting reference, BT-158-2 item
+      classification version.
+
+    BT-147 item price discount is not written: parse derives it as gross - net price (PRI AAB
+    - PRI AAA), as EN 16931 defines it. Codes are written as EANCOM spells them and read into
+    the EN 16931 code lists (:mod:`mappings.edifact.codelists`); what parse translated or
+    derived is in ``Invoice.provenance``.
 
     A note (BG-1) whose subject code is AAB, REG, PAI, PMD or TXD reads back as BT-20, BT-33,
     BT-82, BT-83 or an exemption reason: those qualifiers are taken by the fields above.
@@ -185,7 +189,9 @@ def drop_not_carried(invoice: Invoice) -> Invoice:
             update={
                 "object_id": None,
                 "accounting_reference": None,
-                "price": line.price.model_copy(update={"discount": None}),
+                "price": line.price.model_copy(
+                    update={"discount": derive_discount(line.price.gross, line.price.net)}
+                ),
                 "item": line.item.model_copy(
                     update={
                         "standard_id": _gtin_only(line.item.standard_id),

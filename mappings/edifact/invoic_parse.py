@@ -797,10 +797,23 @@ class _Reader:
         if "net_amount" not in line:
             raise ParseError("MOA+203 (line net amount, BT-131) missing", _where(seg))
         price = line.setdefault("price", {})
-        if "net" not in price:
+        if "net" not in price and "gross" in price:
+            price["net"] = price["gross"]
+            self.derived(
+                f"lines[{index}].price.net", "BT-146", "PRI+AAB only: BT-146 = BT-148 (no discount)"
+            )
+        elif "net" not in price:
             qty = line["quantity"]
             price["net"] = line["net_amount"] / qty if qty else line["net_amount"]
             self.derived(f"lines[{index}].price.net", "BT-146", "no PRI: BT-131 / BT-129")
+        discount = derive_discount(price.get("gross"), price["net"])
+        if discount is not None:
+            price["discount"] = discount
+            self.derived(
+                f"lines[{index}].price.discount",
+                "BT-147",
+                "BT-147 = BT-148 - BT-146 (PRI AAB - AAA)",
+            )
         if "vat_category" not in line:
             category, rate = self._default_category()
             if not category:
@@ -844,6 +857,14 @@ def derive_alc(
         if (candidate * percentage / 100).quantize(_CENT) == amount.quantize(_CENT):
             return "base_amount", candidate
     return "", None
+
+
+def derive_discount(gross: Decimal | None, net: Decimal) -> Decimal | None:
+    """BT-147 item price discount, defined by EN 16931 as BT-148 gross - BT-146 net price;
+    None without a gross price or when the gross is below the net (no discount then)."""
+    if gross is None or gross < net:
+        return None
+    return gross - net
 
 
 def read_invoice(message: Message, decimal_mark: str = ".") -> Invoice:
