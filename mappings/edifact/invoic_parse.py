@@ -727,7 +727,10 @@ class _Reader:
         elif key == "base_amount":
             item["base_amount"] = value
             self.derived(
-                f"{path}.base_amount", bts[1], f"{bts[1]} = {bts[0]} x 100 / {bts[2]} (exact)"
+                f"{path}.base_amount",
+                bts[1],
+                f"{bts[1]} = {bts[0]} x 100 / {bts[2]} (gives {bts[0]} back under "
+                f"{bts[0]} = {bts[1]} x {bts[2]} / 100)",
             )
 
     def _apply_exemptions(self) -> None:
@@ -844,9 +847,10 @@ def derive_alc(
     """What EN 16931 defines exactly of an allowance/charge the source left out.
 
     ``("amount", base x percentage / 100)`` without an amount; ``("base_amount", amount x 100
-    / percentage)`` without a base when that base gives the amount back to the cent (else
-    nothing is derived: the base is not determined); ``("", None)`` when nothing is missing or
-    derivable; None when there is no amount and it cannot be computed.
+    / percentage)`` in cents without a base, when that base gives the amount back to the cent
+    (EN 16931 defines the amount from the base; of the bases that round to the same amount this
+    is the one the percentage names); ``("", None)`` when nothing is missing or derivable
+    (e.g. a zero percentage); None when there is no amount and it cannot be computed.
     """
     if amount is None:
         if base is None or percentage is None:
