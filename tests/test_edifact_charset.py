@@ -4,6 +4,7 @@ never an automatic UNOW:4; what the level cannot carry is transliterated or refu
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from builders import simple_invoice
@@ -12,6 +13,7 @@ from gateway.envelope import Envelope
 from gateway.errors import ConfigError, InvoiceRejected
 from gateway.model import Invoice
 from gateway.profile import BuyerProfile
+from gateway.profiles import load_profiles
 from mappings.edifact.charset import Charset, charset_of
 from mappings.edifact.interchange import check_interchange
 from mappings.edifact.invoic import EancomD96A
@@ -151,3 +153,17 @@ def test_bad_options_are_config_errors(options: dict[str, str], text: str) -> No
 def test_convert(level: str, mode: str, value: str, expected: str) -> None:
     """Charset.convert keeps what the level carries and folds the rest as the mode allows."""
     assert Charset(level, "3", mode).convert(value) == (expected, None)
+
+
+def test_bad_charset_option_is_reported_when_the_profile_loads(tmp_path: Path) -> None:
+    """syntax = UNOW:3 in an EANCOM buyer profile is a start-up ConfigError naming the file
+    and the option, not a failure at the first render."""
+    (tmp_path / "edi.toml").write_text(
+        'default = true\nformat = "eancom-d96a"\n[options]\nsyntax = "UNOW:3"\n'
+        '[channel]\nconnector = "file"\noptions = { directory = "out" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_profiles(tmp_path)
+    assert "edi.toml: options: option 'syntax' = 'UNOW:3'" in str(info.value)
+    assert "accepted UNOW:4" in str(info.value)

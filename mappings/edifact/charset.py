@@ -163,22 +163,20 @@ class Charset:
 def charset_of(name: str, options: dict[str, str]) -> Charset:
     """The Charset a buyer profile's options select; ConfigError naming option and accepted
     values. ``syntax`` is ``<level>:<version>`` (default ``UNOC:3``); UNOW and UNOY need 4."""
+    who = f"buyer profile {name!r}: " if name else ""
     value = options.get("syntax", "").strip() or "UNOC:3"
     parts = value.split(":")
     if len(parts) != 2 or parts[0] not in REPERTOIRES or parts[1] not in ("1", "2", "3", "4"):
         raise ConfigError(
-            f"buyer profile {name!r}: option 'syntax' = {value!r}; accepted: <syntax id>:"
+            f"{who}option 'syntax' = {value!r}; accepted: <syntax id>:"
             f"<version>, e.g. UNOC:3 (EANCOM syntax 3: UNOA:3, UNOB:3, UNOC:3) or UNOW:4"
         )
     if parts[0] in UNICODE_LEVELS and parts[1] != "4":
         raise ConfigError(
-            f"buyer profile {name!r}: option 'syntax' = {value!r}; {parts[0]} exists in syntax "
+            f"{who}option 'syntax' = {value!r}; {parts[0]} exists in syntax "
             f"version 4 only: accepted {parts[0]}:4"
         )
     mode = options.get("transliterate", "punctuation").strip() or "punctuation"
     if mode not in MODES:
-        raise ConfigError(
-            f"buyer profile {name!r}: option 'transliterate' = {mode!r}; accepted: "
-            + ", ".join(MODES)
-        )
+        raise ConfigError(f"{who}option 'transliterate' = {mode!r}; accepted: " + ", ".join(MODES))
     return Charset(parts[0], parts[1], mode)

@@ -115,6 +115,15 @@ class EancomD96A:
             raise ParseError("no INVOIC message in the interchange", "segment 1 UNB")
         return invoices
 
+    def check_options(self, options: dict[str, object]) -> list[str]:
+        """Problems with the profile options this mapping reads at start-up (``syntax``,
+        ``transliterate``), one text each naming option and accepted values; [] when fine."""
+        try:
+            charset_of("", {k: str(v) for k, v in options.items()})
+        except ConfigError as exc:
+            return [f"options: {exc}"]
+        return []
+
     def stamped(self, invoice: Invoice) -> Invoice:
         """``invoice`` as INVOIC carries it: completed, NOT_CARRIED fields dropped, the base
         amounts parse derives filled, so that ``parse(render(x).content)`` equals
