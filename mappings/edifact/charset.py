@@ -160,6 +160,9 @@ class Charset:
         return None
 
 
+DEFAULT_CHARSET = Charset("UNOC", "3")
+
+
 def charset_of(name: str, options: dict[str, str]) -> Charset:
     """The Charset a buyer profile's options select; ConfigError naming option and accepted
     values. ``syntax`` is ``<level>:<version>`` (default ``UNOC:3``); UNOW and UNOY need 4."""

@@ -22,7 +22,7 @@ from gateway.model.invoice import AllowanceCharge
 from gateway.model.lines import InvoiceLine, LineAllowanceCharge
 from mappings.edifact import codelists as cl
 from mappings.edifact import codes as c
-from mappings.edifact.charset import Charset
+from mappings.edifact.charset import DEFAULT_CHARSET, Charset
 from mappings.edifact.syntax import segment
 from mappings.xmltext import day102, num
 
@@ -482,11 +482,13 @@ def _summary(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
         yield _amount(c.MOA_TAX, vat.tax_amount)
 
 
-def render_message(invoice: Invoice, reference: str, charset: Charset) -> list[Segment]:
+def render_message(
+    invoice: Invoice, reference: str, charset: Charset = DEFAULT_CHARSET
+) -> list[Segment]:
     """The UNH..UNT segments of one completed ``invoice`` with message reference ``reference``.
 
     Codes are written as EANCOM spells them (:mod:`mappings.edifact.codelists`), texts in the
-    ``charset`` repertoire. Raises InvoiceRejected listing every value that does not fit
+    ``charset`` repertoire (default UNOC:3, punctuation transliterated). Raises InvoiceRejected listing every value that does not fit
     INVOIC D.96A or the repertoire.
     """
     fit = _Fit(invoice, charset)
