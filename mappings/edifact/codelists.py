@@ -14,7 +14,8 @@ parser reports it naming segment, element and code.
 
 Sources (``Row.source``):
 ``EANCOM 2002 6411`` / ``EANCOM 1997 7161`` - GS1 EANCOM Part III data element and code sets
-directory; ``UNTDID D.96A`` - the UN/EDIFACT D.96A code lists (7161, 5305, 5125, 3055);
+directory (7161 ABH throughput allowance, ADO efficient logistics, ADR other services);
+``UNTDID D.96A`` - the UN/EDIFACT D.96A code lists (7161, 5305, 5125, 3055);
 ``UN/ECE Rec 20`` - Recommendation 20 rev. with Rec 21 package codes prefixed ``X`` (Annex V/VI);
 ``UNTDID 5189`` / ``UNTDID 5305`` - the EN 16931 code list values (as in the CEN artefacts,
 ``schemas/codelists``); ``ISO 6523 ICD`` - identifier scheme codes.
@@ -42,8 +43,20 @@ class Row:
 # BT-130 / BT-150 unit of measure (QTY C186 6411, PRI C509 6411).
 UNITS: tuple[Row, ...] = (
     Row("PCE", "H87", "piece", "EANCOM 2002 6411 PCE = Piece; UN/ECE Rec 20 H87 = piece"),
-    Row("PCS", "H87", "pieces", "SAP IDoc converters (ISO code of unit ST); Rec 20 H87", False),
-    Row("CT", "XCT", "carton", "EANCOM 2002 6411 CT = Carton; UN/ECE Rec 21 CT -> Rec 20 XCT"),
+    Row(
+        "PCS",
+        "H87",
+        "pieces",
+        "PCS: common non-standard spelling of piece (neither EANCOM "
+        "nor Rec 20); UN/ECE Rec 20 H87 = piece",
+        False,
+    ),
+    Row(
+        "CT",
+        "XCT",
+        "carton",
+        "UN/ECE Rec 21 CT = Carton (written as a unit by EANCOM senders); Rec 20 (Annex VI) XCT",
+    ),
     Row("PK", "XPK", "package", "UN/ECE Rec 21 PK = Package; Rec 20 (Annex VI) XPK"),
     Row("BX", "XBX", "box", "UN/ECE Rec 21 BX = Box; Rec 20 (Annex VI) XBX"),
     Row("PA", "XPA", "packet", "UN/ECE Rec 21 PA = Packet; Rec 20 (Annex VI) XPA"),

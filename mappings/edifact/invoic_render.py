@@ -488,8 +488,8 @@ def render_message(
     """The UNH..UNT segments of one completed ``invoice`` with message reference ``reference``.
 
     Codes are written as EANCOM spells them (:mod:`mappings.edifact.codelists`), texts in the
-    ``charset`` repertoire (default UNOC:3, punctuation transliterated). Raises InvoiceRejected listing every value that does not fit
-    INVOIC D.96A or the repertoire.
+    ``charset`` repertoire (default UNOC:3, punctuation transliterated). Raises InvoiceRejected
+    listing every value that does not fit INVOIC D.96A or the repertoire.
     """
     fit = _Fit(invoice, charset)
     body: list[Segment] = [segment("UNH", reference, list(c.MESSAGE_TYPE))]
