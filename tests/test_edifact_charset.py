@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from builders import simple_invoice
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, InvoiceRejected
@@ -167,3 +169,48 @@ def test_bad_charset_option_is_reported_when_the_profile_loads(tmp_path: Path) -
         load_profiles(tmp_path)
     assert "edi.toml: options: option 'syntax' = 'UNOW:3'" in str(info.value)
     assert "accepted UNOW:4" in str(info.value)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("AZaz09 ?+:'.,-&/äöüßéŁł€–—„“”‘’…\u00a0Ключ")),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda t: t.strip() == t and t),
+    level=st.sampled_from(["UNOA:3", "UNOB:3", "UNOC:3", "UNOD:3"]),
+    mode=st.sampled_from(["none", "punctuation", "all"]),
+)
+def test_any_text_is_written_in_the_level_or_refused_by_field(
+    text: str, level: str, mode: str
+) -> None:
+    """Whatever the text, the interchange is in the chosen level and reads back as what was
+    written, or the invoice is refused with EDI-CHARSET on buyer.name; UNOW never appears."""
+    base = _invoice(buyer=text, item="ARTICLE 1")
+    address = base.seller.address.model_copy(update={"line1": "STRASSE 1", "city": "BERLIN"})
+    invoice = base.model_copy(
+        update={
+            "seller": base.seller.model_copy(update={"name": "LIEFERANT", "address": address}),
+            "buyer": base.buyer.model_copy(update={"address": address}),
+        }
+    )
+    profile = _profile(syntax=level, transliterate=mode)
+    try:
+        content = MAPPING.render(invoice, profile, ENVELOPE).content
+    except InvoiceRejected as exc:
+        assert {(p.path, p.rule) for p in exc.problems} <= {
+            ("buyer.name", "EDI-CHARSET"),
+            ("buyer.name", "EDI-LENGTH"),
+        }
+        return
+    assert content.startswith(f"UNB+{level}+".encode()) and b"UNOW" not in content
+    assert check_interchange(content) == []
+    charset = charset_of("p", {"syntax": level, "transliterate": mode})
+    assert MAPPING.parse(content).buyer.name == charset.convert(text)[0]
+
+
+def test_unod_is_written_and_read_as_iso_8859_2() -> None:
+    """syntax = UNOD:3 writes ISO 8859-2 bytes and parse decodes them as such (Łódź back)."""
+    content = MAPPING.render(_invoice(buyer="Łódź Handel"), _profile(syntax="UNOD:3"), ENVELOPE)
+    assert "Łódź Handel".encode("iso8859-2") in content.content
+    assert MAPPING.parse(content.content).buyer.name == "Łódź Handel"

@@ -163,6 +163,11 @@ class Charset:
 DEFAULT_CHARSET = Charset("UNOC", "3")
 
 
+def codec_of(level: str) -> str:
+    """The Python codec of a syntax level (``latin-1`` for levels it does not know)."""
+    return _CODECS.get(level, "latin-1")
+
+
 def charset_of(name: str, options: dict[str, str]) -> Charset:
     """The Charset a buyer profile's options select; ConfigError naming option and accepted
     values. ``syntax`` is ``<level>:<version>`` (default ``UNOC:3``); UNOW and UNOY need 4."""

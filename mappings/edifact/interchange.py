@@ -22,7 +22,7 @@ from pydifact.segments import Segment
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
 from gateway.profile import BuyerProfile
-from mappings.edifact.charset import charset_of
+from mappings.edifact.charset import charset_of, codec_of
 from mappings.edifact.syntax import (
     DEFAULT_SEPARATORS,
     FastSerializer,
@@ -113,11 +113,16 @@ def _syntax_peek(data: bytes) -> str:
 
 
 def decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 for UNOW/UNOY, else ISO 8859-1 (any byte decodes; UNOA..UNOC)."""
+    """Bytes to text in the level's encoding: UTF-8 for UNOW/UNOY, ISO 8859-2/-5/-7/... for
+    UNOD..UNOK, else ISO 8859-1 (any byte decodes; UNOA..UNOC)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if _syntax_peek(data) in UTF8_SYNTAXES:
+    level = _syntax_peek(data)
+    if level in UTF8_SYNTAXES:
         return data.decode("utf-8", errors="replace")
+    codec = codec_of(level)
+    if codec not in ("ascii", "latin-1"):
+        return data.decode(codec, errors="replace")
     return data.decode("latin-1")
 
 
