@@ -93,7 +93,6 @@ _ID_TERMS = {
     "buyer": ("buyer.identifier", "BT-46"),
     "invoicee": ("invoicee.identifier", "BT-46"),
     "payee": ("payee.identifier", "BT-60"),
-    "tax_representative": ("tax_representative.identifier", "BT-63"),
     "delivery": ("delivery.location", "BT-71"),
 }
 _PARTY_KEYS = {
@@ -356,8 +355,9 @@ class _Reader:
             return
         party = self.parties.setdefault(path, {})
         party["_seg"] = seg
-        id_path, id_bt = _ID_TERMS[path]
-        ident = self.ident(seg, 1, id_path, id_bt)
+        # BG-11 (tax representative) has no identifier in EN 16931: its C082 is not read
+        terms = _ID_TERMS.get(path)
+        ident = self.ident(seg, 1, *terms) if terms else None
         name = _text(seg, 3) or _text(seg, 2)
         if name:
             party["party_name" if path == "delivery" else "name"] = name
