@@ -159,6 +159,10 @@ def _check_plugins(path: Path, data: dict[str, Any], problems: list[str]) -> Non
             problems.append(f"{path}: format = {name!r}: {exc}")
         else:
             _check_consolidation(path, name, mapping, data.get("consolidation"), problems)
+            check_options = getattr(mapping, "check_options", None)
+            options = data.get("options", {})
+            if callable(check_options) and isinstance(options, dict):
+                problems.extend(f"{path}: {text}" for text in check_options(options))
     for where, channel in _raw_channels(data):
         connector, options = channel.get("connector"), channel.get("options", {})
         if isinstance(connector, str) and isinstance(options, dict):

@@ -196,11 +196,11 @@ def test_validate_checks_edifact_envelopes_and_cxml_against_the_dtd(tmp_path: Pa
     cxml = sorted((tmp_path / "cxml").iterdir())[0]
     ok = igw("validate", str(edi), str(cxml))
     assert ok.returncode == 0, ok.stdout
-    text = edi.read_text(encoding="utf-8")
+    text = edi.read_text(encoding="latin-1")  # UNOC:3, ISO 8859-1
     start = text.index("UNT+") + 4
     end = text.index("+", start)
     broken = tmp_path / "broken.edi"
-    broken.write_text(text[:start] + "999" + text[end:], encoding="utf-8")
+    broken.write_text(text[:start] + "999" + text[end:], encoding="latin-1")
     failed = igw("validate", str(broken), "--json")
     assert failed.returncode == 1
     findings = [f for r in json.loads(failed.stdout)["reports"] for f in r["findings"]]

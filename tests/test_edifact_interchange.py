@@ -104,12 +104,37 @@ def test_bad_syntax_option_is_config_error() -> None:
         build_interchange([_body("1")], profile, ENVELOPE)
 
 
-def test_non_latin1_text_switches_to_unow_without_syntax_option() -> None:
-    """Without a syntax option, text outside ISO 8859-1 makes the interchange UNOW:4 (UTF-8)."""
-    data = _interchange("Büro – Süd")
+def test_non_latin1_text_never_switches_to_unow() -> None:
+    """Without a syntax option the level stays UNOC:3; text it cannot carry is a ConfigError
+    naming the character and the repertoire, never a silent switch to UNOW:4 (Bots refuses)."""
+    with pytest.raises(ConfigError) as info:
+        _interchange("Büro – Süd")
+    assert "'–' (U+2013)" in str(info.value) and "UNOC level C" in str(info.value)
+
+
+def test_unow_is_an_explicit_option() -> None:
+    """syntax = UNOW:4 writes UTF-8 and reads back unchanged."""
+    profile = BuyerProfile(name="utf8", options={**PROFILE.options, "syntax": "UNOW:4"})
+    data = _interchange("Büro – Süd", profile=profile)
     assert b"UNB+UNOW:4+" in data
     assert "Büro – Süd".encode() in data
     assert read_interchange(data).messages[0].segments[1].get(1) == "Büro – Süd"
+
+
+@pytest.mark.parametrize(
+    ("options", "accepted"),
+    [
+        ({"syntax": "UNOW:3"}, "UNOW:4"),
+        ({"syntax": "UNOC"}, "UNOC:3"),
+        ({"transliterate": "yes"}, "punctuation"),
+    ],
+)
+def test_bad_charset_options_are_config_errors(options: dict[str, str], accepted: str) -> None:
+    """UNOW only with syntax 4, a level without version, an unknown transliterate mode:
+    ConfigError naming the option and what is accepted."""
+    profile = BuyerProfile(name="b", options={**PROFILE.options, **options})
+    with pytest.raises(ConfigError, match=accepted):
+        _interchange("x", profile=profile)
 
 
 def test_latin1_text_is_encoded_as_latin1_in_unoc() -> None:

@@ -66,6 +66,14 @@ def _examples() -> list[Invoice]:
 
 
 EXAMPLES = _examples()
+# Text beyond ISO 8859-1 needs the explicit UTF-8 level (there is no automatic switch).
+UTF8 = BuyerProfile(name="utf8-buyer", options={**PROFILE.options, "syntax": "UNOW:4"})
+
+
+def bare(invoice: Invoice) -> Invoice:
+    """``invoice`` without provenance: what parse says it translated or derived is checked in
+    tests of its own; the round trips compare the terms."""
+    return invoice.model_copy(update={"provenance": ()})
 
 
 def _rich_invoice() -> Invoice:
@@ -250,17 +258,17 @@ def test_golden_consolidated() -> None:
 def test_case_round_trips(name: str) -> None:
     """parse(render(x)) == stamped(x) for every mapping case."""
     invoice = CASES[name]()
-    assert MAPPING.parse(MAPPING.render(invoice, PROFILE, ENVELOPE).content) == MAPPING.stamped(
-        invoice
+    assert bare(MAPPING.parse(MAPPING.render(invoice, PROFILE, ENVELOPE).content)) == bare(
+        MAPPING.stamped(invoice)
     )
 
 
 @pytest.mark.parametrize("invoice", EXAMPLES, ids=[i.number for i in EXAMPLES])
 def test_example_round_trips(invoice: Invoice) -> None:
     """Every example in examples/ comes back as stamped(x) and passes check_interchange."""
-    content = MAPPING.render(invoice, BuyerProfile(options=PROFILE.options), ENVELOPE).content
+    content = MAPPING.render(invoice, BuyerProfile(options=UTF8.options), ENVELOPE).content
     assert check_interchange(content) == []
-    assert MAPPING.parse(content) == MAPPING.stamped(invoice)
+    assert bare(MAPPING.parse(content)) == bare(MAPPING.stamped(invoice))
 
 
 def test_rich_case_keeps_release_characters() -> None:
@@ -473,9 +481,9 @@ def test_any_text_round_trips(seller: str, item: str, note: str) -> None:
             ),
         }
     )
-    content = MAPPING.render(invoice, PROFILE, ENVELOPE).content
+    content = MAPPING.render(invoice, UTF8, ENVELOPE).content
     assert check_interchange(content) == []
-    assert MAPPING.parse(content) == MAPPING.stamped(invoice)
+    assert bare(MAPPING.parse(content)) == bare(MAPPING.stamped(invoice))
 
 
 def test_decimal_comma_interchange_parses() -> None:
@@ -628,4 +636,4 @@ def test_stamped_drops_exactly_not_carried() -> None:
         assert any(v not in (None, ()) for v in _values(invoice, path)), f"{path} not filled"
         assert all(v in (None, ()) for v in _values(stamped, path)), f"{path} kept"
     content = MAPPING.render(invoice, PROFILE, ENVELOPE).content
-    assert MAPPING.parse(content) == stamped
+    assert bare(MAPPING.parse(content)) == bare(stamped)

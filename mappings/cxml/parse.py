@@ -30,6 +30,8 @@ from gateway.model.invoice import (
 )
 from gateway.model.lines import InvoiceLine, Item, ItemClassification, Price
 from gateway.model.parties import Buyer, Payee, Seller
+from gateway.model.provenance import TermSource
+from mappings.cxml import codelists as cl
 from mappings.cxml import names as n
 from mappings.xmlsafe import Element, read_xml
 
@@ -84,6 +86,51 @@ class _Reader:
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.currency: str | None = None
+        self.provenance: list[TermSource] = []
+        self.unmapped: list[tuple[str, str]] = []
+
+    def unit(self, el: Element | None, path: str, bt: str) -> str:
+        """A UnitOfMeasure as UN/ECE Rec 20 (codelists.UNITS); unmappable ones are noted."""
+        code = _text(el) or ""
+        found = cl.read_unit(code)
+        if found is None:
+            self.unmapped.append(
+                (
+                    where(el) if el is not None else "",
+                    f"UnitOfMeasure {code!r} ({bt}) is neither a UN/ECE Rec 20 code nor an ANSI "
+                    "X12 unit with one (accepted: Rec 20, e.g. EA, C62, HUR, KGM, or HR, LB, CS)",
+                )
+            )
+            return code
+        if found.detail is not None:
+            self.provenance.append(
+                TermSource(path=path, bt=bt, source="code-list", detail=found.detail)
+            )
+        return found.code
+
+    def vat_category(self, detail: Element | None, rate: Decimal | None) -> str:
+        """The EN 16931 VAT category of a TaxDetail; a non-VAT tax or a category outside
+        EN 16931's UNTDID 5305 subset is noted as unmappable."""
+        if detail is not None:
+            kind = detail.get("category", "vat")
+            if kind.lower() not in cl.VAT_TAX_CATEGORIES:
+                self.unmapped.append(
+                    (
+                        where(detail),
+                        f"TaxDetail category {kind!r} is not a value added tax; EN 16931 "
+                        "carries VAT only (accepted: vat, gst)",
+                    )
+                )
+        category = _vat_category(detail, rate)
+        if not cl.is_vat_category(category):
+            self.unmapped.append(
+                (
+                    where(detail) if detail is not None else "",
+                    f"vatCategoryCode {category!r} is not an EN 16931 VAT category (accepted: "
+                    "S, Z, E, AE, K, G, O, L, M)",
+                )
+            )
+        return category
 
     def money(self, parent: Element | None, path: str, signed: bool = True) -> Decimal | None:
         if parent is None:
@@ -244,10 +291,10 @@ def _vat_category(detail: Element | None, rate: Decimal | None) -> str:
     given = _first(_extrinsics(detail), n.VAT_CATEGORY)
     if given is not None:
         return given
-    exempt = detail.get("exemptDetail")
-    if exempt == "exempt":
-        return "E"
-    return "Z" if exempt == "zeroRated" or not rate else "S"
+    exempt = cl.EXEMPT_DETAIL.get(detail.get("exemptDetail", ""))
+    if exempt is not None:
+        return exempt
+    return "Z" if not rate else "S"
 
 
 def _rate(detail: Element | None) -> Decimal | None:
@@ -256,7 +303,7 @@ def _rate(detail: Element | None) -> Decimal | None:
     return _decimal(detail.get("percentageRate"), detail, "percentageRate (BT-152/BT-119)")
 
 
-def _line(item: Element, reader: _Reader) -> InvoiceLine:
+def _line(index: int, item: Element, reader: _Reader) -> InvoiceLine:
     ext = _extrinsics(item)
     number = _attr(item, "invoiceLineNumber", "BT-126")
     quantity = _decimal(_attr(item, "quantity", "BT-129"), item, "quantity (BT-129)")
@@ -282,7 +329,7 @@ def _line(item: Element, reader: _Reader) -> InvoiceLine:
         id=_first(ext, n.LINE_ID) or number,
         note=_text(item.find("Comments")),
         quantity=quantity,
-        unit=_text(_one(item, "UnitOfMeasure", "BT-130")) or "",
+        unit=reader.unit(_one(item, "UnitOfMeasure", "BT-130"), f"lines[{index}].unit", "BT-130"),
         net_amount=net if net is not None else quantity * price,
         order_line_reference=_first(ext, n.ORDER_LINE),
         accounting_reference=_first(ext, n.LINE_ACCOUNTING),
@@ -302,7 +349,7 @@ def _line(item: Element, reader: _Reader) -> InvoiceLine:
                 else None
             ),
         ),
-        vat_category=_vat_category(detail, rate),
+        vat_category=reader.vat_category(detail, rate),
         vat_rate=rate,
         item=Item(
             name=name,
@@ -329,7 +376,7 @@ def _breakdown(tax: Element, reader: _Reader) -> tuple[VatBreakdown, ...]:
             VatBreakdown(
                 taxable_amount=reader.money(detail, "TaxableAmount"),
                 tax_amount=reader.money(detail, "TaxAmount"),
-                category=_vat_category(detail, rate),
+                category=reader.vat_category(detail, rate),
                 rate=rate,
                 exemption_reason=_text(detail.find("Description")),
                 exemption_reason_code=exemption.get("exemptCode")
@@ -413,7 +460,7 @@ def parse_cxml(data: bytes) -> Invoice:
     items = [item for order in orders for item in order.findall("InvoiceDetailItem")]
     if not items:
         raise ParseError("no InvoiceDetailItem (BG-25 invoice lines)", where(orders[0]))
-    lines = tuple(_line(item, reader) for item in items)
+    lines = tuple(_line(k, item, reader) for k, item in enumerate(items))
     order_ref = orders[0].find("InvoiceDetailOrderInfo/OrderReference")
     totals, tax_currency = _totals(_one(request, "InvoiceDetailSummary"), reader)
     summary_tax = _one(request, "InvoiceDetailSummary/Tax")
@@ -428,6 +475,11 @@ def parse_cxml(data: bytes) -> Invoice:
     if reader.currency is None:
         raise ParseError("no Money with a currency (BT-5)", where(request))
     fields: dict[str, object] = {name: _first(ext, xname) for name, xname in n.HEADER_TEXT}
+    breakdown = _breakdown(summary_tax, reader)
+    if reader.unmapped:
+        location, text = reader.unmapped[0]
+        more = "".join(f"; {loc}: {msg}" for loc, msg in reader.unmapped[1:])
+        raise ParseError(text + more, location)
     return Invoice(
         number=_attr(header, "invoiceID", "BT-1"),
         issue_date=issue,
@@ -473,7 +525,8 @@ def parse_cxml(data: bytes) -> Invoice:
             else None
         ),
         totals=totals,
-        vat_breakdown=_breakdown(summary_tax, reader),
+        vat_breakdown=breakdown,
         lines=lines,
+        provenance=tuple(reader.provenance),
         **fields,
     )

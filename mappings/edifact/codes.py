@@ -1,6 +1,9 @@
 """Qualifiers of the INVOIC D.96A / EANCOM EAN008 mapping, shared by render and parse.
 
 One table per segment, EN 16931 field -> UN/EDIFACT code, so both directions read the same list.
+The code *values* of coded terms (units, allowance/charge reasons, VAT categories, payment means,
+identifier schemes) and their translation to the EN 16931 code lists are in
+:mod:`mappings.edifact.codelists`.
 """
 
 from __future__ import annotations

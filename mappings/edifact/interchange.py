@@ -22,6 +22,7 @@ from pydifact.segments import Segment
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
 from gateway.profile import BuyerProfile
+from mappings.edifact.charset import charset_of, codec_of
 from mappings.edifact.syntax import (
     DEFAULT_SEPARATORS,
     FastSerializer,
@@ -112,11 +113,16 @@ def _syntax_peek(data: bytes) -> str:
 
 
 def decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 for UNOW/UNOY, else ISO 8859-1 (any byte decodes; UNOA..UNOC)."""
+    """Bytes to text in the level's encoding: UTF-8 for UNOW/UNOY, ISO 8859-2/-5/-7/... for
+    UNOD..UNOK, else ISO 8859-1 (any byte decodes; UNOA..UNOC)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if _syntax_peek(data) in UTF8_SYNTAXES:
+    level = _syntax_peek(data)
+    if level in UTF8_SYNTAXES:
         return data.decode("utf-8", errors="replace")
+    codec = codec_of(level)
+    if codec not in ("ascii", "latin-1"):
+        return data.decode(codec, errors="replace")
     return data.decode("latin-1")
 
 
@@ -514,25 +520,6 @@ def check_envelope(envelope: Envelope | None) -> Envelope:
     return envelope
 
 
-def _syntax(profile: BuyerProfile, text: str) -> list[str]:
-    """The profile's ``syntax`` option; without it UNOC:3, or UNOW:4 when the text needs
-    characters outside ISO 8859-1 (typographic dashes and quotes are common in ERP texts)."""
-    value = profile.options.get("syntax", "")
-    if not value:
-        try:
-            text.encode("latin-1")
-            value = "UNOC:3"
-        except UnicodeEncodeError:
-            value = "UNOW:4"
-    parts = value.split(":")
-    if parts[0] not in SYNTAX_IDS or len(parts) != 2 or parts[1] not in ("1", "2", "3", "4"):
-        raise ConfigError(
-            f"buyer profile {profile.name!r}: option 'syntax' = {value!r}; accepted: "
-            "<syntax id>:<version>, e.g. UNOC:3"
-        )
-    return parts
-
-
 def _with_una(profile: BuyerProfile, separators: Separators) -> bool:
     value = profile.options.get("una", "auto")
     if value not in ("auto", "always"):
@@ -554,8 +541,10 @@ def build_interchange(
 
     UNB S004 is ``envelope.prepared_at`` (YYMMDD:HHMM for syntax 3, CCYYMMDD for 4), 0020 is
     ``envelope.interchange_ref``, 0026 the ``application_ref`` option, 0035 ``1`` for a test.
-    Without a ``syntax`` option the level is UNOC:3, or UNOW:4 (UTF-8) when a value needs
-    characters outside ISO 8859-1; with ``syntax`` = ``UNOC:3`` such a value is a ConfigError.
+    The level is the profile's ``syntax`` option (:func:`mappings.edifact.charset.charset_of`,
+    default UNOC:3), never switched by the content: the message renderer has already refused
+    or transliterated what the level cannot carry (naming the field), so a character that
+    still cannot be encoded here (an envelope option) is a ConfigError naming it.
     Option ``line_breaks`` (``true``) puts a line break after each segment terminator, which many
     receivers tolerate and people can read; ISO 9735 does not, so it is off by default.
     """
@@ -566,7 +555,8 @@ def build_interchange(
     body_text = serializer.serialize(
         [seg for body in bodies for seg in body], with_una_header=False, break_lines=breaks
     )
-    syntax = _syntax(profile, body_text)
+    charset = charset_of(profile.name, profile.options)
+    syntax = [charset.level, charset.version]
     stamp: dt.datetime = envelope.prepared_at
     date = stamp.strftime("%Y%m%d" if syntax[1] == "4" else "%y%m%d")
     app = profile.options.get("application_ref", "")
@@ -592,12 +582,12 @@ def build_interchange(
         + body_text
         + serializer.serialize([unz], with_una_header=False, break_lines=breaks)
     )
-    encoding = "utf-8" if syntax[0] in UTF8_SYNTAXES else "latin-1"
-    try:
-        return text.encode(encoding)
-    except UnicodeEncodeError as exc:
-        bad = text[exc.start : exc.end]
-        raise ConfigError(
-            f"character {bad!r} cannot be written in syntax {syntax[0]} (ISO 8859-1); "
-            "use syntax UNOW:4 (UTF-8) in the buyer profile option 'syntax'"
-        ) from exc
+    if charset.fits(text.replace("\n", "")):
+        return text.encode(charset.codec)
+    bad = next(ch for ch in text if ch != "\n" and not charset.carries(ch))
+    raise ConfigError(
+        f"buyer profile {profile.name!r}: character {bad!r} (U+{ord(bad):04X}) in the "
+        f"interchange cannot be written in {charset.repertoire}; message values are checked "
+        "by the message renderer, so this comes from an envelope option or a message built "
+        "without it"
+    )

@@ -8,20 +8,24 @@ every one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
 from gateway.model import Invoice
 from gateway.model.base import Identifier
+from gateway.model.invoice import AllowanceCharge
+from gateway.model.lines import LineAllowanceCharge
 from gateway.profile import BuyerProfile
 from gateway.totals import complete, is_complete
+from mappings.edifact.charset import charset_of
 from mappings.edifact.interchange import build_interchange, check_envelope, read_interchange
-from mappings.edifact.invoic_parse import read_invoice
+from mappings.edifact.invoic_parse import derive_alc, derive_discount, read_invoice
 from mappings.edifact.invoic_render import render_message
 
 MEDIA_TYPE = "application/EDIFACT"
+_AC = TypeVar("_AC", AllowanceCharge, LineAllowanceCharge)
 
 # Field paths the INVOIC D.96A mapping does not carry; ``stamped`` sets exactly these to their
 # defaults. ``*`` stands for every entry of a tuple.
@@ -45,7 +49,6 @@ NOT_CARRIED: tuple[str, ...] = (
     "supporting_documents",  # BG-24
     "lines[*].object_id",  # BT-128
     "lines[*].accounting_reference",  # BT-133
-    "lines[*].price.discount",  # BT-147
     "lines[*].item.classifications[*].version",  # BT-158-2
 )
 
@@ -72,8 +75,13 @@ class EancomD96A:
     * identifier schemes other than GLN (0088) on NAD parties (BT-29-1, BT-46-1, BT-60-1,
       BT-71-1) and other than GTIN (0160) on LIN (BT-157-1): read back without a scheme;
     * BG-18 payment card, BG-19 direct debit, BG-24 supporting documents;
-    * BT-128 line object identifier, BT-133 line buyer accounting reference, BT-147 item price
-      discount, BT-158-2 item classification version.
+    * BT-128 line object identifier, BT-133 line buyer accounting reference, BT-158-2 item
+      classification version.
+
+    BT-147 item price discount is not written: parse derives it as gross - net price (PRI AAB
+    - PRI AAA), as EN 16931 defines it. Codes are written as EANCOM spells them and read into
+    the EN 16931 code lists (:mod:`mappings.edifact.codelists`); what parse translated or
+    derived is in ``Invoice.provenance``.
 
     A note (BG-1) whose subject code is AAB, REG, PAI, PMD or TXD reads back as BT-20, BT-33,
     BT-82, BT-83 or an exemption reason: those qualifiers are taken by the fields above.
@@ -107,12 +115,49 @@ class EancomD96A:
             raise ParseError("no INVOIC message in the interchange", "segment 1 UNB")
         return invoices
 
+    def check_options(self, options: dict[str, object]) -> list[str]:
+        """Problems with the profile options this mapping reads at start-up (``syntax``,
+        ``transliterate``), one text each naming option and accepted values; [] when fine."""
+        try:
+            charset_of("", {k: str(v) for k, v in options.items()})
+        except ConfigError as exc:
+            return [f"options: {exc}"]
+        return []
+
     def stamped(self, invoice: Invoice) -> Invoice:
-        """``invoice`` as INVOIC carries it: completed, NOT_CARRIED fields dropped, so that
-        ``parse(render(x).content) == stamped(x)``."""
+        """``invoice`` as INVOIC carries it: completed, NOT_CARRIED fields dropped, the base
+        amounts parse derives filled, so that ``parse(render(x).content)`` equals
+        ``stamped(x)`` apart from ``provenance`` (where parse says what it translated or
+        derived)."""
         if not is_complete(invoice):
             invoice = complete(invoice)
-        return drop_not_carried(invoice)
+        return derive_bases(drop_not_carried(invoice))
+
+
+def derive_bases(invoice: Invoice) -> Invoice:
+    """``invoice`` with the allowance/charge base amounts parse derives (``derive_alc``)."""
+
+    def fill(items: tuple[_AC, ...]) -> tuple[_AC, ...]:
+        out = []
+        for item in items:
+            found = derive_alc(item.amount, item.base_amount, item.percentage)
+            if found is not None and found[0] == "base_amount":
+                out.append(item.model_copy(update={"base_amount": found[1]}))
+            else:
+                out.append(item)
+        return tuple(out)
+
+    lines = tuple(
+        line.model_copy(update={"allowances": fill(line.allowances), "charges": fill(line.charges)})
+        for line in invoice.lines
+    )
+    return invoice.model_copy(
+        update={
+            "allowances": fill(invoice.allowances),
+            "charges": fill(invoice.charges),
+            "lines": lines,
+        }
+    )
 
 
 def drop_not_carried(invoice: Invoice) -> Invoice:
@@ -153,7 +198,9 @@ def drop_not_carried(invoice: Invoice) -> Invoice:
             update={
                 "object_id": None,
                 "accounting_reference": None,
-                "price": line.price.model_copy(update={"discount": None}),
+                "price": line.price.model_copy(
+                    update={"discount": derive_discount(line.price.gross, line.price.net)}
+                ),
                 "item": line.item.model_copy(
                     update={
                         "standard_id": _gtin_only(line.item.standard_id),
@@ -187,7 +234,8 @@ def drop_not_carried(invoice: Invoice) -> Invoice:
 
 
 def _gln_only(ident: Identifier | None) -> Identifier | None:
-    if ident is None or ident.scheme in (None, "0088"):
+    """The identifier as NAD C082 carries it: GLN (0088) and DUNS (0060) keep their scheme."""
+    if ident is None or ident.scheme in (None, "0088", "0060"):
         return ident
     return ident.model_copy(update={"scheme": None})
 
@@ -215,6 +263,7 @@ def render_interchange(
     if not invoices:
         raise ConfigError("render_interchange needs at least one invoice")
     envelope = check_envelope(envelope)
+    charset = charset_of(profile.name, profile.options)
     bodies = []
     for index, invoice in enumerate(invoices):
         completed = invoice if is_complete(invoice) else complete(invoice)
@@ -223,7 +272,7 @@ def render_interchange(
             raise ConfigError(
                 f"envelope message reference {reference!r} (UNH 0062) must be 1..14 characters"
             )
-        bodies.append(render_message(completed, reference))
+        bodies.append(render_message(completed, reference, charset))
     content = build_interchange(bodies, profile, envelope)
     number = invoices[0].number if len(invoices) == 1 else ",".join(i.number for i in invoices)
     return Document(

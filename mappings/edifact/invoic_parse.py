@@ -25,11 +25,12 @@ from pydantic import ValidationError
 
 from gateway.errors import ParseError
 from gateway.model import Invoice
+from mappings.edifact import codelists as cl
 from mappings.edifact import codes as c
 from mappings.edifact.interchange import Message
 from mappings.edifact.syntax import RawSegment
 
-_RFF_FIELDS = {qualifier: field for field, qualifier in c.RFF_HEADER.items()}
+_RFF_FIELDS = {qualifier: field for field, qualifier in c.RFF_HEADER.items()} | cl.RFF_ALIASES
 _MOA_TOTALS = {qualifier: field for field, qualifier in c.MOA_TOTALS.items()}
 _NAD_PATHS = {
     c.NAD_SELLER: "seller",
@@ -68,14 +69,6 @@ def _date(seg: RawSegment) -> dt.date:
     )
 
 
-def _ident(seg: RawSegment, element: int) -> dict[str, Any] | None:
-    value = seg.get(element, 0)
-    if not value:
-        return None
-    scheme = c.GLN_SCHEME if seg.get(element, 2) == c.GLN_AGENCY else None
-    return {"value": value, "scheme": scheme}
-
-
 def _text(seg: RawSegment, element: int) -> str:
     return "".join(seg.elements[element]) if element < len(seg.elements) else ""
 
@@ -94,6 +87,14 @@ def _address(seg: RawSegment) -> dict[str, Any]:
 
 
 _VAT_PREFIX_COUNTRY = {"EL": "GR"}
+_ZERO_RATE = frozenset({"E", "Z", "AE", "K", "G"})
+_ID_TERMS = {
+    "seller": ("seller.identifiers[0]", "BT-29"),
+    "buyer": ("buyer.identifier", "BT-46"),
+    "invoicee": ("invoicee.identifier", "BT-46"),
+    "payee": ("payee.identifier", "BT-60"),
+    "delivery": ("delivery.location", "BT-71"),
+}
 _PARTY_KEYS = {
     "seller": {
         "name",
@@ -107,6 +108,17 @@ _PARTY_KEYS = {
     "buyer": {"name", "identifier", "vat_id", "legal_registration", "address", "contact"},
     "payee": {"name", "identifier", "legal_registration"},
     "tax_representative": {"name", "vat_id", "address"},
+}
+
+
+# the EN 16931 list each EANCOM data element is translated to (for provenance details)
+_TARGET_LIST = {
+    "6411": "UN/ECE Rec 20",
+    "7161": "UNTDID 5189",
+    "7161 charge": "UNTDID 7161",
+    "5305": "UNTDID 5305",
+    "4461": "UNTDID 4461",
+    "3055": "ISO 6523 ICD",
 }
 
 
@@ -133,6 +145,8 @@ class _Reader:
         self.header_tax: list[tuple[str, Decimal | None]] = []
         self.last_rff = ""
         self.first: RawSegment = message.segments[0]
+        self.provenance: list[dict[str, Any]] = []
+        self.unmapped: list[tuple[str, str]] = []
         self.handlers: dict[str, Callable[[RawSegment], None]] = {
             "BGM": self.on_bgm,
             "DTM": self.on_dtm,
@@ -161,6 +175,64 @@ class _Reader:
     def num(self, seg: RawSegment, element: int = 0, component: int = 1) -> Decimal:
         return _decimal(seg, element, component, self.dec)
 
+    def amount(self, seg: RawSegment) -> Decimal:
+        """MOA C516 5004; trailing zeros beyond the cent dropped (``600.000`` is 600.00, an
+        EN 16931 amount has at most two decimals), other digits kept as sent."""
+        value = self.num(seg)
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2 and value == value.quantize(_CENT):
+            return value.quantize(_CENT)
+        return value
+
+    def derived(self, path: str, bt: str | None, detail: str) -> None:
+        """Record a term the message does not give as such (``Invoice.provenance``)."""
+        self.provenance.append({"path": path, "bt": bt, "source": "derived", "detail": detail})
+
+    def coded(  # noqa: PLR0917 - one call per coded data element
+        self,
+        seg: RawSegment,
+        element: int,
+        component: int,
+        read: Callable[[str], cl.Translated | None],
+        what: str,
+        path: str,
+        bt: str | None,
+        accepted: str,
+    ) -> str:
+        """The code at ``seg`` element/component in EN 16931's list; an unmappable one is
+        noted (reported with segment, element and code when the message is built)."""
+        raw = seg.get(element, component)
+        found = read(raw)
+        if found is None:
+            where = f"{_where(seg, element + 1)} component {component + 1}"
+            self.unmapped.append(
+                (where, f"{what} {raw!r} ({bt}) has no EN 16931 equivalent; accepted: {accepted}")
+            )
+            return raw
+        detail = found.detail(f"EANCOM {what}", _TARGET_LIST.get(what, "EN 16931"))
+        if detail is not None:
+            self.provenance.append(
+                {"path": path, "bt": bt, "source": "code-list", "detail": detail}
+            )
+        return found.code
+
+    def ident(self, seg: RawSegment, element: int, path: str, bt: str) -> dict[str, Any] | None:
+        """C082 (value, 3055 agency) as an identifier with its ICD scheme."""
+        value = seg.get(element, 0)
+        if not value:
+            return None
+        scheme = self.coded(
+            seg,
+            element,
+            2,
+            cl.read_party_agency,
+            "3055",
+            f"{path}.scheme",
+            f"{bt}-1",
+            "9 (GS1 GLN), 16 (DUNS), 91, 92, ZZZ or none",
+        )
+        return {"value": value, "scheme": scheme or None}
+
     def read(self) -> Invoice:
         """Header and detail segment by segment; after UNS the summary section as a whole."""
         body = self.message.segments[1:-1]
@@ -176,6 +248,14 @@ class _Reader:
     # -- header
     def on_bgm(self, seg: RawSegment) -> None:
         self.inv["type_code"] = seg.get(0) or "380"
+        if not cl.read_document_type(self.inv["type_code"]):
+            self.unmapped.append(
+                (
+                    f"{_where(seg, 1)} component 1",
+                    f"1001 {self.inv['type_code']!r} (BT-3) is not an EN 16931 invoice or "
+                    "credit note type; accepted: UNTDID 1001 e.g. 380, 381, 383, 384, 389",
+                )
+            )
         self.inv["number"] = seg.get(1)
         if not seg.get(1):
             raise ParseError("document number (BT-1) missing", _where(seg, 2))
@@ -209,7 +289,16 @@ class _Reader:
 
     def on_pai(self, seg: RawSegment) -> None:
         if seg.get(0, 2):
-            self.payment["means_code"] = seg.get(0, 2)
+            self.payment["means_code"] = self.coded(
+                seg,
+                0,
+                2,
+                cl.read_payment_means,
+                "4461",
+                "payment.means_code",
+                "BT-81",
+                "UNTDID 4461 (e.g. 30, 31, 42, 49, 58, ZZZ)",
+            )
 
     def on_ftx(self, seg: RawSegment) -> None:
         qualifier, text = seg.get(0), _text(seg, 3)
@@ -266,7 +355,9 @@ class _Reader:
             return
         party = self.parties.setdefault(path, {})
         party["_seg"] = seg
-        ident = _ident(seg, 1)
+        # BG-11 (tax representative) has no identifier in EN 16931: its C082 is not read
+        terms = _ID_TERMS.get(path)
+        ident = self.ident(seg, 1, *terms) if terms else None
         name = _text(seg, 3) or _text(seg, 2)
         if name:
             party["party_name" if path == "delivery" else "name"] = name
@@ -325,36 +416,94 @@ class _Reader:
     def on_pat(self, seg: RawSegment) -> None:
         self.party = None
 
+    def category(self, seg: RawSegment, path: str, bt: str) -> str:
+        """TAX 5305 as EN 16931's VAT category (S when the segment has none)."""
+        if not seg.get(5):
+            return "S"
+        return self.coded(
+            seg,
+            5,
+            0,
+            cl.read_vat_category,
+            "5305",
+            path,
+            bt,
+            "S, Z, E, AE, K, G, O, L, M (and D.96A H, AA as S)",
+        )
+
+    def rate(self, seg: RawSegment, category: str, path: str, bt: str) -> Decimal | None:
+        """TAX C243 5278; for a category whose rate EN 16931 fixes at 0 (BR-E-05, BR-Z-05,
+        BR-AE-05, BR-IC-05, BR-G-05) a missing rate is 0, marked derived."""
+        if seg.get(4, 3):
+            return self.num(seg, 4, 3)
+        if category in _ZERO_RATE:
+            self.derived(path, bt, f"TAX without rate: category {category} has rate 0 (EN 16931)")
+            return Decimal(0)
+        return None
+
     def on_tax(self, seg: RawSegment) -> None:
         self.party = None
-        category = seg.get(5) or "S"
-        rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
         if self.alc is not None:
             if self.line is None:  # a line allowance/charge has the line's VAT (BG-27/28)
+                path, bt = self.alc["_path"], self.alc["_vat_bt"]
+                category = self.category(seg, f"{path}.vat_category", bt)
                 self.alc["vat_category"] = category
-                self.alc["vat_rate"] = rate
+                rate_bt = "BT-96" if bt == "BT-95" else "BT-103"
+                self.alc["vat_rate"] = self.rate(seg, category, f"{path}.vat_rate", rate_bt)
         elif self.line is not None:
+            path = f"lines[{len(self.lines) - 1}]"
+            category = self.category(seg, f"{path}.vat_category", "BT-151")
             self.line["vat_category"] = category
-            self.line["vat_rate"] = rate
+            self.line["vat_rate"] = self.rate(seg, category, f"{path}.vat_rate", "BT-152")
         else:
+            category = self.category(seg, "vat_breakdown", "BT-118")
+            rate = self.rate(seg, category, "vat_breakdown", "BT-119")
             self.header_tax.append((category, rate))
 
     def on_alc(self, seg: RawSegment) -> None:
         self.party = None
-        qualifier = seg.get(0)
-        item: dict[str, Any] = {}
+        allowance = seg.get(0) == "A"
+        kind = "allowances" if allowance else "charges"
+        target = self.line
+        if target is not None:
+            siblings = target.setdefault(kind, [])
+            path = f"lines[{len(self.lines) - 1}].{kind}[{len(siblings)}]"
+            bt = "BT-140" if allowance else "BT-145"
+        else:
+            siblings = self.allowances if allowance else self.charges
+            path = f"{kind}[{len(siblings)}]"
+            bt = "BT-98" if allowance else "BT-105"
+        item: dict[str, Any] = {"_path": path, "_seg": seg}
+        item["_vat_bt"] = "BT-95" if allowance else "BT-102"
         if seg.get(4, 0):
-            item["reason_code"] = seg.get(4, 0)
+            if allowance:
+                item["reason_code"] = self.coded(
+                    seg,
+                    4,
+                    0,
+                    cl.read_allowance_reason,
+                    "7161",
+                    f"{path}.reason_code",
+                    bt,
+                    "UNTDID 5189, or a UNTDID 7161 code (an..3)",
+                )
+            else:
+                item["reason_code"] = self.coded(
+                    seg,
+                    4,
+                    0,
+                    cl.read_charge_reason,
+                    "7161 charge",
+                    f"{path}.reason_code",
+                    bt,
+                    "UNTDID 7161",
+                )
+        elif seg.get(1, 1) and allowance and cl.is_allowance_code(seg.get(1, 1)):
+            item["reason_code"] = seg.get(1, 1)  # C552 5189, as later directories write it
         reason = "".join(seg.elements[4][3:]) if len(seg.elements) > 4 else ""
         if reason:
             item["reason"] = reason
-        target = self.line
-        if target is not None:
-            target.setdefault("allowances" if qualifier == "A" else "charges", []).append(item)
-        elif qualifier == "A":
-            self.allowances.append(item)
-        else:
-            self.charges.append(item)
+        siblings.append(item)
         self.alc = item
 
     def on_pcd(self, seg: RawSegment) -> None:
@@ -400,10 +549,27 @@ class _Reader:
         else:
             item["name"] = item.get("name", "") + "".join(parts)
 
+    def unit(self, seg: RawSegment, element: int, component: int, path: str, bt: str) -> str:
+        return self.coded(
+            seg,
+            element,
+            component,
+            cl.read_unit,
+            "6411",
+            path,
+            bt,
+            "UN/ECE Rec 20 (with Rec 21 as X..), or EANCOM PCE, CT, ...",
+        )
+
     def on_qty(self, seg: RawSegment) -> None:
         if self.line is not None and seg.get(0) == c.QTY_INVOICED:
+            path = f"lines[{len(self.lines) - 1}].unit"
             self.line["quantity"] = self.num(seg)
-            self.line["unit"] = seg.get(0, 2) or "C62"
+            if seg.get(0, 2):
+                self.line["unit"] = self.unit(seg, 0, 2, path, "BT-130")
+            else:
+                self.line["unit"] = "C62"
+                self.derived(path, "BT-130", "QTY+47 has no unit: C62 (one), UN/ECE Rec 20")
             self.line["_qty"] = seg
 
     def on_ali(self, seg: RawSegment) -> None:
@@ -414,24 +580,25 @@ class _Reader:
         qualifier = seg.get(0)
         if self.alc is not None:
             if qualifier == c.MOA_ALC_AMOUNT or (qualifier == "23" and "amount" not in self.alc):
-                self.alc["amount"] = self.num(seg)
+                self.alc["amount"] = self.amount(seg)
             elif qualifier == c.MOA_ALC_BASE:
-                self.alc["base_amount"] = self.num(seg)
+                self.alc["base_amount"] = self.amount(seg)
         elif self.line is not None and qualifier in (c.MOA_LINE_NET, "66"):
-            self.line.setdefault("net_amount", self.num(seg))
+            self.line.setdefault("net_amount", self.amount(seg))
 
     def on_pri(self, seg: RawSegment) -> None:
         if self.line is None:
             return
         price = self.line.setdefault("price", {})
-        key = {c.PRI_NET: "net", c.PRI_GROSS: "gross"}.get(seg.get(0))
-        if key is None:
+        key = cl.PRICE_QUALIFIERS.get(seg.get(0))
+        if key is None or key in price:
             return
         price[key] = self.num(seg)
         if seg.get(0, 4):
             price["base_quantity"] = self.num(seg, 0, 4)
         if seg.get(0, 5):
-            price["base_quantity_unit"] = seg.get(0, 5)
+            path = f"lines[{len(self.lines) - 1}].price.base_quantity_unit"
+            price["base_quantity_unit"] = self.unit(seg, 0, 5, path, "BT-150")
 
     # -- assembly
     def build(self) -> Invoice:
@@ -445,6 +612,9 @@ class _Reader:
             raise ParseError("CUX (invoice currency, BT-5) missing", where)
         if "buyer" not in self.parties and "invoicee" in self.parties:
             self.parties["buyer"] = self.parties.pop("invoicee")
+            for entry in self.provenance:
+                entry["path"] = entry["path"].replace("invoicee.", "buyer.", 1)
+        self.provenance = [e for e in self.provenance if not e["path"].startswith("invoicee.")]
         inv["seller"] = self._party("seller", c.NAD_SELLER, "BT-27", "BT-40")
         inv["buyer"] = self._party("buyer", c.NAD_BUYER, "BT-44", "BT-55")
         if "payee" in self.parties:
@@ -465,7 +635,11 @@ class _Reader:
         if extra:
             inv["seller"]["legal_info"] = extra["legal_info"]
         if self.payment:
-            self.payment.setdefault("means_code", "ZZZ")
+            if "means_code" not in self.payment:
+                self.payment["means_code"] = "ZZZ"
+                self.derived(
+                    "payment.means_code", "BT-81", "no PAI: ZZZ (mutually defined), UNTDID 4461"
+                )
             if self.transfers:
                 self.payment["credit_transfers"] = self.transfers
             inv["payment"] = self.payment
@@ -475,13 +649,25 @@ class _Reader:
             inv["totals"] = self.totals
         self._apply_exemptions()
         inv["vat_breakdown"] = self.vat
-        inv["lines"] = [self._line(line) for line in self.lines]
+        inv["lines"] = [self._line(k, line) for k, line in enumerate(self.lines)]
         if not inv["lines"]:
             raise ParseError("no LIN segment: an invoice needs at least one line (BG-25)", where)
         for item in self.allowances + self.charges:
-            if "amount" not in item:
-                raise ParseError("allowance/charge without MOA+8 amount (BT-92/BT-99)", where)
-            item.setdefault("vat_category", self._default_category()[0])
+            self._alc_terms(item)
+            if "vat_category" not in item:
+                item["vat_category"] = self._default_category()[0]
+                self.derived(
+                    f"{item['_path']}.vat_category",
+                    item["_vat_bt"],
+                    "ALC without TAX: the only VAT category of the message",
+                )
+            for key in ("_path", "_seg", "_vat_bt"):
+                item.pop(key)
+        if self.unmapped:
+            location, text = self.unmapped[0]
+            more = "".join(f"; {loc}: {msg}" for loc, msg in self.unmapped[1:])
+            raise ParseError(text + more, location)
+        inv["provenance"] = self.provenance
         try:
             return Invoice.model_validate(inv)
         except ValidationError as exc:
@@ -498,15 +684,16 @@ class _Reader:
         for seg in segments:
             if seg.tag == "TAX":
                 in_tax, in_alc = True, False
-                category = seg.get(5) or "S"
-                rate = self.num(seg, 4, 3) if seg.get(4, 3) else None
+                path = f"vat_breakdown[{len(self.vat)}]"
+                category = self.category(seg, f"{path}.category", "BT-118")
+                rate = self.rate(seg, category, f"{path}.rate", "BT-119")
                 self.vat.append({"category": category, "rate": rate})
             elif seg.tag == "ALC":
                 in_tax, in_alc = False, True
             elif seg.tag == "MOA" and in_tax:
                 key = {c.MOA_TAXABLE: "taxable_amount", c.MOA_TAX: "tax_amount"}.get(seg.get(0))
                 if key:
-                    self.vat[-1][key] = self.num(seg)
+                    self.vat[-1][key] = self.amount(seg)
             elif seg.tag == "MOA" and not in_alc:
                 qualifier, currency = seg.get(0), seg.get(0, 2)
                 if (
@@ -514,9 +701,37 @@ class _Reader:
                     and currency
                     and currency != self.inv.get("currency")
                 ):
-                    self.totals["vat_in_accounting_currency"] = self.num(seg)
+                    self.totals["vat_in_accounting_currency"] = self.amount(seg)
                 elif qualifier in _MOA_TOTALS:
-                    self.totals.setdefault(_MOA_TOTALS[qualifier], self.num(seg))
+                    self.totals.setdefault(_MOA_TOTALS[qualifier], self.amount(seg))
+
+    def _alc_terms(self, item: dict[str, Any]) -> None:
+        """Amount or base amount of an allowance/charge that EN 16931 defines from the others
+        (BT-92 = BT-93 x BT-94 / 100), marked derived; no amount at all is a ParseError."""
+        path = item["_path"]
+        allowance = path.split(".")[-1].startswith("allowances")
+        bts = ("BT-92", "BT-93", "BT-94") if allowance else ("BT-99", "BT-100", "BT-101")
+        if path.startswith("lines["):
+            bts = ("BT-136", "BT-137", "BT-138") if allowance else ("BT-141", "BT-142", "BT-143")
+        filled = derive_alc(item.get("amount"), item.get("base_amount"), item.get("percentage"))
+        if filled is None:
+            raise ParseError(
+                f"allowance/charge without MOA+8 amount ({bts[0]}) and without base amount and "
+                "percentage to compute it from",
+                _where(item["_seg"]),
+            )
+        key, value = filled
+        if key == "amount":
+            item["amount"] = value
+            self.derived(f"{path}.amount", bts[0], f"{bts[0]} = {bts[1]} x {bts[2]} / 100")
+        elif key == "base_amount":
+            item["base_amount"] = value
+            self.derived(
+                f"{path}.base_amount",
+                bts[1],
+                f"{bts[1]} = {bts[0]} x 100 / {bts[2]} (gives {bts[0]} back under "
+                f"{bts[0]} = {bts[1]} x {bts[2]} / 100)",
+            )
 
     def _apply_exemptions(self) -> None:
         used: set[int] = set()
@@ -554,12 +769,20 @@ class _Reader:
                     f"party name ({name_bt}) and identification missing", _where(seg, 4)
                 )
             party["name"] = f"GLN {ident}"
+            self.derived(
+                f"{path}.name", name_bt, f"placeholder: NAD+{qualifier} names the party by id only"
+            )
         if country_bt is not None:
             address = party.setdefault("address", {})
             if "country" not in address:
                 vat = party.get("vat_id") or ""
                 if len(vat) >= 2 and vat[:2].isalpha():
                     address["country"] = _VAT_PREFIX_COUNTRY.get(vat[:2].upper(), vat[:2].upper())
+                    self.derived(
+                        f"{path}.address.country",
+                        country_bt,
+                        f"no NAD 3207: the country of the VAT id prefix {vat[:2].upper()}",
+                    )
                 else:
                     raise ParseError(
                         f"country ({country_bt}) missing: neither NAD 3207 nor a VAT id",
@@ -569,7 +792,7 @@ class _Reader:
             raise ParseError("tax representative VAT id (BT-63) missing", _where(seg))
         return party
 
-    def _line(self, line: dict[str, Any]) -> dict[str, Any]:
+    def _line(self, index: int, line: dict[str, Any]) -> dict[str, Any]:
         seg: RawSegment = line.pop("_seg")
         line.pop("_qty", None)
         if "quantity" not in line:
@@ -577,18 +800,75 @@ class _Reader:
         if "net_amount" not in line:
             raise ParseError("MOA+203 (line net amount, BT-131) missing", _where(seg))
         price = line.setdefault("price", {})
-        if "net" not in price:
+        if "net" not in price and "gross" in price:
+            price["net"] = price["gross"]
+            self.derived(
+                f"lines[{index}].price.net", "BT-146", "PRI+AAB only: BT-146 = BT-148 (no discount)"
+            )
+        elif "net" not in price:
             qty = line["quantity"]
             price["net"] = line["net_amount"] / qty if qty else line["net_amount"]
+            self.derived(f"lines[{index}].price.net", "BT-146", "no PRI: BT-131 / BT-129")
+        discount = derive_discount(price.get("gross"), price["net"])
+        if discount is not None:
+            price["discount"] = discount
+            self.derived(
+                f"lines[{index}].price.discount",
+                "BT-147",
+                "BT-147 = BT-148 - BT-146 (PRI AAB - AAA)",
+            )
         if "vat_category" not in line:
             category, rate = self._default_category()
             if not category:
                 raise ParseError("TAX (line VAT category, BT-151) missing", _where(seg))
             line["vat_category"], line["vat_rate"] = category, rate
+            self.derived(
+                f"lines[{index}].vat_category",
+                "BT-151",
+                "line without TAX: the only VAT category of the message",
+            )
+        for kind in ("allowances", "charges"):
+            for item in line.get(kind, ()):
+                self._alc_terms(item)
+                for key in ("_path", "_seg", "_vat_bt"):
+                    item.pop(key)
         item = line["item"]
         if "name" not in item:
             item["name"] = item.get("standard_id", {}).get("value") or item.get("seller_id") or "-"
         return line
+
+
+_CENT = Decimal("0.01")
+
+
+def derive_alc(
+    amount: Decimal | None, base: Decimal | None, percentage: Decimal | None
+) -> tuple[str, Decimal | None] | None:
+    """What EN 16931 defines exactly of an allowance/charge the source left out.
+
+    ``("amount", base x percentage / 100)`` without an amount; ``("base_amount", amount x 100
+    / percentage)`` in cents without a base, when that base gives the amount back to the cent
+    (EN 16931 defines the amount from the base; of the bases that round to the same amount this
+    is the one the percentage names); ``("", None)`` when nothing is missing or derivable
+    (e.g. a zero percentage); None when there is no amount and it cannot be computed.
+    """
+    if amount is None:
+        if base is None or percentage is None:
+            return None
+        return "amount", (base * percentage / 100).quantize(_CENT)
+    if base is None and percentage:
+        candidate = (amount * 100 / percentage).quantize(_CENT)
+        if (candidate * percentage / 100).quantize(_CENT) == amount.quantize(_CENT):
+            return "base_amount", candidate
+    return "", None
+
+
+def derive_discount(gross: Decimal | None, net: Decimal) -> Decimal | None:
+    """BT-147 item price discount, defined by EN 16931 as BT-148 gross - BT-146 net price;
+    None without a gross price or when the gross is below the net (no discount then)."""
+    if gross is None or gross < net:
+        return None
+    return gross - net
 
 
 def read_invoice(message: Message, decimal_mark: str = ".") -> Invoice:

@@ -10,7 +10,7 @@ else that does not fit is reported as a Problem naming the field.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from pydifact.segments import Segment
@@ -20,22 +20,64 @@ from gateway.model import Invoice
 from gateway.model.base import Address, Contact, Identifier
 from gateway.model.invoice import AllowanceCharge
 from gateway.model.lines import InvoiceLine, LineAllowanceCharge
+from mappings.edifact import codelists as cl
 from mappings.edifact import codes as c
+from mappings.edifact.charset import DEFAULT_CHARSET, Charset
 from mappings.edifact.syntax import segment
 from mappings.xmltext import day102, num
 
 
 class _Fit:
-    """Collects values that do not fit their data element, to reject the invoice once."""
+    """Collects values that do not fit their data element or the interchange's character
+    repertoire, to reject the invoice once; writes codes as EANCOM spells them."""
 
-    def __init__(self, invoice: Invoice) -> None:
+    def __init__(self, invoice: Invoice, charset: Charset) -> None:
         self.record = invoice.number
         self.problems: list[Problem] = []
+        self.charset = charset
+        self.read_as = {t.path: t.detail for t in invoice.provenance if t.source == "code-list"}
+
+    def code(self, value: str, path: str, write: Callable[[str], str] = str) -> str:
+        """An EN 16931 code as EANCOM writes it: the code the invoice was read with (its
+        provenance) when it was translated from one, else ``write(value)``."""
+        detail = self.read_as.get(path)
+        if detail is not None:
+            original = cl.original(detail, value)
+            if original is not None:
+                return original
+        return write(value)
+
+    def chars(self, value: str, path: str, bt: str | None) -> str:
+        """``value`` in the interchange's repertoire (transliterated as the profile allows),
+        or a Problem naming the character, and ""."""
+        converted, bad = self.charset.convert(value)
+        if bad is None:
+            return converted
+        position, ch = bad
+        modes = {
+            "none": 'transliterate = "punctuation" or "all", or syntax = "UNOW:4"',
+            "punctuation": 'transliterate = "all", or syntax = "UNOW:4"',
+            "all": 'syntax = "UNOW:4" if the partner reads UTF-8',
+        }[self.charset.transliterate]
+        self.problems.append(
+            Problem(
+                self.record,
+                path,
+                bt,
+                value,
+                "EDI-CHARSET",
+                f"character {ch!r} (U+{ord(ch):04X}) at position {position} cannot be written "
+                f"in {self.charset.level}:{self.charset.version}",
+                f"characters of {self.charset.repertoire}; buyer profile option {modes}",
+            )
+        )
+        return ""
 
     def text(self, value: str | None, size: int, path: str, bt: str | None) -> str:
         """``value`` if it has at most ``size`` characters (else a Problem, and "")."""
         if value is None:
             return ""
+        value = self.chars(value, path, bt)
         if len(value) > size:
             self.problems.append(
                 Problem(
@@ -53,6 +95,7 @@ class _Fit:
 
     def chunks(self, value: str, size: int, count: int, path: str, bt: str | None) -> list[str]:
         """``value`` split into at most ``count`` parts of ``size`` characters."""
+        value = self.chars(value, path, bt)
         parts = [value[i : i + size] for i in range(0, len(value), size)] or [""]
         if len(parts) > count:
             self.text(value, size * count, path, bt)
@@ -61,7 +104,9 @@ class _Fit:
 
     def check(self) -> None:
         if self.problems:
-            raise InvoiceRejected(self.record, self.problems)
+            # NAD+IV repeats the buyer: one problem per field and rule is enough
+            unique = {(p.path, p.rule): p for p in self.problems}
+            raise InvoiceRejected(self.record, list(unique.values()))
 
 
 def _date(qualifier: str, value: dt.date) -> Segment:
@@ -72,11 +117,13 @@ def _amount(qualifier: str, value: Decimal, currency: str = "") -> Segment:
     return segment("MOA", [qualifier, num(value), currency])
 
 
-def _party_id(ident: Identifier | None) -> list[str] | None:
-    """C082: a GLN as ``id::9``; other schemes cannot be named in D.96A (value only)."""
+def _party_id(fit: _Fit, ident: Identifier | None, path: str) -> list[str] | None:
+    """C082: a GLN as ``id::9``, DUNS as ``id::16``; other schemes cannot be named in D.96A
+    (value only)."""
     if ident is None:
         return None
-    return [ident.value, "", c.GLN_AGENCY if ident.scheme == c.GLN_SCHEME else ""]
+    agency = fit.code(ident.scheme or "", f"{path}.scheme", cl.write_party_agency)
+    return [fit.text(ident.value, 35, path, None), "", agency]
 
 
 def _nad(  # noqa: PLR0917 - one argument per NAD composite
@@ -86,6 +133,7 @@ def _nad(  # noqa: PLR0917 - one argument per NAD composite
     ident: Identifier | None,
     name: str | None,
     address: Address | None,
+    id_path: str = "",
 ) -> Segment:
     names = fit.chunks(name, 35, 5, f"{path}.name", None) if name else None
     street = None
@@ -107,14 +155,14 @@ def _nad(  # noqa: PLR0917 - one argument per NAD composite
                 fit.text(address.subdivision, 35, f"{path}.address.subdivision", None)
             )
         else:
-            subdivision = address.subdivision or ""
+            subdivision = fit.text(address.subdivision, 9, f"{path}.address.subdivision", None)
         street = street_parts or None
         post_code = fit.text(address.post_code, 9, f"{path}.address.post_code", None)
         country = fit.text(address.country, 3, f"{path}.address.country", None)
     return segment(
         "NAD",
         qualifier,
-        _party_id(ident),
+        _party_id(fit, ident, id_path or f"{path}.identifier"),
         None,
         names,
         street,
@@ -202,6 +250,7 @@ def _parties(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
         seller.identifiers[0] if seller.identifiers else None,
         seller.name,
         seller.address,
+        "seller.identifiers[0]",
     )
     if invoice.payment and not invoice.payee:
         yield from _accounts(invoice, fit)
@@ -254,7 +303,15 @@ def _parties(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
         invoice.delivery.party_name or invoice.delivery.location or invoice.delivery.address
     ):
         d = invoice.delivery
-        yield _nad(fit, c.NAD_DELIVERY, "delivery", d.location, d.party_name, d.address)
+        yield _nad(
+            fit,
+            c.NAD_DELIVERY,
+            "delivery",
+            d.location,
+            d.party_name,
+            d.address,
+            "delivery.location",
+        )
 
 
 def _accounts(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
@@ -278,9 +335,15 @@ def _accounts(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
         )
 
 
-def _tax(category: str, rate: Decimal | None) -> Segment:
+def _tax(fit: _Fit, category: str, rate: Decimal | None, path: str) -> Segment:
     return segment(
-        "TAX", "7", "VAT", None, None, ["", "", "", "" if rate is None else num(rate)], category
+        "TAX",
+        "7",
+        "VAT",
+        None,
+        None,
+        ["", "", "", "" if rate is None else num(rate)],
+        fit.code(category, path),
     )
 
 
@@ -288,7 +351,9 @@ def _alc(
     qualifier: str, item: AllowanceCharge | LineAllowanceCharge, fit: _Fit, path: str
 ) -> Iterator[Segment]:
     reason = fit.chunks(item.reason, 35, 2, f"{path}.reason", None) if item.reason else []
-    code = fit.text(item.reason_code, 3, f"{path}.reason_code", None)
+    write = cl.write_allowance_reason if qualifier == "A" else str
+    code = item.reason_code and fit.code(item.reason_code, f"{path}.reason_code", write)
+    code = fit.text(code, 3, f"{path}.reason_code", None)
     special = [code, "", "", *reason] if (code or reason) else None
     yield segment("ALC", qualifier, None, None, None, special)
     if item.percentage is not None:
@@ -297,7 +362,7 @@ def _alc(
     if item.base_amount is not None:
         yield _amount(c.MOA_ALC_BASE, item.base_amount)
     if isinstance(item, AllowanceCharge):
-        yield _tax(item.vat_category, item.vat_rate)
+        yield _tax(fit, item.vat_category, item.vat_rate, f"{path}.vat_category")
 
 
 def _line(line: InvoiceLine, fit: _Fit, index: int) -> Iterator[Segment]:
@@ -348,9 +413,9 @@ def _line(line: InvoiceLine, fit: _Fit, index: int) -> Iterator[Segment]:
                 fit.text(attr.value, 35, f"{apath}.value", "BT-161"),
             ],
         )
+    unit = fit.code(line.unit, f"{path}.unit", cl.write_unit)
     yield segment(
-        "QTY",
-        [c.QTY_INVOICED, num(line.quantity), fit.text(line.unit, 3, f"{path}.unit", "BT-130")],
+        "QTY", [c.QTY_INVOICED, num(line.quantity), fit.text(unit, 3, f"{path}.unit", "BT-130")]
     )
     if item.origin_country:
         yield segment("ALI", item.origin_country)
@@ -363,9 +428,10 @@ def _line(line: InvoiceLine, fit: _Fit, index: int) -> Iterator[Segment]:
     assert line.net_amount is not None
     yield _amount(c.MOA_LINE_NET, line.net_amount)
     price = line.price
+    base_unit = price.base_quantity_unit
     base = [
         num(price.base_quantity) if price.base_quantity is not None else "",
-        price.base_quantity_unit or "",
+        fit.code(base_unit, f"{path}.price.base_quantity_unit", cl.write_unit) if base_unit else "",
     ]
     yield segment("PRI", [c.PRI_NET, num(price.net), "", "", *base])
     if price.gross is not None:
@@ -380,7 +446,7 @@ def _line(line: InvoiceLine, fit: _Fit, index: int) -> Iterator[Segment]:
         )
     if not numeric:
         yield _rff(c.RFF_LINE_ID, line.id, fit, f"{path}.id", "BT-126")
-    yield _tax(line.vat_category, line.vat_rate)
+    yield _tax(fit, line.vat_category, line.vat_rate, f"{path}.vat_category")
     for k, allowance in enumerate(line.allowances):
         yield from _alc("A", allowance, fit, f"{path}.allowances[{k}]")
     for k, charge in enumerate(line.charges):
@@ -392,7 +458,7 @@ def _pairs(chunks: list[str]) -> Iterator[list[str]]:
         yield chunks[start : start + 2]
 
 
-def _summary(invoice: Invoice) -> Iterator[Segment]:
+def _summary(invoice: Invoice, fit: _Fit) -> Iterator[Segment]:
     yield segment("UNS", "S")
     yield segment("CNT", [c.CNT_LINES, str(len(invoice.lines))])
     totals = invoice.totals
@@ -409,19 +475,23 @@ def _summary(invoice: Invoice) -> Iterator[Segment]:
             yield _amount(
                 c.MOA_VAT_ACCOUNTING, totals.vat_in_accounting_currency, invoice.tax_currency
             )
-    for vat in invoice.vat_breakdown:
-        yield _tax(vat.category, vat.rate)
+    for k, vat in enumerate(invoice.vat_breakdown):
+        yield _tax(fit, vat.category, vat.rate, f"vat_breakdown[{k}].category")
         assert vat.taxable_amount is not None and vat.tax_amount is not None
         yield _amount(c.MOA_TAXABLE, vat.taxable_amount)
         yield _amount(c.MOA_TAX, vat.tax_amount)
 
 
-def render_message(invoice: Invoice, reference: str) -> list[Segment]:
+def render_message(
+    invoice: Invoice, reference: str, charset: Charset = DEFAULT_CHARSET
+) -> list[Segment]:
     """The UNH..UNT segments of one completed ``invoice`` with message reference ``reference``.
 
-    Raises InvoiceRejected listing every value that does not fit INVOIC D.96A.
+    Codes are written as EANCOM spells them (:mod:`mappings.edifact.codelists`), texts in the
+    ``charset`` repertoire (default UNOC:3, punctuation transliterated). Raises InvoiceRejected
+    listing every value that does not fit INVOIC D.96A or the repertoire.
     """
-    fit = _Fit(invoice)
+    fit = _Fit(invoice, charset)
     body: list[Segment] = [segment("UNH", reference, list(c.MESSAGE_TYPE))]
     body.extend(_header(invoice, fit))
     body.extend(_parties(invoice, fit))
@@ -438,7 +508,7 @@ def render_message(invoice: Invoice, reference: str) -> list[Segment]:
         body.extend(_alc("C", charge, fit, f"charges[{k}]"))
     for index, line in enumerate(invoice.lines):
         body.extend(_line(line, fit, index))
-    body.extend(_summary(invoice))
+    body.extend(_summary(invoice, fit))
     fit.check()
     body.append(segment("UNT", str(len(body) + 1), reference))
     return body
