@@ -109,7 +109,7 @@ def test_write_spells_the_eancom_code(write: object, code: str, expected: str) -
         (b"TAX+7+VAT+++:::19+S'LIN+1", b"TAX+7+VAT+++:::19+A'LIN+1", "segment 22 TAX element 6",
          "5305 'A'"),
         (b"PAI+::42", b"PAI+::99", "segment 6 PAI element 1 component 3", "4461 '99'"),
-        (b"4098765000007::9++HANDELSHAUS", b"4098765000007::5++HANDELSHAUS",
+        (b"4098765000003::9++HANDELSHAUS", b"4098765000003::5++HANDELSHAUS",
          "segment 13 NAD element 2 component 3", "3055 '5'"),
         (b"BGM+380+", b"BGM+999+", "segment 3 BGM element 1", "1001 '999'"),
     ],
