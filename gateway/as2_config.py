@@ -38,11 +38,12 @@ import datetime as dt
 import difflib
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -51,6 +52,7 @@ from connectors.as2.errors import CertificateError
 from connectors.as2.message import As2Identity, As2Partner
 from gateway import secrets
 from gateway.errors import ConfigError
+from gateway.profile import BuyerProfile
 
 log = logging.getLogger(__name__)
 
@@ -348,3 +350,96 @@ def _partner(path: Path, settings: PartnerSettings, problems: list[str]) -> Part
         require_encrypted=settings.require_encrypted,
     )
     return PartnerConfig(path.stem, partner, settings.buyer)
+
+
+AS2_CONNECTORS = frozenset({"as2", "connectors.as2.connector:As2Connector"})
+
+
+def channel_problems(
+    config: As2Config, profiles: Iterable[BuyerProfile], *, folder: str | Path = "the AS2 folder"
+) -> list[str]:
+    """What the serving AS2 configuration ``config`` does not know of the ``as2`` channels of
+    ``profiles`` (channel and fallbacks): a partner (``as2_to``) with no ``partners/*.toml``, an
+    ``as2_from`` that is none of our AS2 ids, a ``partner_cert_file`` that is not among the
+    partner's configured certificates. Each sentence names profile, channel, option and value.
+
+    Such a channel still sends, but ``igw serve`` refuses the partner's asynchronous MDN (403,
+    the delivery stays SENT) or cannot verify it.
+    """
+    problems: list[str] = []
+    ours = [identity.as2_id for identity in config.identities]
+    for profile in profiles:
+        for number, channel in enumerate(profile.channels()):
+            if channel.connector not in AS2_CONNECTORS:
+                continue
+            first = profile.channel is not None
+            label = "channel" if first and number == 0 else f"fallback {number + (not first)}"
+            where = f"buyer profile {profile.name!r}, {label} as2"
+            options = channel.options
+            mdn = str(options.get("mdn", "sync"))
+            consequence = (
+                "its asynchronous MDNs would be refused (HTTP 403) and the deliveries stay SENT"
+                if mdn == "async"
+                else "an asynchronous MDN from it would be refused (HTTP 403)"
+            )
+            partner_id = str(options.get("as2_to", ""))
+            partner = config.partner_config(partner_id) if partner_id else None
+            if partner_id and partner is None:
+                known = ", ".join(repr(p.partner.as2_id) for p in config.partners.values())
+                problems.append(
+                    f"{where}: as2_to = {partner_id!r}: no partner with that AS2 id in {folder} "
+                    f"(known: {known or 'none'}); {consequence}: add partners/<name>.toml "
+                    f'with as2_id = "{partner_id}" and its certificate'
+                )
+            sender = str(options.get("as2_from", ""))
+            if sender and sender not in ours:
+                problems.append(
+                    f"{where}: as2_from = {sender!r}: not one of the AS2 ids igw serve answers "
+                    f"for ({', '.join(map(repr, ours))}); the partner's MDNs and messages to "
+                    f"{sender!r} would be refused: add it to local.toml ([[identities]])"
+                )
+            cert_file = options.get("partner_cert_file")
+            if partner is not None and isinstance(cert_file, str):
+                problems.extend(_cert_problem(where, cert_file, partner, folder))
+    return problems
+
+
+def _cert_problem(
+    where: str, cert_file: str, partner: PartnerConfig, folder: str | Path
+) -> list[str]:
+    try:
+        found = certs.load_certificates(Path(cert_file).read_bytes())
+    except (OSError, CertificateError):
+        return []  # the connector reports an unreadable file when it is built
+    configured = {c.fingerprint(hashes.SHA256()) for c in partner.partner.certs}
+    if found and found[0].fingerprint(hashes.SHA256()) not in configured:
+        return [
+            f"{where}: partner_cert_file = {cert_file!r} is not among the certificates of "
+            f"partner {partner.name!r} in {folder}: its MDNs would not verify"
+        ]
+    return []
+
+
+def startup_report(profiles: Iterable[BuyerProfile], folder: str | Path) -> list[str]:
+    """The warnings ``igw run`` prints at start for the ``as2`` channels of ``profiles``
+    against the AS2 configuration in ``folder`` (what ``igw serve`` will answer with): a
+    missing or broken folder is one warning, then :func:`channel_problems`."""
+    channels = [
+        profile
+        for profile in profiles
+        if any(channel.connector in AS2_CONNECTORS for channel in profile.channels())
+    ]
+    if not channels:
+        return []
+    if not (Path(folder) / LOCAL_FILE).is_file():
+        names = ", ".join(repr(profile.name) for profile in channels)
+        return [
+            f"buyer profile(s) {names} send over as2, but there is no AS2 configuration at "
+            f"{folder} (--as2-config): igw serve, which receives their asynchronous MDNs, "
+            "cannot start with it"
+        ]
+    try:
+        config = load_as2_config(folder)
+    except ConfigError as exc:
+        return [f"the AS2 configuration igw serve would use cannot be loaded: {exc}"]
+    return channel_problems(config, channels, folder=folder)

@@ -297,7 +297,11 @@ def _run_worker(
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the delivery worker (until the queue is empty with --until-empty)."""
     folder = _profiles_folder(args)
-    load_profiles(folder)
+    profiles = load_profiles(folder)
+    from gateway.as2_config import startup_report
+
+    for warning in startup_report(profiles, args.as2_config):
+        print(f"igw run: warning: {warning}", file=sys.stderr)
     for name in ("batch", "concurrency"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -583,6 +587,11 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
+    p.add_argument(
+        "--as2-config",
+        default="config/as2",
+        help="the AS2 folder igw serve uses: as2 channels it does not know are reported",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="delivery status table")
@@ -623,9 +632,13 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.set_defaults(func=cmd_demo)
 
+    from gateway.as2_identity import add_as2_command
+    from gateway.inbound_cli import add_inbound_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)
+    add_inbound_command(sub)
+    add_as2_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

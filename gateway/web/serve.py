@@ -11,9 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.as2_config import As2Config
+    from gateway.profile import BuyerProfile
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -52,6 +56,23 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _channel_warnings(
+    config: As2Config, args: argparse.Namespace, profiles: list[BuyerProfile]
+) -> list[str]:
+    """The as2 channels of the buyer profiles (``--profiles``, else IGW_PROFILES or the default
+    folder when it loads) that this configuration does not know."""
+    from gateway.as2_config import channel_problems
+    from gateway.cli import DEFAULT_PROFILES
+    from gateway.profiles import load_profiles
+
+    if not profiles and not args.profiles:
+        try:
+            profiles = list(load_profiles(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES))
+        except (ConfigError, OSError):
+            return []  # only checked here; igw run reports a broken profile folder
+    return channel_problems(config, profiles, folder=args.as2_config)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the AS2 configuration and the store, then serve until interrupted."""
     import uvicorn
@@ -70,6 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"igw serve: {exc}", file=sys.stderr)
         return 2
     for warning in config.warnings:
+        print(f"igw serve: warning: {warning}", file=sys.stderr)
+    for warning in _channel_warnings(config, args, profiles):
         print(f"igw serve: warning: {warning}", file=sys.stderr)
     store = Store.open(url)
     store.migrate()
