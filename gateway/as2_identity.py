@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from connectors.as2 import certs
-from connectors.as2.errors import CertificateError
 from gateway import secrets
 from gateway.errors import ConfigError
 
@@ -127,16 +126,12 @@ def cmd_as2_identity(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    try:
-        key, cert = certs.make_identity(
-            args.common_name or as2_id,
-            key_size=args.key_size,
-            days=args.days,
-            organization=args.organization,
-        )
-    except CertificateError as exc:
-        print(f"igw as2 identity: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    key, cert = certs.make_identity(
+        args.common_name or as2_id,
+        key_size=args.key_size,
+        days=args.days,
+        organization=args.organization,
+    )
     secret = password.encode("utf-8")
     encryption = serialization.BestAvailableEncryption(secret)
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)

@@ -307,17 +307,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
             return EXIT_USAGE
-    result = _run_worker(
-        _store_url(args),
-        folder,
-        until_empty=args.until_empty,
-        worker_id=args.worker_id,
-        batch=args.batch,
-        concurrency=args.concurrency,
-    )
+    try:
+        result = _run_worker(
+            _store_url(args),
+            folder,
+            until_empty=args.until_empty,
+            worker_id=args.worker_id,
+            batch=args.batch,
+            concurrency=args.concurrency,
+        )
+    finally:
+        _checkpoint(_store_url(args))
     if result is not None:
         print(result, file=sys.stderr)
     return EXIT_OK
+
+
+def _checkpoint(url: str) -> None:
+    """Checkpoint a SQLite store after the worker stopped (one self-contained .db file)."""
+    from gateway.store.engine import checkpoint, make_engine
+
+    engine = make_engine(url)
+    try:
+        checkpoint(engine)
+    finally:
+        engine.dispose()
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -189,8 +189,6 @@ def make_identity(
     subject CN ``common_name`` (and O ``organization``), valid from 5 minutes before ``now``
     for ``days`` days, key usage digital signature, non-repudiation and key encipherment (it
     signs our messages and MDNs and decrypts what partners encrypt to us), not a CA."""
-    if key_size < 2048:
-        raise CertificateError(f"key size {key_size}: accepted: 2048 bits or more")
     start = now or dt.datetime.now(dt.UTC)
     if start.tzinfo is None:
         start = start.replace(tzinfo=dt.UTC)

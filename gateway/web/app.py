@@ -29,6 +29,8 @@ from gateway.inbound import DEFAULT_RULE_SETS
 from gateway.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
+from gateway.store.engine import checkpoint
+from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
 from gateway.web.as2 import Endpoint, deliver_claimed, receive_mdn, receive_message, sweep_mdns
 
@@ -90,6 +92,8 @@ def create_app(
     mdn_retry_delays: Sequence[float] = (1.0, 5.0, 30.0),
     mdn_retry: MdnRetry = DEFAULT_RETRY,
     mdn_sweep_interval: float | None = None,
+    refusal_request_cap: int = REQUEST_CAP,
+    refusals_kept: int = KEEP_REFUSALS,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -103,7 +107,10 @@ def create_app(
     partner did not take; ``mdn_retry``: backoff and give-up limits of the durable async MDN
     outbox; ``mdn_sweep_interval``: when set, the app's lifespan runs the outbox sweep every
     that many seconds in a background thread (``app.state.mdn_sweeps``, a
-    :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown.
+    :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown, when a SQLite store
+    is also checkpointed (:func:`gateway.store.engine.checkpoint`);
+    ``refusal_request_cap``: bytes of a refused request kept with the refusal;
+    ``refusals_kept``: how many refusals are kept (older ones are pruned).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -122,6 +129,8 @@ def create_app(
         match_wait=mdn_match_wait,
         mdn_retry_delays=tuple(mdn_retry_delays),
         mdn_retry=mdn_retry,
+        refusal_request_cap=refusal_request_cap,
+        refusals_kept=refusals_kept,
     )
     sweeps = MdnSweepThread(endpoint, mdn_sweep_interval) if mdn_sweep_interval else None
 
@@ -134,6 +143,7 @@ def create_app(
         finally:
             if sweeps is not None:
                 await run_in_threadpool(sweeps.stop)
+            await run_in_threadpool(checkpoint, store.engine)
 
     app = FastAPI(
         title="invoice-gateway",

@@ -81,6 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.cli import DEFAULT_STORE_URL
     from gateway.profiles import load_profiles
     from gateway.store import Store
+    from gateway.store.engine import checkpoint
     from gateway.web import create_app
 
     url = args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL
@@ -120,5 +121,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", **tls)
     finally:
+        checkpoint(store.engine)  # the app's shutdown did too; this covers a failed start
         store.close()
     return 0
