@@ -42,6 +42,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -387,8 +388,9 @@ def http_poster(
     timeout: float = 30.0, client_factory: Callable[[], httpx.Client] | None = None
 ) -> MdnPoster:
     """One-try POSTer of async MDNs over httpx (``client_factory`` makes the client; default
-    ``httpx.Client(timeout=timeout)``). Unreachable, 5xx, 408 and 429 are worth retrying; other
-    answers and non-http(s) addresses are final (RFC 4130 also allows mailto:, which this
+    ``httpx.Client(timeout=timeout)`` with TCP_NODELAY, so the body does not wait behind the
+    headers for the partner's delayed ACK). Unreachable, 5xx, 408 and 429 are worth retrying;
+    other answers and non-http(s) addresses are final (RFC 4130 also allows mailto:, which this
     gateway does not send)."""
 
     def post(url: str, headers: Mapping[str, str], body: bytes) -> PostResult:
@@ -396,7 +398,7 @@ def http_poster(
             return PostResult(
                 False, f"return address {url!r}: only http(s) addresses are supported", True
             )
-        client = client_factory() if client_factory is not None else httpx.Client(timeout=timeout)
+        client = client_factory() if client_factory is not None else _client(timeout)
         try:
             with client:
                 response = client.post(url, content=body, headers=dict(headers))
@@ -409,6 +411,11 @@ def http_poster(
         return PostResult(False, f"POST to {url}: HTTP {response.status_code} {text}", final)
 
     return post
+
+
+def _client(timeout: float) -> httpx.Client:
+    nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(socket_options=nodelay))
 
 
 def endpoint_poster(endpoint: Endpoint) -> MdnPoster:
