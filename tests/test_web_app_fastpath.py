@@ -34,3 +34,15 @@ def test_store_failure_is_a_logged_500(caplog: pytest.LogCaptureFixture) -> None
     assert answer.status_code == 500
     assert answer.text == "Internal Server Error\n"
     assert any("POST /as2 failed" in r.message and r.exc_info for r in caplog.records)
+
+
+def test_a_refusal_is_answered_when_the_store_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    """A refused message is still answered with its error MDN when the refusal cannot be
+    stored; the lost refusal is logged with its reason."""
+    broken = Store.open(f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none")
+    with running_endpoint(broken) as (base_url, _):
+        headers, body = message("lost-2@S", sender="STRANGER")
+        answer = httpx.post(f"{base_url}/as2", headers=headers, content=body, timeout=20)
+    assert answer.status_code == 200
+    assert b"processed/error: unknown-trading-partner" in answer.content
+    assert any("refusal of lost-2@S" in r.getMessage() for r in caplog.records)
