@@ -19,8 +19,9 @@ from as2_peer import closed_port
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import channel_problems, load_as2_config
+from gateway.as2_config import channel_problems, load_as2_config, startup_report
 from gateway.cli import main
+from gateway.errors import ConfigError
 from gateway.profiles import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound
@@ -221,3 +222,27 @@ def test_as2_identity_refuses_a_literal_password(
     err = capsys.readouterr().err
     assert "env:VARIABLE" in err and "s3cr3t!" not in err
     assert not keys.exists()
+
+
+def test_identity_password_must_be_a_reference(tmp_path: Path) -> None:
+    """A literal key_password in [[identities]] is a problem that does not repeat the value."""
+    folder = as2_folder(
+        tmp_path,
+        '[[identities]]\nas2_id = "IGW-EU"\nkey_file = "keys/igw.key.pem"\n'
+        'key_password = "hunter22"\n',
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_as2_config(folder)
+    assert "identities[1]" in str(raised.value) and "env:VARIABLE" in str(raised.value)
+    assert "hunter22" not in str(raised.value)
+
+
+def test_startup_report_names_a_broken_as2_folder(tmp_path: Path) -> None:
+    """With as2 channels and an AS2 folder that does not load, the report says so once, with
+    the folder's problems; without as2 channels there is nothing to report."""
+    folder = as2_folder(tmp_path)
+    (folder / "partners" / "acme.toml").write_text('as2_id = "ACME"\ncert_file = ["x"]\n')
+    profiles = load_profiles(profiles_folder(tmp_path, as2_to="ACME"))
+    [report] = startup_report(profiles, folder)
+    assert "cannot be loaded" in report and "did you mean 'cert_files'" in report
+    assert startup_report([], folder) == []

@@ -1,5 +1,8 @@
 """``igw serve``: run the web app (AS2 endpoint, MDN receiver, health) with uvicorn; the app's
-lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``).
+lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``) and
+checkpoints a SQLite store on shutdown. At start it reports (stderr) every ``as2`` channel of the
+buyer profiles (``--profiles``, else IGW_PROFILES or config/buyers) whose partner, own AS2 id or
+partner certificate the AS2 folder does not know: their async MDNs would be refused.
 
 Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 
@@ -40,7 +43,9 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         help=f"AS2 folder with local.toml and partners/ (default {DEFAULT_CONFIG})",
     )
     p.add_argument(
-        "--profiles", default=None, help="buyer profile folder (acks are matched per buyer)"
+        "--profiles",
+        default=None,
+        help="buyer profile folder (acks are matched per buyer; as2 channels checked at start)",
     )
     p.add_argument("--rules", default="en16931", help="rule sets for inbound invoices (comma list)")
     p.add_argument(
