@@ -36,6 +36,7 @@ from gateway.store.inbound import (
     list_inbound,
     list_refusals,
 )
+from gateway.store.mdn_outbox import list_async_mdns
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -176,7 +177,21 @@ def _text(data: bytes | None) -> str:
     return "" if data is None else data.decode("utf-8", "replace")
 
 
-def _show_refusal(row: RefusalRow, *, as_json: bool) -> None:
+def _outbox(store: Store, partner: str, message_id: str | None) -> list[str]:
+    """What became of the async MDN(s) owed for ``message_id`` (the outbox rows)."""
+    if not message_id:
+        return []
+    rows = list_async_mdns(store, message_id=message_id)
+    return [
+        f"{row.state} after {row.attempts} attempt(s) to {row.url}"
+        + (f" (delivered {row.delivered_at.isoformat()})" if row.delivered_at else "")
+        + (f"; last error: {row.last_error}" if row.last_error else "")
+        for row in rows
+        if row.partner == partner
+    ]
+
+
+def _show_refusal(row: RefusalRow, *, as_json: bool, outbox: list[str]) -> None:
     head, _, body = row.request.partition(b"\r\n\r\n")
     if as_json:
         out = {
@@ -188,6 +203,7 @@ def _show_refusal(row: RefusalRow, *, as_json: bool) -> None:
             "request_size": row.request_size,
             "request_kept": len(row.request),
             "request_base64": base64.b64encode(row.request).decode("ascii"),
+            "async_mdn": outbox,
         }
         json.dump(out, sys.stdout, indent=2)
         print()
@@ -200,6 +216,8 @@ def _show_refusal(row: RefusalRow, *, as_json: bool) -> None:
     print(f"  reason:     processed/error: {row.reason}")
     print(f"  detail:     {row.detail}")
     print(f"  answered:   HTTP {row.http_status}, {_answer_kind(row.answer_kind)}")
+    for line in outbox:
+        print(f"  async MDN:  {line}")
     print(f"  request:    {kept}{' (cut)' if row.truncated else ''}; body {len(body):,} bytes")
     print("--- request headers ---")
     print(_text(head).replace("\r\n", "\n").rstrip())
@@ -257,7 +275,12 @@ def _show(store: Store, ref: str, args: argparse.Namespace) -> int:
         if found_refusal is None:
             print(f"igw inbound: no refusal R{number}", file=sys.stderr)
             return EXIT_FAILED
-        _show_refusal(found_refusal, as_json=args.json)
+        outbox = (
+            _outbox(store, found_refusal.partner, found_refusal.message_id)
+            if found_refusal.answer_kind == "async"
+            else []
+        )
+        _show_refusal(found_refusal, as_json=args.json, outbox=outbox)
         raw = found_refusal.request
     else:
         found = get_inbound(store, int(number))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -131,6 +132,26 @@ def test_known_partner_async_error_mdn_is_stored_and_posted(store: Store) -> Non
     assert row.answer is not None and row.answer.endswith(posted[0])
     [outbox] = list_async_mdns(store)
     assert outbox.message_id == "a-1@ACME" and outbox.inbound_id is None
+
+
+def test_igw_inbound_shows_what_became_of_an_async_error_mdn(
+    store: Store,  # noqa: F811
+    store_url: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--show`` of a refusal answered asynchronously names the outbox state of its MDN (here
+    FAILED: the partner's URL answers 404, which is final)."""
+    peer = FastAPI()
+    with serve_in_thread(peer) as peer_url, running_endpoint(store) as (base_url, _):
+        options = SendOptions(mdn="async", async_mdn_url=f"{peer_url}/nowhere")
+        post(base_url, message("a-2@ACME", signing_key="MALLORY", options=options))
+        deadline = time.monotonic() + 10
+        while list_async_mdns(store)[0].state == "PENDING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    [refusal] = list_refusals(store)
+    assert main(["inbound", "--store", store_url, "--show", f"R{refusal.id}"]) == 0
+    shown = capsys.readouterr().out
+    assert "async MDN:  FAILED after 1 attempt(s)" in shown and "404" in shown
 
 
 def test_not_as2_is_stored_with_the_400(store: Store) -> None:  # noqa: F811
