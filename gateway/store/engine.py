@@ -55,6 +55,15 @@ def make_engine(url: str | None = None) -> Engine:
             raise
 
     writers.wrap(engine.dialect)
+
+    @sa.event.listens_for(engine, "invalidate")
+    def _on_invalidate(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+        writers.leave(dbapi_connection)  # dropped without a rollback: give the turn back
+
+    @sa.event.listens_for(engine, "close")
+    def _on_close(dbapi_connection: Any, _record: Any) -> None:
+        writers.leave(dbapi_connection)
+
     return engine
 
 
