@@ -9,6 +9,15 @@ password is a secret reference, never a literal)::
     cert_file = "keys/gateway.pem"             # optional when the PKCS#12 brings the certificate
     expiry_warning_days = 30                   # optional
 
+    [[identities]]                             # optional: more AS2 ids this endpoint answers for
+    as2_id = "IGW-EXAMPLE-EU"
+    key_file = "keys/eu.p12"                   # optional: default the key (and cert) above
+    key_password = "env:IGW_AS2_EU_KEY_PASSWORD"
+    cert_file = "keys/eu.pem"
+
+A message is opened with the identity its AS2-To names, and its MDN signed with that identity
+and naming that AS2-To as Original-Recipient.
+
 ``partners/<name>.toml`` (one file per partner; the partner's name is the file name)::
 
     as2_id = "ACME-AS2"
@@ -29,11 +38,12 @@ import datetime as dt
 import difflib
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -42,12 +52,25 @@ from connectors.as2.errors import CertificateError
 from connectors.as2.message import As2Identity, As2Partner
 from gateway import secrets
 from gateway.errors import ConfigError
+from gateway.profile import BuyerProfile
 
 log = logging.getLogger(__name__)
 
 LOCAL_FILE = "local.toml"
 PARTNERS_FOLDER = "partners"
 _M = TypeVar("_M", bound=BaseModel)
+
+
+class IdentitySettings(BaseModel):
+    """One more of our AS2 ids (``[[identities]]`` in ``local.toml``); key and certificate
+    default to the main ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as2_id: str
+    key_file: str | None = None
+    key_password: str | None = None
+    cert_file: str | None = None
 
 
 class LocalSettings(BaseModel):
@@ -60,6 +83,7 @@ class LocalSettings(BaseModel):
     key_password: str | None = None
     cert_file: str | None = None
     expiry_warning_days: int = 30
+    identities: list[IdentitySettings] = []
 
 
 class PartnerSettings(BaseModel):
@@ -91,6 +115,17 @@ class As2Config:
     identity: As2Identity
     partners: Mapping[str, PartnerConfig] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    also: tuple[As2Identity, ...] = ()
+    """More AS2 ids the endpoint answers for (``[[identities]]``), besides ``identity``."""
+
+    @property
+    def identities(self) -> tuple[As2Identity, ...]:
+        """Every AS2 id we answer for: the main identity first."""
+        return (self.identity, *self.also)
+
+    def identity_for(self, as2_id: str) -> As2Identity | None:
+        """Our identity whose AS2 id is ``as2_id`` (exact match), or None."""
+        return next((i for i in self.identities if i.as2_id == as2_id), None)
 
     def partner_config(self, as2_id: str) -> PartnerConfig | None:
         """The partner whose AS2 id is ``as2_id`` (exact match), or None."""
@@ -117,6 +152,8 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
     local_path = folder / LOCAL_FILE
     local = _read(local_path, LocalSettings, problems)
     identity = _identity(local_path, local, problems) if local is not None else None
+    also = _more_identities(local_path, local, identity, problems) if local is not None else []
+    ours = {i.as2_id for i in (identity, *also) if i is not None}
     partners: dict[str, PartnerConfig] = {}
     claimed: dict[str, str] = {}
     partner_folder = folder / PARTNERS_FOLDER
@@ -133,7 +170,7 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
                 f"{claimed[settings.as2_id]!r}; an AS2 id may name one partner only"
             )
             continue
-        if local is not None and settings.as2_id == local.as2_id:
+        if local is not None and settings.as2_id in ours | {local.as2_id}:
             problems.append(
                 f"{path}: as2_id = {settings.as2_id!r}: that is our own AS2 id ({local_path})"
             )
@@ -147,12 +184,15 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
         )
     within = local.expiry_warning_days if local is not None else 30
     warnings = certs.expiry_warnings([identity.cert], moment, within)
+    for extra in also:
+        found = certs.expiry_warnings([extra.cert], moment, within)
+        warnings.extend(f"identity {extra.as2_id!r}: {text}" for text in found)
     for config in partners.values():
         found = certs.expiry_warnings(config.partner.certs, moment, within)
         warnings.extend(f"partner {config.name!r}: {text}" for text in found)
     for text in warnings:
         log.warning("AS2 configuration (%s): %s", folder, text)
-    return As2Config(identity, partners, tuple(warnings))
+    return As2Config(identity, partners, tuple(warnings), tuple(also))
 
 
 def _read(path: Path, model: type[_M], problems: list[str]) -> _M | None:
@@ -206,6 +246,44 @@ def _file(base: Path, where: str, name: str, problems: list[str]) -> bytes | Non
     except OSError as exc:
         problems.append(f"{base}: {where} = {name!r}: cannot read {path}: {exc.strerror or exc}")
         return None
+
+
+def _more_identities(
+    path: Path, local: LocalSettings, main: As2Identity | None, problems: list[str]
+) -> list[As2Identity]:
+    """The ``[[identities]]`` of ``local.toml``: each with its own key, or the main one."""
+    found: list[As2Identity] = []
+    seen = {local.as2_id}
+    for number, extra in enumerate(local.identities, 1):
+        where = f"identities[{number}] (as2_id = {extra.as2_id!r})"
+        if extra.as2_id in seen:
+            problems.append(f"{path}: {where}: that AS2 id is already one of ours")
+            continue
+        seen.add(extra.as2_id)
+        if extra.key_password is not None:
+            try:
+                secrets.check_reference("key_password", extra.key_password)
+            except ConfigError as exc:
+                problems.append(f"{path}: {where}: {exc}")
+                continue
+        if extra.key_file is None:
+            if extra.cert_file is not None or extra.key_password is not None:
+                problems.append(f"{path}: {where}: cert_file/key_password need a key_file")
+            elif main is not None:
+                found.append(As2Identity(extra.as2_id, main.key, main.cert))
+            continue
+        settings = LocalSettings(
+            as2_id=extra.as2_id,
+            key_file=extra.key_file,
+            key_password=extra.key_password,
+            cert_file=extra.cert_file,
+        )
+        before = len(problems)
+        built = _identity(path, settings, problems)
+        problems[before:] = [f"{where}: {text}" for text in problems[before:]]
+        if built is not None:
+            found.append(built)
+    return found
 
 
 def _identity(path: Path, local: LocalSettings, problems: list[str]) -> As2Identity | None:
@@ -272,3 +350,96 @@ def _partner(path: Path, settings: PartnerSettings, problems: list[str]) -> Part
         require_encrypted=settings.require_encrypted,
     )
     return PartnerConfig(path.stem, partner, settings.buyer)
+
+
+AS2_CONNECTORS = frozenset({"as2", "connectors.as2.connector:As2Connector"})
+
+
+def channel_problems(
+    config: As2Config, profiles: Iterable[BuyerProfile], *, folder: str | Path = "the AS2 folder"
+) -> list[str]:
+    """What the serving AS2 configuration ``config`` does not know of the ``as2`` channels of
+    ``profiles`` (channel and fallbacks): a partner (``as2_to``) with no ``partners/*.toml``, an
+    ``as2_from`` that is none of our AS2 ids, a ``partner_cert_file`` that is not among the
+    partner's configured certificates. Each sentence names profile, channel, option and value.
+
+    Such a channel still sends, but ``igw serve`` refuses the partner's asynchronous MDN (403,
+    the delivery stays SENT) or cannot verify it.
+    """
+    problems: list[str] = []
+    ours = [identity.as2_id for identity in config.identities]
+    for profile in profiles:
+        for number, channel in enumerate(profile.channels()):
+            if channel.connector not in AS2_CONNECTORS:
+                continue
+            first = profile.channel is not None
+            label = "channel" if first and number == 0 else f"fallback {number + (not first)}"
+            where = f"buyer profile {profile.name!r}, {label} as2"
+            options = channel.options
+            mdn = str(options.get("mdn", "sync"))
+            consequence = (
+                "its asynchronous MDNs would be refused (HTTP 403) and the deliveries stay SENT"
+                if mdn == "async"
+                else "an asynchronous MDN from it would be refused (HTTP 403)"
+            )
+            partner_id = str(options.get("as2_to", ""))
+            partner = config.partner_config(partner_id) if partner_id else None
+            if partner_id and partner is None:
+                known = ", ".join(repr(p.partner.as2_id) for p in config.partners.values())
+                problems.append(
+                    f"{where}: as2_to = {partner_id!r}: no partner with that AS2 id in {folder} "
+                    f"(known: {known or 'none'}); {consequence}: add partners/<name>.toml "
+                    f'with as2_id = "{partner_id}" and its certificate'
+                )
+            sender = str(options.get("as2_from", ""))
+            if sender and sender not in ours:
+                problems.append(
+                    f"{where}: as2_from = {sender!r}: not one of the AS2 ids igw serve answers "
+                    f"for ({', '.join(map(repr, ours))}); the partner's MDNs and messages to "
+                    f"{sender!r} would be refused: add it to local.toml ([[identities]])"
+                )
+            cert_file = options.get("partner_cert_file")
+            if partner is not None and isinstance(cert_file, str):
+                problems.extend(_cert_problem(where, cert_file, partner, folder))
+    return problems
+
+
+def _cert_problem(
+    where: str, cert_file: str, partner: PartnerConfig, folder: str | Path
+) -> list[str]:
+    try:
+        found = certs.load_certificates(Path(cert_file).read_bytes())
+    except (OSError, CertificateError):
+        return []  # the connector reports an unreadable file when it is built
+    configured = {c.fingerprint(hashes.SHA256()) for c in partner.partner.certs}
+    if found and found[0].fingerprint(hashes.SHA256()) not in configured:
+        return [
+            f"{where}: partner_cert_file = {cert_file!r} is not among the certificates of "
+            f"partner {partner.name!r} in {folder}: its MDNs would not verify"
+        ]
+    return []
+
+
+def startup_report(profiles: Iterable[BuyerProfile], folder: str | Path) -> list[str]:
+    """The warnings ``igw run`` prints at start for the ``as2`` channels of ``profiles``
+    against the AS2 configuration in ``folder`` (what ``igw serve`` will answer with): a
+    missing or broken folder is one warning, then :func:`channel_problems`."""
+    channels = [
+        profile
+        for profile in profiles
+        if any(channel.connector in AS2_CONNECTORS for channel in profile.channels())
+    ]
+    if not channels:
+        return []
+    if not (Path(folder) / LOCAL_FILE).is_file():
+        names = ", ".join(repr(profile.name) for profile in channels)
+        return [
+            f"buyer profile(s) {names} send over as2, but there is no AS2 configuration at "
+            f"{folder} (--as2-config): igw serve, which receives their asynchronous MDNs, "
+            "cannot start with it"
+        ]
+    try:
+        config = load_as2_config(folder)
+    except ConfigError as exc:
+        return [f"the AS2 configuration igw serve would use cannot be loaded: {exc}"]
+    return channel_problems(config, channels, folder=folder)

@@ -391,23 +391,41 @@ def _run_worker(
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the delivery worker (until the queue is empty with --until-empty)."""
     folder = _profiles_folder(args)
-    load_profiles(folder)
+    profiles = load_profiles(folder)
+    from gateway.as2_config import startup_report
+
+    for warning in startup_report(profiles, args.as2_config):
+        print(f"igw run: warning: {warning}", file=sys.stderr)
     for name in ("batch", "concurrency"):
         value = getattr(args, name)
         if value is not None and value < 1:
             print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
             return EXIT_USAGE
-    result = _run_worker(
-        _store_url(args),
-        folder,
-        until_empty=args.until_empty,
-        worker_id=args.worker_id,
-        batch=args.batch,
-        concurrency=args.concurrency,
-    )
+    try:
+        result = _run_worker(
+            _store_url(args),
+            folder,
+            until_empty=args.until_empty,
+            worker_id=args.worker_id,
+            batch=args.batch,
+            concurrency=args.concurrency,
+        )
+    finally:
+        _checkpoint(_store_url(args))
     if result is not None:
         print(result, file=sys.stderr)
     return EXIT_OK
+
+
+def _checkpoint(url: str) -> None:
+    """Checkpoint a SQLite store after the worker stopped (one self-contained .db file)."""
+    from gateway.store.engine import checkpoint, make_engine
+
+    engine = make_engine(url)
+    try:
+        checkpoint(engine)
+    finally:
+        engine.dispose()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -737,6 +755,11 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
+    p.add_argument(
+        "--as2-config",
+        default="config/as2",
+        help="the AS2 folder igw serve uses: as2 channels it does not know are reported",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="delivery status table")
@@ -784,9 +807,13 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.set_defaults(func=cmd_demo)
 
+    from gateway.as2_identity import add_as2_command
+    from gateway.inbound_cli import add_inbound_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)
+    add_inbound_command(sub)
+    add_as2_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

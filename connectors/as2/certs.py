@@ -174,11 +174,29 @@ def make_test_identity(
     now: dt.datetime | None = None,
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     """A fresh RSA key and a self-signed certificate for it (tests and the demo only)."""
+    return make_identity(common_name, key_size=key_size, days=days, now=now)
+
+
+def make_identity(
+    common_name: str,
+    *,
+    key_size: int = 3072,
+    days: int = 730,
+    now: dt.datetime | None = None,
+    organization: str | None = None,
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """A new RSA key and a self-signed certificate for it, as AS2 partners exchange them:
+    subject CN ``common_name`` (and O ``organization``), valid from 5 minutes before ``now``
+    for ``days`` days, key usage digital signature, non-repudiation and key encipherment (it
+    signs our messages and MDNs and decrypts what partners encrypt to us), not a CA."""
     start = now or dt.datetime.now(dt.UTC)
     if start.tzinfo is None:
         start = start.replace(tzinfo=dt.UTC)
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    name = x509.Name(attributes)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -202,6 +220,7 @@ def make_test_identity(
             ),
             critical=True,
         )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     return key, cert

@@ -11,11 +11,12 @@ strings that mendelson sends, is read by asn1crypto whole. Errors are raised as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import os
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -69,6 +70,24 @@ _INT0 = der.integer(0)
 _INT1 = der.integer(1)
 _ATTR_CONTENT_TYPE = der.seq(_OID_CONTENT_TYPE, der.tlv(0x31, _OID_DATA))
 _CIPHER_OID_DER = {name: der.oid(spec[0]) for name, spec in _CIPHER_OIDS.items()}
+_CIPHER_BY_OID = {value: name for name, value in _CIPHER_OID_DER.items()}
+_DIGEST_BY_OID = {
+    der.oid("1.3.14.3.2.26"): "sha1",
+    der.oid("2.16.840.1.101.3.4.2.4"): "sha224",
+    der.oid("2.16.840.1.101.3.4.2.1"): "sha256",
+    der.oid("2.16.840.1.101.3.4.2.2"): "sha384",
+    der.oid("2.16.840.1.101.3.4.2.3"): "sha512",
+}
+_OID_RSA = der.oid("1.2.840.113549.1.1.1")
+#: PKCS#1 v1.5 signature algorithm OIDs -> their hash (None: rsaEncryption, the signer's digest)
+_PKCS1_SIGNATURES: dict[bytes, str | None] = {
+    _OID_RSA: None,
+    der.oid("1.2.840.113549.1.1.5"): "sha1",
+    der.oid("1.2.840.113549.1.1.14"): "sha224",
+    der.oid("1.2.840.113549.1.1.11"): "sha256",
+    der.oid("1.2.840.113549.1.1.12"): "sha384",
+    der.oid("1.2.840.113549.1.1.13"): "sha512",
+}
 
 
 class CmsError(Exception):
@@ -329,6 +348,155 @@ def _signer_infos_der(data: bytes) -> bytes | None:
     return data[pos:signer_end]
 
 
+@dataclass(frozen=True)
+class _Signer:
+    """What verifying one SignerInfo needs, read by :func:`_fast_signers` or asn1crypto."""
+
+    digest: str
+    expected: bytes | None  # the message digest of the signed attributes; None: no attributes
+    attrs_der: bytes | None  # the signed attributes as signed (a DER SET)
+    signature: bytes
+    scheme: Callable[[], tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]]
+    matches: Callable[[x509.Certificate], bool]
+
+
+def _fast_signers(data: bytes) -> list[_Signer] | None:
+    """The SignerInfos DER ``data`` read by walking its headers, for the shape nearly every AS2
+    product writes (issuer-and-serial signer id, SHA digest, PKCS#1 v1.5 signature); None for
+    anything else (subject key identifier, PSS, unknown algorithms, no message digest), which
+    asn1crypto then reads with the full checks and error texts. Parsing SignerInfos with
+    asn1crypto cost more than the RSA verification itself."""
+    try:
+        pos, end = _header(data, 0, 0x31)
+        if end != len(data):
+            return None
+        found: list[_Signer] = []
+        while pos < end:
+            start, stop = _header(data, pos, 0x30)
+            p = _header(data, start, 0x02)[1]  # version
+            sid_end = _header(data, p, 0x30)[1]  # issuerAndSerialNumber (SKI: asn1crypto)
+            sid = data[p:sid_end]
+            alg_start, alg_end = _header(data, sid_end, 0x30)
+            digest = _DIGEST_BY_OID.get(data[alg_start : _header(data, alg_start, 0x06)[1]])
+            if digest is None:
+                return None
+            p = alg_end
+            attrs_der = expected = None
+            if data[p] == 0xA0:
+                attrs_start, attrs_end = _header(data, p, 0xA0)
+                attrs_der = (
+                    b"\x31" + der.length(attrs_end - attrs_start) + data[attrs_start:attrs_end]
+                )
+                expected = _message_digest(data, attrs_start, attrs_end)
+                if expected is None:
+                    return None
+                p = attrs_end
+            sig_alg_start, sig_alg_end = _header(data, p, 0x30)
+            sig_oid = data[sig_alg_start : _header(data, sig_alg_start, 0x06)[1]]
+            if sig_oid not in _PKCS1_SIGNATURES:
+                return None
+            hash_name = _PKCS1_SIGNATURES[sig_oid] or digest
+            sig_start, sig_end = _header(data, sig_alg_end, 0x04)
+            p = sig_end
+            if p < stop and data[p] == 0xA1:  # unsigned attributes
+                p = _header(data, p, 0xA1)[1]
+            if p != stop:
+                return None
+            found.append(
+                _Signer(
+                    digest=digest,
+                    expected=expected,
+                    attrs_der=attrs_der,
+                    signature=data[sig_start:sig_end],
+                    scheme=functools.partial(_pkcs1, hash_name),
+                    matches=functools.partial(_sid_names, sid),
+                )
+            )
+            pos = stop
+    except (ValueError, IndexError):
+        return None
+    return found
+
+
+def _pkcs1(hash_name: str) -> tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]:
+    return padding.PKCS1v15(), hash_algorithm(hash_name)
+
+
+def _sid_names(sid: bytes, cert: x509.Certificate) -> bool:
+    return sid == _cert_parts(cert).issuer_and_serial
+
+
+def _message_digest(data: bytes, pos: int, end: int) -> bytes | None:
+    """The value of the message-digest attribute among the attributes in ``data[pos:end]``."""
+    while pos < end:
+        start, stop = _header(data, pos, 0x30)
+        oid_end = _header(data, start, 0x06)[1]
+        if data[start:oid_end] == _OID_MESSAGE_DIGEST:
+            values_start, _ = _header(data, oid_end, 0x31)
+            value_start, value_end = _header(data, values_start, 0x04)
+            return data[value_start:value_end]
+        pos = stop
+    return None
+
+
+def _slow_signer(signer: Any) -> _Signer:
+    """A SignerInfo as asn1crypto read it (any shape; raises CmsError for what is unsupported)."""
+    digest = _hash_name(signer["digest_algorithm"])
+    attrs = signer["signed_attrs"]
+    expected: bytes | None = None
+    attrs_der: bytes | None = None
+    if not isinstance(attrs, core.Void) and len(attrs):
+        for attr in attrs:
+            if attr["type"].native == "message_digest":
+                expected = bytes(attr["values"][0].native)
+        if expected is None:
+            raise CmsError(INTEGRITY_CHECK_FAILED, "signed attributes carry no message digest")
+        attrs_der = _signed_attrs_der(attrs)
+
+    def scheme() -> tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]:
+        sig_alg = signer["signature_algorithm"]
+        if sig_alg.signature_algo == "rsassa_pss":
+            params = sig_alg["parameters"]
+            pss_hash = _hash_name(params["hash_algorithm"])
+            mgf_hash = _hash_name(params["mask_gen_algorithm"]["parameters"])
+            pad = padding.PSS(
+                mgf=padding.MGF1(hash_algorithm(mgf_hash)),
+                salt_length=int(params["salt_length"].native),
+            )
+            return pad, hash_algorithm(pss_hash)
+        try:
+            return padding.PKCS1v15(), hash_algorithm(sig_alg.hash_algo)
+        except (ValueError, KeyError, CmsError):
+            return padding.PKCS1v15(), hash_algorithm(digest)
+
+    return _Signer(
+        digest=digest,
+        expected=expected,
+        attrs_der=attrs_der,
+        signature=bytes(signer["signature"].native),
+        scheme=scheme,
+        matches=functools.partial(_signer_matches, signer),
+    )
+
+
+def _signers(signature: bytes) -> list[Any]:
+    """The signers of a SignedData: :class:`_Signer` when the fast reader took them, else
+    asn1crypto SignerInfo objects (read with :func:`_slow_signer` when their turn comes)."""
+    signer_infos = _signer_infos_der(signature)
+    if signer_infos is not None:
+        fast = _fast_signers(signer_infos)
+        if fast:
+            return list(fast)
+    else:
+        signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    try:
+        if signer_infos is not None:
+            return list(cms.SignerInfos.load(signer_infos))
+        return list(signed_data["signer_infos"])
+    except Exception as exc:
+        raise CmsError(INTEGRITY_CHECK_FAILED, f"unreadable signer infos: {exc}") from exc
+
+
 def verify_detached(
     candidates: Iterable[bytes], signature: bytes, certs: Iterable[x509.Certificate]
 ) -> Verified:
@@ -338,9 +506,7 @@ def verify_detached(
     CmsError modifier: "integrity-check-failed" when no candidate matches the signed digest,
     "authentication-failed" when the digest matches but no certificate verifies the signature.
     """
-    signer_infos = _signer_infos_der(signature)
-    if signer_infos is None:
-        signed_data = _load_content_info(signature, "signed_data", INTEGRITY_CHECK_FAILED)
+    signers = _signers(signature)
     content_variants = _Replay(candidates)
     cert_list = list(certs)
     if not cert_list:
@@ -348,61 +514,34 @@ def verify_detached(
             AUTHENTICATION_FAILED,
             "no certificate configured for the partner to verify the signature",
         )
-    try:
-        if signer_infos is not None:
-            signers = list(cms.SignerInfos.load(signer_infos))
-        else:
-            signers = list(signed_data["signer_infos"])
-    except Exception as exc:
-        raise CmsError(INTEGRITY_CHECK_FAILED, f"unreadable signer infos: {exc}") from exc
     if not signers:
         raise CmsError(INTEGRITY_CHECK_FAILED, "the signature has no signer")
     digest_matched = False
-    for signer in signers:
-        digest = _hash_name(signer["digest_algorithm"])
-        attrs = signer["signed_attrs"]
+    for lazy in signers:
+        signer = lazy if isinstance(lazy, _Signer) else _slow_signer(lazy)
         pairs: list[tuple[bytes, bytes]]
-        if not isinstance(attrs, core.Void) and len(attrs):
-            expected = None
-            for attr in attrs:
-                if attr["type"].native == "message_digest":
-                    expected = bytes(attr["values"][0].native)
-            if expected is None:
-                raise CmsError(INTEGRITY_CHECK_FAILED, "signed attributes carry no message digest")
+        if signer.expected is not None and signer.attrs_der is not None:
+            expected = signer.expected
             matched = next(
-                (c for c in content_variants if hmac.compare_digest(_digest(digest, c), expected)),
+                (
+                    c
+                    for c in content_variants
+                    if hmac.compare_digest(_digest(signer.digest, c), expected)
+                ),
                 None,
             )
             if matched is None:
                 continue
-            pairs = [(matched, _signed_attrs_der(attrs))]
+            pairs = [(matched, signer.attrs_der)]
             content_digest: bytes | None = expected
         else:
             # no signed attributes (Sterling B2Bi): the signature is over the content itself
             pairs = [(c, c) for c in content_variants]
             content_digest = None
         digest_matched = True
-        sig_alg = signer["signature_algorithm"]
-        sig_bytes = bytes(signer["signature"].native)
-        pad: padding.AsymmetricPadding
-        hash_alg = hash_algorithm(digest)
-        if sig_alg.signature_algo == "rsassa_pss":
-            params = sig_alg["parameters"]
-            pss_hash = _hash_name(params["hash_algorithm"])
-            mgf_hash = _hash_name(params["mask_gen_algorithm"]["parameters"])
-            hash_alg = hash_algorithm(pss_hash)
-            pad = padding.PSS(
-                mgf=padding.MGF1(hash_algorithm(mgf_hash)),
-                salt_length=int(params["salt_length"].native),
-            )
-        else:
-            pad = padding.PKCS1v15()
-            try:
-                hash_alg = hash_algorithm(sig_alg.hash_algo)
-            except (ValueError, KeyError, CmsError):
-                hash_alg = hash_algorithm(digest)
+        pad, hash_alg = signer.scheme()
         ordered = (
-            sorted(cert_list, key=lambda c: not _signer_matches(signer, c))
+            sorted(cert_list, key=lambda c: not signer.matches(c))
             if len(cert_list) > 1
             else cert_list
         )
@@ -412,10 +551,10 @@ def verify_detached(
                 continue
             for content, to_verify in pairs:
                 try:
-                    public.verify(sig_bytes, to_verify, pad, hash_alg)
+                    public.verify(signer.signature, to_verify, pad, hash_alg)
                 except InvalidSignature:
                     continue
-                return Verified(digest, content, cert, content_digest)
+                return Verified(signer.digest, content, cert, content_digest)
     if digest_matched:
         subjects = "; ".join(c.subject.rfc4514_string() for c in cert_list)
         raise CmsError(
@@ -598,15 +737,83 @@ def _enveloped_parts(data: bytes) -> tuple[bytes, bytes, memoryview] | None:
     return recipients, alg, memoryview(data)[ct_start:ct_end]
 
 
-def decrypt(
-    data: bytes, *, key: rsa.RSAPrivateKey, cert: x509.Certificate | None = None
-) -> Decrypted:
-    """Decrypt a CMS EnvelopedData with ``key``; recipient infos naming ``cert`` are tried first.
+@dataclass(frozen=True)
+class _Recipient:
+    """One key transport recipient: its issuer-and-serial id (DER; None for a key identifier)
+    and how to unwrap the content key with our private key."""
 
-    CmsError("decryption-failed") when no recipient info opens with the key or the content
-    does not decrypt.
-    """
+    rid: bytes | None
+    unwrap: Callable[[rsa.RSAPrivateKey], tuple[bytes, str]]
+
+
+def _pkcs1_unwrap(encrypted_key: bytes, key: rsa.RSAPrivateKey) -> tuple[bytes, str]:
+    return key.decrypt(encrypted_key, padding.PKCS1v15()), "rsa-pkcs1v15"
+
+
+def _fast_recipients(data: bytes) -> list[_Recipient] | None:
+    """The key transport recipients of a RecipientInfos DER read by walking its headers (other
+    recipient kinds are skipped, as below); OAEP ones are handed to asn1crypto one by one. None
+    when the structure is not the plain definite-length shape (asn1crypto then reads it)."""
+    try:
+        pos, end = _header(data, 0, 0x31)
+        if end != len(data):
+            return None
+        found: list[_Recipient] = []
+        while pos < end:
+            if data[pos] != 0x30:  # kari [1], kekri [2], pwri [3], ori [4]: not ours to open
+                pos = _header(data, pos, data[pos])[1]
+                continue
+            start, stop = _header(data, pos, 0x30)
+            p = _header(data, start, 0x02)[1]  # version
+            rid_tag = data[p]
+            rid_end = _header(data, p, rid_tag)[1]
+            rid = data[p:rid_end] if rid_tag == 0x30 else None
+            alg_start, alg_end = _header(data, rid_end, 0x30)
+            alg_oid = data[alg_start : _header(data, alg_start, 0x06)[1]]
+            key_start, key_end = _header(data, alg_end, 0x04)
+            if key_end != stop:
+                return None
+            if alg_oid == _OID_RSA:
+                unwrap = functools.partial(_pkcs1_unwrap, data[key_start:key_end])
+            else:
+                ktri = cms.KeyTransRecipientInfo.load(data[pos:stop])
+                unwrap = functools.partial(_unwrap_key, ktri)
+            found.append(_Recipient(rid, unwrap))
+            pos = stop
+    except (ValueError, IndexError):
+        return None
+    return found
+
+
+def _fast_content_alg(data: bytes) -> tuple[str, bytes] | None:
+    """(cipher, IV) of a content-encryption AlgorithmIdentifier DER for the CBC ciphers we
+    accept; None for anything else (asn1crypto then names it in the error)."""
+    try:
+        start, end = _header(data, 0, 0x30)
+        oid_end = _header(data, start, 0x06)[1]
+        cipher = _CIPHER_BY_OID.get(data[start:oid_end])
+        iv_start, iv_end = _header(data, oid_end, 0x04)
+    except (ValueError, IndexError):
+        return None
+    if cipher is None or iv_end != end or end != len(data):
+        return None
+    return cipher, data[iv_start:iv_end]
+
+
+def _slow_recipient(ktri: Any) -> _Recipient:
+    rid = ktri["rid"]
+    named = rid.chosen.dump() if rid.name == "issuer_and_serial_number" else None
+    return _Recipient(named, functools.partial(_unwrap_key, ktri))
+
+
+def _read_enveloped(data: bytes) -> tuple[str, bytes, list[_Recipient], bytes | memoryview]:
+    """(cipher, IV, key transport recipients, ciphertext) of an EnvelopedData."""
     fast = _enveloped_parts(data)
+    if fast is not None:
+        content_alg = _fast_content_alg(fast[1])
+        recipients = _fast_recipients(fast[0])
+        if content_alg is not None and recipients is not None:
+            return content_alg[0], content_alg[1], recipients, fast[2]
     try:
         if fast is not None:
             recipient_infos = cms.RecipientInfos.load(fast[0])
@@ -619,7 +826,7 @@ def decrypt(
             alg = eci["content_encryption_algorithm"]
             ciphertext = eci["encrypted_content"].native
         alg_name = alg["algorithm"].native
-        recipients = [ri.chosen for ri in recipient_infos if ri.name == "ktri"]
+        slow = [_slow_recipient(ri.chosen) for ri in recipient_infos if ri.name == "ktri"]
     except CmsError:
         raise
     except Exception as exc:
@@ -637,23 +844,26 @@ def decrypt(
         )
     if ciphertext is None:
         raise CmsError(DECRYPTION_FAILED, "EnvelopedData carries no encrypted content")
+    return cipher, bytes(alg["parameters"].native), slow, ciphertext
+
+
+def decrypt(
+    data: bytes, *, key: rsa.RSAPrivateKey, cert: x509.Certificate | None = None
+) -> Decrypted:
+    """Decrypt a CMS EnvelopedData with ``key``; recipient infos naming ``cert`` are tried first.
+
+    CmsError("decryption-failed") when no recipient info opens with the key or the content
+    does not decrypt.
+    """
+    cipher, iv, recipients, ciphertext = _read_enveloped(data)
     _, key_len, block = _CIPHER_OIDS[cipher]
     if cert is not None and len(recipients) > 1:
-        parts = _cert_parts(cert)
-
-        def mine(ktri: Any) -> bool:
-            rid = ktri["rid"]
-            return bool(
-                rid.name == "issuer_and_serial_number"
-                and rid.chosen.dump() == parts.issuer_and_serial
-            )
-
-        recipients.sort(key=lambda r: not mine(r))
-    iv = bytes(alg["parameters"].native)
+        ours = _cert_parts(cert).issuer_and_serial
+        recipients.sort(key=lambda r: r.rid != ours)
     last = "no RSA key transport recipient in the message"
-    for ktri in recipients:
+    for recipient in recipients:
         try:
-            content_key, transport = _unwrap_key(ktri, key)
+            content_key, transport = recipient.unwrap(key)
         except (ValueError, TypeError) as exc:
             reason = exc or type(exc).__name__
             last = f"the content key does not decrypt with our private key ({reason})"

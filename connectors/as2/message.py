@@ -27,7 +27,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -411,8 +411,12 @@ def open_message(
     *,
     local: As2Identity,
     partner_for: Callable[[str], As2Partner | None],
+    also: Sequence[As2Identity] = (),
 ) -> OpenedMessage:
     """Decrypt, decompress and verify an inbound AS2 message (HTTP ``headers`` and ``body``).
+
+    ``local`` is our identity; ``also`` more AS2 ids we answer for: the message is opened with
+    the one its AS2-To names (``OpenedMessage.receiver_id``).
 
     Raises As2MessageError with the RFC 4130 modifier (unknown-trading-partner,
     decryption-failed, decompression-failed, integrity-check-failed, authentication-failed,
@@ -441,10 +445,17 @@ def open_message(
         raise fail(UNEXPECTED_PROCESSING_ERROR, "the message has no Message-ID header")
     if sender_id is None:
         raise fail(UNKNOWN_TRADING_PARTNER, "the message has no AS2-From header")
-    if receiver_id != local.as2_id:
+    ours = (local, *also)
+    named = next((identity for identity in ours if identity.as2_id == receiver_id), None)
+    if named is None:
+        names = ", ".join(repr(identity.as2_id) for identity in ours)
         raise fail(
-            UNKNOWN_TRADING_PARTNER, f"AS2-To {receiver_id!r} is not our AS2 name {local.as2_id!r}"
+            UNKNOWN_TRADING_PARTNER,
+            f"AS2-To {receiver_id!r} is not our AS2 name {names}"
+            if not also
+            else f"AS2-To {receiver_id!r} is not one of our AS2 names {names}",
         )
+    local = named
     partner = partner_for(sender_id)
     if partner is None:
         raise fail(UNKNOWN_TRADING_PARTNER, f"AS2-From {sender_id!r} is not a configured partner")

@@ -7,6 +7,12 @@ then let the partner's copy go (move/delete). A crash in between leaves a ``RECE
 next poll finds it unfinished (:attr:`InboundRow.finished` false) and processes it again; a
 finished row is skipped.
 
+Refused requests (a message we could not open: unknown partner, decryption-failed,
+authentication-failed, insufficient security, not AS2 at all) are kept apart, in
+``inbound_refusals`` (:func:`record_refusal`), with the raw request cut at a cap, the reason and
+what we answered, so a refusal never holds the (partner, message id) slot that the partner's
+corrected re-send needs.
+
 Example::
 
     row, is_new = record_inbound(store, channel="as2", partner="acme", message_id=mid,
@@ -18,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,11 +32,20 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from gateway.store.mdn_outbox import NewAsyncMdn, insert_async_mdn
-from gateway.store.schema import inbound_messages
+from gateway.store.schema import inbound_messages, inbound_refusals
 from gateway.store.store import Store
 
 RECEIVED = "RECEIVED"
+REFUSED = "REFUSED"
+"""The state :func:`list_inbound_all` gives a refusal (it is never a state of inbound_messages)."""
 FINISHED_STATES = frozenset({"PARSED", "RECORDED", "UNREADABLE", "REJECTED"})
+STATES = (RECEIVED, *sorted(FINISHED_STATES), REFUSED)
+
+# Statements built once: their parameters are bound at execution, so SQLAlchemy compiles each
+# once per process (building ``.values(**literal)`` per call cost more than the SQLite work).
+_COLUMNS = tuple(inbound_messages.columns)
+_INSERT = sa.insert(inbound_messages).returning(*_COLUMNS)
+_BY_ID: sa.BindParameter[int] = sa.bindparam("inbound_id", type_=sa.Integer)
 
 
 @dataclass(frozen=True)
@@ -98,14 +114,7 @@ def record_inbound(
     }
     try:
         with store.engine.connect() as db, db.begin():
-            new_id = db.execute(
-                sa.insert(inbound_messages).values(**values).returning(inbound_messages.c.id)
-            ).scalar_one()
-            inserted = (
-                db.execute(sa.select(inbound_messages).where(inbound_messages.c.id == new_id))
-                .mappings()
-                .one()
-            )
+            inserted = db.execute(_INSERT, values).mappings().one()
         return _row(inserted), True
     except IntegrityError:
         existing = find_inbound(store, partner, message_id)
@@ -142,25 +151,164 @@ def finish_inbound(
         if value is not None:
             changes[name] = value
     with store.engine.connect() as db, db.begin():
-        db.execute(
-            sa.update(inbound_messages).where(inbound_messages.c.id == inbound_id).values(**changes)
-        )
+        found = db.execute(_update(tuple(changes)), {**changes, "inbound_id": inbound_id})
+        row = found.mappings().one()
         if async_mdn is not None:
             insert_async_mdn(db, async_mdn, inbound_id=inbound_id)
-        found = (
-            db.execute(sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id))
-            .mappings()
-            .one()
-        )
-    return _row(found)
+    return _row(row)
+
+
+@functools.cache
+def _update(names: tuple[str, ...]) -> sa.Update:
+    """UPDATE of ``names`` (bound by name) on the row ``:inbound_id``, returning the row."""
+    return (
+        sa.update(inbound_messages)
+        .where(inbound_messages.c.id == _BY_ID)
+        .values({name: sa.bindparam(name) for name in names})
+        .returning(*_COLUMNS)
+    )
+
+
+def get_inbound(store: Store, inbound_id: int) -> InboundRow | None:
+    """The stored inbound message ``inbound_id``, or None."""
+    query = sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id)
+    with store.engine.connect() as db:
+        found = db.execute(query).mappings().first()
+    return _row(found) if found is not None else None
 
 
 def list_inbound(
-    store: Store, *, channel: str | None = None, limit: int = 1000
+    store: Store,
+    *,
+    channel: str | None = None,
+    partner: str | None = None,
+    state: str | None = None,
+    limit: int = 1000,
+    newest: bool = False,
 ) -> list[InboundRow]:
-    """Stored inbound messages, oldest first, optionally of one channel."""
-    query = sa.select(inbound_messages).order_by(inbound_messages.c.id).limit(limit)
+    """Stored inbound messages, oldest first (``newest``: the last ``limit``, still oldest
+    first), optionally of one channel, partner (name) or state."""
+    table = inbound_messages
+    query = sa.select(table).order_by(table.c.id.desc() if newest else table.c.id).limit(limit)
     if channel is not None:
-        query = query.where(inbound_messages.c.channel == channel)
+        query = query.where(table.c.channel == channel)
+    if partner is not None:
+        query = query.where(table.c.partner == partner)
+    if state is not None:
+        query = query.where(table.c.state == state)
     with store.engine.connect() as db:
-        return [_row(found) for found in db.execute(query).mappings()]
+        rows = [_row(found) for found in db.execute(query).mappings()]
+    return rows[::-1] if newest else rows
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+REQUEST_CAP = 64 * 1024
+"""Default number of bytes of a refused request that are kept (headers first, then the body).
+
+A refused request is by definition not authenticated: whoever sent it may claim any AS2-From,
+so every refusal is capped alike. 64 KiB hold the headers and the start of the CMS structure
+(recipient infos, signer infos, certificates): enough to see why it was refused."""
+KEEP_REFUSALS = 10_000
+"""Default number of refusals kept: storing one prunes those older than the newest this many,
+so a flood of junk requests cannot grow the table without bound (at most ~640 MB at the cap)."""
+
+
+@dataclass(frozen=True)
+class NewRefusal:
+    """A request we refused, as the endpoint saw it (``request``: header lines, blank line and
+    body, already cut to the cap; ``request_size``: its size as received)."""
+
+    received_at: dt.datetime
+    channel: str
+    partner: str
+    sender: str | None
+    recipient: str | None
+    message_id: str | None
+    reason: str
+    detail: str
+    request: bytes
+    request_size: int
+    http_status: int
+    answer_kind: str
+    answer: bytes | None
+
+
+@dataclass(frozen=True)
+class RefusalRow(NewRefusal):
+    """One stored refusal."""
+
+    id: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """Whether only the first part of the request was kept."""
+        return len(self.request) < self.request_size
+
+
+_REFUSAL_COLUMNS = tuple(inbound_refusals.columns)
+_INSERT_REFUSAL = sa.insert(inbound_refusals).returning(inbound_refusals.c.id)
+_PRUNE_REFUSALS = sa.delete(inbound_refusals).where(
+    inbound_refusals.c.id <= sa.bindparam("oldest_kept")
+)
+
+
+def capped_request(head: bytes, body: bytes, cap: int = REQUEST_CAP) -> tuple[bytes, int]:
+    """The raw request to keep (``head`` + blank line + ``body``, cut at ``cap`` bytes) and
+    the size as received."""
+    whole = len(head) + 2 + len(body)
+    kept = (head + b"\r\n" + body[: max(cap - len(head) - 2, 0)])[:cap]
+    return kept, whole
+
+
+def record_refusal(
+    store: Store,
+    refusal: NewRefusal,
+    *,
+    keep: int = KEEP_REFUSALS,
+    async_mdn: NewAsyncMdn | None = None,
+) -> int:
+    """Store ``refusal`` (and, when the error MDN is owed at the partner's URL, its place in the
+    async MDN outbox, in the same transaction); prune refusals beyond the newest ``keep``.
+    Returns the refusal's id."""
+    values = {c.name: getattr(refusal, c.name) for c in _REFUSAL_COLUMNS if c.name != "id"}
+    with store.engine.connect() as db, db.begin():
+        new_id = int(db.execute(_INSERT_REFUSAL, values).scalar_one())
+        if async_mdn is not None:
+            insert_async_mdn(db, async_mdn, inbound_id=None)
+        if new_id > keep:
+            db.execute(_PRUNE_REFUSALS, {"oldest_kept": new_id - keep})
+    return new_id
+
+
+def _refusal(found: RowMapping) -> RefusalRow:
+    return RefusalRow(**{c.name: found[c.name] for c in _REFUSAL_COLUMNS})
+
+
+def get_refusal(store: Store, refusal_id: int) -> RefusalRow | None:
+    """The stored refusal ``refusal_id``, or None."""
+    query = sa.select(inbound_refusals).where(inbound_refusals.c.id == refusal_id)
+    with store.engine.connect() as db:
+        found = db.execute(query).mappings().first()
+    return _refusal(found) if found is not None else None
+
+
+def list_refusals(
+    store: Store,
+    *,
+    partner: str | None = None,
+    reason: str | None = None,
+    limit: int = 1000,
+    newest: bool = False,
+) -> list[RefusalRow]:
+    """Stored refusals, oldest first (``newest``: the last ``limit``), optionally of one
+    partner (name or AS2-From as sent) or reason (RFC 4130 modifier)."""
+    table = inbound_refusals
+    query = sa.select(table).order_by(table.c.id.desc() if newest else table.c.id).limit(limit)
+    if partner is not None:
+        query = query.where(sa.or_(table.c.partner == partner, table.c.sender == partner))
+    if reason is not None:
+        query = query.where(table.c.reason == reason)
+    with store.engine.connect() as db:
+        rows = [_refusal(found) for found in db.execute(query).mappings()]
+    return rows[::-1] if newest else rows

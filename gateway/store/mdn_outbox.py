@@ -166,10 +166,11 @@ def insert_async_mdn(db: Connection, mdn: NewAsyncMdn, *, inbound_id: int | None
         "claimed_by": mdn.claimed_by,
         "claim_expires_at": now + dt.timedelta(seconds=mdn.lease),
     }
-    new_id: int = db.execute(
-        sa.insert(async_mdns).values(**values).returning(async_mdns.c.id)
-    ).scalar_one()
+    new_id: int = db.execute(_INSERT, values).scalar_one()
     return new_id
+
+
+_INSERT = sa.insert(async_mdns).returning(async_mdns.c.id)
 
 
 def record_async_mdn(store: Store, mdn: NewAsyncMdn, *, inbound_id: int | None = None) -> int:

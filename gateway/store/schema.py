@@ -1,4 +1,4 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0006 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0007 create exactly these).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -242,3 +242,32 @@ deliveries.append_column(
 events.append_column(sa.Column("transmission", sa.Integer, nullable=True))
 events.append_column(sa.Column("message_id", sa.String(300), nullable=True))
 sa.Index("ix_events_message_id", events.c.message_id)
+
+# migration 0007: inbound requests we refused (the message could not be opened: unknown partner,
+# decryption-failed, authentication-failed, insufficient security, not AS2 at all). Kept apart
+# from inbound_messages so a refusal never holds the (partner, message_id) slot a corrected
+# re-send needs. ``request``: the raw request (header lines, blank line, body) as received, cut
+# at the endpoint's cap (``request_size`` is the size as received); ``answer``: what we answered
+# (the error MDN, sync or async, or the plain HTTP text when no MDN could be addressed).
+inbound_refusals = sa.Table(
+    "inbound_refusals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    # the configured partner's name when AS2-From names one, else the AS2-From as sent ("")
+    sa.Column("partner", sa.String(200), nullable=False),
+    sa.Column("sender", sa.String(200), nullable=True),
+    sa.Column("recipient", sa.String(200), nullable=True),
+    sa.Column("message_id", sa.String(300), nullable=True),
+    # the RFC 4130 disposition modifier (decryption-failed, authentication-failed, ...)
+    sa.Column("reason", sa.String(60), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("request", sa.LargeBinary, nullable=False),
+    sa.Column("request_size", sa.Integer, nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=False),
+    # sync (in the response), async (POSTed; the outbox row is async_mdns), none (HTTP text)
+    sa.Column("answer_kind", sa.String(20), nullable=False),
+    sa.Column("answer", sa.LargeBinary, nullable=True),
+    sa.Index("ix_inbound_refusals_partner_message", "partner", "message_id"),
+)

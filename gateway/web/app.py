@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from fastapi import BackgroundTasks, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
 
 from connectors.base import Clock, utc_now
 from gateway import __version__
@@ -29,8 +31,17 @@ from gateway.inbound import DEFAULT_RULE_SETS
 from gateway.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
+from gateway.store.engine import checkpoint
+from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
-from gateway.web.as2 import Endpoint, deliver_claimed, receive_mdn, receive_message, sweep_mdns
+from gateway.web.as2 import (
+    Answer,
+    Endpoint,
+    deliver_claimed,
+    receive_mdn,
+    receive_message,
+    sweep_mdns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +88,56 @@ class MdnSweepThread:
             self.stopping.wait(self.interval)
 
 
+class _GatewayApp(FastAPI):
+    """FastAPI, with ``POST /as2`` answered as a plain ASGI handler ahead of FastAPI's routing
+    and middleware stack: per message, that stack (routing, exception and body-limit middleware,
+    one ``send`` wrapper per layer) cost about as much CPU as storing the message. The handler
+    keeps the route's behaviour: the answer in the response, an async MDN POSTed after it, an
+    unexpected error logged and answered 500."""
+
+    as2_endpoint: Endpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = self.as2_endpoint
+        if (
+            endpoint is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].removeprefix(scope.get("root_path", "")) == "/as2"
+        ):
+            await self.as2_message(endpoint, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    @staticmethod
+    async def as2_message(endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+        """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards."""
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        try:
+            answer = await run_in_threadpool(
+                receive_message, endpoint, Headers(scope=scope), b"".join(chunks)
+            )
+        except Exception:
+            log.exception("POST /as2 failed")
+            answer = Answer(500, b"Internal Server Error\n", {"Content-Type": "text/plain"})
+        headers = [(b"content-length", str(len(answer.body)).encode("ascii"))] + [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in answer.headers.items()
+            if name.lower() != "content-length"
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        if answer.mdn_claim is not None:
+            await run_in_threadpool(deliver_claimed, endpoint, answer.mdn_claim)
+
+
 def create_app(
     *,
     store: Store,
@@ -90,6 +151,8 @@ def create_app(
     mdn_retry_delays: Sequence[float] = (1.0, 5.0, 30.0),
     mdn_retry: MdnRetry = DEFAULT_RETRY,
     mdn_sweep_interval: float | None = None,
+    refusal_request_cap: int = REQUEST_CAP,
+    refusals_kept: int = KEEP_REFUSALS,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -103,7 +166,10 @@ def create_app(
     partner did not take; ``mdn_retry``: backoff and give-up limits of the durable async MDN
     outbox; ``mdn_sweep_interval``: when set, the app's lifespan runs the outbox sweep every
     that many seconds in a background thread (``app.state.mdn_sweeps``, a
-    :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown.
+    :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown, when a SQLite store
+    is also checkpointed (:func:`gateway.store.engine.checkpoint`);
+    ``refusal_request_cap``: bytes of a refused request kept with the refusal;
+    ``refusals_kept``: how many refusals are kept (older ones are pruned).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -122,6 +188,8 @@ def create_app(
         match_wait=mdn_match_wait,
         mdn_retry_delays=tuple(mdn_retry_delays),
         mdn_retry=mdn_retry,
+        refusal_request_cap=refusal_request_cap,
+        refusals_kept=refusals_kept,
     )
     sweeps = MdnSweepThread(endpoint, mdn_sweep_interval) if mdn_sweep_interval else None
 
@@ -134,8 +202,9 @@ def create_app(
         finally:
             if sweeps is not None:
                 await run_in_threadpool(sweeps.stop)
+            await run_in_threadpool(checkpoint, store.engine)
 
-    app = FastAPI(
+    app = _GatewayApp(
         title="invoice-gateway",
         version=__version__,
         docs_url=None,
@@ -144,10 +213,13 @@ def create_app(
     )
     app.state.endpoint = endpoint
     app.state.mdn_sweeps = sweeps
+    app.as2_endpoint = endpoint
 
     @app.post("/as2")
     async def as2_message(request: Request, background: BackgroundTasks) -> Response:
-        """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards."""
+        """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards.
+        (``POST /as2`` itself is answered by :meth:`_GatewayApp.as2_message`; this route
+        gives other methods their 405 and documents the path.)"""
         body = await request.body()
         answer = await run_in_threadpool(receive_message, endpoint, request.headers, body)
         if answer.mdn_claim is not None:

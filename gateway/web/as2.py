@@ -4,8 +4,11 @@ them in a worker thread): receive a message and answer its MDN; receive an async
 Receiving (``POST /as2``):
 
 1. :func:`connectors.as2.message.open_message` with the configured partners (decrypt, verify,
-   decompress). A failure is answered with ``processed/error: <modifier>`` (decryption-failed,
-   authentication-failed, insufficient-message-security, unknown-trading-partner, ...).
+   decompress), with the one of our AS2 ids its AS2-To names. A failure is answered with
+   ``processed/error: <modifier>`` (decryption-failed, authentication-failed,
+   insufficient-message-security, unknown-trading-partner, ...) and stored as a refusal
+   (:func:`gateway.store.inbound.record_refusal`: the raw request cut at
+   ``Endpoint.refusal_request_cap``, the reason and the answer; ``igw inbound`` lists them).
 2. :func:`gateway.store.inbound.record_inbound` stores the payload once per (partner,
    Message-ID) before anything else. A Message-ID already stored is a duplicate: answered
    ``processed/warning: duplicate-document`` (RFC 4130 leaves warning texts free; this is the one
@@ -23,7 +26,8 @@ Receiving (``POST /as2``):
    expire and another process sends the MDN.
 
 An unknown partner's async MDN request is not followed (we would POST to a URL an
-unauthenticated sender chose): it gets ``403`` with the reason instead.
+unauthenticated sender chose): it gets ``403`` with the reason instead. Every MDN names the
+AS2-To the message was sent to as its Original-Recipient and is signed by that identity.
 
 Receiving an MDN (``POST /as2/mdn``): :func:`connectors.as2.mdn.parse_mdn` with the sending
 partner's certificates, the MIC compared with the ``Expected-MIC`` the connector's receipt
@@ -40,12 +44,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.as2.connector import expected_mic
 from connectors.as2.errors import As2Error, As2MessageError, MdnError
@@ -58,7 +65,14 @@ from gateway.as2_config import As2Config
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
-from gateway.store.inbound import record_inbound
+from gateway.store.inbound import (
+    KEEP_REFUSALS,
+    REQUEST_CAP,
+    NewRefusal,
+    capped_request,
+    record_inbound,
+    record_refusal,
+)
 from gateway.store.mdn_outbox import (
     DEFAULT_RETRY,
     MdnPoster,
@@ -98,6 +112,10 @@ class Endpoint:
     """Pauses between the in-process tries of a fresh async MDN (then the outbox sweep retries)."""
     mdn_retry: MdnRetry = DEFAULT_RETRY
     """Backoff and give-up limits of async MDNs in the durable outbox."""
+    refusal_request_cap: int = REQUEST_CAP
+    """Bytes of a refused request kept with the refusal (headers first, then the body)."""
+    refusals_kept: int = KEEP_REFUSALS
+    """Refusals kept: storing one prunes those older than the newest this many."""
 
 
 @dataclass(frozen=True)
@@ -158,12 +176,18 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
     """Open, store, interpret and answer one inbound AS2 message (see the module docstring)."""
     config = endpoint.config
     try:
-        opened = open_message(headers, body, local=config.identity, partner_for=config.partner_for)
+        opened = open_message(
+            headers,
+            body,
+            local=config.identity,
+            partner_for=config.partner_for,
+            also=config.also,
+        )
     except As2MessageError as exc:
-        return _refused(endpoint, exc)
+        return _refused(endpoint, exc, headers, body)
     except As2Error as exc:  # the layer's own base: still an answer, never a 500
         wrapped = As2MessageError("unexpected-processing-error", str(exc))
-        return _refused(endpoint, wrapped)
+        return _refused(endpoint, wrapped, headers, body)
     partner = config.partner_config(opened.sender_id)
     name = partner.name if partner is not None else opened.sender_id
     message_id = opened.message_id.strip().strip("<>")
@@ -252,8 +276,8 @@ def _mdn(
 ) -> BuiltMdn:
     return build_mdn(
         original_message_id=opened.message_id,
-        original_recipient=endpoint.config.identity.as2_id,
-        sender=endpoint.config.identity,
+        original_recipient=opened.receiver_id,
+        sender=endpoint.config.identity_for(opened.receiver_id) or endpoint.config.identity,
         receiver_id=opened.sender_id,
         disposition=disposition,
         mic=opened.mic,
@@ -263,23 +287,37 @@ def _mdn(
     )
 
 
-def _refused(endpoint: Endpoint, exc: As2MessageError) -> Answer:
-    """An error MDN for a message we could not open (or a plain HTTP error when none can be
-    built: no Message-ID, no MDN requested, or an unknown sender asking for an async one)."""
+def _refused(
+    endpoint: Endpoint, exc: As2MessageError, headers: Mapping[str, str], body: bytes
+) -> Answer:
+    """Answer a message we could not open — an error MDN (sync, or async to a known partner),
+    or a plain HTTP error when none can be built (no Message-ID, no MDN requested, or an unknown
+    sender asking for an async one) — and store the refusal with the raw request (cut at
+    ``endpoint.refusal_request_cap``), the reason and that answer."""
     log.warning("AS2 message %s from %s refused: %s", exc.message_id, exc.sender_id, exc)
+    config = endpoint.config
+    partner = config.partner_config(exc.sender_id) if exc.sender_id else None
+    name = partner.name if partner is not None else (exc.sender_id or "")
+    refusal = functools.partial(_refusal, endpoint, exc, headers, body, name)
     if not exc.message_id or exc.mdn_request is None:
-        return _text(400, f"AS2 message refused: processed/error: {exc.modifier}: {exc.text}")
-    known = exc.sender_id is not None and endpoint.config.partner_for(exc.sender_id) is not None
-    if exc.mdn_request.async_url and not known:
-        return _text(
+        answer = _text(400, f"AS2 message refused: processed/error: {exc.modifier}: {exc.text}")
+        return _store_refusal(
+            endpoint, refusal(answer=answer, kind="none", answered=answer.body), answer
+        )
+    if exc.mdn_request.async_url and partner is None:
+        answer = _text(
             403,
             f"AS2 message refused: processed/error: {exc.modifier}: {exc.text} "
             "(no asynchronous MDN is sent to an unknown partner)",
         )
+        return _store_refusal(
+            endpoint, refusal(answer=answer, kind="none", answered=answer.body), answer
+        )
+    ours = config.identity_for(exc.receiver_id) if exc.receiver_id else None
     mdn = build_mdn(
         original_message_id=exc.message_id,
-        original_recipient=endpoint.config.identity.as2_id,
-        sender=endpoint.config.identity,
+        original_recipient=exc.receiver_id or config.identity.as2_id,
+        sender=ours or config.identity,
         receiver_id=exc.sender_id or "",
         disposition=Disposition(kind="processed", modifier=exc.modifier, severity="error"),
         mic=None,
@@ -287,23 +325,76 @@ def _refused(endpoint: Endpoint, exc: As2MessageError) -> Answer:
         text=f"The AS2 message could not be processed: {exc.text}",
         now=endpoint.clock(),
     )
-    partner = endpoint.config.partner_config(exc.sender_id) if exc.sender_id else None
-    return _deliver(
-        endpoint,
-        mdn,
-        exc.mdn_request,
-        f"refused ({exc.modifier}); MDN follows asynchronously",
-        partner=partner.name if partner is not None else (exc.sender_id or ""),
-        message_id=exc.message_id.strip().strip("<>"),
+    message_id = exc.message_id.strip().strip("<>")
+    if exc.mdn_request.async_url:
+        pending = _pending(endpoint, mdn, exc.mdn_request.async_url, name, message_id)
+        answer = _accepted(f"refused ({exc.modifier}); MDN follows asynchronously", pending)
+        record_refusal(
+            endpoint.store,
+            refusal(answer=answer, kind="async", answered=mdn_bytes(mdn)),
+            keep=endpoint.refusals_kept,
+            async_mdn=pending,
+        )
+        return answer
+    answer = Answer(200, mdn.body, mdn.headers)
+    return _store_refusal(
+        endpoint, refusal(answer=answer, kind="sync", answered=mdn_bytes(mdn)), answer
     )
+
+
+def _refusal(
+    endpoint: Endpoint,
+    exc: As2MessageError,
+    headers: Mapping[str, str],
+    body: bytes,
+    partner: str,
+    *,
+    answer: Answer,
+    kind: str,
+    answered: bytes,
+) -> NewRefusal:
+    head = "".join(f"{key}: {value}\r\n" for key, value in headers.items()).encode("utf-8")
+    request, size = capped_request(head, body, endpoint.refusal_request_cap)
+    return NewRefusal(
+        received_at=endpoint.clock(),
+        channel=CHANNEL,
+        partner=partner[:200],
+        sender=exc.sender_id[:200] if exc.sender_id else None,
+        recipient=exc.receiver_id[:200] if exc.receiver_id else None,
+        message_id=exc.message_id.strip().strip("<>")[:300] if exc.message_id else None,
+        reason=exc.modifier[:60],
+        detail=exc.text,
+        request=request,
+        request_size=size,
+        http_status=answer.status,
+        answer_kind=kind,
+        answer=answered,
+    )
+
+
+def _store_refusal(endpoint: Endpoint, refusal: NewRefusal, answer: Answer) -> Answer:
+    """Store a refusal answered in the response; a store that fails does not change the answer
+    (the refusal is logged instead)."""
+    try:
+        record_refusal(endpoint.store, refusal, keep=endpoint.refusals_kept)
+    except SQLAlchemyError as exc:
+        log.error(
+            "AS2 refusal of %s from %s not stored (%s): %s",
+            refusal.message_id,
+            refusal.sender,
+            refusal.reason,
+            exc,
+        )
+    return answer
 
 
 def http_poster(
     timeout: float = 30.0, client_factory: Callable[[], httpx.Client] | None = None
 ) -> MdnPoster:
     """One-try POSTer of async MDNs over httpx (``client_factory`` makes the client; default
-    ``httpx.Client(timeout=timeout)``). Unreachable, 5xx, 408 and 429 are worth retrying; other
-    answers and non-http(s) addresses are final (RFC 4130 also allows mailto:, which this
+    ``httpx.Client(timeout=timeout)`` with TCP_NODELAY, so the body does not wait behind the
+    headers for the partner's delayed ACK). Unreachable, 5xx, 408 and 429 are worth retrying;
+    other answers and non-http(s) addresses are final (RFC 4130 also allows mailto:, which this
     gateway does not send)."""
 
     def post(url: str, headers: Mapping[str, str], body: bytes) -> PostResult:
@@ -311,7 +402,7 @@ def http_poster(
             return PostResult(
                 False, f"return address {url!r}: only http(s) addresses are supported", True
             )
-        client = client_factory() if client_factory is not None else httpx.Client(timeout=timeout)
+        client = client_factory() if client_factory is not None else _client(timeout)
         try:
             with client:
                 response = client.post(url, content=body, headers=dict(headers))
@@ -324,6 +415,11 @@ def http_poster(
         return PostResult(False, f"POST to {url}: HTTP {response.status_code} {text}", final)
 
     return post
+
+
+def _client(timeout: float) -> httpx.Client:
+    nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(socket_options=nodelay))
 
 
 def endpoint_poster(endpoint: Endpoint) -> MdnPoster:

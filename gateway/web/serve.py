@@ -1,5 +1,8 @@
 """``igw serve``: run the web app (AS2 endpoint, MDN receiver, health) with uvicorn; the app's
-lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``).
+lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``) and
+checkpoints a SQLite store on shutdown. At start it reports (stderr) every ``as2`` channel of the
+buyer profiles (``--profiles``, else IGW_PROFILES or config/buyers) whose partner, own AS2 id or
+partner certificate the AS2 folder does not know: their async MDNs would be refused.
 
 Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 
@@ -11,9 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gateway.as2_config import As2Config
+    from gateway.profile import BuyerProfile
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -36,7 +43,9 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         help=f"AS2 folder with local.toml and partners/ (default {DEFAULT_CONFIG})",
     )
     p.add_argument(
-        "--profiles", default=None, help="buyer profile folder (acks are matched per buyer)"
+        "--profiles",
+        default=None,
+        help="buyer profile folder (acks are matched per buyer; as2 channels checked at start)",
     )
     p.add_argument("--rules", default="en16931", help="rule sets for inbound invoices (comma list)")
     p.add_argument(
@@ -52,6 +61,23 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _channel_warnings(
+    config: As2Config, args: argparse.Namespace, profiles: list[BuyerProfile]
+) -> list[str]:
+    """The as2 channels of the buyer profiles (``--profiles``, else IGW_PROFILES or the default
+    folder when it loads) that this configuration does not know."""
+    from gateway.as2_config import channel_problems
+    from gateway.cli import DEFAULT_PROFILES
+    from gateway.profiles import load_profiles
+
+    if not profiles and not args.profiles:
+        try:
+            profiles = list(load_profiles(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES))
+        except (ConfigError, OSError):
+            return []  # only checked here; igw run reports a broken profile folder
+    return channel_problems(config, profiles, folder=args.as2_config)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the AS2 configuration and the store, then serve until interrupted."""
     import uvicorn
@@ -60,6 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.cli import DEFAULT_STORE_URL
     from gateway.profiles import load_profiles
     from gateway.store import Store
+    from gateway.store.engine import checkpoint
     from gateway.web import create_app
 
     url = args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL
@@ -70,6 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"igw serve: {exc}", file=sys.stderr)
         return 2
     for warning in config.warnings:
+        print(f"igw serve: warning: {warning}", file=sys.stderr)
+    for warning in _channel_warnings(config, args, profiles):
         print(f"igw serve: warning: {warning}", file=sys.stderr)
     store = Store.open(url)
     store.migrate()
@@ -97,5 +126,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", **tls)
     finally:
+        checkpoint(store.engine)  # the app's shutdown did too; this covers a failed start
         store.close()
     return 0
