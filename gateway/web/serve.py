@@ -47,7 +47,12 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="buyer profile folder (acks are matched per buyer; as2 channels checked at start)",
     )
-    p.add_argument("--rules", default="en16931", help="rule sets for inbound invoices (comma list)")
+    p.add_argument(
+        "--rules",
+        default="en16931",
+        help="in-process rule sets every inbound invoice gets (comma list), in addition to those "
+        "of its scenario (BT-24: Peppol, XRechnung, ...)",
+    )
     p.add_argument(
         "--mdn-sweep-interval",
         type=float,
