@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 from gateway.errors import InvoiceRejected, Problem
@@ -39,6 +38,7 @@ from mappings.cii.codes import (
     TENDER_TYPE,
     VAT_SCHEME,
 )
+from mappings.xmlchars import xml_bytes
 from mappings.xmltext import day102, esc, num
 
 _HEAD = (
@@ -180,40 +180,6 @@ def _allowance_charge(a: Out, item: AllowanceCharge | LineAllowanceCharge, charg
         _rate(a, item.vat_rate)
         a("</ram:CategoryTradeTax>")
     a("</ram:SpecifiedTradeAllowanceCharge>")
-
-
-# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
-_C0_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for n, item in enumerate(value):
-            yield from _strings(item, f"{path}[{n}]")
-
-
-def _not_xml(invoice: Invoice) -> InvoiceRejected:
-    """Name every field holding a character XML cannot carry (slow path, errors only)."""
-    problems = [
-        Problem(
-            invoice.number,
-            path,
-            bt_of(path),
-            value,
-            "INPUT",
-            "contains a character XML 1.0 cannot carry (control character or lone surrogate)",
-            "printable text; tab, line feed and carriage return are allowed",
-        )
-        for path, value in _strings(invoice.model_dump(), "")
-        if _NOT_XML.search(value) is not None
-    ]
-    return InvoiceRejected(invoice.number, problems)
 
 
 def _missing(invoice: Invoice, path: str) -> InvoiceRejected:
@@ -653,14 +619,7 @@ def render_cii(invoice: Invoice, guideline: str, business_process: str | None = 
     _settlement(a, invoice)
     a("</rsm:SupplyChainTradeTransaction>")
     a(_TAIL)
-    text = "".join(out)
-    try:
-        data = text.encode("utf-8")  # fails on lone surrogates
-    except UnicodeEncodeError:
-        raise _not_xml(invoice) from None
-    # One C-speed pass (a regex over the whole text costs several times more).
-    if len(data.translate(None, _C0_BYTES)) != len(data) or "\ufffe" in text or "\uffff" in text:
-        raise _not_xml(invoice)
+    data = xml_bytes("".join(out), invoice)
     if b"\r" in data:  # parsers turn CR and CRLF into LF; a reference keeps CR (only data has CR)
         data = data.replace(b"\r", b"&#13;")
     return data

@@ -39,6 +39,7 @@ from mappings.ubl.names import (
     PROJECT_CODE,
     SEPA_SCHEME,
 )
+from mappings.xmlchars import xml_bytes
 from mappings.xmltext import esc as _escape
 from mappings.xmltext import num
 
@@ -548,4 +549,4 @@ def render_ubl(invoice: Invoice, customization_id: str, profile_id: str | None) 
     for line in invoice.lines:
         _line(add, line, cur, line_tag, qty_tag)
     add(f"</{root}>")
-    return "".join(out).encode("utf-8")
+    return xml_bytes("".join(out), invoice)
