@@ -560,6 +560,94 @@ def decimals(record: Record, rng: random.Random) -> list[Edit]:
     return [(path, rng.choice(("10.001", "4.3500", "12", "0.12345")))]
 
 
+GREEK_TINS = ("094019245", "090000045", "123456789")
+
+
+def greek_seller(record: Record, rng: random.Random) -> list[Edit]:
+    """A Greek seller (VAT prefix EL) with an invoice number of the Greek structure, or not."""
+    tin = rng.choice(GREEK_TINS)
+    year, month, day = str(record["issue_date"]).split("-")
+    date = rng.choice((f"{day}/{month}/{year}", f"{day}/{month}/{year}", "1/1/2020", "x"))
+    segments = [
+        tin,
+        date,
+        rng.choice(("0", "12", "-1", "a")),
+        rng.choice(("1.1", "2.1", "9.9")),
+        rng.choice(("A", "")),
+        rng.choice(("42", "")),
+    ]
+    count = rng.choice((6, 6, 6, 5, 7))
+    number = "|".join([*segments, "x"][:count])
+    edits: list[Edit] = [
+        ("number", number),
+        ("seller.vat_id", f"EL{tin}"),
+        ("seller.address.country", rng.choice(("GR", "GR", "DE"))),
+        ("seller.trading_name", rng.choice(("Ellas AE", ""))),
+        ("buyer.trading_name", rng.choice(("Agorastis", ""))),
+        ("seller.electronic_address", {"value": tin, "scheme": rng.choice(("9933", "0088"))}),
+    ]
+    if rng.random() < 0.5:
+        edits.append(
+            (
+                "supporting_documents",
+                [
+                    {"reference": rng.choice(("400001", "0123")), "description": "##M.AR.K##"},
+                    {
+                        "reference": "url",
+                        "description": "##INVOICE|URL##",
+                        **({"external_uri": "https://example.gr/i"} if rng.random() < 0.5 else {}),
+                    },
+                ],
+            )
+        )
+    if rng.random() < 0.3:
+        edits.append(("buyer.vat_id", f"EL{rng.choice(GREEK_TINS)}"))
+        edits.append(
+            ("buyer.electronic_address", {"value": rng.choice(GREEK_TINS), "scheme": "9933"})
+        )
+    return edits
+
+
+def icelandic_seller(record: Record, rng: random.Random) -> list[Edit]:
+    """A seller in Iceland, with or without kennitala, street, EINDAGI; buyer there too."""
+    edits: list[Edit] = [("seller.address.country", "IS"), ("seller.vat_id", DROP)]
+    if rng.random() < 0.6:
+        edits.append(
+            (
+                "seller.legal_registration",
+                {"value": "5902697199", "scheme": rng.choice(("0196", "0088"))},
+            )
+        )
+    if rng.random() < 0.3:
+        edits.append(("seller.address.line1", DROP))
+    if rng.random() < 0.4:
+        edits.append(
+            (
+                "supporting_documents",
+                [
+                    {
+                        "reference": rng.choice(("2026-12-31", "2026-01-01", "31.12.2026")),
+                        "description": "EINDAGI",
+                    }
+                ],
+            )
+        )
+    if rng.random() < 0.3:
+        edits.append(
+            (
+                "payment",
+                {
+                    "means_code": rng.choice(("9", "42")),
+                    "credit_transfers": [{"account_id": rng.choice(("012345678901", "0123"))}],
+                },
+            )
+        )
+    if rng.random() < 0.3:
+        edits.append(("buyer.address.country", "IS"))
+        edits.append(("buyer.vat_id", DROP))
+    return edits
+
+
 MUTATIONS: dict[str, Mutation] = {
     "blank_optional": blank_optional,
     "blank_any": blank_any,
@@ -586,6 +674,8 @@ MUTATIONS: dict[str, Mutation] = {
     "category_change": category_change,
     "endpoints": endpoints,
     "decimals": decimals,
+    "greek_seller": greek_seller,
+    "icelandic_seller": icelandic_seller,
 }
 # Control characters are refused at intake; drawn less often so most variants reach the rules.
 _WEIGHTS = {name: (1 if name == "control_char" else 3) for name in MUTATIONS}
