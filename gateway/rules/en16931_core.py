@@ -129,6 +129,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             if item.standard_id is not None and blank(item.standard_id.scheme):
                 fail("BR-64", f"{p}.item.standard_id.scheme", None,
                      "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
+                if facts.syntax == "cii":  # the GlobalID without schemeID, as CII states it
+                    fail("CII-SR-046", f"{p}.item.standard_id.scheme", None,
+                         "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
             for k, cls in enumerate(item.classifications):
                 if blank(cls.scheme):
                     fail("BR-65", f"{p}.item.classifications[{k}].scheme", cls.scheme,

@@ -98,7 +98,7 @@ def _identifiers(invoice: Invoice) -> Iterator[tuple[str, Identifier]]:
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """The PEPPOL-EN16931-R/P/CL and PEPPOL-COMMON rules on ``invoice``."""
     fail = report.fail
-    both_de = facts.seller_country == "DE" and facts.buyer_country == "DE"
+    both_de = facts.peppol_de_parties
     process = invoice.business_process
     profile = DEFAULT_PROFILE if not process else PROFILES.get(" ".join(process.split()))
     if profile is None:

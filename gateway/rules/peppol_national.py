@@ -33,8 +33,8 @@ _SE_RATES = frozenset({25, 12, 6})
 
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """The national rules for the seller's country on ``invoice``."""
-    seller_country, buyer_country = facts.seller_country, facts.buyer_country
-    if seller_country == "DE" and buyer_country == "DE":
+    seller_country = facts.seller_country
+    if facts.peppol_de_parties:
         german.rules(invoice, facts, report, DE_IDS)
     checker = _COUNTRY.get(seller_country)
     if checker is not None:
