@@ -236,7 +236,7 @@ def test_in_process_rules_agree_with_official_artefacts(
     assert not failures, "\n".join(failures)
 
 
-def test_judge_reports_a_false_accept_it_is_shown() -> None:
+def test_figures_count_false_accepts_and_equal_rule_ids() -> None:
     """The comparison counts a variant the official rejects and we pass as a false accept."""
     outcomes = [
         Outcome(0, "peppol-bis3", "compared", (), ("BR-52",)),
