@@ -17,6 +17,7 @@ and a control character makes the output not XML at all. So, before validation:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from gateway.errors import Problem
@@ -40,7 +41,12 @@ def not_xml_message(text: str) -> str:
 
 
 def _required(loc: Loc, key: str) -> bool:
-    model = model_at(loc)
+    return _required_at(tuple(p for p in loc if isinstance(p, str)), key)
+
+
+@lru_cache(maxsize=1024)
+def _required_at(names: tuple[str, ...], key: str) -> bool:
+    model = model_at(names)
     if model is None or key not in model.model_fields:
         return False
     return model.model_fields[key].is_required()
