@@ -425,6 +425,29 @@ CASES: list[Case] = [
             ),
         },
     ),
+    Case(
+        "lower-case tax currency: BT-111's currencyID (PEPPOL-EN16931-CL007), variant other-2:517",
+        "erp-export.json#16",
+        [("tax_currency", "eur"), ("project_reference", "")],
+        {
+            "peppol-bis3": ("BR-CL-03", "BR-CL-05", "PEPPOL-EN16931-CL007"),
+            "xrechnung-ubl": ("BR-CL-03", "BR-CL-05"),
+            "xrechnung-cii": ("BR-CL-03", "BR-CL-05"),
+            "facturx-en16931": ("BR-CL-03", "BR-CL-05"),
+        },
+    ),
+    Case(
+        "58 with a creditor id only: no PaymentMandate in UBL (BR-DE-23-b), variant other-2:917",
+        "erp-export.json#3",
+        [
+            ("payment.means_code", "58"),
+            ("payment.direct_debit", {"creditor_id": "DE98ZZZ09999999999"}),
+            ("payee", {"name": "Inkasso AG"}),
+        ],
+        {
+            "xrechnung-cii": ("BR-DE-23-b", "BR-DE-30", "BR-DE-31"),
+        },
+    ),
 ]
 
 

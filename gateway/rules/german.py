@@ -136,7 +136,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
             if not transfers:
                 fail("BR-DE-23-a", "payment.credit_transfers", (),
                      "credit transfer without an account", "a credit transfer (BG-17)")
-            if card is not None or debit is not None:
+            if card is not None or mandate:
                 fail("BR-DE-23-b", "payment", code,
                      "credit transfer with card or direct debit data", "only BG-17")
             if code == "58":
@@ -148,7 +148,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
             if card is None:
                 fail("BR-DE-24-a", "payment.card", None, "card payment without card data",
                      "payment card information (BG-18)")
-            if transfers or debit is not None:
+            if transfers or mandate:
                 fail("BR-DE-24-b", "payment", code,
                      "card payment with credit transfer or direct debit data", "only BG-18")
         elif code == "59":

@@ -262,6 +262,14 @@ def _codes(invoice: Invoice, report: Report, both_de: bool, known_profile: bool)
     if invoice.currency not in cl.PEPPOL_ISO_4217:
         fail("PEPPOL-EN16931-CL007", "currency", invoice.currency,
              "amounts carry an unknown currency", "an ISO 4217 alpha-3 code")
+    tax_cur = invoice.tax_currency
+    acc = invoice.totals.vat_in_accounting_currency if invoice.totals else None
+    # BT-111 is written with currencyID = BT-6 when the currencies differ.
+    if (tax_cur is not None and tax_cur != invoice.currency and acc is not None
+            and tax_cur not in cl.PEPPOL_ISO_4217):
+        fail("PEPPOL-EN16931-CL007", "tax_currency", tax_cur,
+             "the VAT total in accounting currency carries an unknown currency",
+             "an ISO 4217 alpha-3 code")
     for path, ea in (("seller.electronic_address", invoice.seller.electronic_address),
                      ("buyer.electronic_address", invoice.buyer.electronic_address)):
         if ea is not None and ea.scheme is not None and ea.scheme not in cl.PEPPOL_EAS:
