@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TypeGuard
 
 # A carriage return is written as a character reference: XML parsers normalise a literal CR away.
 _ESCAPES = str.maketrans(
@@ -18,6 +19,15 @@ _ESCAPES = str.maketrans(
 def esc(text: str) -> str:
     """Escape text for element content and double-quoted attribute values."""
     return text.translate(_ESCAPES)
+
+
+def given(text: str | None) -> TypeGuard[str]:
+    """Whether an optional text is there to write: not None, not empty, not only whitespace.
+
+    An empty or whitespace-only element fails PEPPOL-EN16931-R008 (and e.g. BR-52); intake
+    already drops such values, an Invoice built in code may still hold them.
+    """
+    return text is not None and text != "" and not text.isspace()
 
 
 def num(value: Decimal) -> str:

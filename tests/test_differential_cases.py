@@ -529,3 +529,37 @@ def test_blank_texts_are_absent_and_blank_mandatory_ones_missing() -> None:
 def test_drop_sentinel_is_used_by_cases() -> None:
     """The cases use DROP to remove keys (the edit language of the generator)."""
     assert any(v is DROP for c in CASES for _, v in c.edits)
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_renderers_write_no_empty_element_for_an_empty_text(target: str) -> None:
+    """An Invoice built in code with empty optional texts renders without empty elements."""
+    import re
+
+    from builders import simple_invoice
+
+    from gateway.totals import complete
+    from gateway.validation import validate
+
+    invoice = complete(
+        simple_invoice(
+            1,
+            tender_reference="",
+            project_reference=" ",
+            contract_reference="",
+            buyer_accounting_reference="",
+            payment_terms=" ",
+        )
+    )
+    document = resolve_mapping(target).render(invoice, BuyerProfile(format=target))
+    # (ApplicableHeaderTradeDelivery is a mandatory, possibly empty, CII group)
+    empty = re.findall(
+        rb"<(\w+:\w+)(?:\s[^>]*)?>\s*</\1>",
+        document.content.replace(
+            b"<ram:ApplicableHeaderTradeDelivery></ram:ApplicableHeaderTradeDelivery>", b""
+        ),
+    )
+    assert empty == []
+    report = validate(document, TARGETS[target][1])
+    fatal = {p.rule for p in report.findings if p.flag == "fatal"}
+    assert not fatal & {"PEPPOL-EN16931-R008", "BR-52"}

@@ -39,7 +39,7 @@ from mappings.cii.codes import (
     VAT_SCHEME,
 )
 from mappings.xmlchars import xml_bytes
-from mappings.xmltext import day102, esc, num
+from mappings.xmltext import day102, esc, given, num
 
 _HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<rsm:CrossIndustryInvoice'
@@ -70,7 +70,7 @@ def _date(tag: str, value: dt.date) -> str:
 
 
 def _text(a: Out, tag: str, value: str | None) -> None:
-    if value is not None:
+    if given(value):
         a(f"<ram:{tag}>{esc(value)}</ram:{tag}>")
 
 
@@ -202,7 +202,7 @@ def _missing(invoice: Invoice, path: str) -> InvoiceRejected:
 def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     a("<ram:IncludedSupplyChainTradeLineItem><ram:AssociatedDocumentLineDocument>")
     a(f"<ram:LineID>{esc(line.id)}</ram:LineID>")
-    if line.note is not None:
+    if line.note is not None and given(line.note):
         a(f"<ram:IncludedNote><ram:Content>{esc(line.note)}</ram:Content></ram:IncludedNote>")
     a("</ram:AssociatedDocumentLineDocument><ram:SpecifiedTradeProduct>")
     item = line.item
@@ -231,7 +231,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
             "</ram:OriginTradeCountry>"
         )
     a("</ram:SpecifiedTradeProduct><ram:SpecifiedLineTradeAgreement>")
-    if line.order_line_reference is not None:
+    if line.order_line_reference is not None and given(line.order_line_reference):
         a(
             "<ram:BuyerOrderReferencedDocument>"
             f"<ram:LineID>{esc(line.order_line_reference)}</ram:LineID>"
@@ -282,7 +282,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     )
     if line.object_id is not None:
         _object_reference(a, line.object_id)
-    if line.accounting_reference is not None:
+    if line.accounting_reference is not None and given(line.accounting_reference):
         a(
             "<ram:ReceivableSpecifiedTradeAccountingAccount>"
             f"<ram:ID>{esc(line.accounting_reference)}</ram:ID>"
@@ -303,7 +303,7 @@ def _object_reference(a: Out, ident: Identifier) -> None:
 
 
 def _referenced(a: Out, tag: str, value: str | None) -> None:
-    if value is not None:
+    if value is not None and given(value):
         a(f"<ram:{tag}><ram:IssuerAssignedID>{esc(value)}</ram:IssuerAssignedID></ram:{tag}>")
 
 
@@ -367,7 +367,7 @@ def _agreement(a: Out, invoice: Invoice) -> None:
                 "</ram:AttachmentBinaryObject>"
             )
         a("</ram:AdditionalReferencedDocument>")
-    if invoice.tender_reference is not None:
+    if invoice.tender_reference is not None and given(invoice.tender_reference):
         a(
             "<ram:AdditionalReferencedDocument>"
             f"<ram:IssuerAssignedID>{esc(invoice.tender_reference)}</ram:IssuerAssignedID>"
@@ -375,7 +375,7 @@ def _agreement(a: Out, invoice: Invoice) -> None:
         )
     if invoice.invoiced_object is not None:
         _object_reference(a, invoice.invoiced_object)
-    if invoice.project_reference is not None:
+    if invoice.project_reference is not None and given(invoice.project_reference):
         a(
             "<ram:SpecifiedProcuringProject>"
             f"<ram:ID>{esc(invoice.project_reference)}</ram:ID>"
@@ -450,7 +450,7 @@ def _payment_means(a: Out, invoice: Invoice) -> None:
             if not iban:  # XSD order: IBANID, AccountName, ProprietaryID
                 a(f"<ram:ProprietaryID>{esc(transfer.account_id)}</ram:ProprietaryID>")
             a("</ram:PayeePartyCreditorFinancialAccount>")
-            if transfer.provider_id is not None:
+            if transfer.provider_id is not None and given(transfer.provider_id):
                 a(
                     "<ram:PayeeSpecifiedCreditorFinancialInstitution>"
                     f"<ram:BICID>{esc(transfer.provider_id)}</ram:BICID>"
@@ -535,7 +535,7 @@ def _settlement(a: Out, invoice: Invoice) -> None:
                 f"{day102(preceding.issue_date)}</qdt:DateTimeString></ram:FormattedIssueDateTime>"
             )
         a("</ram:InvoiceReferencedDocument>")
-    if invoice.buyer_accounting_reference is not None:
+    if invoice.buyer_accounting_reference is not None and given(invoice.buyer_accounting_reference):
         a(
             "<ram:ReceivableSpecifiedTradeAccountingAccount>"
             f"<ram:ID>{esc(invoice.buyer_accounting_reference)}</ram:ID>"
