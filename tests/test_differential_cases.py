@@ -448,6 +448,26 @@ CASES: list[Case] = [
             "xrechnung-cii": ("BR-DE-23-b", "BR-DE-30", "BR-DE-31"),
         },
     ),
+    Case(
+        "seller in GR with a foreign tax representative: GR-R-009 reads another country, variant 7400",
+        "erp-export.json#20",
+        [
+            (
+                "payee",
+                {
+                    "name": "Präzisionsuhren Zürich AG",
+                    "identifier": {"value": "DE98ZZZ09999999999", "scheme": "SEPA"},
+                },
+            ),
+            ("seller.address.country", "GR"),
+        ],
+        {
+            "peppol-bis3": ("GR-R-009", "UBL-SR-19", "UBL-SR-20", "UBL-SR-21"),
+            "xrechnung-ubl": ("UBL-SR-19", "UBL-SR-20", "UBL-SR-21"),
+            "xrechnung-cii": ("BR-17", "BR-CL-10"),
+            "facturx-en16931": ("BR-17", "BR-CL-10"),
+        },
+    ),
 ]
 
 

@@ -47,10 +47,18 @@ def _segment(segments: list[str], n: int) -> str:
 
 def greece(invoice: Invoice, facts: Facts, report: Report) -> None:
     """GR-R-001..010 when the supplier is Greek."""
-    if facts.peppol_supplier_country not in ("GR", "EL"):
-        return
     fail = report.fail
     seller, buyer = invoice.seller, invoice.buyer
+    # GR-R-009 reads $accountingSupplierCountry: seller VAT prefix, else address (no tax
+    # representative), so it can apply where $supplierCountry is not Greek.
+    endpoint = seller.electronic_address
+    if _country_of(seller.vat_id, seller.address.country) in ("GR", "EL") and endpoint and not (
+        endpoint.scheme == "9933" and tin_ok(endpoint.value)
+    ):
+        fail("GR-R-009", "seller.electronic_address", endpoint.value,
+             "a Greek seller's endpoint is its TIN", "scheme 9933 with the 9-digit TIN")
+    if facts.peppol_supplier_country not in ("GR", "EL"):
+        return
     segments = invoice.number.split("|")
     number = invoice.number
     accepted = "TIN|DD/MM/YYYY|branch|type|series|number (Greek invoice number)"
@@ -109,12 +117,6 @@ def greece(invoice: Invoice, facts: Facts, report: Report) -> None:
     if blank(buyer.trading_name):
         fail("GR-R-005", "buyer.trading_name", None, "a Greek invoice names the buyer's trade",
              "the buyer trading name (BT-45)")
-    endpoint = seller.electronic_address
-    if _country_of(seller.vat_id, seller.address.country) in ("GR", "EL") and endpoint and not (
-        endpoint.scheme == "9933" and tin_ok(endpoint.value)
-    ):
-        fail("GR-R-009", "seller.electronic_address", endpoint.value,
-             "a Greek seller's endpoint is its TIN", "scheme 9933 with the 9-digit TIN")
     if _country_of(buyer.vat_id, buyer.address.country) not in ("GR", "EL"):
         return
     bvat = buyer.vat_id
