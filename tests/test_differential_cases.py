@@ -449,7 +449,7 @@ CASES: list[Case] = [
         },
     ),
     Case(
-        "seller in GR with a foreign tax representative: GR-R-009 reads another country, variant 7400",
+        "seller in GR, foreign tax representative: GR-R-009 reads another country, variant 7400",
         "erp-export.json#20",
         [
             (
