@@ -362,7 +362,12 @@ def negative_zero(record: Record, rng: random.Random) -> list[Edit]:
 def gross_price(record: Record, rng: random.Random) -> list[Edit]:
     """A gross price (BT-148) below, at or above the net price, with or without a discount."""
     n = rng.randrange(len(record["lines"]))
-    net = Decimal(str(record["lines"][n]["price"]["net"]))
+    try:
+        net = Decimal(str(get_path(record, f"lines[{n}].price.net")).strip())
+    except ArithmeticError:  # an earlier edit blanked or broke it
+        net = Decimal("10.00")
+    if not net.is_finite():
+        net = Decimal("10.00")
     gross = net + rng.choice((Decimal("-1.00"), Decimal(0), Decimal("1.50"), Decimal("0.01")))
     edits: list[Edit] = [(f"lines[{n}].price.gross", str(gross))]
     if rng.random() < 0.4:
@@ -378,9 +383,9 @@ def credit_note(record: Record, rng: random.Random) -> list[Edit]:
     n = rng.randrange(len(record["lines"]))
     what = rng.random()
     if what < 0.4:
-        edits.append((f"lines[{n}].quantity", f"-{record['lines'][n]['quantity']}"))
+        edits.append((f"lines[{n}].quantity", f"-{get_path(record, f'lines[{n}].quantity')}"))
     elif what < 0.6:
-        edits.append((f"lines[{n}].price.net", f"-{record['lines'][n]['price']['net']}"))
+        edits.append((f"lines[{n}].price.net", f"-{get_path(record, f'lines[{n}].price.net')}"))
     elif what < 0.8:
         edits.append(
             (f"lines[{n}].allowances", [{"amount": "1.00", "percentage": "10", "reason": "Rabatt"}])
@@ -648,6 +653,35 @@ def icelandic_seller(record: Record, rng: random.Random) -> list[Edit]:
     return edits
 
 
+def breakdown_amounts(record: Record, rng: random.Random) -> list[Edit]:
+    """A VAT breakdown the ERP computed itself: amounts off, a category or rate missing."""
+    line = record["lines"][rng.randrange(len(record["lines"]))]
+    entry: Record = {"category": line["vat_category"]}
+    if "vat_rate" in line and rng.random() < 0.8:
+        entry["rate"] = line["vat_rate"]
+    if rng.random() < 0.6:
+        entry["taxable_amount"] = rng.choice(("100.00", "0.00", "-5.00", "99.999"))
+    if rng.random() < 0.6:
+        entry["tax_amount"] = rng.choice(("19.00", "0.00", "0.01", "-0.00"))
+    return [("vat_breakdown", [entry])]
+
+
+def document_allowance(record: Record, rng: random.Random) -> list[Edit]:
+    """A document allowance or charge with its own category, rate, reason and code."""
+    entry: Record = {
+        "amount": rng.choice(("10.00", "0.50", "-1.00", "0.00")),
+        "vat_category": rng.choice(("S", "Z", "E", "AE", "K", "G", "O", "L", "M")),
+    }
+    rate = rng.choice((None, "0", "7", "19"))
+    if rate is not None:
+        entry["vat_rate"] = rate
+    if rng.random() < 0.6:
+        entry["reason"] = "Skonto"
+    if rng.random() < 0.5:
+        entry["reason_code"] = rng.choice(("95", "100", "ZZZ", "FC", "ABL"))
+    return [(rng.choice(("allowances", "charges")), [entry])]
+
+
 MUTATIONS: dict[str, Mutation] = {
     "blank_optional": blank_optional,
     "blank_any": blank_any,
@@ -676,6 +710,8 @@ MUTATIONS: dict[str, Mutation] = {
     "decimals": decimals,
     "greek_seller": greek_seller,
     "icelandic_seller": icelandic_seller,
+    "breakdown_amounts": breakdown_amounts,
+    "document_allowance": document_allowance,
 }
 # Control characters are refused at intake; drawn less often so most variants reach the rules.
 _WEIGHTS = {name: (1 if name == "control_char" else 3) for name in MUTATIONS}
@@ -693,7 +729,10 @@ def variant(n: int, seed: str = SEED) -> tuple[str, list[str], list[Edit]]:
     for _ in range(rng.choice((1, 1, 2, 3))):
         kind = rng.choices(names, weights)[0]
         current = apply(record, edits)
-        edits += MUTATIONS[kind](current, rng)
+        try:
+            edits += MUTATIONS[kind](current, rng)
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError):
+            continue  # an earlier edit removed what this kind changes (still deterministic)
         kinds.append(kind)
     return name, kinds, edits
 
