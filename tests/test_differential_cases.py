@@ -583,3 +583,10 @@ def test_renderers_write_no_empty_element_for_an_empty_text(target: str) -> None
     report = validate(document, TARGETS[target][1])
     fatal = {p.rule for p in report.findings if p.flag == "fatal"}
     assert not fatal & {"PEPPOL-EN16931-R008", "BR-52"}
+
+
+def test_a_blank_value_under_an_unknown_key_is_still_reported() -> None:
+    """Dropping blank texts never hides a misspelt key: the model still names it."""
+    record = apply(base("erp-export.json#0"), [("nmber", ""), ("seller.nme", " ")])
+    result = next(iter(read_records(json.dumps(record).encode(), "json")))
+    assert sorted(p.path for p in result.problems) == ["nmber", "seller.nme"]

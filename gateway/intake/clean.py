@@ -45,6 +45,12 @@ def _required(loc: Loc, key: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
+def _fields_at(names: tuple[str, ...]) -> frozenset[str] | None:
+    model = model_at(names)
+    return None if model is None else frozenset(model.model_fields)
+
+
+@lru_cache(maxsize=1024)
 def _required_at(names: tuple[str, ...], key: str) -> bool:
     model = model_at(names)
     if model is None or key not in model.model_fields:
@@ -90,7 +96,11 @@ class _Cleaner:
     def mapping(self, value: dict[str, Any], loc: Loc) -> object:
         result: dict[str, Any] = {}
         blank_required = False
+        known = _fields_at(tuple(p for p in loc if isinstance(p, str)))
         for key, item in value.items():
+            if known is not None and key not in known:
+                result[key] = item  # an unknown key stays, for the model to name it
+                continue
             cleaned = self.node(item, (*loc, key))
             if cleaned is _ABSENT:
                 required = _required(loc, key)
