@@ -468,6 +468,26 @@ CASES: list[Case] = [
             "facturx-en16931": ("BR-17", "BR-CL-10"),
         },
     ),
+    Case(
+        "S allowance at the rate: UBL BR-S-08 accepts taxable = charges - allowances, other-5:9939",
+        "erp-export.json#20",
+        [
+            (
+                "vat_breakdown",
+                [{"category": "S", "rate": "19", "taxable_amount": "0.00", "tax_amount": "0.00"}],
+            ),
+            ("type_code", "384"),
+            (
+                "allowances[0]",
+                {"amount": "-0.00", "vat_category": "S", "vat_rate": "19", "reason": "x"},
+            ),
+        ],
+        {
+            "peppol-bis3": ("PEPPOL-EN16931-P0112",),
+            "xrechnung-cii": ("BR-S-08",),
+            "facturx-en16931": ("BR-S-08",),
+        },
+    ),
 ]
 
 
