@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gateway.errors import Problem
+from gateway.intake.clean import clean_record
 from gateway.intake.problems import Describe, describe_json, input_problem, problems_from
 from gateway.intake.results import RecordResult
 from gateway.model import Invoice
@@ -62,6 +63,10 @@ def validate_record(
             accepted="the record without a 'provenance' key",
         )
         return RecordResult(record, position, None, (*extra, problem))
+    # Blank texts and empty groups are absent; characters XML cannot carry are refused here,
+    # naming field and position, before they could reach a renderer.
+    data, refused = clean_record(data, record, describe)
+    extra = (*extra, *refused)
     try:
         invoice = Invoice.model_validate_json(json.dumps(data, default=_as_text))
     except ValidationError as exc:

@@ -13,9 +13,11 @@ the rendered document (:mod:`gateway.validation`) stay the authority.
 
 Not judged here (they concern the XML the mapping writes, and the official run reports them):
 BR-01 (BT-24 is set on render), UBL-CR/UBL-SR/CII-SR/CII-DT syntax rules (except UBL-DT-01,
-two decimals), PEPPOL-EN16931-R001/R004/R007 profile ids only as BT-23, R008, R043, R044, R051,
-R053 (UBL), R080, R100, R101, F001, P0101 (cannot fail on the model), GR-R-*, IS-R-*, the
-IT identifier warnings PEPPOL-COMMON-R044..R047, XRechnung BR-DE-21, BR-DEX-*, BR-DE-CVD-*.
+two decimals, and UBL-SR-19/20/21/29, which judge what the model says about payee and SEPA
+ids), PEPPOL-EN16931-R001/R004/R007 profile ids only as BT-23, R008 (intake leaves no blank
+text, the mappings write no empty element), R043, R044, R051, R053 (UBL), R080, R100, R101,
+F001, P0101 (cannot fail on the model), the IT identifier warnings PEPPOL-COMMON-R044..R047,
+XRechnung BR-DE-21, BR-DEX-*, BR-DE-CVD-*.
 BR-CO-05..08 assert ``true()`` in the CEN artefact.
 """
 

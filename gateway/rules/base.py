@@ -98,6 +98,7 @@ class Facts:
         "charge_cats",
         "doc_cats",
         "line_cats",
+        "peppol_de_parties",
         "peppol_supplier_country",
         "seller_any_tax_id",
         "seller_country",
@@ -126,6 +127,12 @@ class Facts:
         self.buyer_country = buyer.address.country if buyer.address is not None else ""
         self.seller_country = self.seller_country or ""
         self.buyer_country = self.buyer_country or ""
+        # Peppol's $supplierCountryIsDE and $customerCountryIsDE read the address countries
+        # upper-cased ('de' is Germany there, though BR-CL-14 rejects it).
+        self.peppol_de_parties = (
+            self.seller_country.strip().upper() == "DE"
+            and self.buyer_country.strip().upper() == "DE"
+        )
         # Peppol's $supplierCountry: seller VAT prefix, else tax representative's, else address.
         if seller.vat_id and seller.vat_id[:2].strip():
             self.peppol_supplier_country = seller.vat_id[:2].upper()

@@ -1,7 +1,10 @@
 """EN 16931 BR-CL-*: coded values must come from their official code lists.
 
 The lists are the ones in the CEN schematron (loaded from ``schemas/codelists``). Codes are
-compared exactly as the schematron does (case-sensitive, after trimming).
+compared exactly as the schematron does: case-sensitive after trimming, except BR-CL-22
+(the artefact upper-cases VATEX codes). Where the CII and UBL bindings differ, the check follows
+the syntax: BR-CL-01 (one list in CII), BR-CL-06 (UNTDID 2475 in CII), BR-CL-10 (no SEPA
+scheme in CII); UBL-SR-29 (one SEPA creditor id) is UBL's.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from gateway.rules import codelists as cl
 from gateway.rules.base import Facts, Report
 
 _CREDIT_NOTE = frozenset({"81", "83", "381", "396", "532"})
+# BT-8 in CII (UNTDID 2475), and how the CII mapping writes the model's UNTDID 2005 codes.
+_UNTDID_2475 = frozenset({"5", "29", "72"})
+TAX_POINT_CODE_TO_CII = {"3": "5", "35": "29", "432": "72"}
 
 
 def _code(  # noqa: PLR0917 - one call per coded field, read like a table row
@@ -32,10 +38,33 @@ def _party_ids(invoice: Invoice) -> Iterator[tuple[str, Identifier, bool]]:
         yield "payee.identifier", invoice.payee.identifier, True
 
 
+def _sepa_count(invoice: Invoice, report: Report) -> None:
+    """UBL-SR-29: at most one SEPA creditor id among all PartyIdentification (any case).
+
+    The UBL mapping writes BT-90 as a SEPA PartyIdentification of the payee, or of the seller
+    when there is no payee, next to the identifiers the parties have.
+    """
+    schemes = [i.scheme for _, i, _ in _party_ids(invoice)]
+    payment = invoice.payment
+    debit = payment.direct_debit if payment is not None else None
+    if debit is not None and debit.creditor_id:
+        schemes.append("SEPA")
+    if sum(1 for s in schemes if s is not None and s.upper() == "SEPA") > 1:
+        report.fail("UBL-SR-29", "seller.identifiers", schemes,
+                    "more than one SEPA creditor identifier (BT-90)",
+                    "one bank assigned creditor identifier, as seller or payee identifier")
+
+
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """BR-CL-01, 03..08, 10, 11, 13..26 on ``invoice``."""
     fail = report.fail
-    types = cl.UNTDID_1001_CREDIT if invoice.type_code in _CREDIT_NOTE else cl.UNTDID_1001_INVOICE
+    if facts.syntax == "cii":
+        # CII has one TypeCode element and one list for invoices and credit notes (BR-CL-01).
+        types = cl.UNTDID_1001_INVOICE | cl.UNTDID_1001_CREDIT
+    elif invoice.type_code in _CREDIT_NOTE:
+        types = cl.UNTDID_1001_CREDIT
+    else:
+        types = cl.UNTDID_1001_INVOICE
     _code(report, "BR-CL-01", "type_code", invoice.type_code, types, "UNTDID 1001 document type")
     if invoice.currency not in cl.ISO_4217:
         fail("BR-CL-03", "currency", invoice.currency, "amounts carry an unknown currency",
@@ -49,8 +78,16 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("BR-CL-03", "tax_currency", invoice.tax_currency,
                  "the VAT total in accounting currency carries an unknown currency",
                  "an ISO 4217 alpha-3 code")
-    _code(report, "BR-CL-06", "tax_point_date_code", invoice.tax_point_date_code,
-          cl.UNTDID_2005, "UNTDID 2005 (3, 35, 432)")
+    if facts.syntax == "cii":
+        # The CII binding writes UNTDID 2475 (5, 29, 72): the model's 2005 codes are mapped
+        # (3 -> 5, 35 -> 29, 432 -> 72), other codes are written as given.
+        code = invoice.tax_point_date_code
+        _code(report, "BR-CL-06", "tax_point_date_code",
+              None if code is None else TAX_POINT_CODE_TO_CII.get(code, code),
+              _UNTDID_2475, "UNTDID 2005 (3, 35, 432) or UNTDID 2475 (5, 29, 72)")
+    else:
+        _code(report, "BR-CL-06", "tax_point_date_code", invoice.tax_point_date_code,
+              cl.UNTDID_2005, "UNTDID 2005 (3, 35, 432)")
     if invoice.invoiced_object is not None and invoice.invoiced_object.scheme is not None:
         _code(report, "BR-CL-07", "invoiced_object.scheme", invoice.invoiced_object.scheme,
               cl.UNTDID_1153, "UNTDID 1153")
@@ -66,9 +103,14 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                     path = f"notes[{k}].subject_code" if note.subject_code else f"notes[{k}].text"
                     fail("BR-CL-08", path, code, "not a UNTDID 4451 note subject code",
                          "a code from UNTDID 4451, e.g. AAI")
+    # UBL lets a seller or payee PartyIdentification carry scheme SEPA; CII writes every
+    # scheme-bearing party id as GlobalID, where only ISO 6523 ICD codes pass BR-CL-10.
+    sepa_ok = facts.syntax != "cii"
     for path, ident, sepa in _party_ids(invoice):
-        if ident.scheme is not None and not (sepa and ident.scheme == "SEPA"):
+        if ident.scheme is not None and not (sepa_ok and sepa and ident.scheme == "SEPA"):
             _code(report, "BR-CL-10", f"{path}.scheme", ident.scheme, cl.ICD, "ISO 6523 ICD")
+    if facts.syntax == "ubl":
+        _sepa_count(invoice, report)
     for path, legal in (
         ("seller.legal_registration", invoice.seller.legal_registration),
         ("buyer.legal_registration", invoice.buyer.legal_registration),
@@ -94,8 +136,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     for k, vat in enumerate(invoice.vat_breakdown):
         _code(report, breakdown_rule, f"vat_breakdown[{k}].category", vat.category,
               cl.UNTDID_5305, "UNTDID 5305 VAT category")
+        # The artefact compares upper-case(.): 'vatex-eu-ic' passes.
+        reason = vat.exemption_reason_code
         _code(report, "BR-CL-22", f"vat_breakdown[{k}].exemption_reason_code",
-              vat.exemption_reason_code, cl.VATEX, "VATEX")
+              None if reason is None else reason.upper(), cl.VATEX, "VATEX")
     for n, line in enumerate(invoice.lines):
         p = f"lines[{n}]"
         _code(report, "BR-CL-18", f"{p}.vat_category", line.vat_category, cl.UNTDID_5305,

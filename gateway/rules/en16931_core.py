@@ -56,16 +56,8 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     if not invoice.lines:
         fail("BR-16", "lines", (), "the invoice has no lines", "at least one line")
 
-    payee = invoice.payee
-    if payee is not None:
-        same_name = not blank(seller.trading_name) and payee.name == seller.trading_name
-        same_id = payee.identifier is not None and any(
-            payee.identifier.value == i.value for i in seller.identifiers
-        )
-        if blank(payee.name) or same_name or same_id:
-            fail("BR-17", "payee.name", payee.name,
-                 "the payee must have a name and differ from the seller",
-                 "a payee name and identifier other than the seller's, or no payee")
+    if invoice.payee is not None:
+        _payee(invoice, facts, report)
     trep = invoice.tax_representative
     if trep is not None:
         if blank(trep.name):
@@ -137,6 +129,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             if item.standard_id is not None and blank(item.standard_id.scheme):
                 fail("BR-64", f"{p}.item.standard_id.scheme", None,
                      "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
+                if facts.syntax == "cii":  # the GlobalID without schemeID, as CII states it
+                    fail("CII-SR-046", f"{p}.item.standard_id.scheme", None,
+                         "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
             for k, cls in enumerate(item.classifications):
                 if blank(cls.scheme):
                     fail("BR-65", f"{p}.item.classifications[{k}].scheme", cls.scheme,
@@ -237,3 +232,42 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     if buyer.electronic_address is not None and blank(buyer.electronic_address.scheme):
         fail("BR-63", "buyer.electronic_address.scheme", None,
              "the buyer electronic address has no scheme", "an EAS code, e.g. 0088 or EM")
+
+
+def _payee(invoice: Invoice, facts: Facts, report: Report) -> None:
+    """BR-17 and UBL-SR-19/20/21: a payee (BG-10) is named and is not the seller.
+
+    The artefacts compare different elements per syntax. UBL: BR-17 compares the payee name
+    with the seller's PartyName (trading name, BT-28) and the payee PartyIdentification (with
+    the SEPA creditor id the mapping adds there) with the seller's; UBL-SR-19/20/21 compare the
+    payee name with the seller's RegistrationName (BT-27). CII: BR-17 compares the payee name
+    with the seller name (BT-27), ids without scheme (ram:ID) and the legal registration ids.
+    """
+    payee, seller = invoice.payee, invoice.seller
+    assert payee is not None
+    fail = report.fail
+    message = "the payee must have a name and differ from the seller"
+    accepted = "a payee other than the seller (name, identifiers), or no payee"
+    if facts.syntax == "cii":
+        plain = {i.value for i in seller.identifiers if i.scheme is None}
+        same_id = (payee.identifier is not None and payee.identifier.scheme is None
+                   and payee.identifier.value in plain)
+        legal = seller.legal_registration
+        same_legal = (payee.legal_registration is not None and legal is not None
+                      and payee.legal_registration.value == legal.value)
+        if blank(payee.name) or payee.name == seller.name or same_id or same_legal:
+            fail("BR-17", "payee.name", payee.name, message, accepted)
+        return
+    same_name = not blank(seller.trading_name) and payee.name == seller.trading_name
+    payee_ids = {payee.identifier.value} if payee.identifier is not None else set()
+    payment = invoice.payment
+    debit = payment.direct_debit if payment is not None else None
+    if debit is not None and debit.creditor_id:
+        payee_ids.add(debit.creditor_id)
+    same_id = any(i.value in payee_ids for i in seller.identifiers)
+    if blank(payee.name) or same_name or same_id:
+        fail("BR-17", "payee.name", payee.name, message, accepted)
+    if payee.name == seller.name:
+        for rule in ("UBL-SR-19", "UBL-SR-20", "UBL-SR-21"):
+            fail(rule, "payee.name", payee.name, "the payee has the seller's name (BT-27)",
+                 "a payee other than the seller, or no payee")

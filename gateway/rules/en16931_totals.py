@@ -202,20 +202,21 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if totals.without_vat != expected:
             fail("BR-CO-13", "totals.without_vat", totals.without_vat,
                  "not line total - allowances + charges", f"total without VAT = {expected}")
-    if cii and invoice.tax_currency == invoice.currency and (
-        totals.vat_in_accounting_currency is not None and totals.with_vat != totals.without_vat
-    ):
+    two_in_currency = cii and invoice.tax_currency == invoice.currency and (
+        totals.vat_in_accounting_currency is not None
+    )
+    if two_in_currency and totals.with_vat != totals.without_vat:
         # CII writes BT-110 and BT-111 as two TaxTotalAmount in the same currency, which
         # BR-CO-15 counts as "not exactly one".
         fail("BR-CO-15", "totals.vat_in_accounting_currency", totals.vat_in_accounting_currency,
              "two VAT totals in the invoice currency", "no VAT accounting currency, or another one")
-        if totals.vat_in_accounting_currency != xround2(
-            _sum([v.tax_amount for v in breakdown if v.tax_amount is not None])
-        ):
-            fail("BR-CO-14", "totals.vat_in_accounting_currency",
-                 totals.vat_in_accounting_currency,
-                 "a VAT total in the invoice currency that is not the breakdown sum",
-                 "no VAT accounting currency, or another one")
+    # BR-CO-14 judges every TaxTotalAmount in the invoice currency, BT-111 too.
+    if two_in_currency and totals.vat_in_accounting_currency != xround2(
+        _sum([v.tax_amount for v in breakdown if v.tax_amount is not None])
+    ):
+        fail("BR-CO-14", "totals.vat_in_accounting_currency", totals.vat_in_accounting_currency,
+             "a VAT total in the invoice currency that is not the breakdown sum",
+             "no VAT accounting currency, or another one")
     if totals.vat is not None and breakdown:
         expected = xround2(_sum([v.tax_amount for v in breakdown if v.tax_amount is not None]))
         if totals.vat != expected:

@@ -208,6 +208,24 @@ def _taxable(
     return total, found
 
 
+def _standard_quirk(invoice: Invoice, rate: Decimal, taxable: Decimal | None) -> bool:
+    """UBL BR-S-08's second branch, meant for credit notes, as it reads on any document.
+
+    It is ``exists(S line or S document allowance/charge at the rate) and taxable = sum of the
+    *other* document type's lines + charges - allowances (+-1)``: with a standard-rated
+    document allowance or charge at the rate, a taxable amount equal to charges - allowances
+    alone passes, whatever the lines say.
+    """
+    if taxable is None:
+        return False
+    charges = [c.amount for c in invoice.charges if c.vat_category == "S" and c.vat_rate == rate]
+    allowances = [a.amount for a in invoice.allowances
+                  if a.vat_category == "S" and a.vat_rate == rate]
+    if not charges and not allowances:
+        return False
+    return _within_one(taxable, sum(charges, ZERO) - sum(allowances, ZERO))
+
+
 def _breakdown(
     invoice: Invoice, report: Report, cat: str, fam: Family, k: int, *, cii: bool = False
 ) -> None:
@@ -229,7 +247,7 @@ def _breakdown(
             expected, found = _taxable(invoice, cat, vat.rate, True)
             ok = taxable is not None and _within_one(taxable, expected)
             if fam.prefix == "BR-S":
-                ok = ok and found
+                ok = (ok and found) or _standard_quirk(invoice, vat.rate, taxable)
             if not ok and not cii:
                 fail(f"{p}-08", f"{path}.taxable_amount", taxable,
                      f"does not match the {cat} {vat.rate} % lines, allowances and charges",

@@ -88,14 +88,13 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
         fail("BR-DE-26", "preceding_invoices", (), "a corrected invoice names no preceding invoice",
              "the preceding invoice reference (BG-3)", "warning")
     debit = payment.direct_debit if payment is not None else None
-    if debit is not None:
-        sepa = not blank(debit.creditor_id) or any(
-            i.scheme == "SEPA" for i in invoice.seller.identifiers)
-        if not sepa:
+    mandate = _mandate_written(invoice, facts)
+    if mandate:
+        if not _creditor_written(invoice, facts):
             fail("BR-DE-30", "payment.direct_debit.creditor_id", None,
                  "direct debit without the creditor identifier",
                  "the bank assigned creditor identifier (BT-90)")
-        if blank(debit.debited_account):
+        if not _debited_written(invoice, facts):
             fail("BR-DE-31", "payment.direct_debit.debited_account", None,
                  "direct debit without the debited account", "the debited account IBAN (BT-91)")
 
@@ -137,7 +136,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
             if not transfers:
                 fail("BR-DE-23-a", "payment.credit_transfers", (),
                      "credit transfer without an account", "a credit transfer (BG-17)")
-            if card is not None or debit is not None:
+            if card is not None or mandate:
                 fail("BR-DE-23-b", "payment", code,
                      "credit transfer with card or direct debit data", "only BG-17")
             if code == "58":
@@ -149,11 +148,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
             if card is None:
                 fail("BR-DE-24-a", "payment.card", None, "card payment without card data",
                      "payment card information (BG-18)")
-            if transfers or debit is not None:
+            if transfers or mandate:
                 fail("BR-DE-24-b", "payment", code,
                      "card payment with credit transfer or direct debit data", "only BG-18")
         elif code == "59":
-            if debit is None:
+            if not mandate:
                 fail("BR-DE-25-a", "payment.direct_debit", None,
                      "direct debit without mandate data", "direct debit (BG-19)")
             if transfers or card is not None:
@@ -166,3 +165,44 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
         if vat.rate is None:
             fail("BR-DE-14", f"vat_breakdown[{k}].rate", None, "the VAT rate is missing",
                  "a rate, 0 for categories without VAT")
+
+
+def _mandate_written(invoice: Invoice, facts: Facts) -> bool:
+    """Whether the document carries the direct debit group the BR-DE-25-a/30/31 tests look for.
+
+    UBL: a PaymentMandate, which the mapping writes for a mandate reference (BT-89) or a
+    debited account (BT-91). CII: any of BT-89, BT-90 (CreditorReferenceID), BT-91.
+    """
+    payment = invoice.payment
+    debit = payment.direct_debit if payment is not None else None
+    if debit is None:
+        return False
+    if facts.syntax == "cii":
+        return not (blank(debit.mandate_reference) and blank(debit.creditor_id)
+                    and blank(debit.debited_account))
+    return not (blank(debit.mandate_reference) and blank(debit.debited_account))
+
+
+def _creditor_written(invoice: Invoice, facts: Facts) -> bool:
+    """BR-DE-30's creditor id: UBL a SEPA PartyIdentification of seller or payee (the mapping
+    writes BT-90 there); CII the CreditorReferenceID together with BT-89 or BT-91."""
+    payment = invoice.payment
+    debit = payment.direct_debit if payment is not None else None
+    creditor = debit is not None and not blank(debit.creditor_id)
+    if facts.syntax == "cii":
+        assert debit is not None
+        return creditor and not (blank(debit.mandate_reference) and blank(debit.debited_account))
+    payee = invoice.payee
+    return creditor or any(i.scheme == "SEPA" for i in invoice.seller.identifiers) or (
+        payee is not None and payee.identifier is not None and payee.identifier.scheme == "SEPA")
+
+
+def _debited_written(invoice: Invoice, facts: Facts) -> bool:
+    """BR-DE-31's debited account (BT-91); in CII together with BT-89 or BT-90."""
+    payment = invoice.payment
+    debit = payment.direct_debit if payment is not None else None
+    if debit is None or blank(debit.debited_account):
+        return False
+    if facts.syntax == "cii":
+        return not (blank(debit.mandate_reference) and blank(debit.creditor_id))
+    return True

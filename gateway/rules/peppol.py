@@ -98,7 +98,7 @@ def _identifiers(invoice: Invoice) -> Iterator[tuple[str, Identifier]]:
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """The PEPPOL-EN16931-R/P/CL and PEPPOL-COMMON rules on ``invoice``."""
     fail = report.fail
-    both_de = facts.seller_country == "DE" and facts.buyer_country == "DE"
+    both_de = facts.peppol_de_parties
     process = invoice.business_process
     profile = DEFAULT_PROFILE if not process else PROFILES.get(" ".join(process.split()))
     if profile is None:
@@ -135,7 +135,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("PEPPOL-EN16931-R055", "totals.vat_in_accounting_currency", None,
                  "the VAT total in the accounting currency is missing",
                  "an amount with the sign of the invoice total VAT amount")
-        elif vat is not None and (acc < ZERO < vat or vat < ZERO < acc):
+        elif vat is not None and _signs_differ(acc, vat, facts.syntax):
             fail("PEPPOL-EN16931-R055", "totals.vat_in_accounting_currency", acc,
                  "the two VAT totals have different signs", f"an amount with the sign of {vat}")
     if invoice.buyer.electronic_address is None:
@@ -145,12 +145,12 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         fail("PEPPOL-EN16931-R020", "seller.electronic_address", None,
              "the seller electronic address is missing", "an endpoint id with an EAS scheme")
 
-    credit = invoice.is_credit_note
+    # R040..R042 judge document and line allowances/charges of invoices and credit notes alike.
     groups: list[tuple[str, tuple[object, ...], bool]] = [
         ("allowances", invoice.allowances, True), ("charges", invoice.charges, True)]
     for n, line in enumerate(invoice.lines):
-        groups.append((f"lines[{n}].allowances", line.allowances, not credit))
-        groups.append((f"lines[{n}].charges", line.charges, not credit))
+        groups.append((f"lines[{n}].allowances", line.allowances, True))
+        groups.append((f"lines[{n}].charges", line.charges, True))
     for prefix, items, base_rules in groups:
         for k, ac in enumerate(items):
             amount: Decimal = ac.amount  # type: ignore[attr-defined]
@@ -203,7 +203,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("PEPPOL-EN16931-R120", f"{p}.net_amount", line.net_amount,
                  "not quantity x price / base quantity + charges - allowances",
                  f"line net amount = {xround2(expected)} (+-0.02)")
-        if price.gross is not None and price.net != price.gross - (price.discount or ZERO):
+        # The UBL mapping writes a missing discount as gross - net, which satisfies R046; CII
+        # writes only the discount given.
+        if price.gross is not None and (price.discount is not None or facts.syntax == "cii") and (
+            price.net != price.gross - (price.discount or ZERO)
+        ):
             fail("PEPPOL-EN16931-R046", f"{p}.price.net", price.net,
                  "the net price is not gross price - price discount",
                  f"net price = {price.gross - (price.discount or ZERO)}")
@@ -258,6 +262,14 @@ def _codes(invoice: Invoice, report: Report, both_de: bool, known_profile: bool)
     if invoice.currency not in cl.PEPPOL_ISO_4217:
         fail("PEPPOL-EN16931-CL007", "currency", invoice.currency,
              "amounts carry an unknown currency", "an ISO 4217 alpha-3 code")
+    tax_cur = invoice.tax_currency
+    acc = invoice.totals.vat_in_accounting_currency if invoice.totals else None
+    # BT-111 is written with currencyID = BT-6 when the currencies differ.
+    if (tax_cur is not None and tax_cur != invoice.currency and acc is not None
+            and tax_cur not in cl.PEPPOL_ISO_4217):
+        fail("PEPPOL-EN16931-CL007", "tax_currency", tax_cur,
+             "the VAT total in accounting currency carries an unknown currency",
+             "an ISO 4217 alpha-3 code")
     for path, ea in (("seller.electronic_address", invoice.seller.electronic_address),
                      ("buyer.electronic_address", invoice.buyer.electronic_address)):
         if ea is not None and ea.scheme is not None and ea.scheme not in cl.PEPPOL_EAS:
@@ -280,3 +292,14 @@ def _codes(invoice: Invoice, report: Report, both_de: bool, known_profile: bool)
             fail(expected[0], f"vat_breakdown[{k}].category", vat.category,
                  f"exemption reason {vat.exemption_reason_code} belongs to another category",
                  f"category {expected[1]}")
+
+
+def _signs_differ(acc: Decimal, vat: Decimal, syntax: str) -> bool:
+    """PEPPOL-EN16931-R055 as each artefact states it.
+
+    UBL: both <= 0 or both >= 0 (zero goes with either sign). XRechnung CII: both < 0 or both
+    >= 0 (zero is non-negative: BT-111 negative with BT-110 zero fails).
+    """
+    if syntax == "cii":
+        return (acc < ZERO) != (vat < ZERO)
+    return acc < ZERO < vat or vat < ZERO < acc

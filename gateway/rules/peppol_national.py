@@ -1,8 +1,8 @@
 """Peppol BIS 3 national rules that bite by the seller's (and buyer's) country.
 
 From PEPPOL-EN16931-UBL.xslt: DE-R-* (German parties, the XRechnung rules under Peppol ids),
-NO-R-001, DK-R-*, IT-R-*, SE-R-*, NL-R-*. Not covered: GR-R-* (Greek invoice number
-structure and TIN checks), IS-R-* and the IT identifier-format warnings (PEPPOL-COMMON-R044..047).
+NO-R-001, DK-R-*, IT-R-*, SE-R-*, NL-R-*, and GR-R-*, IS-R-* (:mod:`gateway.rules.peppol_gr_is`).
+Not covered: the IT identifier-format warnings (PEPPOL-COMMON-R044..047).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from gateway.model import Invoice
-from gateway.rules import checksums, german
+from gateway.rules import checksums, german, peppol_gr_is
 from gateway.rules.base import ZERO, Facts, Report, blank
 
 DE_IDS = {
@@ -33,14 +33,16 @@ _SE_RATES = frozenset({25, 12, 6})
 
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     """The national rules for the seller's country on ``invoice``."""
-    seller_country, buyer_country = facts.seller_country, facts.buyer_country
-    if seller_country == "DE" and buyer_country == "DE":
+    seller_country = facts.seller_country
+    if facts.peppol_de_parties:
         german.rules(invoice, facts, report, DE_IDS)
     checker = _COUNTRY.get(seller_country)
     if checker is not None:
         checker(invoice, facts, report)
     if facts.peppol_supplier_country == "IT":
         _it(invoice, facts, report)
+    peppol_gr_is.greece(invoice, facts, report)
+    peppol_gr_is.iceland(invoice, facts, report)
     vat = invoice.seller.vat_id or ""
     no_ok = _NO_VAT.match(vat[2:]) and checksums.mod11(vat[2:11])
     if facts.peppol_supplier_country == "NO" and vat.startswith("NO") and not no_ok:

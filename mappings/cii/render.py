@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 from gateway.errors import InvoiceRejected, Problem
@@ -39,7 +38,8 @@ from mappings.cii.codes import (
     TENDER_TYPE,
     VAT_SCHEME,
 )
-from mappings.xmltext import day102, esc, num
+from mappings.xmlchars import xml_bytes
+from mappings.xmltext import day102, esc, given, num
 
 _HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<rsm:CrossIndustryInvoice'
@@ -70,7 +70,7 @@ def _date(tag: str, value: dt.date) -> str:
 
 
 def _text(a: Out, tag: str, value: str | None) -> None:
-    if value is not None:
+    if given(value):
         a(f"<ram:{tag}>{esc(value)}</ram:{tag}>")
 
 
@@ -182,40 +182,6 @@ def _allowance_charge(a: Out, item: AllowanceCharge | LineAllowanceCharge, charg
     a("</ram:SpecifiedTradeAllowanceCharge>")
 
 
-# Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
-_C0_BYTES = bytes(c for c in range(32) if c not in (9, 10, 13))
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list | tuple):
-        for n, item in enumerate(value):
-            yield from _strings(item, f"{path}[{n}]")
-
-
-def _not_xml(invoice: Invoice) -> InvoiceRejected:
-    """Name every field holding a character XML cannot carry (slow path, errors only)."""
-    problems = [
-        Problem(
-            invoice.number,
-            path,
-            bt_of(path),
-            value,
-            "INPUT",
-            "contains a character XML 1.0 cannot carry (control character or lone surrogate)",
-            "printable text; tab, line feed and carriage return are allowed",
-        )
-        for path, value in _strings(invoice.model_dump(), "")
-        if _NOT_XML.search(value) is not None
-    ]
-    return InvoiceRejected(invoice.number, problems)
-
-
 def _missing(invoice: Invoice, path: str) -> InvoiceRejected:
     return InvoiceRejected(
         invoice.number,
@@ -236,7 +202,7 @@ def _missing(invoice: Invoice, path: str) -> InvoiceRejected:
 def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     a("<ram:IncludedSupplyChainTradeLineItem><ram:AssociatedDocumentLineDocument>")
     a(f"<ram:LineID>{esc(line.id)}</ram:LineID>")
-    if line.note is not None:
+    if line.note is not None and given(line.note):
         a(f"<ram:IncludedNote><ram:Content>{esc(line.note)}</ram:Content></ram:IncludedNote>")
     a("</ram:AssociatedDocumentLineDocument><ram:SpecifiedTradeProduct>")
     item = line.item
@@ -265,7 +231,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
             "</ram:OriginTradeCountry>"
         )
     a("</ram:SpecifiedTradeProduct><ram:SpecifiedLineTradeAgreement>")
-    if line.order_line_reference is not None:
+    if line.order_line_reference is not None and given(line.order_line_reference):
         a(
             "<ram:BuyerOrderReferencedDocument>"
             f"<ram:LineID>{esc(line.order_line_reference)}</ram:LineID>"
@@ -316,7 +282,7 @@ def _line(a: Out, invoice: Invoice, index: int, line: InvoiceLine) -> None:
     )
     if line.object_id is not None:
         _object_reference(a, line.object_id)
-    if line.accounting_reference is not None:
+    if line.accounting_reference is not None and given(line.accounting_reference):
         a(
             "<ram:ReceivableSpecifiedTradeAccountingAccount>"
             f"<ram:ID>{esc(line.accounting_reference)}</ram:ID>"
@@ -337,7 +303,7 @@ def _object_reference(a: Out, ident: Identifier) -> None:
 
 
 def _referenced(a: Out, tag: str, value: str | None) -> None:
-    if value is not None:
+    if value is not None and given(value):
         a(f"<ram:{tag}><ram:IssuerAssignedID>{esc(value)}</ram:IssuerAssignedID></ram:{tag}>")
 
 
@@ -401,7 +367,7 @@ def _agreement(a: Out, invoice: Invoice) -> None:
                 "</ram:AttachmentBinaryObject>"
             )
         a("</ram:AdditionalReferencedDocument>")
-    if invoice.tender_reference is not None:
+    if invoice.tender_reference is not None and given(invoice.tender_reference):
         a(
             "<ram:AdditionalReferencedDocument>"
             f"<ram:IssuerAssignedID>{esc(invoice.tender_reference)}</ram:IssuerAssignedID>"
@@ -409,7 +375,7 @@ def _agreement(a: Out, invoice: Invoice) -> None:
         )
     if invoice.invoiced_object is not None:
         _object_reference(a, invoice.invoiced_object)
-    if invoice.project_reference is not None:
+    if invoice.project_reference is not None and given(invoice.project_reference):
         a(
             "<ram:SpecifiedProcuringProject>"
             f"<ram:ID>{esc(invoice.project_reference)}</ram:ID>"
@@ -484,7 +450,7 @@ def _payment_means(a: Out, invoice: Invoice) -> None:
             if not iban:  # XSD order: IBANID, AccountName, ProprietaryID
                 a(f"<ram:ProprietaryID>{esc(transfer.account_id)}</ram:ProprietaryID>")
             a("</ram:PayeePartyCreditorFinancialAccount>")
-            if transfer.provider_id is not None:
+            if transfer.provider_id is not None and given(transfer.provider_id):
                 a(
                     "<ram:PayeeSpecifiedCreditorFinancialInstitution>"
                     f"<ram:BICID>{esc(transfer.provider_id)}</ram:BICID>"
@@ -569,7 +535,7 @@ def _settlement(a: Out, invoice: Invoice) -> None:
                 f"{day102(preceding.issue_date)}</qdt:DateTimeString></ram:FormattedIssueDateTime>"
             )
         a("</ram:InvoiceReferencedDocument>")
-    if invoice.buyer_accounting_reference is not None:
+    if invoice.buyer_accounting_reference is not None and given(invoice.buyer_accounting_reference):
         a(
             "<ram:ReceivableSpecifiedTradeAccountingAccount>"
             f"<ram:ID>{esc(invoice.buyer_accounting_reference)}</ram:ID>"
@@ -653,14 +619,7 @@ def render_cii(invoice: Invoice, guideline: str, business_process: str | None = 
     _settlement(a, invoice)
     a("</rsm:SupplyChainTradeTransaction>")
     a(_TAIL)
-    text = "".join(out)
-    try:
-        data = text.encode("utf-8")  # fails on lone surrogates
-    except UnicodeEncodeError:
-        raise _not_xml(invoice) from None
-    # One C-speed pass (a regex over the whole text costs several times more).
-    if len(data.translate(None, _C0_BYTES)) != len(data) or "\ufffe" in text or "\uffff" in text:
-        raise _not_xml(invoice)
+    data = xml_bytes("".join(out), invoice)
     if b"\r" in data:  # parsers turn CR and CRLF into LF; a reference keeps CR (only data has CR)
         data = data.replace(b"\r", b"&#13;")
     return data

@@ -39,8 +39,9 @@ from mappings.ubl.names import (
     PROJECT_CODE,
     SEPA_SCHEME,
 )
+from mappings.xmlchars import xml_bytes
 from mappings.xmltext import esc as _escape
-from mappings.xmltext import num
+from mappings.xmltext import given, num
 
 Add = Callable[[str], None]
 
@@ -71,7 +72,7 @@ def _id(add: Add, tag: str, ident: Identifier) -> None:
 
 
 def _opt(add: Add, tag: str, value: str | None) -> None:
-    if value:
+    if value is not None and given(value):
         add(f"<{tag}>{esc(value)}</{tag}>")
 
 
@@ -135,7 +136,7 @@ def _seller(add: Add, seller: Seller, creditor_id: str | None) -> None:
         _party_id(add, ident)
     if creditor_id:
         _party_id(add, Identifier(value=creditor_id, scheme=SEPA_SCHEME))
-    if seller.trading_name:
+    if seller.trading_name is not None and given(seller.trading_name):
         add(f"<cac:PartyName><cbc:Name>{esc(seller.trading_name)}</cbc:Name></cac:PartyName>")
     _address(add, "PostalAddress", seller.address)
     if seller.vat_id:
@@ -152,7 +153,7 @@ def _buyer(add: Add, buyer: Buyer) -> None:
     _endpoint(add, buyer.electronic_address)
     if buyer.identifier is not None:
         _party_id(add, buyer.identifier)
-    if buyer.trading_name:
+    if buyer.trading_name is not None and given(buyer.trading_name):
         add(f"<cac:PartyName><cbc:Name>{esc(buyer.trading_name)}</cbc:Name></cac:PartyName>")
     _address(add, "PostalAddress", buyer.address)
     if buyer.vat_id:
@@ -248,21 +249,21 @@ def _references(add: Add, invoice: Invoice, credit_note: bool) -> None:
         add("</cac:ReceiptDocumentReference>")
     if not credit_note:
         _originator(add, invoice)
-    if invoice.contract_reference:
+    if given(invoice.contract_reference):
         add("<cac:ContractDocumentReference>")
         _opt(add, "cbc:ID", invoice.contract_reference)
         add("</cac:ContractDocumentReference>")
     _additional_documents(add, invoice, credit_note)
     if credit_note:
         _originator(add, invoice)
-    elif invoice.project_reference:
+    elif given(invoice.project_reference):
         add("<cac:ProjectReference>")
         _opt(add, "cbc:ID", invoice.project_reference)
         add("</cac:ProjectReference>")
 
 
 def _originator(add: Add, invoice: Invoice) -> None:
-    if invoice.tender_reference:
+    if given(invoice.tender_reference):
         add("<cac:OriginatorDocumentReference>")
         _opt(add, "cbc:ID", invoice.tender_reference)
         add("</cac:OriginatorDocumentReference>")
@@ -274,7 +275,7 @@ def _additional_documents(add: Add, invoice: Invoice, credit_note: bool) -> None
         _id(add, "cbc:ID", invoice.invoiced_object)
         add(f"<cbc:DocumentTypeCode>{INVOICED_OBJECT_CODE}</cbc:DocumentTypeCode>")
         add("</cac:AdditionalDocumentReference>")
-    if credit_note and invoice.project_reference:
+    if credit_note and given(invoice.project_reference):
         add(f"<cac:AdditionalDocumentReference><cbc:ID>{esc(invoice.project_reference)}</cbc:ID>")
         add(f"<cbc:DocumentTypeCode>{PROJECT_CODE}</cbc:DocumentTypeCode>")
         add("</cac:AdditionalDocumentReference>")
@@ -530,7 +531,7 @@ def render_ubl(invoice: Invoice, customization_id: str, profile_id: str | None) 
     _delivery(add, invoice)
     if payment is not None:
         _payment_means(add, invoice, payment)
-    if invoice.payment_terms:
+    if given(invoice.payment_terms):
         add(
             f"<cac:PaymentTerms><cbc:Note>{esc(invoice.payment_terms)}</cbc:Note></cac:PaymentTerms>"
         )
@@ -548,4 +549,4 @@ def render_ubl(invoice: Invoice, customization_id: str, profile_id: str | None) 
     for line in invoice.lines:
         _line(add, line, cur, line_tag, qty_tag)
     add(f"</{root}>")
-    return "".join(out).encode("utf-8")
+    return xml_bytes("".join(out), invoice)

@@ -42,7 +42,9 @@ PEPPOL: list[tuple[str, Callable[[Invoice], Invoice]]] = [
         amount=D(5), percentage=D(10), vat_category="S", vat_rate=D(19), reason="x"),))),
     ("PEPPOL-EN16931-R042", lambda i: edit(i, "charges", (AllowanceCharge(
         amount=D(5), base_amount=D(10), vat_category="S", vat_rate=D(19), reason="x"),))),
-    ("PEPPOL-EN16931-R046", lambda i: edit(i, "lines.0.price.gross", D(50))),
+    # With a discount: UBL writes a missing one as gross - net, which R046 accepts.
+    ("PEPPOL-EN16931-R046", lambda i: edit(edit(i, "lines.0.price.gross", D(50)),
+                                           "lines.0.price.discount", D(1))),
     ("PEPPOL-EN16931-R054", lambda i: edit(i, "tax_currency", "USD")),
     ("PEPPOL-EN16931-R055", lambda i: edit(edit(i, "tax_currency", "USD"),
                                            "totals.vat_in_accounting_currency", D(-1))),
