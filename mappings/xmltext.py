@@ -10,7 +10,9 @@ import datetime as dt
 from decimal import Decimal
 
 # A carriage return is written as a character reference: XML parsers normalise a literal CR away.
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"})
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;"}
+)
 
 
 def esc(text: str) -> str:
