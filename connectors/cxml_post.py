@@ -185,6 +185,8 @@ class CxmlPostConnector:
             ack = CxmlStatusAck(in_reply_to=ours).parse(response.content)
         except ParseError as exc:
             ack, problem = None, f"malformed cXML Response ({exc})"
+        except Exception as exc:  # the Connector boundary: only DeliveryErrors leave send()
+            ack, problem = None, f"unreadable cXML Response ({type(exc).__name__}: {exc})"
         if ack is not None:
             return ack
         if http_error is not None:

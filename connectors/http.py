@@ -71,6 +71,10 @@ from gateway.document import Document
 SUCCESS_VALUES = ("ok", "success", "succeeded", "received", "accepted", "created", "true")
 METHODS = ("POST", "PUT", "PATCH")
 _MISSING = object()
+JSON_ERRORS = (ValueError, UnicodeDecodeError, RecursionError)
+"""What ``json`` raises on a body that is not JSON: ValueError (also for integers of more than
+4,300 digits), UnicodeDecodeError, and RecursionError for arrays or objects nested beyond the
+interpreter's recursion limit (about 1,000 levels)."""
 
 
 def json_path(data: Any, path: str) -> Any:
@@ -197,7 +201,7 @@ class HttpConnector:
         if body.strip():
             try:
                 data = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except JSON_ERRORS as exc:
                 if must_read:
                     raise RemoteUnavailable(
                         f"{self.channel}: {what}: {status_line(response)} with an unreadable "
@@ -248,7 +252,14 @@ class HttpConnector:
             raise failure
         received_at = self.clock()
         for entry in self._entries(response, what):
-            content = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+            try:
+                content = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+            except JSON_ERRORS as exc:  # nested nearly as deep as the reader allows
+                raise RemoteUnavailable(
+                    f"{self.channel}: {what}: a status entry cannot be kept ({exc!r}): "
+                    f"{portal_text(response)}; expected entries as JSON objects",
+                    evidence=evidence(response),
+                ) from exc
             ident = entry.get(self.status_id_field) if isinstance(entry, dict) else None
             name = str(ident) if ident not in (None, "") else hashlib.sha256(content).hexdigest()
             yield Inbound(self.name, self.channel, content, received_at, name)
@@ -256,7 +267,7 @@ class HttpConnector:
     def _entries(self, response: httpx.Response, what: str) -> list[Any]:
         try:
             data = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except JSON_ERRORS as exc:
             raise RemoteUnavailable(
                 f"{self.channel}: {what}: unreadable status list ({exc}): "
                 f"{portal_text(response)}; expected JSON",

@@ -102,7 +102,7 @@ def portal_text(response: httpx.Response) -> str:
     body = response.content
     try:
         data = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested ~1,000 deep
         data = None
     if isinstance(data, dict):
         parts = [_flat(data[k]) for k in ("error", "message", "detail", "errors") if k in data]
@@ -113,15 +113,27 @@ def portal_text(response: httpx.Response) -> str:
     return text[:TEXT_LIMIT] or "(empty body)"
 
 
-def _flat(value: Any) -> str:
+def _flat(value: Any, depth: int = 0) -> str:
+    if depth > _FLAT_DEPTH:  # the portal's words are near the top; deeper is noise (or attack)
+        return "..."
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "; ".join(_flat(v) for v in value)
+        return "; ".join(_flat(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        inner = [_flat(value[k]) for k in ("message", "detail", "error", "msg") if k in value]
-        return "; ".join(inner) if inner else json.dumps(value, sort_keys=True)
+        inner = [
+            _flat(value[k], depth + 1) for k in ("message", "detail", "error", "msg") if k in value
+        ]
+        if inner:
+            return "; ".join(inner)
+        try:
+            return json.dumps(value, sort_keys=True)[:TEXT_LIMIT]
+        except (ValueError, RecursionError):
+            return "..."
     return "" if value is None else str(value)
+
+
+_FLAT_DEPTH = 8
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:

@@ -12,7 +12,8 @@ NS_CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
 # The root start tag: skip the XML declaration, comments, processing instructions and a doctype.
 _ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)([^>]*)>", re.S)
-_PROLOG = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S)
+_PROLOG = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\]\s*)?>)*", re.S)
+_SUBSET = re.compile(rb"<!DOCTYPE\s*([^\s>\[]*)[^>\[]*\[")
 
 # The mapping that parses each syntax's invoices (``igw parse``).
 PARSER_FOR_SYNTAX = {"ubl": "ubl", "cii": "cii", "edifact": "eancom-d96a", "cxml": "cxml"}
@@ -22,7 +23,8 @@ def detect_syntax(data: bytes) -> str:
     """``ubl``, ``cii``, ``edifact`` or ``cxml``; raises :class:`ParseError` naming what was found.
 
     EDIFACT is recognised by its service string advice or interchange header (``UNA``/``UNB``
-    after optional white space), cXML by its ``cXML`` root element.
+    after optional white space), cXML by its ``cXML`` root element. A DOCTYPE with an internal
+    subset is refused as such (whatever the root), not reported as an unknown document.
     """
     head = data[:4096]
     if head.startswith(b"\xef\xbb\xbf"):
@@ -30,7 +32,20 @@ def detect_syntax(data: bytes) -> str:
     if head.lstrip()[:3] in (b"UNA", b"UNB"):
         return "edifact"
     start = _PROLOG.match(head)
-    match = _ROOT.match(head, start.end() if start else 0)
+    prolog_end = start.end() if start else 0
+    doctype_at = head.find(b"<!DOCTYPE")
+    subset = _SUBSET.match(head, doctype_at) if 0 <= doctype_at <= prolog_end else None
+    if subset is not None:
+        name = subset.group(1).decode("ascii", "replace") or "?"
+        line = head[: subset.start()].count(b"\n") + 1
+        raise ParseError(
+            f"refused: the document declares a DOCTYPE {name!r} with an internal subset "
+            "([...] entity or element declarations, the way in for XXE and entity-expansion "
+            "attacks); accepted: UBL 2.1 and CII without a DOCTYPE, cXML with an external DTD "
+            "reference only",
+            f"line {line}",
+        )
+    match = _ROOT.match(head, prolog_end)
     if match is None:
         raise ParseError(
             "not an invoice: neither an XML root element nor an EDIFACT UNA/UNB header found "

@@ -19,6 +19,7 @@ text from the verdict and store verdict and MDN in one step.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ from gateway.store.inbound import InboundRow, finish_inbound
 from gateway.store.mdn_outbox import NewAsyncMdn
 from gateway.totals import complete
 from gateway.validation.scenarios import match_scenario
+
+log = logging.getLogger(__name__)
 
 PARSED, REJECTED, UNREADABLE = "PARSED", "REJECTED", "UNREADABLE"
 DEFAULT_RULE_SETS: tuple[str, ...] = ("en16931",)
@@ -69,6 +72,27 @@ class Verdict:
 def interpret(
     content: bytes, *, rule_sets: Sequence[str] = DEFAULT_RULE_SETS, label: str = "payload"
 ) -> Verdict:
+    """:func:`judge` behind a last-resort boundary: never raises.
+
+    The parsers and rules raise only the gateway's own errors (the fuzz harnesses in
+    tests/fuzz hold them to it); should anything else escape, the payload (already stored)
+    gets an UNREADABLE verdict naming the failure, and the traceback goes to the log, so the
+    sender still gets an answer and the message never stays RECEIVED.
+    """
+    try:
+        return judge(content, rule_sets=rule_sets, label=label)
+    except Exception as exc:
+        log.exception("inbound %s: unexpected %s while interpreting", label, type(exc).__name__)
+        detail = (
+            f"{label}: the gateway failed on this document: {type(exc).__name__}: {exc} "
+            "(a gateway bug: please report it with the stored payload)"
+        )
+        return Verdict(UNREADABLE, detail[:2000])
+
+
+def judge(
+    content: bytes, *, rule_sets: Sequence[str] = DEFAULT_RULE_SETS, label: str = "payload"
+) -> Verdict:
     """Detect the syntax of ``content``, parse it with that syntax's mapping and run the
     in-process business rules; ``label`` names the payload in messages (e.g. the message id).
 
@@ -77,7 +101,8 @@ def interpret(
     the table ``igw validate`` uses: a Peppol BIS 3 invoice is checked with the Peppol rules,
     an XRechnung one with the XRechnung rules. The verdict names the scenario and rule sets.
 
-    Never raises for bad content: an unrecognised or unparsable payload is UNREADABLE, fatal
+    Raises nothing for bad content (anything else is a gateway bug, which :func:`interpret`
+    contains): an unrecognised or unparsable payload is UNREADABLE, fatal
     rule failures REJECTED. The rules run on the invoice completed with
     :func:`gateway.totals.complete` (they are written for completed invoices; every amount the
     document gave is kept and checked as given).
@@ -91,12 +116,6 @@ def interpret(
         invoice = mapping.parse(content)
     except (ParseError, ConfigError) as exc:
         return Verdict(UNREADABLE, f"{label}: {syntax} document does not parse: {exc}", syntax)
-    except Exception as exc:  # a mapping bug must not lose the verdict (the payload is stored)
-        detail = (
-            f"{label}: the {syntax} parser failed on this document: {exc!r} "
-            "(a gateway bug: please report it with the stored payload)"
-        )
-        return Verdict(UNREADABLE, detail, syntax)
     scenario = match_scenario(syntax, invoice.specification_id).scenario
     selected = tuple(dict.fromkeys([*rule_sets, *scenario.in_process]))
     problems = tuple(check(complete(invoice), selected, record=invoice.number, syntax=syntax))

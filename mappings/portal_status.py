@@ -101,7 +101,8 @@ class PortalStatusAck:
             return None
         try:
             data = json.loads(inbound)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # not JSON, an integer of more than 4,300 digits, or nested beyond ~1,000 levels
             return None
         if not isinstance(data, dict):
             return None

@@ -48,7 +48,14 @@ def read_xml(data: bytes, syntax: str, *, allow_doctype: bool = False) -> Elemen
     )
     head = bytes(data).split(b"<" + root.tag.encode("utf-8", "replace"), 1)[0]
     subset = subset or re.search(rb"<!DOCTYPE[^>\[]*\[", head) is not None
-    if subset or (docinfo.doctype and not allow_doctype):
+    if subset:
+        raise ParseError(
+            f"a DOCTYPE with an internal subset ([...] entity or element declarations) is not "
+            f"allowed in a {syntax} document; expected "
+            + ("at most an external DTD reference" if allow_doctype else "no DOCTYPE"),
+            "line 1",
+        )
+    if docinfo.doctype and not allow_doctype:
         raise ParseError(
             f"a DOCTYPE is not allowed in a {syntax} document; expected none", "line 1"
         )

@@ -428,7 +428,7 @@ def _rendered() -> bytes:
     ("change", "location", "text"),
     [
         ((b"DTM+137:20261102:102", b"DTM+137:2026-11-02:102"), "segment 4 DTM element 1", "date"),
-        ((b"QTY+47:1:C62", b"QTY+47:one:C62"), "segment 17 QTY element 1", "not a number"),
+        ((b"QTY+47:1:C62", b"QTY+47:one:C62"), "segment 17 QTY element 1", "not a decimal number"),
         ((b"QTY+47:1:C62'", b""), "segment 15 LIN", "BT-129"),
         ((b"CUX+2:EUR:4'", b""), "segment 2 UNH", "BT-5"),
         ((b"UNT+30+MSG1", b"UNT+31+MSG1"), "segment 31 UNT element 1", "code 29"),

@@ -78,6 +78,7 @@ from mappings.cii.xmlread import (
     required_decimal,
     text,
 )
+from mappings.numbers import PERCENT, QUANTITY, check_line_amounts
 
 _TRANSACTION = "rsm:SupplyChainTradeTransaction"
 
@@ -258,7 +259,7 @@ def _line_allowance_charge(node: Element) -> LineAllowanceCharge:
     return LineAllowanceCharge(
         amount=required_decimal(node, "ram:ActualAmount", "BT-136/BT-141"),
         base_amount=decimal(node, "ram:BasisAmount"),
-        percentage=decimal(node, "ram:CalculationPercent"),
+        percentage=decimal(node, "ram:CalculationPercent", PERCENT),
         reason=text(node, "ram:Reason"),
         reason_code=text(node, "ram:ReasonCode"),
     )
@@ -269,9 +270,9 @@ def _allowance_charge(node: Element) -> AllowanceCharge:
     return AllowanceCharge(
         amount=required_decimal(node, "ram:ActualAmount", "BT-92/BT-99"),
         base_amount=decimal(node, "ram:BasisAmount"),
-        percentage=decimal(node, "ram:CalculationPercent"),
+        percentage=decimal(node, "ram:CalculationPercent", PERCENT),
         vat_category=required(node, "ram:CategoryTradeTax/ram:CategoryCode", "BT-95/BT-102"),
-        vat_rate=decimal(node, "ram:CategoryTradeTax/ram:RateApplicablePercent"),
+        vat_rate=decimal(node, "ram:CategoryTradeTax/ram:RateApplicablePercent", PERCENT),
         reason=text(node, "ram:Reason"),
         reason_code=text(node, "ram:ReasonCode"),
     )
@@ -353,7 +354,7 @@ def _price(agreement: Element) -> Price:
         net=required_decimal(net, "ram:ChargeAmount", "BT-146"),
         gross=decimal(gross, "ram:ChargeAmount"),
         discount=decimal(gross, "ram:AppliedTradeAllowanceCharge/ram:ActualAmount"),
-        base_quantity=None if base is None else decimal_of(base),
+        base_quantity=None if base is None else decimal_of(base, QUANTITY),
         base_quantity_unit=None if base is None else (base.get("unitCode") or None),
     )
 
@@ -393,7 +394,7 @@ def _line(node: Element) -> InvoiceLine:
         id=required(document, "ram:LineID", "BT-126"),
         note="\n".join(notes) or None,
         object_id=_object_id(settlement),
-        quantity=decimal_of(quantity),
+        quantity=decimal_of(quantity, QUANTITY),
         unit=unit,
         net_amount=decimal(
             settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
@@ -407,7 +408,7 @@ def _line(node: Element) -> InvoiceLine:
         charges=tuple(charges),
         price=_price(agreement),
         vat_category=required(tax, "ram:CategoryCode", "BT-151"),
-        vat_rate=decimal(tax, "ram:RateApplicablePercent"),
+        vat_rate=decimal(tax, "ram:RateApplicablePercent", PERCENT),
         item=_item(node),
     )
 
@@ -539,7 +540,7 @@ def _vat(settlement: Element) -> tuple[list[VatBreakdown], dt.date | None, str |
                 taxable_amount=decimal(node, "ram:BasisAmount"),
                 tax_amount=decimal(node, "ram:CalculatedAmount"),
                 category=required(node, "ram:CategoryCode", "BT-118"),
-                rate=decimal(node, "ram:RateApplicablePercent"),
+                rate=decimal(node, "ram:RateApplicablePercent", PERCENT),
                 exemption_reason=text(node, "ram:ExemptionReason"),
                 exemption_reason_code=text(node, "ram:ExemptionReasonCode"),
             )
@@ -697,6 +698,8 @@ def parse_cii(data: bytes) -> Invoice:
             location(root),
         )
     try:
-        return Invoice(**_fields(root))
+        invoice = Invoice(**_fields(root))
     except ValidationError as exc:
         raise ParseError(_validation_message(exc, top_level=True), location(root)) from exc
+    check_line_amounts(invoice.lines)
+    return invoice

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
 from gateway.errors import ParseError
 from mappings.cii.codes import DATE_FORMAT, NAMESPACES
+from mappings.numbers import AMOUNT, Kind, read_decimal
 from mappings.xmlsafe import read_xml
 
 Element = etree._Element
@@ -99,41 +100,35 @@ def required(element: Element, path: str, term: str) -> str:
     return value
 
 
-def _decimal_of(node: Element) -> Decimal:
-    raw = (node.text or "").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise ParseError(f"expected a decimal number like 123.45, got {raw!r}", location(node))
-    return value
+def _decimal_of(node: Element, kind: Kind = AMOUNT) -> Decimal:
+    return read_decimal(node.text, location(node), kind=kind)
 
 
-def decimal(element: Element | None, path: str) -> Decimal | None:
-    """The decimal at ``path`` or None when absent; ParseError for anything but a number."""
+def decimal(element: Element | None, path: str, kind: Kind = AMOUNT) -> Decimal | None:
+    """The decimal at ``path`` or None when absent; ParseError for anything but a number in
+    the range of ``kind`` (see :mod:`mappings.numbers`)."""
     if element is None:
         return None
     found = element.find(_clark(path))
     if found is None:
         return None
-    return _decimal_of(found)
+    return _decimal_of(found, kind)
 
 
-def required_decimal(element: Element, path: str, term: str) -> Decimal:
-    """The decimal at ``path``; ParseError when absent or not a number."""
+def required_decimal(element: Element, path: str, term: str, kind: Kind = AMOUNT) -> Decimal:
+    """The decimal at ``path``; ParseError when absent or not a number in range."""
     found = element.find(_clark(path))
     if found is None:
         raise ParseError(
             f"missing mandatory element ({term}): expected a decimal {path}",
             location(element, path),
         )
-    return _decimal_of(found)
+    return _decimal_of(found, kind)
 
 
-def decimal_of(node: Element) -> Decimal:
+def decimal_of(node: Element, kind: Kind = AMOUNT) -> Decimal:
     """The decimal content of ``node`` itself."""
-    return _decimal_of(node)
+    return _decimal_of(node, kind)
 
 
 def date(element: Element | None, path: str) -> dt.date | None:

@@ -23,11 +23,15 @@ made the exchange passes to the parser. ``refers_to.document`` is the invoiceID 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
 from gateway.errors import ParseError
 from mappings.cxml.parse import where
+from mappings.numbers import shown
 from mappings.xmlsafe import Element, read_xml
+
+_CODE = re.compile(r"[0-9]{3}")  # ASCII only: str.isdigit() takes '²' and int() refuses it
 
 INVOICE_STATUS = {
     "processing": AckStatus.RECEIVED,
@@ -49,8 +53,12 @@ def _cxml_root(inbound: bytes) -> Element | None:
 
 def _status(el: Element) -> tuple[int, str]:
     code = el.get("code", "")
-    if not code.strip().isdigit():
-        raise ParseError(f"Status code {code!r} is not a number", where(el))
+    if _CODE.fullmatch(code.strip()) is None:
+        raise ParseError(
+            f"Status code {shown(code)} is not a number: expected a three-digit cXML status "
+            "code such as 200, 201 or 400",
+            where(el),
+        )
     text = el.get("text", "")
     detail = (el.text or "").strip()
     return int(code), f"{text}: {detail}" if detail else text
@@ -63,7 +71,10 @@ def _timestamp(root: Element) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ParseError(f"timestamp {value!r} is not ISO 8601", where(root)) from None
+        raise ParseError(
+            f"timestamp {shown(value)} is not ISO 8601: expected e.g. 2026-11-24T12:30:05+00:00",
+            where(root),
+        ) from None
 
 
 def _identity(root: Element, path: str) -> str | None:

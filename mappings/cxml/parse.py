@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from lxml import etree
+from pydantic import ValidationError
 
 from gateway.errors import ParseError
-from gateway.model import Invoice
+from gateway.model import Invoice, bt_of
 from gateway.model.base import Address, Contact, Identifier, Period
 from gateway.model.invoice import (
     CreditTransfer,
@@ -33,6 +36,16 @@ from gateway.model.parties import Buyer, Payee, Seller
 from gateway.model.provenance import TermSource
 from mappings.cxml import codelists as cl
 from mappings.cxml import names as n
+from mappings.numbers import (
+    AMOUNT,
+    PERCENT,
+    QUANTITY,
+    Kind,
+    check_line_amounts,
+    read_count,
+    read_decimal,
+    shown,
+)
 from mappings.xmlsafe import Element, read_xml
 
 _NOTE = re.compile(r"^#([A-Z0-9]{1,3})#(.*)$", re.S)
@@ -66,11 +79,10 @@ def _text(el: Element | None) -> str | None:
     return text or None
 
 
-def _decimal(text: str | None, el: Element, what: str) -> Decimal:
-    try:
-        return Decimal((text or "").strip())
-    except InvalidOperation:
-        raise ParseError(f"{what} {text!r} is not a decimal number", where(el)) from None
+def _decimal(text: str | None, el: Element, what: str, kind: Kind = AMOUNT) -> Decimal:
+    """A plain decimal in the range of ``kind`` (:mod:`mappings.numbers`); ParseError naming
+    ``what``, the element, the value and what is accepted."""
+    return read_decimal(text, where(el), kind=kind, what=what)
 
 
 def _date(text: str, el: Element, what: str) -> dt.date:
@@ -141,7 +153,7 @@ class _Reader:
         money = found if found.tag == "Money" else _one(found, "Money")
         if self.currency is None:
             self.currency = _attr(money, "currency", "BT-5")
-        value = _decimal(money.text, money, "amount")
+        value = _decimal(money.text, money, f"{etree.QName(found).localname} amount")
         return -value if signed and self.sign < 0 and value else value
 
 
@@ -300,13 +312,13 @@ def _vat_category(detail: Element | None, rate: Decimal | None) -> str:
 def _rate(detail: Element | None) -> Decimal | None:
     if detail is None or detail.get("percentageRate") is None:
         return None
-    return _decimal(detail.get("percentageRate"), detail, "percentageRate (BT-152/BT-119)")
+    return _decimal(detail.get("percentageRate"), detail, "percentageRate (BT-152/BT-119)", PERCENT)
 
 
 def _line(index: int, item: Element, reader: _Reader) -> InvoiceLine:
     ext = _extrinsics(item)
     number = _attr(item, "invoiceLineNumber", "BT-126")
-    quantity = _decimal(_attr(item, "quantity", "BT-129"), item, "quantity (BT-129)")
+    quantity = _decimal(_attr(item, "quantity", "BT-129"), item, "quantity (BT-129)", QUANTITY)
     if reader.sign < 0 and quantity:
         quantity = -quantity
     price = reader.money(item, "UnitPrice", signed=False)
@@ -344,7 +356,7 @@ def _line(index: int, item: Element, reader: _Reader) -> InvoiceLine:
         price=Price(
             net=price,
             base_quantity=(
-                _decimal(base.get("quantity"), base, "PriceBasisQuantity (BT-149)")
+                _decimal(base.get("quantity"), base, "PriceBasisQuantity (BT-149)", QUANTITY)
                 if base is not None
                 else None
             ),
@@ -439,9 +451,35 @@ def _notes(header: Element, ext: dict[str, list[str]]) -> tuple[Note, ...]:
     return tuple(notes)
 
 
+MAX_PAYMENT_DAYS = 36_600
+"""payInNumberOfDays beyond a century is refused (the due date BT-9 would leave the calendar)."""
+
+
 def parse_cxml(data: bytes) -> Invoice:
-    """The Invoice in a cXML InvoiceDetailRequest; ParseError with the element path and line."""
+    """The Invoice in a cXML InvoiceDetailRequest; ParseError with the element path and line.
+
+    A value the model refuses (a blank name, a code of the wrong shape) is a ParseError naming
+    the model field and its BT, the value and the request element."""
     root = read_xml(data, "cXML", allow_doctype=True)
+    try:
+        return _parse(root)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        term = bt_of(field) if exc.title == "Invoice" else None
+        named = f"{exc.title}.{field}" + (f" ({term})" if term else "")
+        raise ParseError(
+            f"{named}: {first['msg']} (value {shown(str(first.get('input')))})",
+            where(_request_or_root(root)),
+        ) from None
+
+
+def _request_or_root(root: Element) -> Element:
+    found = root.find("Request")
+    return found if found is not None else root
+
+
+def _parse(root: Element) -> Invoice:
     if root.tag != "cXML":
         raise ParseError(f"root element is {root.tag!r}; expected cXML", where(root))
     request = _one(root, "Request/InvoiceDetailRequest")
@@ -461,14 +499,26 @@ def parse_cxml(data: bytes) -> Invoice:
     if not items:
         raise ParseError("no InvoiceDetailItem (BG-25 invoice lines)", where(orders[0]))
     lines = tuple(_line(k, item, reader) for k, item in enumerate(items))
+    check_line_amounts(lines)
     order_ref = orders[0].find("InvoiceDetailOrderInfo/OrderReference")
     totals, tax_currency = _totals(_one(request, "InvoiceDetailSummary"), reader)
     summary_tax = _one(request, "InvoiceDetailSummary/Tax")
     partners = _partners(header)
     term = header.find("PaymentTerm")
-    days = term.get("payInNumberOfDays") if term is not None else None
-    if term is not None and days is not None and not days.isdigit():
-        raise ParseError(f"payInNumberOfDays {days!r} is not a whole number", where(term))
+    raw_days = term.get("payInNumberOfDays") if term is not None else None
+    due_date = None
+    if term is not None and raw_days is not None:
+        days = read_count(
+            raw_days, where(term), what="payInNumberOfDays (BT-9)", maximum=MAX_PAYMENT_DAYS
+        )
+        try:
+            due_date = issue + dt.timedelta(days=days)
+        except OverflowError:
+            raise ParseError(
+                f"invoiceDate {issue} + payInNumberOfDays {days} is after 9999-12-31; accepted: "
+                "a due date (BT-9) in the calendar",
+                where(term),
+            ) from None
     period = header.find("Period")
     preceding = header.find("InvoiceIDInfo")
     means = _first(ext, n.MEANS_CODE)
@@ -486,7 +536,7 @@ def parse_cxml(data: bytes) -> Invoice:
         type_code=_first(ext, n.TYPE_CODE) or n.PURPOSE_TYPE_CODE[purpose],
         currency=reader.currency,
         tax_currency=tax_currency,
-        due_date=issue + dt.timedelta(days=int(days)) if days is not None else None,
+        due_date=due_date,
         purchase_order_reference=order_ref.get("orderID") if order_ref is not None else None,
         notes=_notes(header, ext),
         preceding_invoices=(

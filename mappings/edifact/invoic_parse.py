@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,6 +29,15 @@ from mappings.edifact import codelists as cl
 from mappings.edifact import codes as c
 from mappings.edifact.interchange import Message
 from mappings.edifact.syntax import RawSegment
+from mappings.numbers import (
+    AMOUNT,
+    MAX_INTEGER_DIGITS,
+    PERCENT,
+    QUANTITY,
+    Kind,
+    check_line_amounts,
+    read_decimal,
+)
 
 _RFF_FIELDS = {qualifier: field for field, qualifier in c.RFF_HEADER.items()} | cl.RFF_ALIASES
 _MOA_TOTALS = {qualifier: field for field, qualifier in c.MOA_TOTALS.items()}
@@ -46,12 +55,13 @@ def _where(seg: RawSegment, element: int | None = None) -> str:
     return text if element is None else f"{text} element {element}"
 
 
-def _decimal(seg: RawSegment, element: int, component: int, decimal_mark: str) -> Decimal:
-    raw = seg.get(element, component)
-    try:
-        return Decimal(raw.replace(decimal_mark, ".") if decimal_mark != "." else raw)
-    except InvalidOperation:
-        raise ParseError(f"{raw!r} is not a number", _where(seg, element + 1)) from None
+def _decimal(
+    seg: RawSegment, element: int, component: int, decimal_mark: str, kind: Kind = AMOUNT
+) -> Decimal:
+    """A numeric data element (ISO 9735: digits, sign, the UNA decimal mark) within the range
+    of ``kind`` (:mod:`mappings.numbers`); ParseError naming segment, element and value."""
+    where = _where(seg, element + 1)
+    return read_decimal(seg.get(element, component), where, kind=kind, mark=decimal_mark)
 
 
 def _date(seg: RawSegment) -> dt.date:
@@ -172,8 +182,10 @@ class _Reader:
         }
 
     # -- helpers
-    def num(self, seg: RawSegment, element: int = 0, component: int = 1) -> Decimal:
-        return _decimal(seg, element, component, self.dec)
+    def num(
+        self, seg: RawSegment, element: int = 0, component: int = 1, kind: Kind = AMOUNT
+    ) -> Decimal:
+        return _decimal(seg, element, component, self.dec, kind)
 
     def amount(self, seg: RawSegment) -> Decimal:
         """MOA C516 5004; trailing zeros beyond the cent dropped (``600.000`` is 600.00, an
@@ -270,8 +282,10 @@ class _Reader:
             elif qualifier == c.DTM_PERIOD_END:
                 self.line.setdefault("period", {})["end"] = _date(seg)
             return
+        preceding = self.inv["preceding_invoices"]
         if self.last_rff == c.RFF_PRECEDING and qualifier == c.DTM_REFERENCE:
-            self.inv["preceding_invoices"][-1]["issue_date"] = _date(seg)
+            if preceding:  # (an RFF IV in a party group names no preceding invoice)
+                preceding[-1]["issue_date"] = _date(seg)
             return
         target = {
             c.DTM_ISSUE: ("issue_date",),
@@ -435,7 +449,7 @@ class _Reader:
         """TAX C243 5278; for a category whose rate EN 16931 fixes at 0 (BR-E-05, BR-Z-05,
         BR-AE-05, BR-IC-05, BR-G-05) a missing rate is 0, marked derived."""
         if seg.get(4, 3):
-            return self.num(seg, 4, 3)
+            return self.num(seg, 4, 3, PERCENT)
         if category in _ZERO_RATE:
             self.derived(path, bt, f"TAX without rate: category {category} has rate 0 (EN 16931)")
             return Decimal(0)
@@ -508,7 +522,7 @@ class _Reader:
 
     def on_pcd(self, seg: RawSegment) -> None:
         if self.alc is not None and seg.get(0) == c.PCD_ALC:
-            self.alc["percentage"] = self.num(seg)
+            self.alc["percentage"] = self.num(seg, kind=PERCENT)
 
     def on_lin(self, seg: RawSegment) -> None:
         self.party = None
@@ -564,7 +578,7 @@ class _Reader:
     def on_qty(self, seg: RawSegment) -> None:
         if self.line is not None and seg.get(0) == c.QTY_INVOICED:
             path = f"lines[{len(self.lines) - 1}].unit"
-            self.line["quantity"] = self.num(seg)
+            self.line["quantity"] = self.num(seg, kind=QUANTITY)
             if seg.get(0, 2):
                 self.line["unit"] = self.unit(seg, 0, 2, path, "BT-130")
             else:
@@ -595,7 +609,7 @@ class _Reader:
             return
         price[key] = self.num(seg)
         if seg.get(0, 4):
-            price["base_quantity"] = self.num(seg, 0, 4)
+            price["base_quantity"] = self.num(seg, 0, 4, QUANTITY)
         if seg.get(0, 5):
             path = f"lines[{len(self.lines) - 1}].price.base_quantity_unit"
             price["base_quantity_unit"] = self.unit(seg, 0, 5, path, "BT-150")
@@ -669,13 +683,15 @@ class _Reader:
             raise ParseError(text + more, location)
         inv["provenance"] = self.provenance
         try:
-            return Invoice.model_validate(inv)
+            invoice = Invoice.model_validate(inv)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise ParseError(
                 f"{field}: {first['msg']}", f"message {self.message.reference!r}"
             ) from None
+        check_line_amounts(invoice.lines)
+        return invoice
 
     def _read_summary(self, segments: tuple[RawSegment, ...]) -> None:
         """The segments after UNS: SG48 MOA totals, SG50 TAX with its MOA 125/124, SG51 ALC."""
@@ -857,7 +873,10 @@ def derive_alc(
             return None
         return "amount", (base * percentage / 100).quantize(_CENT)
     if base is None and percentage:
-        candidate = (amount * 100 / percentage).quantize(_CENT)
+        exact = amount * 100 / percentage
+        if exact.adjusted() >= MAX_INTEGER_DIGITS:  # a tiny percentage: no base in range
+            return "", None
+        candidate = exact.quantize(_CENT)
         if (candidate * percentage / 100).quantize(_CENT) == amount.quantize(_CENT):
             return "base_amount", candidate
     return "", None

@@ -44,6 +44,7 @@ from gateway.model import (
     Totals,
     VatBreakdown,
 )
+from mappings.numbers import PERCENT, QUANTITY, check_line_amounts
 from mappings.ubl.names import (
     CREDIT_NOTE_NS,
     INVOICE_NS,
@@ -334,7 +335,7 @@ def _allowance_charges(parent: Element, document_level: bool) -> tuple[_Fields, 
         values: dict[str, Any] = {
             "amount": need_decimal(el, "cbc:Amount", "allowance/charge amount"),
             "base_amount": decimal(el, "cbc:BaseAmount"),
-            "percentage": decimal(el, "cbc:MultiplierFactorNumeric"),
+            "percentage": decimal(el, "cbc:MultiplierFactorNumeric", PERCENT),
             "reason": text(el, "cbc:AllowanceChargeReason"),
             "reason_code": text(el, "cbc:AllowanceChargeReasonCode"),
         }
@@ -342,7 +343,7 @@ def _allowance_charges(parent: Element, document_level: bool) -> tuple[_Fields, 
             values["vat_category"] = need(
                 el, "cac:TaxCategory/cbc:ID", "VAT category code (BT-95/BT-102)"
             )
-            values["vat_rate"] = decimal(el, "cac:TaxCategory/cbc:Percent")
+            values["vat_rate"] = decimal(el, "cac:TaxCategory/cbc:Percent", PERCENT)
         (charges if flag in _TRUE else allowances).append((values, el))
     return allowances, charges
 
@@ -362,7 +363,7 @@ def _vat_breakdown(root: Element, currency: str) -> list[VatBreakdown]:
                         sub, "cbc:TaxAmount", "VAT category tax amount (BT-117)"
                     ),
                     category=need(sub, "cac:TaxCategory/cbc:ID", "VAT category code (BT-118)"),
-                    rate=decimal(sub, "cac:TaxCategory/cbc:Percent"),
+                    rate=decimal(sub, "cac:TaxCategory/cbc:Percent", PERCENT),
                     exemption_reason=text(sub, "cac:TaxCategory/cbc:TaxExemptionReason"),
                     exemption_reason_code=text(sub, "cac:TaxCategory/cbc:TaxExemptionReasonCode"),
                 )
@@ -511,7 +512,7 @@ def _price(line: Element) -> Price:
         net=need_decimal(price, "cbc:PriceAmount", "item net price (BT-146)"),
         discount=None if discount_el is None else decimal(discount_el, "cbc:Amount"),
         gross=None if discount_el is None else decimal(discount_el, "cbc:BaseAmount"),
-        base_quantity=decimal(price, "cbc:BaseQuantity"),
+        base_quantity=decimal(price, "cbc:BaseQuantity", QUANTITY),
         base_quantity_unit=None if base is None else base.get("unitCode") or None,
     )
 
@@ -536,7 +537,7 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
         id=need(line, "cbc:ID", "invoice line identifier (BT-126)"),
         note=text(line, "cbc:Note"),
         object_id=ident(line, "cac:DocumentReference/cbc:ID"),
-        quantity=decimal_of(quantity),
+        quantity=decimal_of(quantity, QUANTITY),
         unit=unit,
         net_amount=need_decimal(line, "cbc:LineExtensionAmount", "line net amount (BT-131)"),
         order_line_reference=text(line, "cac:OrderLineReference/cbc:LineID"),
@@ -548,7 +549,7 @@ def _line(line: Element, qty_tag: str) -> InvoiceLine:
         vat_category=need(
             line, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "invoiced item VAT category (BT-151)"
         ),
-        vat_rate=decimal(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"),
+        vat_rate=decimal(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", PERCENT),
         item=_item(line),
     )
 
@@ -627,6 +628,7 @@ def parse_ubl(data: bytes) -> Invoice:
             "missing mandatory element: expected at least one invoice line (BG-25)",
             where(root, line_tag),
         )
+    check_line_amounts(lines)
     return build(
         Invoice,
         root,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from lxml import etree
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.errors import ParseError
 from gateway.model import Identifier
+from mappings.numbers import AMOUNT, Kind, read_decimal
 from mappings.ubl.names import CAC_NS, CBC_NS, PREFIXES
 from mappings.xmlsafe import read_xml as safe_read_xml
 
@@ -73,32 +74,26 @@ def need(el: Element, rel: str, what: str) -> str:
     return value
 
 
-def decimal_of(found: Element) -> Decimal:
-    """The finite decimal in ``found``; ParseError at ``found`` otherwise."""
-    raw = (found.text or "").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise ParseError(f"expected a decimal number such as 1234.56, got {raw!r}", path_of(found))
-    return value
+def decimal_of(found: Element, kind: Kind = AMOUNT) -> Decimal:
+    """The xs:decimal in ``found`` within the range of ``kind`` (see :mod:`mappings.numbers`);
+    ParseError at ``found`` naming the value and what is accepted otherwise."""
+    return read_decimal(found.text, path_of(found), kind=kind)
 
 
-def decimal(el: Element, rel: str) -> Decimal | None:
-    """Decimal at ``rel``; None when absent or blank; ParseError when not a number."""
+def decimal(el: Element, rel: str, kind: Kind = AMOUNT) -> Decimal | None:
+    """Decimal at ``rel``; None when absent or blank; ParseError when not a number in range."""
     found = el.find(rel, NS)
     if found is None or found.text is None or not found.text.strip():
         return None
-    return decimal_of(found)
+    return decimal_of(found, kind)
 
 
-def need_decimal(el: Element, rel: str, what: str) -> Decimal:
-    """Decimal at ``rel``; ParseError when absent, blank or not a number."""
+def need_decimal(el: Element, rel: str, what: str, kind: Kind = AMOUNT) -> Decimal:
+    """Decimal at ``rel``; ParseError when absent, blank or not a number in range."""
     found = el.find(rel, NS)
     if found is None or found.text is None or not found.text.strip():
         raise ParseError(f"missing mandatory element: expected {what}", where(el, rel))
-    return decimal_of(found)
+    return decimal_of(found, kind)
 
 
 def date_of(found: Element) -> dt.date:

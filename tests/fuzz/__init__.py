@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of every inbound parser (atheris); see run.py."""
