@@ -1,6 +1,7 @@
 """``igw``: the command line.
 
-Exit codes: 0 all good, 1 some record or file failed, 2 usage error.
+Exit codes: 0 all good, 1 some record or file failed, 2 usage error, 3 `run --until-empty
+--if-claimed exit` stopped while other workers still hold claims (the queue is not empty).
 """
 
 from __future__ import annotations
@@ -375,10 +376,11 @@ def _run_worker(
     worker_id: str | None,
     batch: int | None = None,
     concurrency: int | None = None,
+    if_claimed: str = "wait",
 ) -> object:
     from gateway.worker import run_worker
 
-    tuning: dict[str, Any] = {}
+    tuning: dict[str, Any] = {"if_claimed": if_claimed}
     if batch is not None:
         tuning["batch_size"] = batch
     if concurrency is not None:
@@ -404,10 +406,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         worker_id=args.worker_id,
         batch=args.batch,
         concurrency=args.concurrency,
+        if_claimed=args.if_claimed,
     )
     if result is not None:
         print(result, file=sys.stderr)
-    return EXIT_OK
+    from gateway.worker import EXIT_NOT_EMPTY
+
+    return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -730,7 +735,18 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("run", help="run the delivery worker")
     _store_options(p, profiles=True)
     p.add_argument("--until-empty", action="store_true", help="stop when nothing is due")
-    p.add_argument("--worker-id", help="this worker's id in claims (default: host-pid)")
+    p.add_argument(
+        "--worker-id",
+        help="this worker's id in claims (default: host:pid:start:boot:pidns, which lets a "
+        "worker on the same machine take over the claims of a dead one)",
+    )
+    p.add_argument(
+        "--if-claimed",
+        choices=("wait", "exit"),
+        default="wait",
+        help="--until-empty while other live workers hold claims: wait for them (default) or "
+        "exit with status 3",
+    )
     p.add_argument(
         "--batch", type=int, default=None, help="deliveries claimed per store round trip (50)"
     )
