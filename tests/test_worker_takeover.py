@@ -17,6 +17,7 @@ from store_backends import T0, pg_schema_url, sqlite_url
 from test_worker_crash import CountingFileConnector, _check_exactly_once, _done
 
 from connectors.base import Clock, Receipt, utc_now
+from connectors.temp_files import temp_name
 from gateway import worker_identity
 from gateway.document import Document
 from gateway.store import DeliveryState, NewDelivery, Store
@@ -38,9 +39,11 @@ class SlowFileConnector(CountingFileConnector):
         delay: float = 0.02,
         create: bool = False,
         clock: Clock = utc_now,
+        temp_grace: float = 0.0,
     ) -> None:
         super().__init__(directory, log=log, create=create, clock=clock)
         self.delay = delay
+        self.temp_grace = temp_grace  # tests: every leftover temp file is stale
 
     def send(self, document: Document, *, delivery_id: str, idempotency_key: str) -> Receipt:
         """Wait, then send as the counting file connector does."""
@@ -232,6 +235,10 @@ def _kill_mid_batch(url: str, tmp_path: Path, count: int) -> None:
         left = _claimed(store)
         assert held > 0 and left > 0, "the kill must land while claims are held"
         assert _done(store) < count
+        # what a kill between open() and write() leaves (an empty hidden temp), and a buyer file
+        leftover = out / temp_name("INV-9999.peppol-bis3.0123456789abcdef.xml")
+        leftover.write_bytes(b"")
+        (out / ".buyer-notes.tmp").write_bytes(b"mine")
         final = _worker(url, profiles, "--until-empty", "--lease", LONG_LEASE)
         stdout, stderr = final.communicate(timeout=120)  # far less than the 1 h lease
         assert final.returncode == 0, stderr.decode()
@@ -242,6 +249,9 @@ def _kill_mid_batch(url: str, tmp_path: Path, count: int) -> None:
         assert set(sends) == {r.idempotency_key for r in store.deliveries()}
         assert sum(sends.values()) - count <= 50  # at most the batch in flight was repeated
         assert not store.claim_holders(utc_now())
+        assert f"removed stale temporary file {leftover.name}".encode() in stderr
+        hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+        assert hidden == [".buyer-notes.tmp"]  # every temp file gone, the buyer's file kept
     finally:
         store.close()
 
