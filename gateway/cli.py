@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from gateway import __version__
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
+from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
@@ -129,7 +130,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
     for outcome in translate(
-        read_inputs(args.input),
+        read_inputs(args.input, args.max_size),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
@@ -192,12 +193,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     sellers = load_sellers(args.sellers) if args.sellers else None
     status = EXIT_OK
     for name in args.file:
-        data = Path(name).read_bytes()
         try:
+            data = read_input(name, args.max_size)
             mapping = resolve_mapping(PARSER_FOR_SYNTAX[detect_syntax(data)])
             invoice = mapping.parse(data)
-        except ParseError as exc:
-            print(f"{name}: {exc}", file=sys.stderr)
+        except (ParseError, InputTooLarge) as exc:
+            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
             continue
         if sellers is not None:
@@ -238,7 +239,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rules = rule_names(args.rules) if args.rules else None
     reports: list[ValidationReport] = []
     for name in args.file:
-        content = Path(name).read_bytes()
+        try:
+            content = read_input(name, args.max_size)
+        except InputTooLarge as exc:  # refused unread, reported; the other files go on
+            reports.append(ValidationReport(name, name, "", (), [exc.problem()], ["not read"]))
+            continue
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
         else:
@@ -664,6 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="buyer profiles: each invoice gets the [defaults] of the profile it routes to",
     )
     _sellers_option(p)
+    _max_size_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
@@ -673,6 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="fill the seller's master data from DIR (default: the document as it is)",
     )
+    _max_size_option(p)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser(
@@ -694,6 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenarios", action="store_true", help="list the validation scenarios and exit"
     )
     p.add_argument("--json", action="store_true")
+    _max_size_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the ERP record JSON Schema")
@@ -703,6 +711,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_formats)
     _add_engine_commands(sub)
     return parser
+
+
+def _max_size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _max_size_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-size",
+        type=_max_size,
+        default=DEFAULT_INPUT_MAX,
+        metavar="SIZE",
+        help=f"refuse input files larger than SIZE unread (default {format_size(DEFAULT_INPUT_MAX)}"
+        "; e.g. 500MB, 2GiB)",
+    )
 
 
 def _sellers_option(p: argparse.ArgumentParser) -> None:

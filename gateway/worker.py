@@ -69,6 +69,7 @@ from connectors.base import Connector, NamesMessages, Receipt, transmission_key,
 from gateway.delivery_errors import DeliveryError
 from gateway.document import Document
 from gateway.errors import GatewayError
+from gateway.limits import channel_accepts, oversize_message
 from gateway.profile import BuyerProfile, ChannelSpec
 from gateway.profiles import ProfileSet, build_connector, load_profiles
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
@@ -412,6 +413,23 @@ class Worker:
             document = self._document(lead, documents)
         except (_Unsendable, GatewayError) as exc:
             return self._fail(unit, None, attempt, f"cannot send: {exc}", b"")
+        if len(document.content) > spec.size_limit:  # refused unsent; the fallback may carry it
+            what = (
+                f"batch {lead.batch_id}"
+                if lead.batch_id is not None
+                else f"invoice {lead.invoice_number or document.invoice_number}"
+            )
+            text = oversize_message(
+                what,
+                len(document.content),
+                spec.size_limit,
+                lead.channel,
+                explicit=spec.max_size is not None,
+            )
+            accepted = channel_accepts(lead.channel, spec.size_limit)
+            return self._fail(
+                unit, (profile, position), attempt, f"not sent: {text}; accepted: {accepted}", b""
+            )
         key = lead.idempotency_key
         if lead.batch_id is not None:
             key = f"{lead.buyer}/batch{lead.batch_id}/{lead.channel}"
