@@ -325,3 +325,25 @@ def test_until_empty_waits_for_a_live_holders_lease(
         _check_exactly_once(store, out, 4)
     finally:
         store.close()
+
+
+def test_igw_run_until_empty_exits_3_while_claimed(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``igw run --until-empty --if-claimed exit`` exits 3 (not 0) while a live worker holds
+    claims, and 0 once nothing is claimed."""
+    from gateway.cli import main
+
+    store, profiles, _out = _setup(sqlite_url(tmp_path), tmp_path, 3)
+    try:
+        holder = _identity_of(sleeper.pid).worker_id
+        store.claim_due(holder, utc_now(), 1, 3600)
+        command = ["run", "--store", sqlite_url(tmp_path), "--profiles", str(profiles)]
+        command += ["--until-empty", "--if-claimed", "exit"]
+        assert main(command) == 3
+        assert f"1 deliveries are claimed by worker {holder} until" in caplog.text
+        assert store.release(None, holder, now=utc_now()) == 1
+        assert main(command) == 0
+        assert _done(store) == 3
+    finally:
+        store.close()
