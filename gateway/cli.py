@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_EMPTY = 3  # gateway.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
 MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
@@ -385,7 +386,7 @@ def _run_worker(
 ) -> object:
     from gateway.worker import run_worker
 
-    tuning: dict[str, Any] = {"if_claimed": if_claimed}
+    tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
     if batch is not None:
         tuning["batch_size"] = batch
     if concurrency is not None:
@@ -415,8 +416,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if result is not None:
         print(result, file=sys.stderr)
-    from gateway.worker import EXIT_NOT_EMPTY
-
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
