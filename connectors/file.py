@@ -7,22 +7,33 @@ is fsynced too); an existing file is never replaced. Its name is
 file, writes nothing and returns the same receipt (``sent_at`` is read back from the file's
 mtime) — even after a restart. Same key with different bytes is an
 :class:`~gateway.delivery_errors.IdempotencyConflict`.
+
+A send killed between writing and linking (kill -9, power loss) leaves its hidden temporary
+file behind. The first send of each connector (a worker start) removes such files: only names
+of our temporary shape (:mod:`connectors.temp_files`) whose last change is older than
+``temp_grace`` seconds (default 15 minutes: younger ones may be another worker's write in
+progress), one warning log line per file removed. Buyers' files are never touched.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
-import uuid
+import stat
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connectors.base import Clock, Receipt, utc_now
+from connectors.temp_files import DEFAULT_TEMP_GRACE_SECONDS, is_stale, temp_name
 from gateway.delivery_errors import IdempotencyConflict, from_os_error
 from gateway.document import Document
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+log = logging.getLogger(__name__)
 
 
 def _to_ns(moment: datetime) -> int:
@@ -57,12 +68,68 @@ class FileConnector:
     name = "file"
 
     def __init__(
-        self, directory: str | os.PathLike[str], *, create: bool = False, clock: Clock = utc_now
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        clock: Clock = utc_now,
+        temp_grace: float = DEFAULT_TEMP_GRACE_SECONDS,
     ) -> None:
         self.directory = Path(directory)
         self.create = create
         self.clock = clock
+        self.temp_grace = temp_grace
         self.channel = f"file:{self.directory}"
+        self._swept = False
+        self._sweep_lock = threading.Lock()
+
+    def remove_stale_temps(self) -> list[str]:
+        """Remove the temporary files interrupted sends left in the folder (see the module
+        docstring); returns their names. A folder that cannot be listed is left to ``send``."""
+        removed: list[str] = []
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return removed
+        now = time.time()
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            # ctime, not mtime: a send sets the mtime to its (possibly simulated) send time
+            age = now - info.st_ctime
+            if not stat.S_ISREG(info.st_mode) or not is_stale(entry.name, age, self.temp_grace):
+                continue
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning(
+                    "%s: could not remove stale temporary file %s: %s",
+                    self.channel,
+                    entry.name,
+                    exc,
+                )
+                continue
+            removed.append(entry.name)
+            log.warning(
+                "%s: removed stale temporary file %s (%d bytes, %.0f s old) of an interrupted send",
+                self.channel,
+                entry.name,
+                info.st_size,
+                age,
+            )
+        return removed
+
+    def _sweep_once(self) -> None:
+        if self._swept:
+            return
+        with self._sweep_lock:
+            if not self._swept:
+                self.remove_stale_temps()
+                self._swept = True
 
     def target_for(self, document: Document, idempotency_key: str) -> Path:
         """Where ``document`` lands for ``idempotency_key`` (stable across processes)."""
@@ -76,6 +143,7 @@ class FileConnector:
         try:
             if self.create:
                 self.directory.mkdir(parents=True, exist_ok=True)
+            self._sweep_once()
             if target.exists():
                 return self._existing(target, document, idempotency_key)
             self._write(target, document.content)
@@ -91,7 +159,7 @@ class FileConnector:
         return self._receipt(target, document, key)
 
     def _write(self, target: Path, content: bytes) -> None:
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        temp = target.with_name(temp_name(target.name))
         try:
             with open(temp, "xb") as handle:
                 handle.write(content)

@@ -14,6 +14,13 @@ dropped is re-opened once and the send redone from the start - idempotent, since
 check finds a file whose rename went through before the drop. Sends are serialised by a lock, so
 racing sends of one key deliver once.
 
+A send killed between upload and rename (kill -9) leaves its hidden temporary file on the server;
+the first session of each connector (a worker start) removes such files from ``remote_dir``: only
+names of our temporary shape (:mod:`connectors.temp_files`) whose modification time is older than
+``temp_grace`` seconds (default 15 minutes, by our clock against the server's - an upload in
+progress keeps its file fresh), one warning log line per file removed. Buyers' files are never
+touched.
+
 Trust: the partner's host key is pinned (``host_key``; see :mod:`connectors.sftp_keys`) and
 checked before authenticating; an unknown or changed key is a permanent
 :class:`~gateway.delivery_errors.HostKeyMismatch` naming both fingerprints. Nothing is ever
@@ -39,10 +46,11 @@ Profile example::
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 import stat
 import threading
-import uuid
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -53,6 +61,7 @@ import paramiko
 from connectors.base import Clock, Inbound, Receipt, utc_now
 from connectors.sftp_keys import load_private_key, parse_host_key
 from connectors.sftp_session import Endpoint, Session, connection_lost, open_session, translate
+from connectors.temp_files import DEFAULT_TEMP_GRACE_SECONDS, is_stale, temp_name
 from gateway.delivery_errors import (
     ConfigurationInvalid,
     ConnectionFailed,
@@ -66,6 +75,7 @@ RECENT_RECEIPTS = 4096
 """Receipts kept in memory: a re-send of one of them returns it without a round trip (and with
 ``sent_at`` to the microsecond; read back from the server it has whole seconds)."""
 IN_PROGRESS = (".tmp", ".part", ".filepart", ".partial")
+log = logging.getLogger(__name__)
 
 
 class SftpConnector:
@@ -92,6 +102,7 @@ class SftpConnector:
         ack_archive_dir: str | None = None,
         timeout: float = 10.0,
         clock: Clock = utc_now,
+        temp_grace: float = DEFAULT_TEMP_GRACE_SECONDS,
     ) -> None:
         if password is None and private_key is None:
             raise ConfigurationInvalid(
@@ -119,6 +130,8 @@ class SftpConnector:
         self._lock = threading.RLock()
         self._receipts: OrderedDict[str, tuple[str, Receipt]] = OrderedDict()
         self._stray_temps: list[str] = []
+        self.temp_grace = temp_grace
+        self._swept = False
 
     # -- sending --------------------------------------------------------------------------
 
@@ -159,7 +172,7 @@ class SftpConnector:
         if found is not None:
             return found
         name = posixpath.basename(target)
-        temp = posixpath.join(self.remote_dir, f".{name}.{uuid.uuid4().hex}.tmp")
+        temp = posixpath.join(self.remote_dir, temp_name(name))
         self._stray_temps.append(temp)
         with sftp.open(temp, "wxb", 0) as handle:
             handle.write(document.content)
@@ -307,6 +320,7 @@ class SftpConnector:
             session = self._open()
             try:
                 self._clean_strays(session.sftp)
+                self._sweep_once(session.sftp)
                 return action(session.sftp)
             except DeliveryError:
                 raise
@@ -338,6 +352,47 @@ class SftpConnector:
         """Remove temporary files an interrupted upload left (best effort: they are hidden)."""
         while self._stray_temps:
             self._remove_quietly(sftp, self._stray_temps.pop())
+
+    def _sweep_once(self, sftp: paramiko.SFTPClient) -> None:
+        """Once per connector: remove the stale temporary files of killed sends (see the
+        module docstring). Best effort: a folder that cannot be listed is left to the send."""
+        if self._swept:
+            return
+        try:
+            entries = sftp.listdir_attr(self.remote_dir)
+        except OSError as exc:
+            if connection_lost(exc, self._session):
+                raise
+            self._swept = True
+            return
+        now = time.time()
+        for entry in entries:
+            age = now - (entry.st_mtime or 0)
+            if not stat.S_ISREG(entry.st_mode or 0):
+                continue
+            if not is_stale(entry.filename, age, self.temp_grace):
+                continue
+            path = posixpath.join(self.remote_dir, entry.filename)
+            try:
+                sftp.remove(path)
+            except OSError as exc:
+                if connection_lost(exc, self._session):
+                    raise
+                log.warning(
+                    "%s: could not remove stale temporary file %s: %s",
+                    self.channel,
+                    entry.filename,
+                    exc,
+                )
+                continue
+            log.warning(
+                "%s: removed stale temporary file %s (%d bytes, %.0f s old) of an interrupted send",
+                self.channel,
+                entry.filename,
+                entry.st_size or 0,
+                age,
+            )
+        self._swept = True
 
     def _remove_quietly(self, sftp: paramiko.SFTPClient, path: str) -> None:
         try:

@@ -1,6 +1,7 @@
 """``igw``: the command line.
 
-Exit codes: 0 all good, 1 some record or file failed, 2 usage error.
+Exit codes: 0 all good, 1 some record or file failed, 2 usage error, 3 `run --until-empty
+--if-claimed exit` stopped while other workers still hold claims (the queue is not empty).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from gateway import __version__
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
+from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_NOT_EMPTY = 3  # gateway.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
 MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
@@ -128,7 +131,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
     for outcome in translate(
-        read_inputs(args.input),
+        read_inputs(args.input, args.max_size),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
@@ -191,12 +194,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     sellers = load_sellers(args.sellers) if args.sellers else None
     status = EXIT_OK
     for name in args.file:
-        data = Path(name).read_bytes()
         try:
+            data = read_input(name, args.max_size)
             mapping = resolve_mapping(PARSER_FOR_SYNTAX[detect_syntax(data)])
             invoice = mapping.parse(data)
-        except ParseError as exc:
-            print(f"{name}: {exc}", file=sys.stderr)
+        except (ParseError, InputTooLarge) as exc:
+            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {exc}", file=sys.stderr)
             status = EXIT_FAILED
             continue
         if sellers is not None:
@@ -237,7 +240,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rules = rule_names(args.rules) if args.rules else None
     reports: list[ValidationReport] = []
     for name in args.file:
-        content = Path(name).read_bytes()
+        try:
+            content = read_input(name, args.max_size)
+        except InputTooLarge as exc:  # refused unread, reported; the other files go on
+            reports.append(ValidationReport(name, name, "", (), [exc.problem()], ["not read"]))
+            continue
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
         else:
@@ -375,10 +382,11 @@ def _run_worker(
     worker_id: str | None,
     batch: int | None = None,
     concurrency: int | None = None,
+    if_claimed: str = "wait",
 ) -> object:
     from gateway.worker import run_worker
 
-    tuning: dict[str, Any] = {}
+    tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
     if batch is not None:
         tuning["batch_size"] = batch
     if concurrency is not None:
@@ -409,12 +417,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             worker_id=args.worker_id,
             batch=args.batch,
             concurrency=args.concurrency,
+            if_claimed=args.if_claimed,
         )
     finally:
         _checkpoint(_store_url(args))
     if result is not None:
         print(result, file=sys.stderr)
-    return EXIT_OK
+    return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
 def _checkpoint(url: str) -> None:
@@ -677,6 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="buyer profiles: each invoice gets the [defaults] of the profile it routes to",
     )
     _sellers_option(p)
+    _max_size_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
@@ -686,6 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="fill the seller's master data from DIR (default: the document as it is)",
     )
+    _max_size_option(p)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser(
@@ -707,6 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scenarios", action="store_true", help="list the validation scenarios and exit"
     )
     p.add_argument("--json", action="store_true")
+    _max_size_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the ERP record JSON Schema")
@@ -716,6 +728,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_formats)
     _add_engine_commands(sub)
     return parser
+
+
+def _max_size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _max_size_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-size",
+        type=_max_size,
+        default=DEFAULT_INPUT_MAX,
+        metavar="SIZE",
+        help=f"refuse input files larger than SIZE unread (default {format_size(DEFAULT_INPUT_MAX)}"
+        "; e.g. 500MB, 2GiB)",
+    )
 
 
 def _sellers_option(p: argparse.ArgumentParser) -> None:
@@ -748,7 +778,18 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("run", help="run the delivery worker")
     _store_options(p, profiles=True)
     p.add_argument("--until-empty", action="store_true", help="stop when nothing is due")
-    p.add_argument("--worker-id", help="this worker's id in claims (default: host-pid)")
+    p.add_argument(
+        "--worker-id",
+        help="this worker's id in claims (default: host:pid:start:boot:pidns, which lets a "
+        "worker on the same machine take over the claims of a dead one)",
+    )
+    p.add_argument(
+        "--if-claimed",
+        choices=("wait", "exit"),
+        default="wait",
+        help="--until-empty while other live workers hold claims: wait for them (default) or "
+        "exit with status 3",
+    )
     p.add_argument(
         "--batch", type=int, default=None, help="deliveries claimed per store round trip (50)"
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, ParseError, Problem
+from gateway.limits import InputTooLarge, channel_accepts, check_input, oversize_message, read_input
 from gateway.masterdata.apply import apply_buyer, fill_from_sellers
 from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
@@ -81,10 +82,33 @@ def translate_one(
             "please report it with the record)",
         )
         return Outcome(record, mapping.name, None, (*problems, problem))
+    oversize = _oversize(document, profile, record)
+    if oversize is not None:  # refused before validation: its memory grows with the size
+        return Outcome(record, mapping.name, None, (*problems, oversize))
     if run_validation:
         report = validate(document, name=record)
         problems.extend(report.findings)
     return Outcome(record, mapping.name, document, tuple(problems))
+
+
+def _oversize(document: Document, profile: BuyerProfile, record: str) -> Problem | None:
+    """The refusal of a document larger than the profile's (primary) channel carries."""
+    channel = profile.channel
+    if channel is None:
+        return None
+    size, limit = len(document.content), channel.size_limit
+    if size <= limit:
+        return None
+    message = oversize_message(
+        f"invoice {document.invoice_number}",
+        size,
+        limit,
+        channel.connector,
+        explicit=channel.max_size is not None,
+    )
+    return Problem(
+        record, "", None, size, "SIZE", message, channel_accepts(channel.connector, limit)
+    )
 
 
 def translate(
@@ -156,12 +180,14 @@ RECORD_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".txt"})
 
 def read_inputs(
     paths: Iterable[str | Path],
+    max_size: int | None = None,
 ) -> Iterator[tuple[str, Invoice | None, tuple[Problem, ...]]]:
     """``(record label, invoice or None, problems)`` for each file: ERP records (JSON / CSV, by
     :func:`gateway.intake.read_records`) or invoices in UBL, CII, EDIFACT INVOIC (every message
     of the interchange) or cXML, recognised by their content and parsed like inbound documents
     (totals the document leaves out completed). A document that does not parse is one rejected
-    record naming the file and the location."""
+    record naming the file and the location. A file over ``max_size`` bytes is one rejected
+    record (rule ``SIZE``), refused by its size before anything is read."""
     from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
     from gateway.intake import read_records
     from gateway.registry import resolve_mapping
@@ -169,11 +195,16 @@ def read_inputs(
 
     for name in paths:
         path = Path(name)
-        if path.suffix.lower() in RECORD_SUFFIXES:
-            for result in read_records(path):
-                yield result.record, result.invoice, result.problems
+        try:
+            check_input(path, max_size)
+            if path.suffix.lower() in RECORD_SUFFIXES:
+                for result in read_records(path):
+                    yield result.record, result.invoice, result.problems
+                continue
+            data = read_input(path, max_size)
+        except InputTooLarge as exc:
+            yield str(path), None, (exc.problem(),)
             continue
-        data = path.read_bytes()
         try:
             syntax = detect_syntax(data)
         except ParseError:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from gateway.limits import ByteSize, channel_limit
 from gateway.masterdata.terms import BuyerDefaults
 from gateway.rules.checksums import gln as gln_check_digit_ok
 
@@ -132,11 +133,19 @@ class ChannelSpec(_Config):
     """One channel: a connector alias (``file``) or ``module:Class`` plus its options.
 
     Options whose key names a secret (``password``, ``token``...) hold a reference
-    (``env:NAME`` / ``file:/path``), resolved when the connector is built.
+    (``env:NAME`` / ``file:/path``), resolved when the connector is built. ``max_size`` is the
+    largest document this channel carries (``"15MB"``; default per connector:
+    :data:`gateway.limits.CHANNEL_DEFAULTS`); a larger one is refused before it is sent.
     """
 
     connector: str = Field(min_length=1)
     options: dict[str, OptionValue] = Field(default_factory=dict)
+    max_size: ByteSize | None = None
+
+    @property
+    def size_limit(self) -> int:
+        """The largest document this channel carries, in bytes (``max_size`` or the default)."""
+        return channel_limit(self.connector, self.max_size)
 
 
 Consolidation = Literal["per-invoice", "per-interchange", "per-day"]

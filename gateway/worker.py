@@ -28,9 +28,20 @@ With ``concurrency`` > 1 the sends of a claimed batch run on that many threads, 
 connector's fsyncs and network round trips overlap. A foreign exception escaping a connector is
 a connector bug: it is recorded as a retryable failure, never crashes the worker. Sends are
 idempotent per key, so a worker killed mid-batch is harmless: the sends it made but did not
-record are repeated after its claims expire (or are released when it restarts under the same
-``worker_id``), and each repeat returns the first receipt without delivering again. SIGTERM/SIGINT
-stop the loop after the sends in flight; claimed deliveries not yet started are released.
+record are repeated once its claims are free again, and each repeat returns the first receipt
+without delivering again. SIGTERM/SIGINT stop the loop after the sends in flight; claimed
+deliveries not yet started are released.
+
+After a crash (kill -9): claims are free again at once when the worker restarts under the same
+``worker_id``, or when any worker finds their holder provably gone — the default worker id
+names the process (:mod:`gateway.worker_identity`), so a worker on the same machine sees that
+its pid is dead or reused and takes the claims over (one log line per dead worker, a
+``claim_taken_over`` event per delivery) — at start, whenever the queue looks empty, and every
+``takeover_check`` seconds while idle. Otherwise the claims wait out their lease. ``until_empty``
+never stops while other workers hold claims: with ``if_claimed="wait"`` (the default) it says
+who holds how many until when, and waits until they are recorded, released or expired; with
+``"exit"`` it stops at once and counts them in ``WorkerStats.still_claimed`` (``igw run``
+exits with :data:`EXIT_NOT_EMPTY`).
 """
 
 from __future__ import annotations
@@ -38,10 +49,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import os
+import logging
 import random
 import signal
-import socket
 import sys
 import threading
 import time
@@ -51,7 +61,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import DBAPIError
 
@@ -59,9 +69,14 @@ from connectors.base import Connector, NamesMessages, Receipt, transmission_key,
 from gateway.delivery_errors import DeliveryError
 from gateway.document import Document
 from gateway.errors import GatewayError
+from gateway.limits import channel_accepts, oversize_message
 from gateway.profile import BuyerProfile, ChannelSpec
 from gateway.profiles import ProfileSet, build_connector, load_profiles
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
+from gateway.store.records import ClaimHolder
+from gateway.worker_identity import default_worker_id, gone
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 ConnectorFactory = Callable[[ChannelSpec], Connector]
@@ -73,6 +88,11 @@ DEFAULT_BATCH_CHECK_SECONDS = 5.0
 #: sends in flight at once in ``igw run`` (threads): the file connector's fsyncs and network
 #: round trips overlap instead of queueing behind each other
 DEFAULT_CONCURRENCY = 8
+#: how often an idle long-running worker looks for claims of dead workers to take over (s)
+DEFAULT_TAKEOVER_CHECK_SECONDS = 30.0
+#: exit status of ``igw run --until-empty --if-claimed exit`` when other workers hold claims
+EXIT_NOT_EMPTY = 3
+IfClaimed = Literal["wait", "exit"]
 
 
 @dataclass
@@ -88,6 +108,8 @@ class WorkerStats:
     connector_bugs: int = 0
     claims_lost: int = 0
     released: int = 0
+    taken_over: int = 0
+    still_claimed: int = 0
     batches_closed: int = 0
     elapsed: float = 0.0
 
@@ -160,14 +182,20 @@ class Worker:
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         batch_check: float = DEFAULT_BATCH_CHECK_SECONDS,
         concurrency: int = 1,
+        if_claimed: IfClaimed = "wait",
+        takeover_check: float = DEFAULT_TAKEOVER_CHECK_SECONDS,
     ) -> None:
         self.store = store
+        self.if_claimed = if_claimed
+        self.takeover_check = takeover_check
+        self._takeover_checked = -float("inf")
+        self._reported: tuple[tuple[str, int], ...] = ()
         self.concurrency = max(1, concurrency)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self.profiles = profiles
         self.clock = clock
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = worker_id or default_worker_id()
         self.random = random
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
@@ -239,24 +267,89 @@ class Worker:
         """Process batches until ``stop`` is set (or, with ``until_empty``, nothing is due).
 
         Claims this ``worker_id`` still holds from an earlier life (a restart after a crash)
-        are released first. A database outage is waited out (``poll_interval``), not fatal.
+        are released first, then those of provably dead workers (:meth:`take_over_gone`).
+        ``until_empty`` stops only when nothing is due AND no other worker holds a claim (see
+        ``if_claimed``). A database outage is waited out (``poll_interval``), not fatal.
         """
         started = time.monotonic()
         self.stats.released += self.store.release(None, self.worker_id, now=self.clock())
+        self.take_over_gone()
         while not stop.is_set():
             try:
-                claimed = self.run_once(stop=stop)
+                if self.run_once(stop=stop):
+                    continue
+                if until_empty:
+                    if self.take_over_gone():
+                        continue
+                    if not self._claims_pending() or self.stats.still_claimed:
+                        break
+                elif self._takeover_due() and self.take_over_gone():
+                    continue
             except DBAPIError as exc:
                 print(f"igw worker {self.worker_id}: store unavailable: {exc}", file=sys.stderr)
-                stop.wait(poll_interval)
-                continue
-            if claimed == 0:
-                if until_empty:
-                    break
-                stop.wait(poll_interval)
+            stop.wait(poll_interval)
         self.stats.elapsed = time.monotonic() - started
         self.close()
         return self.stats
+
+    def take_over_gone(self) -> int:
+        """Free the claims of every worker that is provably gone (same machine, its pid dead
+        or reused: :func:`gateway.worker_identity.gone`); one log line per worker. Claims of
+        live workers, of other machines and of ids that name no process are left alone.
+        Returns how many claims were freed."""
+        self._takeover_checked = time.monotonic()
+        now = self.clock()
+        freed = 0
+        for holder in self.store.claim_holders(now):
+            if holder.worker_id == self.worker_id:
+                continue
+            reason = gone(holder.worker_id)
+            if reason is None:
+                continue
+            count = self.store.take_over(holder.worker_id, self.worker_id, now=now, reason=reason)
+            if count:
+                log.warning(
+                    "igw worker %s: took over %d claim(s) of worker %s (%s; lease was until %s)",
+                    self.worker_id,
+                    count,
+                    holder.worker_id,
+                    reason,
+                    holder.until.isoformat(timespec="seconds"),
+                )
+            freed += count
+        self.stats.taken_over += freed
+        return freed
+
+    def _takeover_due(self) -> bool:
+        return time.monotonic() - self._takeover_checked >= self.takeover_check
+
+    def _claims_pending(self) -> bool:
+        """With nothing due: do other workers still hold claims (the queue is not empty)?
+
+        Says so once per change of who holds how many; with ``if_claimed="exit"`` counts them
+        in ``stats.still_claimed`` (the caller stops)."""
+        holders = [
+            h for h in self.store.claim_holders(self.clock()) if h.worker_id != self.worker_id
+        ]
+        if not holders:
+            return False
+        seen = tuple((h.worker_id, h.count) for h in holders)
+        if self.if_claimed == "exit":
+            self.stats.still_claimed = sum(h.count for h in holders)
+        if seen != self._reported or self.if_claimed == "exit":
+            self._reported = seen
+            then = (
+                "stopping (--if-claimed exit)"
+                if self.if_claimed == "exit"
+                else "waiting until they are recorded, released or expire"
+            )
+            log.warning(
+                "igw worker %s: not empty: %s; %s",
+                self.worker_id,
+                "; ".join(_describe_holder(h) for h in holders),
+                then,
+            )
+        return True
 
     def _close_due_batches(self) -> None:
         """Close the consolidation batches that are due (at most once a ``batch_check``)."""
@@ -320,6 +413,23 @@ class Worker:
             document = self._document(lead, documents)
         except (_Unsendable, GatewayError) as exc:
             return self._fail(unit, None, attempt, f"cannot send: {exc}", b"")
+        if len(document.content) > spec.size_limit:  # refused unsent; the fallback may carry it
+            what = (
+                f"batch {lead.batch_id}"
+                if lead.batch_id is not None
+                else f"invoice {lead.invoice_number or document.invoice_number}"
+            )
+            text = oversize_message(
+                what,
+                len(document.content),
+                spec.size_limit,
+                lead.channel,
+                explicit=spec.max_size is not None,
+            )
+            accepted = channel_accepts(lead.channel, spec.size_limit)
+            return self._fail(
+                unit, (profile, position), attempt, f"not sent: {text}; accepted: {accepted}", b""
+            )
         key = lead.idempotency_key
         if lead.batch_id is not None:
             key = f"{lead.buyer}/batch{lead.batch_id}/{lead.channel}"
@@ -590,6 +700,15 @@ def _in_transmission(
     ]
 
 
+def _describe_holder(holder: ClaimHolder) -> str:
+    """``350 deliveries are claimed by worker W until T (alive or not provably gone)``."""
+    return (
+        f"{holder.count} deliveries are claimed by worker {holder.worker_id} until "
+        f"{holder.until.isoformat(timespec='seconds')} (running, or not provably gone: another "
+        "machine or an id that names no process)"
+    )
+
+
 def _units(claimed: Sequence[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
     """Claimed deliveries grouped into sends: one per delivery, one per consolidation batch."""
     units: list[list[ClaimedDelivery]] = []
@@ -644,13 +763,16 @@ def run_worker(
     stop: threading.Event | None = None,
     sweeps: bool = True,
     concurrency: int = DEFAULT_CONCURRENCY,
+    if_claimed: IfClaimed = "wait",
     **worker_options: Any,
 ) -> WorkerStats:
     """Run a worker on the store at ``store_url`` (migrated first) with the buyer profiles of
     ``profiles_folder`` until SIGTERM/SIGINT (or, with ``until_empty``, until nothing is due).
 
-    Unless ``until_empty`` or ``sweeps=False``, the apscheduler sweeps run in the same process
-    (:class:`gateway.sweeps.Sweeper`); they are safe with several workers doing the same.
+    ``if_claimed``: what ``until_empty`` does while other live workers hold claims (see
+    :class:`Worker`). Unless ``until_empty`` or ``sweeps=False``, the apscheduler sweeps run
+    in the same process (:class:`gateway.sweeps.Sweeper`); they are safe with several workers
+    doing the same.
 
     Raises :class:`~gateway.errors.ConfigError` for unreadable profiles. Returns the counts.
     """
@@ -666,6 +788,7 @@ def run_worker(
             batch_size=batch_size,
             lease_seconds=lease_seconds,
             concurrency=concurrency,
+            if_claimed=if_claimed,
             **worker_options,
         )
         # The sweeps (overdue proof, expired claims, polling) run beside a long-running worker;
@@ -700,6 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lease", type=float, default=DEFAULT_LEASE_SECONDS)
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument("--if-claimed", choices=("wait", "exit"), default="wait")
     args = parser.parse_args(argv)
     stats = run_worker(
         args.store,
@@ -710,9 +834,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         lease_seconds=args.lease,
         concurrency=args.concurrency,
         poll_interval=args.poll_interval,
+        if_claimed=args.if_claimed,
     )
     print(" ".join(f"{k}={v:g}" for k, v in stats.as_dict().items()))
-    return 0
+    return EXIT_NOT_EMPTY if stats.still_claimed else 0
 
 
 if __name__ == "__main__":

@@ -124,6 +124,16 @@ class ClaimedDelivery:
 
 
 @dataclass(frozen=True)
+class ClaimHolder:
+    """A worker holding unexpired claims (``Store.claim_holders``): how many, and until when
+    the last of them runs (``until``)."""
+
+    worker_id: str
+    count: int
+    until: dt.datetime
+
+
+@dataclass(frozen=True)
 class DeliveryRow:
     """One row of the status table (``Store.deliveries``)."""
 

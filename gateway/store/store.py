@@ -37,6 +37,7 @@ from gateway.store.records import (
     AddedDelivery,
     Attempt,
     ClaimedDelivery,
+    ClaimHolder,
     DeliveryRow,
     EventRow,
     NewDelivery,
@@ -595,6 +596,58 @@ class Store(BatchStore):
                     detail=f"claim of worker {row['claimed_by']} expired unreleased",
                 )
             return len(rows)
+
+    def claim_holders(self, now: dt.datetime) -> list[ClaimHolder]:
+        """The workers holding claims that have not expired at ``now``, most claims first."""
+        until = sa.func.max(deliveries.c.claim_expires_at)
+        query = (
+            sa.select(deliveries.c.claimed_by, sa.func.count().label("count"), until)
+            .where(deliveries.c.claimed_by.is_not(None), deliveries.c.claim_expires_at > now)
+            .group_by(deliveries.c.claimed_by)
+            .order_by(sa.func.count().desc(), deliveries.c.claimed_by)
+        )
+        with self._read() as db:
+            return [ClaimHolder(row[0], int(row[1]), row[2]) for row in db.execute(query)]
+
+    def take_over(self, owner: str, worker_id: str, *, now: dt.datetime, reason: str) -> int:
+        """Release every claim ``owner`` holds because it is provably gone (``reason``), as
+        ``worker_id`` found; the deliveries are claimable again at once.
+
+        Compare-and-set: only rows still claimed by ``owner`` when the transaction runs are
+        released (a row it recorded or released meanwhile, or another worker took after its
+        lease expired, is left alone). Appends a ``claim_taken_over`` event per delivery;
+        returns how many were released.
+        """
+        with self._write() as db:
+            rows = (
+                db.execute(
+                    sa.select(deliveries.c.id, deliveries.c.invoice_id)
+                    .where(deliveries.c.claimed_by == owner)
+                    .with_for_update()
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                return 0
+            ids = [row["id"] for row in rows]
+            released = db.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner)
+                .values(claimed_by=None, claim_expires_at=None)
+            ).rowcount
+            detail = f"worker {worker_id} took over the claim of worker {owner}: {reason}"
+            for row in rows:
+                self._event(
+                    db,
+                    now,
+                    row["invoice_id"],
+                    row["id"],
+                    "claim_taken_over",
+                    level="warning",
+                    detail=detail,
+                )
+            return int(released)
 
     # -- state changes ------------------------------------------------------------------------
 
