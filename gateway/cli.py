@@ -25,6 +25,7 @@ from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
+from gateway.shipped import shipped
 
 if TYPE_CHECKING:
     from gateway.masterdata.sellers import SellerSet
@@ -279,11 +280,10 @@ def cmd_formats(args: argparse.Namespace) -> int:
 
 # -- delivery engine: submit, run, status, timeline, resend, cancel, demo -------------------------
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STORE_URL = "sqlite:///var/gateway.db"
 DEFAULT_PROFILES = "config/buyers"
-DEMO_PROFILES = REPO / "config" / "demo" / "buyers"
-DEMO_INPUTS = (REPO / "examples" / "erp-export.json", REPO / "examples" / "large-1000-lines.json")
+DEMO_PROFILES = shipped("config/demo/buyers")
+DEMO_INPUTS = (shipped("examples/erp-export.json"), shipped("examples/large-1000-lines.json"))
 DEMO_SECRET_ENV = "IGW_DEMO_CXML_SECRET"
 
 

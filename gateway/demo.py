@@ -34,11 +34,11 @@ from gateway.ack import AckLevel
 from gateway.as2_config import load_as2_config
 from gateway.peers.portal import Portal
 from gateway.profile import BuyerProfile
+from gateway.shipped import shipped
 from gateway.store import DeliveryRow, DeliveryState, EventRow, Store
 from gateway.submit import SubmitReport
 
-REPO = Path(__file__).resolve().parent.parent
-NETWORK_TEMPLATES = REPO / "config" / "demo" / "network"
+NETWORK_TEMPLATES = shipped("config/demo/network")
 SUPPLIER_AS2_ID = "IGW-DEMO-SUPPLIER"
 HUB_AS2_ID = "DEMO-BUYER-HUB"
 SECRET_ENVS = {

@@ -163,14 +163,17 @@ def read_definition(path: Path) -> FormatDefinition:
 
 def format_search_path() -> list[Path]:
     """Folders searched for ``<name>.toml``: ``$IGW_FORMATS_PATH`` entries, ``./config/formats``
-    of the working directory, then the repository's ``config/formats`` (the shipped examples).
+    of the working directory, then the shipped ``config/formats`` (the examples; package data in
+    a wheel install).
 
     ``IGW_FORMATS_PATH`` is a list of folders separated by ``os.pathsep``; a site's own folders
     come first so they can shadow a shipped format.
     """
     extra = [Path(p) for p in os.environ.get(ENV_PATH, "").split(os.pathsep) if p]
     local = Path.cwd() / "config" / "formats"
-    shipped = Path(__file__).resolve().parents[2] / "config" / "formats"
+    from gateway.shipped import shipped as shipped_path  # wheel: package data; else the repo
+
+    shipped = shipped_path("config/formats")
     folders = [*extra, local, shipped]
     unique: list[Path] = []
     for folder in folders:
