@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +12,6 @@ from test_cii_cases import CASES, foreign_currency
 from gateway.errors import InvoiceRejected
 from gateway.model import Attachment, SupportingDocument
 from gateway.registry import resolve_mapping
-from gateway.totals import complete
 from mappings.base import Mapping
 from mappings.cii.codes import NAMESPACES
 from mappings.cii.formats import FacturXEn16931, GenericCii, XRechnungCii
@@ -122,20 +120,6 @@ def test_incomplete_invoice_is_refused_by_the_bare_renderer() -> None:
     problem = info.value.problems[0]
     assert problem.record == "INV-1"
     assert problem.path == "lines[0].net_amount" and problem.bt == "BT-131"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("lines", "minimum"), [(10, 2500), (100, 250)])
-def test_render_throughput(lines: int, minimum: int) -> None:
-    """Rendering a completed invoice stays fast (target 5,000/s per core for 10 lines)."""
-    invoice = complete(simple_invoice(lines=lines))
-    mapping = FacturXEn16931()
-    count = 20000 // lines
-    start = time.perf_counter()
-    for _ in range(count):
-        mapping.render(invoice)
-    rate = count / (time.perf_counter() - start)
-    assert rate >= minimum, f"{rate:.0f} renders/s for {lines} lines"
 
 
 def test_base_quantity_qualifies_gross_and_net_price() -> None:

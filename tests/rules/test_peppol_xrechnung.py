@@ -202,10 +202,8 @@ def test_unknown_rule_set_is_named() -> None:
         check(base(), ("pepol",))
 
 
-def test_speed_en16931_peppol_ten_lines() -> None:
-    """A valid 10-line invoice is checked (en16931+peppol) fast: target 5,000/s, guard 2,500/s."""
-    import time
-
+def test_ten_line_invoice_passes_en16931_and_peppol() -> None:
+    """A valid 10-line invoice passes the in-process EN 16931 + Peppol rules (speed: bench)."""
     from builders import simple_invoice
 
     from gateway.totals import complete
@@ -214,10 +212,3 @@ def test_speed_en16931_peppol_ten_lines() -> None:
     invoice = complete(simple_invoice(10).model_copy(
         update={"seller": valid.seller, "buyer": valid.buyer}))
     assert not check(invoice, ("en16931", "peppol"))
-    n = 2000
-    start = time.perf_counter()
-    for _ in range(n):
-        check(invoice, ("en16931", "peppol"))
-    rate = n / (time.perf_counter() - start)
-    print(f"checks/s: {rate:.0f}")
-    assert rate >= 2500  # a guard against regressions on a loaded CI machine
