@@ -3,14 +3,24 @@
 EN 16931 rounding: every amount has at most two decimals (BR-DEC-*); a computed amount is
 rounded half away from zero (commercial rounding), once, at the level where the standard defines
 it (line net BT-131, VAT category tax BT-117); sums of rounded amounts are exact.
+
+Nothing here lets a ``decimal`` error out: :func:`complete_record` returns the completed
+Invoice or the problems of the record (a line amount or total beyond the range the gateway
+computes with, a price base quantity of zero, a value that is not a finite number), each naming
+the field, its BT id and the values it came from; :func:`complete` raises them as one
+:class:`TotalsError` (a :class:`~gateway.errors.ParseError`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, localcontext
 
+from pydantic import BaseModel
+
+from gateway.errors import ParseError, Problem
 from gateway.model import Invoice, InvoiceLine, Totals, VatBreakdown
+from mappings.numbers import MAX_INTEGER_DIGITS, MAX_SHOWN
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -114,11 +124,220 @@ def is_complete(invoice: Invoice) -> bool:
     )
 
 
+RULE = "AMOUNTS"
+LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+RANGE = (
+    f"amounts below 10^{MAX_INTEGER_DIGITS} in absolute value (at most {MAX_INTEGER_DIGITS} "
+    "integer digits)"
+)
+_WIDE_PRECISION = 120  # exact for any product of two in-range values (19+19 digits each)
+
+
+class TotalsError(ParseError):
+    """The amounts of an invoice cannot be completed; ``problems`` says which and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text):,} characters)"
+
+
+def _problem(
+    record: str, path: str, bt: str | None, value: object, *, message: str, accepted: str = RANGE
+) -> Problem:
+    return Problem(
+        record, path, bt, None if value is None else _short(value), RULE, message, accepted
+    )
+
+
+def _amount_fields(invoice: Invoice) -> Iterable[tuple[str, str | None, Decimal]]:
+    """(path, BT id, value) of every amount, price, quantity and rate the invoice carries."""
+    from gateway.model import bt_of
+
+    def walk(node: object, path: str) -> Iterable[tuple[str, str | None, Decimal]]:
+        if isinstance(node, Decimal):
+            yield path, bt_of(path), node
+        elif isinstance(node, (tuple, list)):
+            for index, item in enumerate(node):
+                yield from walk(item, f"{path}.{index}")
+        elif isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                yield from walk(getattr(node, name), f"{path}.{name}" if path else name)
+
+    yield from walk(invoice, "")
+
+
+def _json_path(path: str) -> str:
+    """``lines.0.price.net`` -> ``lines[0].price.net``, as the record format names it."""
+    parts = path.split(".")
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text
+
+
+def _inputs(invoice: Invoice, record: str) -> list[Problem]:
+    """Values no arithmetic can use: not finite, or beyond every range."""
+    found: list[Problem] = []
+    for path, bt, value in _amount_fields(invoice):
+        if not value.is_finite():
+            found.append(
+                _problem(
+                    record,
+                    _json_path(path),
+                    bt,
+                    value,
+                    message="not a finite number",
+                    accepted="a finite decimal number",
+                )
+            )
+        elif value.adjusted() >= 2 * MAX_INTEGER_DIGITS:
+            found.append(
+                _problem(
+                    record,
+                    _json_path(path),
+                    bt,
+                    value,
+                    message=f"has {value.adjusted() + 1:,} integer digits",
+                )
+            )
+    return found
+
+
+def _lines(invoice: Invoice, record: str) -> list[Problem]:
+    """A line whose net amount (BT-131) is computed: base quantity not zero, result in range."""
+    found: list[Problem] = []
+    with localcontext() as ctx:
+        ctx.prec = _WIDE_PRECISION
+        for index, line in enumerate(invoice.lines):
+            if line.net_amount is not None:
+                continue
+            where = f"lines[{index}]"
+            base = line.price.base_quantity
+            if base is not None and base.is_zero():
+                found.append(
+                    _problem(
+                        record,
+                        f"{where}.price.base_quantity",
+                        "BT-149",
+                        base,
+                        message=f"line {line.id}: the net price is per a base quantity of 0, so "
+                        "the line net amount (BT-131) cannot be computed",
+                        accepted="a base quantity above 0 (or none: 1)",
+                    )
+                )
+                continue
+            implied = abs(line.quantity * line.price.net / (base or Decimal(1)))
+            if implied >= LIMIT:
+                found.append(
+                    _problem(
+                        record,
+                        f"{where}.net_amount",
+                        "BT-131",
+                        f"{implied:.3E}",
+                        message=f"line {line.id}: quantity (BT-129) {_short(line.quantity)} x "
+                        f"net price (BT-146) {_short(line.price.net)} / base quantity (BT-149) "
+                        f"{_short(base or 1)} is beyond the amount range",
+                    )
+                )
+    return found
+
+
+_TOTALS = (
+    ("line_net", "BT-106"),
+    ("allowances", "BT-107"),
+    ("charges", "BT-108"),
+    ("without_vat", "BT-109"),
+    ("vat", "BT-110"),
+    ("with_vat", "BT-112"),
+    ("due", "BT-115"),
+)
+
+
+def _results(invoice: Invoice, record: str) -> list[Problem]:
+    """Computed amounts (line nets, VAT breakdown, totals) that left the amount range."""
+    found: list[Problem] = []
+    for index, line in enumerate(invoice.lines):
+        if line.net_amount is not None and abs(line.net_amount) >= LIMIT:
+            found.append(
+                _problem(
+                    record,
+                    f"lines[{index}].net_amount",
+                    "BT-131",
+                    line.net_amount,
+                    message=f"line {line.id}: beyond the amount range",
+                )
+            )
+    for index, entry in enumerate(invoice.vat_breakdown):
+        for name, bt in (("taxable_amount", "BT-116"), ("tax_amount", "BT-117")):
+            value = getattr(entry, name)
+            if value is not None and abs(value) >= LIMIT:
+                found.append(
+                    _problem(
+                        record,
+                        f"vat_breakdown[{index}].{name}",
+                        bt,
+                        value,
+                        message=f"VAT category {entry.category}: beyond the amount range",
+                    )
+                )
+    totals = invoice.totals or Totals()
+    for name, bt in _TOTALS:
+        value = getattr(totals, name)
+        if value is not None and abs(value) >= LIMIT:
+            found.append(
+                _problem(
+                    record,
+                    f"totals.{name}",
+                    bt,
+                    value,
+                    message="the sum is beyond the amount range",
+                )
+            )
+    return found
+
+
+def complete_record(invoice: Invoice, record: str = "") -> tuple[Invoice | None, list[Problem]]:
+    """The completed invoice (see :func:`complete`), or None and the problems of ``record``
+    (default: the invoice number) that keep it from being completed. Never raises."""
+    record = record or invoice.number
+    problems = _inputs(invoice, record) or _lines(invoice, record)
+    if problems:
+        return None, problems
+    try:
+        with localcontext() as ctx:
+            ctx.prec = _WIDE_PRECISION
+            completed = _complete(invoice)
+            problems = _results(completed, record)
+    except DecimalException as exc:  # a guard above missed a case: still the record's problem
+        name = type(exc).__name__
+        return None, [
+            _problem(
+                record, "totals", "BG-22", None, message=f"the amounts cannot be computed ({name})"
+            )
+        ]
+    return (None, problems) if problems else (completed, [])
+
+
 def complete(invoice: Invoice) -> Invoice:
     """Fill every omitted computable amount; keep every given amount as it is (rules check it).
 
     Returns a new Invoice; the input is not changed. Completing twice gives the same value.
+    Raises :class:`TotalsError` (never a ``decimal`` error) when the amounts cannot be
+    completed in range.
     """
+    completed, problems = complete_record(invoice)
+    if completed is None:
+        raise TotalsError(problems)
+    return completed
+
+
+def _complete(invoice: Invoice) -> Invoice:
+    """:func:`complete` without the checks: may raise a ``decimal`` error."""
     lines = invoice.lines
     nets = [line.net_amount if line.net_amount is not None else line_net(line) for line in lines]
     if any(line.net_amount is None for line in lines):

@@ -103,6 +103,25 @@ def read_decimal(
     return Decimal(text)
 
 
+def out_of_range(value: Decimal, kind: Kind = AMOUNT) -> str | None:
+    """Why the parsed ``value`` lies outside the range above (``"not a finite number"``,
+    ``"has 401 integer digits, more than an amount may have"``, ``"has 400 decimals"``); None
+    when the gateway computes with it exactly. Looks only at the digits and exponent, so a
+    ``1E+9999999`` costs no arithmetic."""
+    if not value.is_finite():
+        return "not a finite number"
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    significant = len(digits) - next((i for i, d in enumerate(digits) if d), len(digits))
+    integer = max(0, significant + exponent)
+    if integer > kind.integer_digits:
+        article = "an" if kind.name[:1] in "aeio" else "a"
+        return f"has {integer:,} integer digits, more than {article} {kind.name} may have"
+    if -exponent > MAX_FRACTION_DIGITS:
+        return f"has {-exponent:,} decimals"
+    return None
+
+
 def read_count(raw: str | None, location: str, *, what: str, maximum: int) -> int:
     """A whole number of ASCII digits 0..``maximum`` (e.g. a number of days); ParseError
     naming ``what``, the value and the range otherwise."""

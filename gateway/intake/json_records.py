@@ -1,7 +1,9 @@
 """JSON intake: one invoice object, an array of invoices, or JSON Lines (one object per line).
 
-Numbers are read as Decimal (``parse_float=Decimal``) so no amount ever passes through a float;
-attachments (BT-125) are base64 text, as the model serializes them. Amounts may be JSON numbers
+Numbers stay the text they were written as (:mod:`gateway.intake.numbers`: ``parse_float`` and,
+for integers too long to be one, ``parse_int`` hooks) so no amount ever passes through a float
+and a ``1e400`` or a 5,000-digit integer is a problem of its record, not a crash; attachments
+(BT-125) are base64 text, as the model serializes them. Amounts may be JSON numbers
 or strings; the decimal separator is always '.', a comma is refused (JSON has no locale).
 A key given twice in one object is a problem (json would silently keep the last value).
 """
@@ -10,18 +12,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from gateway.errors import ParseError, Problem
+from gateway.intake.numbers import NumberText, json_float, json_int
 from gateway.intake.problems import Loc, input_problem, json_path
 from gateway.intake.records import record_name, validate_record
 from gateway.intake.results import RecordResult
 
 
-def _constant(name: str) -> str:
+def _constant(name: str) -> NumberText:
     # NaN/Infinity are not JSON; keep them as text so the record reports "not a finite number".
-    return name
+    return NumberText(name)
 
 
 class _Object(dict[str, Any]):
@@ -40,7 +42,11 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
 
 def _loads(text: str) -> object:
     return json.loads(
-        text, parse_float=Decimal, parse_constant=_constant, object_pairs_hook=_object
+        text,
+        parse_float=json_float,
+        parse_int=json_int,
+        parse_constant=_constant,
+        object_pairs_hook=_object,
     )
 
 

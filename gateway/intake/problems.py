@@ -8,6 +8,7 @@ e.g. ``issue_date (BT-2) = '13.11.2017': not a date; accepted: YYYY-MM-DD``.
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -80,10 +81,26 @@ def field_annotation(loc: Sequence[int | str]) -> Any:
     return parent.model_fields[names[-1]].annotation
 
 
+def _holds_decimal(annotation: Any) -> bool:
+    """``Decimal``, ``Amount`` (an Annotated Decimal) or either ``| None``."""
+    if annotation is Decimal:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _holds_decimal(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return any(_holds_decimal(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _decimal_at(names: tuple[str, ...]) -> bool:
+    return _holds_decimal(field_annotation(names))
+
+
 def is_decimal_field(loc: Sequence[int | str]) -> bool:
     """True when the field at ``loc`` holds a Decimal (an amount, rate, quantity...)."""
-    annotation = field_annotation(loc)
-    return annotation is Decimal or Decimal in typing.get_args(annotation)
+    return _decimal_at(tuple(str(p) for p in loc if isinstance(p, str) and not p.isdigit()))
 
 
 def did_you_mean(loc: Sequence[int | str]) -> tuple[str, list[str]]:

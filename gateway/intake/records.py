@@ -10,10 +10,11 @@ from pydantic import ValidationError
 
 from gateway.errors import Problem
 from gateway.intake.clean import clean_record
+from gateway.intake.numbers import check_numbers
 from gateway.intake.problems import Describe, describe_json, input_problem, problems_from
 from gateway.intake.results import RecordResult
 from gateway.model import Invoice
-from gateway.totals import complete
+from gateway.totals import complete_record
 
 
 def record_name(data: object, position: str) -> str:
@@ -66,11 +67,15 @@ def validate_record(
     # Blank texts and empty groups are absent; characters XML cannot carry are refused here,
     # naming field and position, before they could reach a renderer.
     data, refused = clean_record(data, record, describe)
-    extra = (*extra, *refused)
+    # Every amount, price, quantity and rate within the range arithmetic is exact in, or a
+    # problem naming it: a 1e400 never reaches the totals.
+    data, out_of_range = check_numbers(data, record, describe)
+    extra = (*extra, *refused, *out_of_range)
     try:
         invoice = Invoice.model_validate_json(json.dumps(data, default=_as_text))
     except ValidationError as exc:
         return RecordResult(record, position, None, (*extra, *problems_from(exc, record, describe)))
     if extra:
         return RecordResult(record, position, None, extra)
-    return RecordResult(record, position, complete(invoice))
+    completed, problems = complete_record(invoice, record)
+    return RecordResult(record, position, completed, tuple(problems))
