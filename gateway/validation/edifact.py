@@ -12,38 +12,17 @@ EDI-LENGTH, EDI-DECIMAL (a warning, as in the checker). The Problem ``path`` is
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from gateway.errors import Problem
 from gateway.validation.report import ValidationReport
 from mappings.edifact.directory import check_segment
+from mappings.edifact.findings import PER_KIND, Capped, more_text, rule_of
 from mappings.edifact.interchange import InterchangeError, read_messages_for_validation
 from mappings.edifact.structure import match
 from mappings.edifact.syntax import RawSegment
 
-_ENVELOPE_RULES = {
-    "UNA": "EDI-UNA",
-    "UNB": "EDI-UNB",
-    "UNH": "EDI-UNH",
-    "UNT": "EDI-UNT",
-    "UNG": "EDI-UNE",
-    "UNE": "EDI-UNE",
-    "UNZ": "EDI-UNZ",
-}
-
-
-def rule_of(error: InterchangeError) -> str:
-    """The checker's rule id for an interchange error."""
-    if error.tag == "UNA":
-        return "EDI-UNA"
-    if error.code == 21:
-        return "EDI-RELEASE"
-    if error.message.startswith(("segment terminator", "data after UNZ", "segments after UNZ")):
-        return "EDI-TRAILING"
-    if error.message.startswith("invalid segment tag"):
-        return "EDI-TAG"
-    if error.code == 33:
-        return "EDI-OUTSIDE"
-    return _ENVELOPE_RULES.get(error.tag, "EDI-SYNTAX")
+__all__ = ["rule_of", "validate_edifact"]  # rule_of lives with the cap in mappings.edifact
 
 
 def _where(
@@ -88,17 +67,9 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
         if bgm is not None and bgm.get(1):
             record = bgm.get(1)
             break
-    findings = [
-        Problem(
-            record,
-            _where(e.segment_position, e.tag, e.element, e.component),
-            None,
-            e.code,
-            rule_of(e),
-            e.message,
-        )
-        for e in errors
-    ]
+    findings: Capped[Problem] = Capped(_rule)
+    summaries = [_problem(e, record) for e in errors if e.omitted]
+    findings.extend(_problem(e, record) for e in errors if not e.omitted)
     notes: list[str] = []
     rules = ["edifact-syntax"]
     for message in messages:
@@ -111,8 +82,9 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
             continue
         if "structure:INVOIC-D96A" not in rules:
             rules.append("structure:INVOIC-D96A")
+        tags = {s.position: s.tag for s in message}
         for kind_, position, text in match([(s.tag, s.position) for s in message]):
-            tag = next((s.tag for s in message if s.position == position), "")
+            tag = tags.get(position, "")
             code = {"missing": 13, "repeated": 35, "unexpected": 15}[kind_]
             findings.append(
                 Problem(
@@ -127,15 +99,39 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
             )
         for seg in message:
             findings.extend(_directory(seg, record, decimal))
-    findings.sort(key=lambda p: _position_key(p.path))
+    kept = sorted(findings, key=lambda p: _position_key(p.path))
+    for rule, count in findings.omitted.items():
+        first = findings.first_omitted[rule]
+        summaries.append(replace(first, message=more_text(count, rule), accepted=""))
+    left_out = sum(findings.omitted.values()) + sum(e.omitted for e in errors)
+    if left_out:
+        notes.append(
+            f"{left_out:,} findings beyond the first {PER_KIND} of each kind are counted, "
+            "not listed"
+        )
     return ValidationReport(
         name=name,
         record=record,
         syntax="edifact",
         rules=tuple(rules),
-        findings=findings,
+        findings=[*kept, *summaries],
         notes=notes,
         seconds=time.perf_counter() - start,
+    )
+
+
+def _rule(problem: Problem) -> str:
+    return problem.rule
+
+
+def _problem(error: InterchangeError, record: str) -> Problem:
+    return Problem(
+        record,
+        _where(error.segment_position, error.tag, error.element, error.component),
+        None,
+        error.code,
+        rule_of(error),
+        error.message,
     )
 
 

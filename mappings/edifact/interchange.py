@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydifact.segments import Segment
 
@@ -23,11 +23,13 @@ from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
 from gateway.profile import BuyerProfile
 from mappings.edifact.charset import charset_of, codec_of
+from mappings.edifact.findings import Capped, more_text, rule_of
 from mappings.edifact.syntax import (
     DEFAULT_SEPARATORS,
     FastSerializer,
     RawSegment,
     Separators,
+    SyntaxFault,
     segment,
     split_segments,
 )
@@ -71,6 +73,9 @@ class InterchangeError:
     tag: str
     element: int | None = None
     component: int | None = None
+    omitted: int = 0
+    """Non-zero on the summary that ends a capped list: how many more of its kind were found
+    (its position and code are those of the first one left out)."""
 
     def __str__(self) -> str:
         where = f"segment {self.segment_position} {self.tag}"
@@ -166,17 +171,22 @@ def _read_una(text: str) -> tuple[Separators, int, list[InterchangeError]]:
     return seps, start + 9, errors
 
 
-def _split(data: bytes) -> tuple[Separators, list[RawSegment], list[InterchangeError]]:
-    """Decode, read UNA and split into segments, collecting syntax errors."""
+def _error(f: SyntaxFault) -> InterchangeError:
+    return InterchangeError(f.code, f.message, f.position, f.tag, f.element, f.component)
+
+
+def _split(data: bytes) -> tuple[Separators, list[RawSegment], Capped[InterchangeError]]:
+    """Decode, read UNA and split into segments, collecting syntax errors (capped per kind)."""
     text = decode(data)
-    seps, start, errors = _read_una(text)
+    seps, start, una_errors = _read_una(text)
+    errors: Capped[InterchangeError] = Capped(rule_of, items=una_errors)
     if errors:
         return seps, [], errors
     segments, faults, rest = split_segments(text[start:], seps, 1, start)
-    errors.extend(
-        InterchangeError(f.code, f.message, f.position, f.tag, f.element, f.component)
-        for f in faults
-    )
+    del text
+    errors.extend(_error(f) for f in faults)
+    for kind, count in faults.omitted.items():
+        errors.count_omitted(kind, count, _error(faults.first_omitted[kind]))
     if rest.strip("\r\n\t "):
         position = len(segments) + 1
         tag = rest.lstrip("\r\n")[:3]
@@ -289,9 +299,8 @@ def _check_message(msg: list[RawSegment], seen: dict[str, int]) -> list[Intercha
     return errors
 
 
-def _walk(segments: list[RawSegment]) -> tuple[list[list[RawSegment]], list[InterchangeError]]:
-    """Group segments into messages; report envelope errors (never raises)."""
-    errors: list[InterchangeError] = []
+def _walk(segments: list[RawSegment], errors: Capped[InterchangeError]) -> list[list[RawSegment]]:
+    """Group segments into messages; add envelope errors to ``errors`` (never raises)."""
     messages: list[list[RawSegment]] = []
     current: list[RawSegment] | None = None
     groups = 0
@@ -369,7 +378,7 @@ def _walk(segments: list[RawSegment]) -> tuple[list[list[RawSegment]], list[Inte
         errors.append(
             InterchangeError(13, "UNZ missing: interchange truncated", unz.position + 1, "UNZ")
         )
-        return messages, errors
+        return messages
     expected = groups if groups else len(messages)
     if unz.get(0) != str(expected):
         what = "groups" if groups else "messages"
@@ -392,7 +401,7 @@ def _walk(segments: list[RawSegment]) -> tuple[list[list[RawSegment]], list[Inte
                 2,
             )
         )
-    return messages, errors
+    return messages
 
 
 def _analyse(
@@ -402,27 +411,39 @@ def _analyse(
     if not segments:
         if not errors:
             errors.append(InterchangeError(13, "no segments: UNB missing", 1, "UNB"))
-        return seps, segments, [], errors
+        return seps, segments, [], _summarised(errors)
     if segments[0].tag != "UNB":
         errors.append(
             InterchangeError(
                 13, f"interchange must start with UNB, not {segments[0].tag}", 1, "UNB"
             )
         )
-        return seps, segments, [], errors
+        return seps, segments, [], _summarised(errors)
     errors.extend(_check_unb(segments[0]))
-    messages, walk_errors = _walk(segments)
-    errors.extend(walk_errors)
-    errors.sort(key=lambda e: e.segment_position)
-    return seps, segments, messages, errors
+    messages = _walk(segments, errors)
+    return seps, segments, messages, _summarised(errors)
+
+
+def _summarised(errors: Capped[InterchangeError]) -> list[InterchangeError]:
+    """The kept errors in segment order, then one summary per kind with errors left out."""
+    kept = sorted(errors, key=lambda e: e.segment_position)
+    for kind, count in errors.omitted.items():
+        first = errors.first_omitted[kind]
+        kept.append(replace(first, message=more_text(count, kind), omitted=count))
+    return kept
 
 
 def check_interchange(data: bytes) -> list[InterchangeError]:
-    """All syntax and envelope errors of an interchange, in segment order; [] when it is sound.
+    """The syntax and envelope errors of an interchange, in segment order; [] when it is sound.
 
     Checks the UNA, release characters, segment tags, truncation (no final terminator, no UNZ),
     data after UNZ, UNB fields, UNH/UNT pairing, UNT segment count and reference, duplicate
     message references, UNG/UNE and UNZ count and reference. Never raises on any input.
+
+    At most :data:`~mappings.edifact.findings.PER_KIND` errors of each kind (rule id, see
+    :func:`~mappings.edifact.findings.rule_of`) are listed; for a kind with more, a last error
+    with ``omitted`` set says how many more there are ("... and 51,234 more EDI-TAG findings"),
+    at the position of the first one left out. Time and memory are linear in the input.
     """
     try:
         return _analyse(data)[3]
@@ -457,7 +478,8 @@ def read_interchange(data: bytes) -> Interchange:
     seps, segments, messages, errors = _analyse(data)
     if errors:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        count = len(errors) - 1 + sum(max(e.omitted - 1, 0) for e in errors)
+        more = f" (and {count:,} more)" if count else ""
         where = f"segment {first.segment_position} {first.tag}"
         if first.element is not None:
             where += f" element {first.element}"

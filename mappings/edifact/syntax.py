@@ -24,6 +24,8 @@ from pydifact.control.characters import Characters
 from pydifact.segments import Segment
 from pydifact.serializer import Serializer
 
+from mappings.edifact.findings import Capped, rule_of
+
 Element = str | list[str]
 
 
@@ -93,19 +95,22 @@ class SyntaxFault:
 
 
 def _rejoin(pieces: list[str], sep: str, release: str) -> list[str]:
-    """Undo splits at separators that were released (preceded by an odd run of releases)."""
+    """Undo splits at separators that were released (preceded by an odd run of releases).
+
+    Linear: the pieces of one value are collected and joined once (adding each to a growing
+    string made a run of released separators quadratic, 11 s for 1 MB of ``a?'``).
+    """
     out: list[str] = []
-    carry: str | None = None
+    carry: list[str] = []
     for piece in pieces:
-        text = piece if carry is None else carry + sep + piece
-        trailing = len(text) - len(text.rstrip(release))
-        if trailing % 2 == 1:
-            carry = text
-        else:
-            out.append(text)
-            carry = None
-    if carry is not None:
-        out.append(carry)
+        carry.append(piece)
+        # the separator is no release character, so a run of releases ends in this piece
+        trailing = len(piece) - len(piece.rstrip(release))
+        if trailing % 2 == 0:
+            out.append(carry[0] if len(carry) == 1 else sep.join(carry))
+            carry = []
+    if carry:
+        out.append(sep.join(carry))
     return out
 
 
@@ -145,15 +150,16 @@ def _unescape(
 
 def split_segments(
     text: str, seps: Separators, first_position: int = 1, base_offset: int = 0
-) -> tuple[list[RawSegment], list[SyntaxFault], str]:
+) -> tuple[list[RawSegment], Capped[SyntaxFault], str]:
     """Split ``text`` (after any UNA) into segments; never raises.
 
-    Returns the segments, the faults found (bad release characters, bad tags) and the text left
-    after the last segment terminator (non-empty means truncated input). Line breaks after a
-    segment terminator are tolerated, as the EANCOM and ISO 9735 practice of "one segment per
+    Returns the segments, the faults found (bad release characters, bad tags: the first
+    :data:`~mappings.edifact.findings.PER_KIND` of each kind, the others counted) and the text
+    left after the last segment terminator (non-empty means truncated input). Line breaks after
+    a segment terminator are tolerated, as the EANCOM and ISO 9735 practice of "one segment per
     line" needs.
     """
-    faults: list[SyntaxFault] = []
+    faults: Capped[SyntaxFault] = Capped(rule_of)
     rel, data, comp = seps.release, seps.data, seps.component
     released = rel in text
     pieces = text.split(seps.terminator)
@@ -163,19 +169,27 @@ def split_segments(
     segments: list[RawSegment] = []
     offset = base_offset
     position = first_position
+    # Short segments seen before share their tag and element tuples: a real interchange
+    # repeats qualifiers, a flood of bad segments repeats itself (memory stays near the input's).
+    shapes: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {}
     for piece in pieces:
         length = len(piece) + 1
         stripped = piece.lstrip("\r\n")
         lead = length - 1 - len(stripped)
-        if released and rel in stripped:
+        shape = shapes.get(stripped)
+        if shape is not None:
+            tag, elements = shape
+        elif released and rel in stripped:
             tag, elements = _split_released(stripped, seps, position, faults)
         else:
             parts = stripped.split(data)
-            tag = parts[0]
+            tag = _VALID_TAGS.get(parts[0], parts[0])
             elements = tuple([tuple(e.split(comp)) if comp in e else (e,) for e in parts[1:]])
+            if len(stripped) <= _SHAPE_LENGTH and len(shapes) < _SHAPES:
+                shapes[stripped] = (tag, elements)
         if tag not in _VALID_TAGS:
             if len(tag) == 3 and tag.isalnum() and tag.isupper():
-                _VALID_TAGS.add(tag)
+                _VALID_TAGS[tag] = tag
             else:
                 faults.append(
                     SyntaxFault(12, f"invalid segment tag {tag[:20]!r}", position, tag[:3])
@@ -186,7 +200,9 @@ def split_segments(
     return segments, faults, rest
 
 
-_VALID_TAGS: set[str] = set()
+_VALID_TAGS: dict[str, str] = {}  # every well-formed tag seen, as one shared string
+_SHAPE_LENGTH = 64
+_SHAPES = 4096
 
 
 def _split_released(
