@@ -11,8 +11,11 @@ EDI-LENGTH, EDI-DECIMAL (a warning, as in the checker). The Problem ``path`` is
 
 from __future__ import annotations
 
+import bisect
 import time
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import overload
 
 from gateway.errors import Problem
 from gateway.validation.report import ValidationReport
@@ -82,9 +85,8 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
             continue
         if "structure:INVOIC-D96A" not in rules:
             rules.append("structure:INVOIC-D96A")
-        tags = {s.position: s.tag for s in message}
-        for kind_, position, text in match([(s.tag, s.position) for s in message]):
-            tag = tags.get(position, "")
+        for kind_, position, text in match(_TagsAndPositions(message)):
+            tag = _tag_at(message, position)
             code = {"missing": 13, "repeated": 35, "unexpected": 15}[kind_]
             findings.append(
                 Problem(
@@ -117,6 +119,35 @@ def validate_edifact(data: bytes, name: str = "") -> ValidationReport:
         findings=[*kept, *summaries],
         notes=notes,
         seconds=time.perf_counter() - start,
+    )
+
+
+class _TagsAndPositions(Sequence[tuple[str, int]]):
+    """``(tag, position)`` of each segment of a message, made when asked (a flood of 400,000
+    segments would otherwise be copied once more)."""
+
+    def __init__(self, message: Sequence[RawSegment]) -> None:
+        self.message = message
+
+    def __len__(self) -> int:
+        return len(self.message)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, int]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, int] | Sequence[tuple[str, int]]:
+        if isinstance(index, slice):
+            return [(s.tag, s.position) for s in self.message[index]]
+        segment = self.message[index]
+        return segment.tag, segment.position
+
+
+def _tag_at(message: Sequence[RawSegment], position: int) -> str:
+    """The tag of the segment at ``position`` (positions rise through a message), else ""."""
+    index = bisect.bisect_left(message, position, key=lambda s: s.position)
+    return (
+        message[index].tag if index < len(message) and message[index].position == position else ""
     )
 
 

@@ -42,7 +42,11 @@ class _Error(Protocol):
 
 
 def rule_of(error: _Error) -> str:
-    """The independent checker's rule id for an interchange error or syntax fault."""
+    """The independent checker's rule id for an interchange error or syntax fault (a summary
+    of errors left out carries the rule of its kind as ``rule``)."""
+    summarised = getattr(error, "rule", "")
+    if summarised:
+        return str(summarised)
     if error.tag == "UNA":
         return "EDI-UNA"
     if error.code == 21:

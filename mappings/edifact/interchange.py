@@ -76,6 +76,8 @@ class InterchangeError:
     omitted: int = 0
     """Non-zero on the summary that ends a capped list: how many more of its kind were found
     (its position and code are those of the first one left out)."""
+    rule: str = ""
+    """The kind (rule id) a summary counts; empty on every other error."""
 
     def __str__(self) -> str:
         where = f"segment {self.segment_position} {self.tag}"
@@ -429,7 +431,7 @@ def _summarised(errors: Capped[InterchangeError]) -> list[InterchangeError]:
     kept = sorted(errors, key=lambda e: e.segment_position)
     for kind, count in errors.omitted.items():
         first = errors.first_omitted[kind]
-        kept.append(replace(first, message=more_text(count, kind), omitted=count))
+        kept.append(replace(first, message=more_text(count, kind), omitted=count, rule=kind))
     return kept
 
 

@@ -8,6 +8,8 @@ Extracted once from the UN/EDIFACT D.96A directory
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 Group = tuple[str, int, int, tuple["Group", ...]]
 
 STRUCTURE: Group = (
@@ -154,7 +156,7 @@ STRUCTURE: Group = (
 
 
 def match(
-    segments: list[tuple[str, int]],
+    segments: Sequence[tuple[str, int]],
 ) -> list[tuple[str, int, str]]:
     """Match ``(tag, position)`` pairs of one UNH..UNT message against ``STRUCTURE``.
 
