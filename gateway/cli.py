@@ -117,6 +117,7 @@ def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileS
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
+    from gateway.intake.encoding import with_encoding
     from gateway.pipeline import read_inputs, translate
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
@@ -132,7 +133,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
     for outcome in translate(
-        read_inputs(args.input, args.max_size),
+        with_encoding(read_inputs(args.input, args.max_size), args.encoding),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
@@ -220,6 +221,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """XSD + official schematron on each file, rule sets by the document's scenario or --rules;
     exit 0 only when all pass, 2 for a usage error (a rule set the syntax does not have)."""
+    from gateway.intake.encoding import check_encoding, recode
     from gateway.validation import ValidationReport, rule_names, validate
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
@@ -239,12 +241,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     rules = rule_names(args.rules) if args.rules else None
+    if args.encoding:
+        check_encoding(args.encoding)
     reports: list[ValidationReport] = []
     for name in args.file:
         try:
             content = read_input(name, args.max_size)
         except InputTooLarge as exc:  # refused unread, reported; the other files go on
             reports.append(ValidationReport(name, name, "", (), [exc.problem()], ["not read"]))
+            continue
+        content, undecodable = recode(content, args.encoding, name)  # CSV/JSON from --encoding
+        if undecodable is not None:
+            reports.append(ValidationReport(name, name, "", (), [undecodable], ["not read"]))
             continue
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
@@ -342,12 +350,13 @@ def _submit_paths(
     *,
     validate: bool,
     sellers: SellerSet | None = None,
+    encoding: str | None = None,
 ) -> SubmitReport:
-    from gateway.intake import read_records
+    from gateway.intake.reader import read_files
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = (r for path in paths for r in read_records(Path(path)))
+    records = read_files(paths, encoding=encoding)  # an unreadable file is one rejected record
     return submit(
         records,
         store,
@@ -366,7 +375,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     store = _open_store(_store_url(args))
     try:
         report = _submit_paths(
-            args.input, store, profiles, validate=not args.no_validate, sellers=sellers
+            args.input,
+            store,
+            profiles,
+            validate=not args.no_validate,
+            sellers=sellers,
+            encoding=args.encoding,
         )
     finally:
         store.close()
@@ -687,6 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sellers_option(p)
     _max_size_option(p)
+    _encoding_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
@@ -719,6 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     _max_size_option(p)
+    _encoding_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the ERP record JSON Schema")
@@ -748,6 +764,15 @@ def _max_size_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _encoding_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of CSV/JSON exports (default utf-8, with or without BOM; Excel on "
+        "Windows writes cp1252)",
+    )
+
+
 def _sellers_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sellers",
@@ -773,6 +798,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _sellers_option(p)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    _encoding_option(p)
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("run", help="run the delivery worker")

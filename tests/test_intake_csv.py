@@ -163,7 +163,7 @@ def test_extra_cells_reject_the_invoice() -> None:
     """A row with more cells than the header (an unquoted comma) is reported."""
     (result,) = read_csv(row("C-1", name="Schrauben 4,5 mm"))
     assert not result.accepted
-    assert "row 2 has 16 cells but the header names 15" in result.problems[0].message
+    assert "record at line 2 has 16 cells, the header has 15" in result.problems[0].message
 
 
 def test_malformed_quoting_raises_parse_error_with_line() -> None:
@@ -249,7 +249,8 @@ def test_non_utf8_csv_names_the_byte_offset() -> None:
     data = (HEADER + "\n" + row("C-1", name="Größe")).encode("cp1252")
     with pytest.raises(ParseError) as caught:
         list(read_records(data, "csv"))
-    assert caught.value.location.startswith("<input>: byte ")
+    assert caught.value.location.startswith("<input>: line 2, byte offset ")
+    assert "byte 0xF6" in str(caught.value) and "--encoding cp1252" in str(caught.value)
 
 
 def test_rows_without_any_number_are_one_record_named_by_rows() -> None:

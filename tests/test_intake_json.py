@@ -199,7 +199,8 @@ def test_non_utf8_input_names_the_byte_offset() -> None:
     """Latin-1 bytes are rejected with the offset of the first bad byte."""
     with pytest.raises(ParseError) as caught:
         read(b'{"number": "Gr\xfc\xdfe"}')
-    assert caught.value.location == "<input>: byte 14"
+    assert caught.value.location == "<input>: line 1, byte offset 14"
+    assert "--encoding cp1252" in str(caught.value)
 
 
 def test_attachment_is_base64_in_json_and_bytes_in_the_model() -> None:

@@ -60,6 +60,7 @@ class _Group:
     rows: list[int] = field(default_factory=list)
     cells: list[dict[str, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    absent: set[tuple[int, str]] = field(default_factory=set)  # (row, column) without a cell
 
     @property
     def position(self) -> str:
@@ -122,7 +123,7 @@ def _group_rows(text: str, source: str) -> tuple[list[str], list[_Group]]:
         return [], []
     columns = _check_header(first[1], source)
     groups: list[_Group] = []
-    for row, cells, _line in rows:
+    for row, cells, line in rows:
         values = {c: v.strip() for c, v in zip(columns, cells, strict=False) if v.strip()}
         number = values.get("number", "")
         if not groups or (number and number != groups[-1].number):
@@ -130,16 +131,32 @@ def _group_rows(text: str, source: str) -> tuple[list[str], list[_Group]]:
         group = groups[-1]
         group.rows.append(row)
         group.cells.append(values)
-        if len(cells) > len(columns):
-            group.problems.append(
-                input_problem(
-                    group.record,
-                    f"row {row} has {len(cells)} cells but the header names {len(columns)}",
-                    accepted="one cell per column (quote cells that contain the delimiter)",
-                )
-            )
+        if len(cells) != len(columns):
+            group.problems.append(_cell_count(group, columns, cells, row, line))
     _flag_split_invoices(groups)
     return columns, groups
+
+
+def _cell_count(
+    group: _Group, columns: list[str], cells: list[str], row: int, line: int
+) -> Problem:
+    """A row with fewer or more cells than the header: said as such, with the columns left
+    without a cell (a short row is not a list of missing fields)."""
+    message = f"record at line {line} has {len(cells)} cells, the header has {len(columns)}"
+    if len(cells) < len(columns):
+        absent = columns[len(cells) :]
+        group.absent.update((row, column) for column in absent)
+        shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        message += f" (no cell for {shown})"
+    else:
+        extra = cells[len(columns) :]
+        message += f" ({len(extra)} cell{'s' if len(extra) != 1 else ''} after the last column)"
+    return input_problem(
+        group.record,
+        message,
+        accepted=f"{len(columns)} cells on every row, one per column (quote cells that contain "
+        "the delimiter; an empty value is an empty cell)",
+    )
 
 
 def _flag_split_invoices(groups: list[_Group]) -> None:
@@ -297,20 +314,41 @@ def _describer(group: _Group) -> Any:
 
 
 def read_csv(
-    data: bytes, source: str = "<input>", base_dir: Path | None = None
+    data: bytes,
+    source: str = "<input>",
+    base_dir: Path | None = None,
+    *,
+    encoding: str | None = None,
 ) -> Iterator[RecordResult]:
     """Yield one :class:`RecordResult` per invoice (group of rows) of a CSV export.
 
-    Malformed CSV (bad quoting, a broken header) raises :class:`ParseError` with the line;
-    a problem inside one invoice's rows rejects that invoice only.
+    Malformed CSV (bad quoting, a broken header) or bytes not in ``encoding`` (default UTF-8)
+    raise :class:`ParseError` with the line; a problem inside one invoice's rows rejects that
+    invoice only.
     """
-    columns, groups = _group_rows(decode(data, source), source)
+    columns, groups = _group_rows(decode(data, source, encoding), source)
     for group in groups:
         record = _build(columns, group, base_dir)
         result = validate_record(record, group.position, _describer(group), tuple(group.problems))
         # a row problem found before the group was complete named the group by its first rows
-        problems = (replace(_explain_comma(p), record=result.record) for p in result.problems)
+        problems = (
+            replace(_explain_comma(p), record=result.record)
+            for p in result.problems
+            if not _echo_of_short_row(p, group)
+        )
         yield replace(result, problems=tuple(problems))
+
+
+def _echo_of_short_row(problem: Problem, group: _Group) -> bool:
+    """A field reported missing only because its row was short: the cell count says it."""
+    if not problem.message.endswith("missing") or not problem.path:
+        return False
+    prefix = problem.path + "."
+    return any(
+        (column == problem.path or column.startswith(prefix))
+        and (not column.startswith(LINE_PREFIX) or problem.message.startswith(f"row {row}: "))
+        for row, column in group.absent
+    )
 
 
 def _explain_comma(problem: Problem) -> Problem:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gateway.errors import ParseError, Problem
+from gateway.intake.encoding import decode_text
 from gateway.intake.numbers import NumberText, json_float, json_int
 from gateway.intake.problems import Loc, input_problem, json_path
 from gateway.intake.records import record_name, validate_record
@@ -79,23 +80,21 @@ def _validate(entry: object, position: str) -> RecordResult:
     )
 
 
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 text (a byte-order mark is dropped); ParseError naming the byte offset otherwise."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"not UTF-8 text ({exc.reason}); accepted: UTF-8", f"{source}: byte {exc.start}"
-        ) from exc
+def decode(data: bytes, source: str, encoding: str | None = None) -> str:
+    """Text in ``encoding`` (default UTF-8, a byte-order mark dropped); ParseError naming the
+    line and byte offset otherwise (:func:`gateway.intake.encoding.decode_text`)."""
+    return decode_text(data, source, encoding)
 
 
-def read_json(data: bytes, source: str = "<input>") -> Iterator[RecordResult]:
+def read_json(
+    data: bytes, source: str = "<input>", *, encoding: str | None = None
+) -> Iterator[RecordResult]:
     """Yield one :class:`RecordResult` per record of a JSON or JSON Lines document.
 
     A whole-document syntax error raises :class:`ParseError` with line and column (nothing can
     be read); in JSON Lines a malformed line is a rejected record and the others still come out.
     """
-    text = decode(data, source)
+    text = decode(data, source, encoding)
     stripped = text.lstrip()
     if not stripped:
         return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gateway.errors import InputError
 from gateway.intake.csv_records import read_csv
+from gateway.intake.encoding import check_encoding, current_encoding
 from gateway.intake.json_records import read_json
+from gateway.intake.problems import input_problem
 from gateway.intake.results import RecordResult
 
 FORMATS = ("auto", "json", "csv")
@@ -21,7 +23,11 @@ def _sniff(data: bytes) -> str:
 
 
 def read_records(
-    source: str | Path | bytes, format: str = "auto", *, base_dir: Path | None = None
+    source: str | Path | bytes,
+    format: str = "auto",
+    *,
+    base_dir: Path | None = None,
+    encoding: str | None = None,
 ) -> Iterator[RecordResult]:
     """Yield one :class:`RecordResult` per ERP record in ``source``, in input order.
 
@@ -31,8 +37,13 @@ def read_records(
     completed :class:`gateway.model.Invoice` or the problems that rejected the record; a bad record
     never stops the batch. Unreadable input (missing file, malformed JSON document, broken CSV
     quoting) raises :class:`gateway.errors.InputError` naming the line and column. CSV attachment
-    paths resolve against ``base_dir``, by default the CSV file's folder.
+    paths resolve against ``base_dir``, by default the CSV file's folder. ``encoding`` names the
+    text encoding (default: the one :func:`gateway.intake.encoding.with_encoding` set, else
+    UTF-8 with or without a byte-order mark); bytes that do not decode raise ParseError naming
+    the line and byte offset.
     """
+    encoding = encoding or current_encoding()
+    check_encoding(encoding)
     if format not in FORMATS:
         close = difflib.get_close_matches(format, FORMATS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -51,5 +62,20 @@ def read_records(
     if format == "auto":
         format = _sniff(data)
     if format == "json":
-        return read_json(data, name)
-    return read_csv(data, name, folder)
+        return read_json(data, name, encoding=encoding)
+    return read_csv(data, name, folder, encoding=encoding)
+
+
+def read_files(
+    paths: Iterable[str | Path], *, encoding: str | None = None
+) -> Iterator[RecordResult]:
+    """:func:`read_records` of each file in turn; a file that cannot be read at all (missing,
+    not in ``encoding``, malformed) is one rejected result naming it, and the next file is
+    read."""
+    for path in paths:
+        try:
+            yield from read_records(Path(path), encoding=encoding)
+        except InputError as exc:
+            label = str(path)
+            problem = input_problem(label, str(exc).removeprefix(f"{label}: "))
+            yield RecordResult(label, label, None, (problem,))
