@@ -322,3 +322,14 @@ def test_translate_of_1000_records_writes_999_and_reports_the_one_with_a_huge_nu
     assert any("R-1000" in name for name in written)
     (line,) = [line for line in result.stderr.splitlines() if "R-0701" in line]
     assert "price.net (BT-146) = '111111111111111111111111111111'" in line
+
+
+def test_a_huge_json_number_as_invoice_number_does_not_become_the_record_name() -> None:
+    """A 5,000-digit BT-1 is refused, and the record is named by its position instead."""
+    record = _record()
+    record["number"] = MARK
+    data = json.dumps([record]).replace(f'"{MARK}"', "5" * 5000).encode()
+    (result,) = read_records(data, "json")
+    assert result.record == "record 1"
+    (problem,) = result.problems
+    assert (problem.path, problem.bt) == ("number", "BT-1")

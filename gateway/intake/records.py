@@ -16,13 +16,16 @@ from gateway.intake.results import RecordResult
 from gateway.model import Invoice
 from gateway.totals import complete_record
 
+MAX_RECORD_NAME = 80
+
 
 def record_name(data: object, position: str) -> str:
     """The invoice number (BT-1) when the record has a usable one, else its position."""
     if isinstance(data, dict):
         number = data.get("number")
-        if isinstance(number, (str, int)) and str(number).strip():
-            return str(number).strip()
+        text = str(number).strip() if isinstance(number, (str, int)) else ""
+        if text and len(text) <= MAX_RECORD_NAME:  # a 5,000-digit "number" names no record
+            return text
     return position
 
 
