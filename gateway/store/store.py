@@ -23,7 +23,7 @@ from gateway.ack import Ack, AckLevel
 from gateway.document import Document
 from gateway.model import Invoice
 from gateway.store.batches import Batcher, BatchStore
-from gateway.store.engine import READ_ONLY, make_engine
+from gateway.store.engine import READ_ONLY, StoreUnavailable, make_engine, one_line
 from gateway.store.errors import (
     ClaimLost,
     DuplicateInvoice,
@@ -84,13 +84,52 @@ class Store(BatchStore):
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
         """A store on ``url``; default ``sqlite:///var/gateway.db`` below the current folder.
 
         PostgreSQL: ``postgresql+psycopg://user@host/db`` (add ``?options=-csearch_path%3Dname``
         for a schema of its own). Call :meth:`migrate` once before use.
+
+        ``create=False`` (read-only commands) creates nothing: the store must exist, be
+        reachable and hold the gateway's tables, else :class:`StoreUnavailable` (one line,
+        password masked). A URL that does not parse or names an unknown backend is
+        :class:`StoreUnavailable` either way.
         """
-        return cls(make_engine(url))
+        store = cls(make_engine(url, create=create))
+        if not create:
+            try:
+                store.ping()
+                if not store.has_schema():
+                    raise StoreUnavailable(
+                        str(url or store.engine.url),
+                        "holds no gateway tables (not a store igw created; check the URL)",
+                    )
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    def ping(self) -> None:
+        """Connect once; :class:`StoreUnavailable` naming the URL and the driver's reason."""
+        try:
+            with self.engine.connect():
+                pass
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                self.engine.url.render_as_string(hide_password=False),
+                f"cannot connect: {one_line(exc)}",
+            ) from exc
+
+    def has_schema(self) -> bool:
+        """True when the database holds the gateway's tables (Alembic's version table)."""
+        try:
+            with self.engine.connect() as connection:
+                return sa.inspect(connection).has_table("alembic_version")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                self.engine.url.render_as_string(hide_password=False),
+                f"cannot read: {one_line(exc)}",
+            ) from exc
 
     def close(self) -> None:
         """Release every pooled connection."""
