@@ -7,6 +7,7 @@ Exit codes: 0 all good, 1 some record or file failed, 2 usage error, 3 `run --un
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import difflib
 import itertools
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -347,19 +349,28 @@ def _open_store(url: str, *, create: bool = True) -> Store:
     return store
 
 
-#: commands of other modules with ``--store``: whether they may create the store. main()
-#: opens it once first, so a bad URL is one line (not a traceback), and a reading command
-#: given a mistyped SQLite path creates no empty database.
-STORE_FIRST = {"inbound": False, "run": True, "serve": True, "demo": True}
+#: commands that only read or change what is stored: they never create a store, whichever
+#: module opens it (gateway.store.store_creation)
+NO_CREATE = frozenset({"status", "timeline", "inbound", "resend", "cancel"})
+#: commands of other modules that open the store themselves: main() connects once first, so
+#: an unreachable store is one line, not a traceback
+CONNECT_FIRST = frozenset({"run", "serve", "demo"})
+
+
+def _store_creation(args: argparse.Namespace) -> AbstractContextManager[None]:
+    if not hasattr(args, "store"):  # no store: no SQLAlchemy import for igw schema & co.
+        return contextlib.nullcontext()
+    from gateway.store.store import store_creation
+
+    return store_creation(args.command not in NO_CREATE)
 
 
 def _check_store(args: argparse.Namespace) -> None:
     from gateway.store import Store
 
-    create = STORE_FIRST.get(getattr(args, "command", ""))
-    if create is None or not hasattr(args, "store"):
+    if args.command not in CONNECT_FIRST or not hasattr(args, "store"):
         return
-    store = Store.open(_store_url(args), create=create)
+    store = Store.open(_store_url(args))
     try:
         store.ping()
     finally:
@@ -933,7 +944,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         _check_store(args)
-        status: int = args.func(args)
+        with _store_creation(args):
+            status: int = args.func(args)
     except ConfigError as exc:
         print(f"igw: {exc}", file=sys.stderr)
         return EXIT_USAGE

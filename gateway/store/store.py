@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,20 @@ from gateway.store.states import (
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+_CREATE: ContextVar[bool] = ContextVar("igw_store_create", default=True)
+
+
+@contextmanager
+def store_creation(allowed: bool) -> Iterator[None]:
+    """Within the block, :meth:`Store.open` without an explicit ``create=`` creates a store only
+    when ``allowed``: ``igw`` runs its reading commands (``status``, ``inbound``, ...) inside
+    ``store_creation(False)``, whichever module opens their store."""
+    token = _CREATE.set(allowed)
+    try:
+        yield
+    finally:
+        _CREATE.reset(token)
+
 
 def canonical_json(invoice: Invoice) -> str:
     """The invoice as canonical JSON: sorted keys, no spaces, Decimals as text.
@@ -84,7 +99,7 @@ class Store(BatchStore):
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
+    def open(cls, url: str | None = None, *, create: bool | None = None) -> Store:
         """A store on ``url``; default ``sqlite:///var/gateway.db`` below the current folder.
 
         PostgreSQL: ``postgresql+psycopg://user@host/db`` (add ``?options=-csearch_path%3Dname``
@@ -93,8 +108,11 @@ class Store(BatchStore):
         ``create=False`` (read-only commands) creates nothing: the store must exist, be
         reachable and hold the gateway's tables, else :class:`StoreUnavailable` (one line,
         password masked). A URL that does not parse or names an unknown backend is
-        :class:`StoreUnavailable` either way.
+        :class:`StoreUnavailable` either way. Without ``create``: True, unless inside
+        :func:`store_creation` ``(False)``.
         """
+        if create is None:
+            create = _CREATE.get()
         store = cls(make_engine(url, create=create))
         if not create:
             try:
