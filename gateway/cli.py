@@ -7,7 +7,6 @@ Exit codes: 0 all good, 1 some record or file failed, 2 usage error, 3 `run --un
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import difflib
 import itertools
@@ -16,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -27,6 +25,7 @@ from gateway.cli_io import (
     input_problem,
     quiet_broken_pipe,
     reason,
+    store_rules,
     write_output,
 )
 from gateway.envelope import default_envelope
@@ -38,8 +37,6 @@ from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names,
 from gateway.shipped import shipped
 
 if TYPE_CHECKING:
-    from gateway.errors import Problem
-    from gateway.intake import RecordResult
     from gateway.masterdata.sellers import SellerSet
     from gateway.store import DeliveryRow, Store
     from gateway.submit import SubmitReport
@@ -349,34 +346,6 @@ def _open_store(url: str, *, create: bool = True) -> Store:
     return store
 
 
-#: commands that only read or change what is stored: they never create a store, whichever
-#: module opens it (gateway.store.store_creation)
-NO_CREATE = frozenset({"status", "timeline", "inbound", "resend", "cancel"})
-#: commands of other modules that open the store themselves: main() connects once first, so
-#: an unreachable store is one line, not a traceback
-CONNECT_FIRST = frozenset({"run", "serve", "demo"})
-
-
-def _store_creation(args: argparse.Namespace) -> AbstractContextManager[None]:
-    if not hasattr(args, "store"):  # no store: no SQLAlchemy import for igw schema & co.
-        return contextlib.nullcontext()
-    from gateway.store.store import store_creation
-
-    return store_creation(args.command not in NO_CREATE)
-
-
-def _check_store(args: argparse.Namespace) -> None:
-    from gateway.store import Store
-
-    if args.command not in CONNECT_FIRST or not hasattr(args, "store"):
-        return
-    store = Store.open(_store_url(args))
-    try:
-        store.ping()
-    finally:
-        store.close()
-
-
 def _print_submit(report: SubmitReport, *, as_json: bool) -> None:
     if as_json:
         json.dump(
@@ -413,12 +382,12 @@ def _submit_paths(
     validate: bool,
     sellers: SellerSet | None = None,
 ) -> SubmitReport:
-    from gateway.cli_io import each_input
+    from gateway.cli_io import each_input, unread_record
     from gateway.intake import read_records
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = each_input(paths, lambda path: read_records(Path(path)), _unread)
+    records = each_input(paths, lambda path: read_records(Path(path)), unread_record)
     return submit(
         records,
         store,
@@ -427,12 +396,6 @@ def _submit_paths(
         run_validation=validate,
         sellers=NO_SELLERS if sellers is None else sellers,
     )
-
-
-def _unread(path: str, problem: Problem) -> RecordResult:
-    from gateway.intake import RecordResult
-
-    return RecordResult(path, path, None, (problem,))
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
@@ -943,8 +906,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        _check_store(args)
-        with _store_creation(args):
+        with store_rules(args.command, _store_url(args) if hasattr(args, "store") else None):
             status: int = args.func(args)
     except ConfigError as exc:
         print(f"igw: {exc}", file=sys.stderr)

@@ -14,11 +14,15 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.errors import ConfigError, GatewayError, InputError, ParseError, Problem
 from gateway.model import Invoice
+
+if TYPE_CHECKING:
+    from gateway.intake import RecordResult
 
 T = TypeVar("T")
 Item = tuple[str, Invoice | None, tuple[Problem, ...]]
@@ -163,6 +167,41 @@ class JsonList:
         """End the array (``[]`` when nothing was added)."""
         if self.array:
             self.write("[]\n" if self.count == 0 else "\n]\n")
+
+
+def unread_record(path: str, problem: Problem) -> RecordResult:
+    """The rejected record ``igw submit`` reports for an input it could not read."""
+    from gateway.intake import RecordResult
+
+    return RecordResult(path, path, None, (problem,))
+
+
+#: commands that only read or change what is stored: they never create a store, whichever
+#: module opens it (:func:`gateway.store.store.store_creation`)
+NO_CREATE = frozenset({"status", "timeline", "inbound", "resend", "cancel"})
+#: commands whose module opens the store deep inside: connected once first, so that an
+#: unreachable store is one line, not a traceback from the worker or the web app
+CONNECT_FIRST = frozenset({"run", "serve", "demo"})
+
+
+@contextmanager
+def store_rules(command: str, url: str | None) -> Iterator[None]:
+    """Run ``command`` (whose store is at ``url``; None: it has none) under the store rules:
+    no store created by a :data:`NO_CREATE` command, a :data:`CONNECT_FIRST` command's store
+    reachable before it starts (else :class:`gateway.store.engine.StoreUnavailable`)."""
+    if url is None:  # no store: no SQLAlchemy import for igw schema & co.
+        yield
+        return
+    from gateway.store.store import Store, store_creation
+
+    if command in CONNECT_FIRST:
+        store = Store.open(url)
+        try:
+            store.ping()
+        finally:
+            store.close()
+    with store_creation(command not in NO_CREATE):
+        yield
 
 
 def quiet_broken_pipe(run: Callable[[], int]) -> int:
