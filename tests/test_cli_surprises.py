@@ -137,6 +137,19 @@ def test_an_unreachable_postgresql_store_is_one_line_with_the_password_masked(
     assert "s3cret" not in result.stderr
 
 
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line_not_an_errno(tmp_path: Path) -> None:
+    """``--store sqlite:///FILE/x.db`` (a file where the folder would go): one line, exit 2."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    url = f"sqlite:///{blocker}/x.db"
+    result = igw("submit", str(EXAMPLES / "erp-export.json"), "--profiles", str(BUYERS),
+                 "--store", url)  # fmt: skip
+    assert result.returncode == 2
+    assert lines(result.stderr) == [
+        f"igw: store {url}: cannot create the folder {blocker}: a file is in the way"
+    ]
+
+
 # -- several inputs ---------------------------------------------------------------------------
 
 

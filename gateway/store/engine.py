@@ -86,7 +86,13 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
                 given, f"no store at {database} (this command creates none; check the path)"
             )
         if create:
-            database.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                database.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+                raise StoreUnavailable(
+                    given, f"cannot create the folder {database.parent}: {why or exc}"
+                ) from exc
     try:
         engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
     except (sa.exc.ArgumentError, ImportError) as exc:
