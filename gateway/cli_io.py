@@ -84,7 +84,7 @@ def refuse_duplicates(items: Iterable[tuple[str, Item]], *, several: bool) -> It
     earlier record of the run already has refused as a problem of its own (its documents would
     overwrite the earlier record's). Positions count records per input (``record 3 of a.json``;
     without the file name when there is one input, ``several=False``)."""
-    first: dict[str, str] = {}
+    first: dict[str, tuple[str, str]] = {}
     counts: dict[str, int] = {}
     for path, (label, invoice, problems) in items:
         counts[path] = counts.get(path, 0) + 1
@@ -92,22 +92,33 @@ def refuse_duplicates(items: Iterable[tuple[str, Item]], *, several: bool) -> It
         if invoice is None:
             yield label, invoice, problems
             continue
-        seen = first.get(invoice.number)
+        key = safe_name(invoice.number)
+        seen = first.get(key)
         if seen is None:
-            first[invoice.number] = here
+            first[key] = (here, invoice.number)
             yield label, invoice, problems
             continue
+        where, number = seen
+        clash = (
+            f"{where} has this invoice number already"
+            if number == invoice.number
+            else f"{where} has invoice number {number!r}, which gives the same file names"
+        )
         problem = Problem(
             f"{label} ({here})",
             "number",
             "BT-1",
             invoice.number,
             DUPLICATE_RULE,
-            f"{seen} has this invoice number already; {here} is refused (its documents "
-            "would overwrite the first one's)",
+            f"{clash}; {here} is refused (its documents would overwrite the first one's)",
             "one record per invoice number in a run",
         )
         yield problem.record, None, (*problems, problem)
+
+
+def safe_name(number: str) -> str:
+    """The invoice number as :attr:`gateway.document.Document.filename` writes it."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in number)
 
 
 def translate_inputs(paths: Sequence[str], max_size: int | None) -> Iterator[Item]:

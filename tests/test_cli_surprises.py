@@ -239,6 +239,23 @@ def test_a_repeated_invoice_number_across_files_names_both_files(tmp_path: Path)
     )
 
 
+def test_invoice_numbers_that_give_the_same_file_name_are_refused_too(tmp_path: Path) -> None:
+    """``A/1`` and ``A_1`` would both be written as ``A_1.<format>.xml``: the second is refused."""
+    export = records(tmp_path, "clash.json", [0, 1], number="NB/2026/10001")
+    first = json.loads(export.read_text(encoding="utf-8"))
+    first[0]["number"] = "NB_2026_10001"
+    export.write_text(json.dumps(first), encoding="utf-8")
+    out = tmp_path / "out"
+    result = igw("translate", str(export), "--to", "peppol-bis3", "--out", str(out),
+                 "--no-validate")  # fmt: skip
+    assert result.returncode == 1
+    assert (
+        "record 1 has invoice number 'NB_2026_10001', which gives the same file names; "
+        "record 2 is refused"
+    ) in result.stderr
+    assert [p.name for p in (out / "peppol-bis3").iterdir()] == ["NB_2026_10001.peppol-bis3.xml"]
+
+
 # -- empty exports ----------------------------------------------------------------------------
 
 
