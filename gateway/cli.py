@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway import __version__
+from gateway.cli_io import (
+    JsonList,
+    check_out_folder,
+    input_problem,
+    quiet_broken_pipe,
+    reason,
+    store_rules,
+    write_output,
+)
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
@@ -96,16 +105,20 @@ def _sellers(args: argparse.Namespace) -> SellerSet:
     return load_sellers(named or DEFAULT_SELLERS, required=bool(named))
 
 
-def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileSet | None]:
+def _translate_profile(
+    args: argparse.Namespace, mappings: Sequence[Any] = ()
+) -> tuple[BuyerProfile, ProfileSet | None]:
     """The buyer profile of ``igw translate`` (``--profile FILE``: its options, with
     ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
     folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
+    from gateway.cli_options import check_option_keys
     from gateway.profiles import load_profile_set, resolve_options
 
     options = _options(args.option)
-    if args.profile and args.profiles:
+    check_option_keys(options, mappings)
+    if args.profile and args.profiles is not None:
         raise ConfigError("--profile and --profiles: give one of them")
-    if args.profiles:
+    if args.profiles is not None:
         return BuyerProfile(name="cli", options=options), load_profiles(args.profiles)
     if not args.profile:
         return BuyerProfile(name="cli", options=options), None
@@ -117,12 +130,16 @@ def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileS
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
-    from gateway.pipeline import read_inputs, translate
+    from gateway.cli_io import translate_inputs
+    from gateway.cli_options import OPTION_HINT, is_option_error
+    from gateway.pipeline import translate
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
-    profile, buyers = _translate_profile(args)
+    profile, buyers = _translate_profile(args, mappings)
     out = Path(args.out)
+    check_out_folder(out)
+    config_errors: set[tuple[str, str]] = set()
     prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sequence = itertools.count(1)
     progress = Progress(sys.stderr, quiet=args.quiet)
@@ -132,7 +149,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
     for outcome in translate(
-        read_inputs(args.input, args.max_size),
+        translate_inputs(args.input, args.max_size),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
@@ -142,17 +159,20 @@ def cmd_translate(args: argparse.Namespace) -> int:
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
-            target = out / outcome.format / outcome.document.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(outcome.document.content)
+            write_output(out / outcome.format / outcome.document.filename, outcome.document.content)
             written += 1
         else:
             rejected += 1
             bad_records.add(outcome.record)
         for problem in outcome.problems:
-            if args.json:
+            if is_option_error(problem):  # the run's configuration: the same for every record
+                if (outcome.format, problem.message) not in config_errors:
+                    config_errors.add((outcome.format, problem.message))
+                    hint = f"{problem.message}; {OPTION_HINT}"
+                    print(f"igw: {outcome.format}: {hint}", file=sys.stderr)
+            elif args.json:
                 continue
-            if problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
+            elif problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
                 # the same for every format: said once per record, with or without -v
                 if (outcome.record, str(problem)) not in warned:
                     warned.add((outcome.record, str(problem)))
@@ -182,6 +202,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
         print()
     if not args.quiet:
         print(summary, file=sys.stderr)
+    if config_errors:  # the run's configuration, not the records: a usage error
+        return EXIT_USAGE
     return EXIT_FAILED if bad_records else EXIT_OK
 
 
@@ -194,26 +216,29 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     sellers = load_sellers(args.sellers) if args.sellers else None
     status = EXIT_OK
+    failed = 0
+    output = JsonList(sys.stdout.write, array=len(args.file) > 1)  # one JSON text that reads back
     for name in args.file:
         try:
             data = read_input(name, args.max_size)
             mapping = resolve_mapping(PARSER_FOR_SYNTAX[detect_syntax(data)])
             invoice = mapping.parse(data)
-        except (ParseError, InputTooLarge) as exc:
-            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {exc}", file=sys.stderr)
-            status = EXIT_FAILED
+        except (ParseError, InputTooLarge, OSError) as exc:
+            text = f"cannot read: {reason(exc)}" if isinstance(exc, OSError) else exc
+            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {text}", file=sys.stderr)
+            status, failed = EXIT_FAILED, failed + 1
             continue
         if sellers is not None:
             invoice, problems = fill_from_sellers(invoice, sellers, record=name)
             for problem in problems:
                 print(f"{problem.flag}: {problem}", file=sys.stderr)
             if any(p.flag == "fatal" for p in problems):
-                status = EXIT_FAILED
+                status, failed = EXIT_FAILED, failed + 1
                 continue
-        sys.stdout.write(
-            invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True)
-        )
-        sys.stdout.write("\n")
+        output.add(invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True))
+    output.close()
+    if len(args.file) > 1:
+        print(f"igw parse: {len(args.file) - failed} parsed, {failed} failed", file=sys.stderr)
     return status
 
 
@@ -245,6 +270,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             content = read_input(name, args.max_size)
         except InputTooLarge as exc:  # refused unread, reported; the other files go on
             reports.append(ValidationReport(name, name, "", (), [exc.problem()], ["not read"]))
+            continue
+        except OSError as exc:  # missing or unreadable: reported, the other files go on
+            problem = input_problem(name, f"{name}: cannot read: {reason(exc)}")
+            reports.append(ValidationReport(name, name, "", (), [problem], ["not read"]))
             continue
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
@@ -296,14 +325,24 @@ def _store_url(args: argparse.Namespace) -> str:
 
 
 def _profiles_folder(args: argparse.Namespace) -> str:
-    return str(args.profiles or os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
+    if args.profiles is not None:  # given, even empty: never another folder instead
+        return str(args.profiles)
+    return str(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
 
 
-def _open_store(url: str) -> Store:
+def _open_store(url: str, *, create: bool = True) -> Store:
+    """The store at ``url``, migrated. ``create=False`` (commands that only read or change
+    what is stored) creates nothing: a missing store is a one-line error, exit 2."""
     from gateway.store import Store
 
-    store = Store.open(url)
-    store.migrate()
+    store = Store.open(url, create=create)
+    try:
+        if create:
+            store.ping()  # unreachable: one line before Alembic's own errors
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -343,11 +382,12 @@ def _submit_paths(
     validate: bool,
     sellers: SellerSet | None = None,
 ) -> SubmitReport:
+    from gateway.cli_io import each_input, unread_record
     from gateway.intake import read_records
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = (r for path in paths for r in read_records(Path(path)))
+    records = each_input(paths, lambda path: read_records(Path(path)), unread_record)
     return submit(
         records,
         store,
@@ -456,7 +496,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = [DeliveryState(n) for n in names]
     now = _now()
     created_before = now - parse_age(args.older_than) if args.older_than else None
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         rows = store.deliveries(
             buyer=args.buyer,
@@ -478,7 +518,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     """Every event of one invoice, with its evidence."""
     from gateway.status import timeline_rows, timeline_text
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         events = store.timeline(args.invoice, args.seller)
     finally:
@@ -527,7 +567,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
     from gateway.store import IllegalTransition
     from gateway.store.states import FORCED_RESEND_FROM
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     status = EXIT_OK
     try:
         for row in _targets(store, args.target):
@@ -565,7 +605,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     """Stop a delivery: CANCELLED with a ``cancelled`` event (``igw resend`` re-queues it)."""
     from gateway.store import DeliveryState, IllegalTransition
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         row = store.delivery(int(args.delivery))
         try:
@@ -859,13 +899,20 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igw`` console command."""
+    return quiet_broken_pipe(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        status: int = args.func(args)
+        with store_rules(args.command, _store_url(args) if hasattr(args, "store") else None):
+            status: int = args.func(args)
     except ConfigError as exc:
         print(f"igw: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except (GatewayError, OSError) as exc:
         print(f"igw: {exc}", file=sys.stderr)
         return EXIT_FAILED
