@@ -383,14 +383,14 @@ def _run_worker(
     batch: int | None = None,
     concurrency: int | None = None,
     if_claimed: str = "wait",
+    poll_interval: float | None = None,
+    lease: float | None = None,
 ) -> object:
     from gateway.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
-    if batch is not None:
-        tuning["batch_size"] = batch
-    if concurrency is not None:
-        tuning["concurrency"] = concurrency
+    given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
+    tuning.update({k: v for k, v in {**given, "lease_seconds": lease}.items() if v is not None})
     return run_worker(
         store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id, **tuning
     )
@@ -404,10 +404,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for warning in startup_report(profiles, args.as2_config):
         print(f"igw run: warning: {warning}", file=sys.stderr)
-    for name in ("batch", "concurrency"):
+    for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
+        if value is not None and value <= 0:
+            accepted = "a whole number >= 1" if name in ("batch", "concurrency") else "seconds > 0"
+            flag = name.replace("_", "-")
+            print(f"igw: --{flag} {value:g}: accepted: {accepted}", file=sys.stderr)
             return EXIT_USAGE
     try:
         result = _run_worker(
@@ -418,11 +420,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             batch=args.batch,
             concurrency=args.concurrency,
             if_claimed=args.if_claimed,
+            poll_interval=args.poll_interval,
+            lease=args.lease,
         )
     finally:
         _checkpoint(_store_url(args))
     if result is not None:
-        print(result, file=sys.stderr)
+        from gateway.logs import summary
+
+        stats: dict[str, float] = getattr(result, "as_dict", dict)()
+        summary("gateway.worker", f"igw run: {result}", stats=stats)
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
@@ -727,6 +734,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("formats", help="list format aliases")
     p.set_defaults(func=cmd_formats)
     _add_engine_commands(sub)
+    from gateway.settings import add_config_command, add_global_options
+
+    add_config_command(sub)
+    add_global_options(parser)
     return parser
 
 
@@ -797,6 +808,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
     p.add_argument(
+        "--poll-interval", type=float, default=None, help="seconds between polls when idle (1)"
+    )
+    p.add_argument(
+        "--lease", type=float, default=None, help="seconds a claim is held before it expires (300)"
+    )
+    p.add_argument(
         "--as2-config",
         default="config/as2",
         help="the AS2 folder igw serve uses: as2 channels it does not know are reported",
@@ -859,8 +876,14 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igw`` console command."""
+    from gateway.settings import SettingsError, parse_args
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(parser, argv)  # settings file, IGW_* and logging come first
+    except SettingsError as exc:
+        print(f"igw: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         status: int = args.func(args)
     except ConfigError as exc:
