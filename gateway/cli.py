@@ -13,17 +13,18 @@ import itertools
 import json
 import os
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
+from gateway.parallel import add_jobs_option, add_progress_option
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
+from gateway.progress import Progress
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
 
@@ -38,31 +39,6 @@ MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
 ALL_FORMATS = ("peppol-bis3", "xrechnung-ubl", "xrechnung-cii", "facturx-en16931")
-
-
-class Progress:
-    """A one-line progress meter on stderr for long batches (silent when quiet or not a TTY)."""
-
-    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
-        self.stream = stream
-        self.enabled = not quiet and stream.isatty()
-        self.started = time.perf_counter()
-        self.last = 0.0
-
-    def update(self, done: int, failed: int) -> None:
-        """Redraw at most ten times a second."""
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.started, 1e-9)
-        self.stream.write(f"\r{done} records, {failed} rejected, {rate:,.0f}/s ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
 
 
 def _formats(value: str) -> list[str]:
@@ -117,7 +93,8 @@ def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileS
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
-    from gateway.pipeline import read_inputs, translate
+    from gateway.parallel import translate_batch
+    from gateway.pipeline import read_inputs
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
@@ -125,13 +102,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sequence = itertools.count(1)
-    progress = Progress(sys.stderr, quiet=args.quiet)
+    progress = Progress.for_args(args)
     written = rejected = 0
     records: set[str] = set()
     bad_records: set[str] = set()
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
-    for outcome in translate(
+    for outcome in translate_batch(
         read_inputs(args.input, args.max_size),
         mappings,
         profile,
@@ -139,6 +116,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
         run_validation=not args.no_validate,
         sellers=sellers,
         buyers=buyers,
+        jobs=args.jobs,
+        progress=progress,
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
@@ -171,7 +150,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
                     "problems": [p.as_dict() for p in outcome.problems],
                 }
             )
-        progress.update(len(records), len(bad_records))
     progress.close()
     summary = (
         f"{len(records) - len(bad_records)} records ok, {len(bad_records)} rejected; "
@@ -220,7 +198,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """XSD + official schematron on each file, rule sets by the document's scenario or --rules;
     exit 0 only when all pass, 2 for a usage error (a rule set the syntax does not have)."""
-    from gateway.validation import ValidationReport, rule_names, validate
+    from concurrent.futures import Future
+
+    from gateway.parallel import FileValidator
+    from gateway.validation import ValidationReport, rule_names
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
     from gateway.validation.scenarios import format_scenarios
@@ -239,7 +220,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     rules = rule_names(args.rules) if args.rules else None
-    reports: list[ValidationReport] = []
+    progress = Progress.for_args(args)
+    checker = FileValidator(args.jobs, len(args.file), progress)  # --jobs: in processes
+    reports: list[ValidationReport | Future[ValidationReport]] = []
     for name in args.file:
         try:
             content = read_input(name, args.max_size)
@@ -249,9 +232,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
         else:
-            reports.append(validate(content, rules, name=name))
-    sys.stdout.write(format_json(reports) if args.json else format_text(reports))
-    return EXIT_OK if exit_code(reports) == 0 else EXIT_FAILED
+            reports.append(checker.validate(content, rules, name=name))
+    done = checker.results(reports)
+    progress.close()
+    sys.stdout.write(format_json(done) if args.json else format_text(done))
+    return EXIT_OK if exit_code(done) == 0 else EXIT_FAILED
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -342,12 +327,15 @@ def _submit_paths(
     *,
     validate: bool,
     sellers: SellerSet | None = None,
+    progress: Progress | None = None,
 ) -> SubmitReport:
-    from gateway.intake import read_records
+    from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = (r for path in paths for r in read_records(Path(path)))
+    records: Iterable[RecordResult] = (r for path in paths for r in read_records(Path(path)))
+    if progress is not None and progress.enabled:
+        records = progress.over(records)  # read first: the total is the number of records
     return submit(
         records,
         store,
@@ -365,9 +353,16 @@ def cmd_submit(args: argparse.Namespace) -> int:
     sellers = _sellers(args)
     store = _open_store(_store_url(args))
     try:
+        progress = Progress.for_args(args)
         report = _submit_paths(
-            args.input, store, profiles, validate=not args.no_validate, sellers=sellers
+            args.input,
+            store,
+            profiles,
+            validate=not args.no_validate,
+            sellers=sellers,
+            progress=progress,
         )
+        progress.close()
     finally:
         store.close()
     _print_submit(report, as_json=args.json)
@@ -694,6 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sellers_option(p)
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
@@ -726,6 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the ERP record JSON Schema")
@@ -784,6 +783,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _sellers_option(p)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    add_progress_option(p)
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("run", help="run the delivery worker")
