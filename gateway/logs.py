@@ -10,7 +10,8 @@ stream, or a redirected one, gets the lines). Two formats:
 
       log.info("delivery %d delivered", 7, extra={"delivery": 7, "invoice": "INV-1"})
 
-The chatty INFO lines of the HTTP libraries are kept at WARNING unless the level is ``debug``.
+The chatty INFO lines of the HTTP, SFTP, scheduler and migration libraries are kept at
+WARNING unless the level is ``debug``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("text", "json")
 DEFAULT_LEVEL = "info"
 DEFAULT_FORMAT = "text"
-#: libraries that log every request at INFO: WARNING for them unless --log-level debug
-QUIET_LIBRARIES = ("httpx", "httpcore", "paramiko", "apscheduler")
+#: libraries that log every request (or migration step) at INFO: WARNING unless --log-level debug
+QUIET_LIBRARIES = ("httpx", "httpcore", "paramiko", "apscheduler", "alembic")
 
 # Every attribute a LogRecord has of its own: the rest came in ``extra`` (structured fields).
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
