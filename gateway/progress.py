@@ -65,6 +65,7 @@ class Progress:
         self.last = self.started
         self.done = self.failed = 0
         self._width = 0
+        self._drawn = -1  # the count last written
 
     @classmethod
     def for_args(cls, args: argparse.Namespace, total: int | None = None) -> Progress:
@@ -85,6 +86,7 @@ class Progress:
         self._draw(now)
 
     def _draw(self, now: float) -> None:
+        self._drawn = self.done
         line = progress_line(self.done, self.total, now - self.started, self.failed)
         if self.tty:
             self.stream.write("\r" + line.ljust(self._width))
@@ -102,10 +104,12 @@ class Progress:
             self.update(number)
 
     def close(self) -> None:
-        """The last line (what was done, in how long) and the end of the line."""
+        """The last line (what was done, in how long; not again into a pipe when that
+        count was the last line written) and the end of the line."""
         if not self.enabled:
             return
-        self._draw(self.clock())
+        if self.tty or self._drawn != self.done:
+            self._draw(self.clock())
         if self.tty:
             self.stream.write("\n")
         self.stream.flush()
