@@ -216,8 +216,9 @@ def translate_batch(
         progress.total, items = len(listed), listed
         count = len(listed)
     else:  # enough to decide "auto" without reading the whole batch
-        head = list(itertools.islice(invoices, AUTO_THRESHOLD + 1))
-        items, count = itertools.chain(head, invoices), len(head)
+        rest = iter(invoices)
+        head = list(itertools.islice(rest, AUTO_THRESHOLD + 1))
+        items, count = itertools.chain(head, rest), len(head)
     processes = resolve_jobs(jobs, count * len(mappings)) if run_validation else 1
     outcomes = translate(
         items,

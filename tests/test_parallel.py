@@ -11,7 +11,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.logs import configure
-from gateway.parallel import AUTO_THRESHOLD, ValidationPool, cores, resolve_jobs
+from gateway.parallel import AUTO_THRESHOLD, ValidationPool, cores, resolve_jobs, translate_batch
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -112,6 +112,23 @@ def test_the_pool_keeps_input_order_with_items_that_need_no_job() -> None:
         results = list(pool.ordered(items, lambda b: None if b is None else pool.submit(len, b)))
     assert [item for item, _ in results] == items
     assert [r for _, r in results] == [None if n % 3 == 0 else n for n in range(30)]
+
+
+def test_translate_batch_yields_each_record_of_a_list_once() -> None:
+    """translate_batch over a list (not a generator) of 60 records: 60 outcomes, in order."""
+    from gateway.intake import read_records
+    from gateway.profile import BuyerProfile
+    from gateway.registry import resolve_mapping
+
+    data = json.loads(EXAMPLES.read_text("utf-8"))[:1] * 60
+    records = [
+        (r.record, r.invoice, r.problems) for r in read_records(json.dumps(data).encode(), "json")
+    ]
+    mapping = resolve_mapping("xrechnung-cii")
+    outcomes = list(
+        translate_batch(records, [mapping], BuyerProfile(name="t"), run_validation=False)
+    )
+    assert [o.record for o in outcomes] == [r[0] for r in records]
 
 
 def test_auto_uses_every_core_only_for_large_batches() -> None:
