@@ -15,8 +15,10 @@ rendering) through :func:`gateway.parallel.translate_batch`, what
 The in-process validator is warmed up before the ``jobs 1`` runs (its stylesheets compiled),
 while the ``jobs`` > 1 runs include starting and warming their processes: the ratio is what a
 command sees, slightly in favour of ``jobs 1``. Also checks that every run gives the same
-findings. Prints a table; writes ``bench/results/jobs.json`` with the machine's load average
-(other processes on the machine lower the ratio: it is only meaningful on idle cores).
+findings. Prints a table (with the CPU milliseconds spent per invoice, this process and the
+validation processes together); writes ``bench/results/jobs.json`` with the machine's load
+average: other busy processes take the cores the extra processes need, so the ratio is only
+meaningful on otherwise idle cores (the CPU per invoice shows the overhead either way).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -46,6 +49,13 @@ from gateway.registry import resolve_mapping  # noqa: E402
 from gateway.validation import ValidationReport, warm_up  # noqa: E402
 
 RESULTS = HERE / "results"
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the pools' processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 Batch = list[tuple[str, Invoice | None, tuple[Problem, ...]]]
@@ -86,20 +96,23 @@ def main() -> int:
     mapping = resolve_mapping(args.format)
     warm_up(mapping.rules, [mapping.syntax])
     rates: dict[str, dict[int, float]] = {"translate": {}, "validate": {}}
+    cpu_ms: dict[str, dict[int, float]] = {"translate": {}, "validate": {}}
     findings: dict[str, list[tuple[Problem, ...]]] = {}
     contents: list[bytes] = []
     for jobs in args.jobs:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         outcomes = _translate(batch, args.format, jobs)
         rates["translate"][jobs] = args.count / (time.perf_counter() - started)
+        cpu_ms["translate"][jobs] = (_cpu() - cpu) * 1000 / args.count
         found = [o.problems for o in outcomes]
         assert findings.setdefault("translate", found) == found, "jobs changed the findings"
         contents = [o.document.content for o in outcomes if o.document is not None]
         assert len(contents) == args.count, "some invoices were not rendered: nothing to measure"
     for jobs in args.jobs:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu()
         reports = _validate(contents, jobs)
         rates["validate"][jobs] = args.count / (time.perf_counter() - started)
+        cpu_ms["validate"][jobs] = (_cpu() - cpu) * 1000 / args.count
         found = [tuple(r.findings) for r in reports]
         assert findings.setdefault("validate", found) == found, "jobs changed the findings"
     base = args.jobs[0]
@@ -108,10 +121,13 @@ def main() -> int:
         f"{args.count} invoices, {args.lines} lines, {args.format}; {cores()} cores; "
         f"load average {load[0]:.2f}"
     )
-    print(f"{'what':10} {'jobs':>4} {'invoices/s':>11} {'ratio':>6}")
+    print(f"{'what':10} {'jobs':>4} {'invoices/s':>11} {'ratio':>6} {'CPU ms/invoice':>15}")
     for what, by_jobs in rates.items():
         for jobs, value in by_jobs.items():
-            print(f"{what:10} {jobs:>4} {value:>11,.1f} {value / by_jobs[base]:>5.2f}x")
+            print(
+                f"{what:10} {jobs:>4} {value:>11,.1f} {value / by_jobs[base]:>5.2f}x "
+                f"{cpu_ms[what][jobs]:>15.1f}"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "jobs.json").write_text(
         json.dumps(
@@ -123,6 +139,7 @@ def main() -> int:
                 "load_average": load,
                 "python": platform.python_version(),
                 "invoices_per_second": rates,
+                "cpu_ms_per_invoice": cpu_ms,
                 "ratio": {
                     what: {j: v / by_jobs[base] for j, v in by_jobs.items()}
                     for what, by_jobs in rates.items()
