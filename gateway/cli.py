@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import itertools
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -397,8 +398,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     profiles = load_profiles(folder)
     from gateway.as2_config import startup_report
 
-    for warning in startup_report(profiles, args.as2_config):
-        print(f"igw run: warning: {warning}", file=sys.stderr)
+    for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
+        logging.getLogger("gateway.worker").warning("igw run: warning: %s", warning)
     for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
         if value is not None and value <= 0:
