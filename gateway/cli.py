@@ -808,12 +808,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
+    from gateway.settings import duration_arg
+
     p.add_argument(
-        "--poll-interval", type=float, default=None, help="seconds between polls when idle (1)"
+        "--poll-interval", type=duration_arg, default=None, help="wait between polls when idle (1s)"
     )
-    p.add_argument(
-        "--lease", type=float, default=None, help="seconds a claim is held before it expires (300)"
-    )
+    p.add_argument("--lease", type=duration_arg, default=None, help="claims expire after (300s)")
     p.add_argument(
         "--as2-config",
         default="config/as2",

@@ -400,3 +400,14 @@ def parse_args(
     fmt = str(getattr(args, "log_format", None) or settings["log.format"])
     configure(level, fmt)
     return args
+
+
+def duration_arg(text: str) -> float:
+    """A duration on the command line (``igw run --poll-interval 2s``, ``--lease 10m``):
+    seconds, or a number with ms, s, m, h."""
+    try:
+        seconds = _duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: accepted: {DURATION}") from exc
+    assert isinstance(seconds, float)
+    return seconds

@@ -109,6 +109,8 @@ def test_worker_settings_reach_igw_run_with_flags_winning(
         build_parser(), ["run", "--config", str(config), "--concurrency", "2"], environ=environ
     )
     assert args.concurrency == 2
+    args = parse_args(build_parser(), ["run", "--lease", "90s", "--poll-interval", "250ms"], {})
+    assert (args.lease, args.poll_interval) == (90.0, 0.25)
     args = parse_args(build_parser(), ["run"], environ={})  # no file here: built-in
     assert (args.batch, args.concurrency, args.poll_interval) == (None, None, None)
 
