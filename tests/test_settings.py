@@ -198,3 +198,24 @@ def test_jobs_from_the_file_reach_translate(here: Path) -> None:
     assert args.jobs == 1
     args = parse_args(build_parser(), [*base, "--config", str(config), "--jobs", "2"], environ={})
     assert args.jobs == 2
+
+
+def test_serve_address_and_size_limit_come_from_the_settings(here: Path) -> None:
+    """[serve] host/port become igw serve's --host/--port defaults, [limits] max_size the
+    --max-size of translate/parse/validate; IGW_SERVE_PORT beats the file; flags win."""
+    config = _write(
+        here / "s.toml", '[serve]\nhost = "0.0.0.0"\nport = 9000\n[limits]\nmax_size = "2MB"\n'
+    )
+    args = parse_args(build_parser(), ["serve", "--config", str(config)], environ={})
+    assert (args.host, args.port) == ("0.0.0.0", 9000)
+    args = parse_args(
+        build_parser(), ["serve", "--config", str(config)], {"IGW_SERVE_PORT": "9001"}
+    )
+    assert args.port == 9001
+    args = parse_args(build_parser(), ["serve", "--config", str(config), "--port", "9002"], {})
+    assert args.port == 9002
+    for command in (["validate", "x.xml"], ["parse", "x.xml"]):
+        args = parse_args(build_parser(), [*command, "--config", str(config)], environ={})
+        assert args.max_size == 2_000_000
+    args = parse_args(build_parser(), ["validate", "x.xml", "--max-size", "5MB"], {})
+    assert args.max_size == 5_000_000
