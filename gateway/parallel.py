@@ -10,8 +10,9 @@ the outcomes and reports of ``--jobs 1``, in the same order: only the validation
 rendered document runs elsewhere, and its findings are appended where ``translate_one`` would
 append them. At most ``4 × jobs`` documents are in flight, so memory stays bounded.
 
-``--jobs auto`` (the default): every core for a batch over :data:`AUTO_THRESHOLD` documents,
-one process otherwise (spawning costs about a second per process).
+``--jobs auto`` (the default): every core for a batch over :data:`AUTO_THRESHOLD` invoices
+(records for ``translate``, files for ``validate``), one process otherwise (starting and warming
+a process costs one to two seconds of CPU).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: ``--jobs auto`` uses every core for batches of more than this many documents
+#: ``--jobs auto`` uses every core for batches of more than this many invoices
 AUTO_THRESHOLD = 50
 #: documents in flight per process (bounds the memory of a long batch)
 WINDOW_PER_JOB = 4
@@ -64,8 +65,8 @@ def cores() -> int:
 
 
 def resolve_jobs(jobs: object, count: int) -> int:
-    """The number of processes for ``count`` documents: ``"auto"`` (or None) is every core
-    for more than :data:`AUTO_THRESHOLD`, else 1; a number is capped at ``count``."""
+    """The number of processes for a batch of ``count`` invoices: ``"auto"`` (or None) is
+    every core for more than :data:`AUTO_THRESHOLD`, else 1; a number is capped at ``count``."""
     if jobs is None or jobs == "auto":
         return cores() if count > AUTO_THRESHOLD else 1
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
@@ -92,7 +93,7 @@ def add_jobs_option(p: argparse.ArgumentParser) -> None:
         default="auto",
         metavar="N",
         help="processes for full validation (env IGW_BATCH_JOBS; default auto: every core "
-        f"for batches over {AUTO_THRESHOLD} documents, else 1); results and order as with 1",
+        f"for batches over {AUTO_THRESHOLD} invoices, else 1); results and order as with 1",
     )
 
 
@@ -219,7 +220,7 @@ def translate_batch(
         rest = iter(invoices)
         head = list(itertools.islice(rest, AUTO_THRESHOLD + 1))
         items, count = itertools.chain(head, rest), len(head)
-    processes = resolve_jobs(jobs, count * len(mappings)) if run_validation else 1
+    processes = resolve_jobs(jobs, count) if run_validation else 1
     outcomes = translate(
         items,
         mappings,

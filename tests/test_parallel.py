@@ -132,8 +132,8 @@ def test_translate_batch_yields_each_record_of_a_list_once() -> None:
 
 
 def test_auto_uses_every_core_only_for_large_batches() -> None:
-    """--jobs auto: 1 process up to AUTO_THRESHOLD documents, every core above; a number is
-    capped at the number of documents; 0 is refused."""
+    """--jobs auto: 1 process up to AUTO_THRESHOLD invoices, every core above; a number is
+    capped at the number of invoices; 0 is refused."""
     assert resolve_jobs("auto", AUTO_THRESHOLD) == 1
     assert resolve_jobs("auto", AUTO_THRESHOLD + 1) == cores()
     assert resolve_jobs(4, 3) == 3 and resolve_jobs(2, 40) == 2
