@@ -11,12 +11,12 @@ import datetime as dt
 import difflib
 import itertools
 import json
+import logging
 import os
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
 from gateway.cli_io import (
@@ -31,8 +31,10 @@ from gateway.cli_io import (
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
+from gateway.parallel import add_jobs_option, add_progress_option
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
+from gateway.progress import Progress
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
 
@@ -47,31 +49,6 @@ MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
 ALL_FORMATS = ("peppol-bis3", "xrechnung-ubl", "xrechnung-cii", "facturx-en16931")
-
-
-class Progress:
-    """A one-line progress meter on stderr for long batches (silent when quiet or not a TTY)."""
-
-    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
-        self.stream = stream
-        self.enabled = not quiet and stream.isatty()
-        self.started = time.perf_counter()
-        self.last = 0.0
-
-    def update(self, done: int, failed: int) -> None:
-        """Redraw at most ten times a second."""
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.started, 1e-9)
-        self.stream.write(f"\r{done} records, {failed} rejected, {rate:,.0f}/s ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
 
 
 def _formats(value: str) -> list[str]:
@@ -132,7 +109,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
     from gateway.cli_io import translate_inputs
     from gateway.cli_options import OPTION_HINT, is_option_error
-    from gateway.pipeline import translate
+    from gateway.parallel import translate_batch
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
@@ -142,13 +119,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
     config_errors: set[tuple[str, str]] = set()
     prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sequence = itertools.count(1)
-    progress = Progress(sys.stderr, quiet=args.quiet)
+    progress = Progress.for_args(args)
     written = rejected = 0
     records: set[str] = set()
     bad_records: set[str] = set()
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
-    for outcome in translate(
+    for outcome in translate_batch(
         translate_inputs(args.input, args.max_size),
         mappings,
         profile,
@@ -156,6 +133,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
         run_validation=not args.no_validate,
         sellers=sellers,
         buyers=buyers,
+        jobs=args.jobs,
+        progress=progress,
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
@@ -191,7 +170,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
                     "problems": [p.as_dict() for p in outcome.problems],
                 }
             )
-        progress.update(len(records), len(bad_records))
     progress.close()
     summary = (
         f"{len(records) - len(bad_records)} records ok, {len(bad_records)} rejected; "
@@ -245,7 +223,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """XSD + official schematron on each file, rule sets by the document's scenario or --rules;
     exit 0 only when all pass, 2 for a usage error (a rule set the syntax does not have)."""
-    from gateway.validation import ValidationReport, rule_names, validate
+    from concurrent.futures import Future
+
+    from gateway.parallel import FileValidator
+    from gateway.validation import ValidationReport, rule_names
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
     from gateway.validation.scenarios import format_scenarios
@@ -264,7 +245,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     rules = rule_names(args.rules) if args.rules else None
-    reports: list[ValidationReport] = []
+    progress = Progress.for_args(args)
+    checker = FileValidator(args.jobs, len(args.file), progress)  # --jobs: in processes
+    reports: list[ValidationReport | Future[ValidationReport]] = []
     for name in args.file:
         try:
             content = read_input(name, args.max_size)
@@ -278,9 +261,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
         else:
-            reports.append(validate(content, rules, name=name))
-    sys.stdout.write(format_json(reports) if args.json else format_text(reports))
-    return EXIT_OK if exit_code(reports) == 0 else EXIT_FAILED
+            reports.append(checker.validate(content, rules, name=name))
+    done = checker.results(reports)
+    progress.close()
+    sys.stdout.write(format_json(done) if args.json else format_text(done))
+    return EXIT_OK if exit_code(done) == 0 else EXIT_FAILED
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -381,13 +366,18 @@ def _submit_paths(
     *,
     validate: bool,
     sellers: SellerSet | None = None,
+    progress: Progress | None = None,
 ) -> SubmitReport:
     from gateway.cli_io import each_input, unread_record
-    from gateway.intake import read_records
+    from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = each_input(paths, lambda path: read_records(Path(path)), unread_record)
+    records: Iterable[RecordResult] = each_input(
+        paths, lambda path: read_records(Path(path)), unread_record
+    )
+    if progress is not None and progress.enabled:
+        records = progress.over(records)  # read first: the total is the number of records
     return submit(
         records,
         store,
@@ -405,9 +395,16 @@ def cmd_submit(args: argparse.Namespace) -> int:
     sellers = _sellers(args)
     store = _open_store(_store_url(args))
     try:
+        progress = Progress.for_args(args)
         report = _submit_paths(
-            args.input, store, profiles, validate=not args.no_validate, sellers=sellers
+            args.input,
+            store,
+            profiles,
+            validate=not args.no_validate,
+            sellers=sellers,
+            progress=progress,
         )
+        progress.close()
     finally:
         store.close()
     _print_submit(report, as_json=args.json)
@@ -423,14 +420,14 @@ def _run_worker(
     batch: int | None = None,
     concurrency: int | None = None,
     if_claimed: str = "wait",
+    poll_interval: float | None = None,
+    lease: float | None = None,
 ) -> object:
     from gateway.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
-    if batch is not None:
-        tuning["batch_size"] = batch
-    if concurrency is not None:
-        tuning["concurrency"] = concurrency
+    given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
+    tuning.update({k: v for k, v in {**given, "lease_seconds": lease}.items() if v is not None})
     return run_worker(
         store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id, **tuning
     )
@@ -442,12 +439,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     profiles = load_profiles(folder)
     from gateway.as2_config import startup_report
 
-    for warning in startup_report(profiles, args.as2_config):
-        print(f"igw run: warning: {warning}", file=sys.stderr)
-    for name in ("batch", "concurrency"):
+    for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
+        logging.getLogger("gateway.worker").warning("igw run: warning: %s", warning)
+    for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
+        if value is not None and value <= 0:
+            accepted = "a whole number >= 1" if name in ("batch", "concurrency") else "seconds > 0"
+            flag = name.replace("_", "-")
+            print(f"igw: --{flag} {value:g}: accepted: {accepted}", file=sys.stderr)
             return EXIT_USAGE
     try:
         result = _run_worker(
@@ -458,11 +457,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             batch=args.batch,
             concurrency=args.concurrency,
             if_claimed=args.if_claimed,
+            poll_interval=args.poll_interval,
+            lease=args.lease,
         )
     finally:
         _checkpoint(_store_url(args))
     if result is not None:
-        print(result, file=sys.stderr)
+        from gateway.logs import summary
+
+        stats: dict[str, float] = getattr(result, "as_dict", dict)()
+        summary("gateway.worker", f"igw run: {result}", stats=stats)
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
@@ -727,6 +731,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sellers_option(p)
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("parse", help="UBL/CII/EDIFACT/cXML invoice -> canonical JSON")
@@ -759,6 +765,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("schema", help="print the ERP record JSON Schema")
@@ -767,6 +775,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("formats", help="list format aliases")
     p.set_defaults(func=cmd_formats)
     _add_engine_commands(sub)
+    from gateway.settings import add_config_command, add_global_options
+
+    add_config_command(sub)
+    add_global_options(parser)
     return parser
 
 
@@ -813,6 +825,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _sellers_option(p)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    add_progress_option(p)
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("run", help="run the delivery worker")
@@ -836,6 +849,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
+    from gateway.settings import duration_arg
+
+    p.add_argument(
+        "--poll-interval", type=duration_arg, default=None, help="wait between polls when idle (1s)"
+    )
+    p.add_argument("--lease", type=duration_arg, default=None, help="claims expire after (300s)")
     p.add_argument(
         "--as2-config",
         default="config/as2",
@@ -903,8 +922,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from gateway.settings import SettingsError, parse_args
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(parser, argv)  # settings file, IGW_* and logging come first
+    except SettingsError as exc:
+        print(f"igw: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         with store_rules(args.command, _store_url(args) if hasattr(args, "store") else None):
             status: int = args.func(args)
