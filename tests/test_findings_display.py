@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import sys
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from test_differential_generator import apply, variant
+from test_differential_generator import base as differential_base
 
 from gateway.display import json_value, show
 from gateway.errors import Problem
-from gateway.model import Identifier
+from gateway.intake import read_records
+from gateway.model import Identifier, Invoice, VatBreakdown
+from gateway.rules import check
+from gateway.totals import complete
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "rules"))
+from helpers import ALL_SETS, base
 
 
 def test_show_prints_values_not_python_reprs() -> None:
@@ -44,3 +58,123 @@ def test_problem_text_has_no_repr_and_json_keeps_json_types() -> None:
     assert listed.as_dict()["value"] == ["S", "E"]
     assert json_value(dt.date(2026, 1, 2)) == "2026-01-02"
     json.dumps([amount.as_dict(), missing.as_dict(), listed.as_dict()])
+
+
+# -- the value a rule finding reports is the value the rule tested ------------------------------
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_NOWHERE = object()
+
+
+def _at(invoice: Invoice, path: str) -> object:
+    """The value at a finding's model path (``lines[2].price.net``); _NOWHERE if it names
+    no field of the model."""
+    node: object = invoice
+    for name, index in _PART.findall(path):
+        if node is None:
+            return None
+        if index:
+            if not isinstance(node, tuple) or int(index) >= len(node):
+                return _NOWHERE
+            node = node[int(index)]
+        elif isinstance(node, BaseModel) and name in type(node).model_fields:
+            node = getattr(node, name)
+        else:
+            return _NOWHERE
+    return node
+
+
+def _o_invoice(**seller: Any) -> Invoice:
+    """The rule base invoice with every line, and the breakdown, not subject to VAT (O)."""
+    invoice = base()
+    lines = tuple(
+        line.model_copy(update={"vat_category": "O", "vat_rate": None}) for line in invoice.lines
+    )
+    invoice = invoice.model_copy(
+        update={
+            "lines": lines,
+            "seller": invoice.seller.model_copy(update=seller),
+            "totals": None,
+            "vat_breakdown": (VatBreakdown(category="O", exemption_reason="Not subject to VAT"),),
+        }
+    )
+    return complete(invoice)
+
+
+def test_br_o_02_names_the_vat_id_that_is_there() -> None:
+    """BR-O-02 on a seller with a VAT id reports seller.vat_id = that id and the O line."""
+    invoice = _o_invoice()
+    assert invoice.seller.vat_id
+    (problem,) = [p for p in check(invoice) if p.rule == "BR-O-02"]
+    assert (problem.path, problem.value) == ("seller.vat_id", invoice.seller.vat_id)
+    assert f"= {invoice.seller.vat_id}:" in str(problem)
+    assert f"line {invoice.lines[0].id} has Not subject to VAT (O)" in problem.message
+
+
+def test_br_o_02_names_the_buyer_vat_id_when_only_the_buyer_has_one() -> None:
+    """Without a seller VAT id, BR-O-02 points at the buyer's VAT id and shows it."""
+    invoice = _o_invoice(vat_id=None)
+    invoice = invoice.model_copy(
+        update={"buyer": invoice.buyer.model_copy(update={"vat_id": "DE987654321"})}
+    )
+    (problem,) = [p for p in check(invoice) if p.rule == "BR-O-02"]
+    assert (problem.path, problem.value) == ("buyer.vat_id", "DE987654321")
+
+
+def test_br_ae_02_names_the_buyer_when_the_seller_side_is_satisfied() -> None:
+    """Reverse charge with only a seller tax registration id: the missing term is the buyer's."""
+    invoice = base()
+    seller = invoice.seller.model_copy(update={"vat_id": None, "tax_registration_id": "27/1/2"})
+    lines = tuple(
+        line.model_copy(update={"vat_category": "AE", "vat_rate": Decimal(0)})
+        for line in invoice.lines
+    )
+    invoice = complete(
+        invoice.model_copy(
+            update={
+                "seller": seller,
+                "lines": lines,
+                "totals": None,
+                "vat_breakdown": (
+                    VatBreakdown(category="AE", rate=Decimal(0), exemption_reason="Reverse"),
+                ),
+            }
+        )
+    )
+    (problem,) = [p for p in check(invoice) if p.rule == "BR-AE-02"]
+    assert (problem.path, problem.value) == ("buyer.vat_id", None)
+
+
+def _variants(count: int) -> list[Invoice]:
+    """The first ``count`` differential variants that intake accepts."""
+    found = []
+    for n in range(count):
+        name, _, edits = variant(n)
+        record = apply(differential_base(name), edits)
+        result = next(iter(read_records(json.dumps(record).encode("utf-8"), "json")))
+        if result.invoice is not None:
+            found.append(result.invoice)
+    return found
+
+
+def test_every_rule_finding_reports_the_value_at_its_path() -> None:
+    """Over 2,500 mutated ERP records, all rule sets, UBL and CII: every finding's path names a
+    field, a finding on a field reports that field's value, and none says (none) for a group
+    that is there."""
+    wrong: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for invoice in _variants(2500):
+        for syntax in ("ubl", "cii"):
+            for problem in check(invoice, ALL_SETS, syntax=syntax):
+                seen.add(problem.rule)
+                actual = _at(invoice, problem.path)
+                if isinstance(actual, (BaseModel, tuple)):
+                    ok = problem.value is not None or actual == ()
+                else:
+                    ok = actual is not _NOWHERE and (
+                        actual == problem.value and type(actual) is type(problem.value)
+                    )
+                if not ok:
+                    wrong.setdefault(problem.rule, []).append(f"{problem} (is {actual!r})")
+    assert len(seen) >= 200
+    assert wrong == {}, "\n".join(w[0] for w in wrong.values())

@@ -153,7 +153,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         or any(i.scheme != "SEPA" for i in seller.identifiers)
         or seller.legal_registration is not None
     ):
-        fail("BR-CO-26", "seller.vat_id", None, "the seller cannot be identified",
+        fail("BR-CO-26", "seller.vat_id", seller.vat_id, "the seller cannot be identified",
              "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
 
     nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
@@ -223,9 +223,12 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("BR-CO-14", "totals.vat", totals.vat,
                  "not the sum of the VAT breakdown amounts", f"total VAT = {expected}")
     if totals.with_vat is not None:
-        if totals.vat is None or totals.without_vat is None:
+        if totals.vat is None:
             fail("BR-CO-15", "totals.vat", None, "the total VAT amount is missing",
                  "the invoice total VAT amount (BT-110)")
+        elif totals.without_vat is None:
+            fail("BR-CO-15", "totals.without_vat", None, "the total without VAT is missing",
+                 "the invoice total amount without VAT (BT-109)")
         else:
             expected = xround2(totals.without_vat + totals.vat)
             # The CII artefact also accepts a grand total equal to the taxable total.

@@ -63,6 +63,35 @@ def _parties_ok(kind: str, facts: Facts) -> bool:
     return not (facts.seller_vat or facts.trep_vat or facts.buyer_vat)
 
 
+def _party_term(invoice: Invoice, facts: Facts, kind: str) -> tuple[str, str | None]:
+    """The party term that made BR-x-02..04 fail, and its value (what the rule tested).
+
+    For "not subject to VAT" (O) it is the VAT id that is there; otherwise the one missing:
+    the seller's when the seller side fails, else the buyer's.
+    """
+    seller, buyer, trep = invoice.seller, invoice.buyer, invoice.tax_representative
+    if kind == "none":
+        if facts.seller_vat:
+            return "seller.vat_id", seller.vat_id
+        if facts.trep_vat and trep is not None:
+            return "tax_representative.vat_id", trep.vat_id
+        return "buyer.vat_id", buyer.vat_id
+    seller_ok = facts.trep_vat or (
+        facts.seller_any_tax_id if kind in ("any", "ae") else facts.seller_vat
+    )
+    if seller_ok and kind in ("ae", "k"):
+        return "buyer.vat_id", buyer.vat_id
+    return "seller.vat_id", seller.vat_id
+
+
+def _first_of(invoice: Invoice, kind: str, cat: str) -> str:
+    """``line 2`` / ``allowances[0]``: the first line, allowance or charge of ``cat``, or ''."""
+    if kind == "line":
+        return next((f"line {line.id}" for line in invoice.lines if line.vat_category == cat), "")
+    items = invoice.allowances if kind == "allowance" else invoice.charges
+    return next((f"{kind}s[{k}]" for k, ac in enumerate(items) if ac.vat_category == cat), "")
+
+
 _RATE_OK: dict[str, Callable[[Decimal | None], bool]] = {
     "pos": lambda r: r is not None and r > ZERO,
     "zero": lambda r: r is not None and r == ZERO,
@@ -105,16 +134,12 @@ def _family(invoice: Invoice, facts: Facts, report: Report, cat: str, fam: Famil
              f"{fam.name} ({cat}) lines/allowances/charges and VAT breakdowns must go together",
              f"a VAT breakdown with category {cat} exactly when it is used")
     if not _parties_ok(fam.parties, facts):
-        for rule, where, present in (
-            ("02", "lines", cat in facts.line_cats),
-            ("03", "allowances", cat in facts.allowance_cats),
-            ("04", "charges", cat in facts.charge_cats),
-        ):
-            if present:
-                path = "buyer.vat_id" if fam.parties in ("ae", "k") and facts.seller_vat else (
-                    "seller.vat_id")
-                fail(f"{p}-{rule}", path, None,
-                     f"{where} with {fam.name} ({cat}) need {_PARTY_TEXT[fam.parties]}",
+        path, value = _party_term(invoice, facts, fam.parties)
+        for rule, where in (("02", "line"), ("03", "allowance"), ("04", "charge")):
+            first = _first_of(invoice, where, cat)
+            if first:
+                fail(f"{p}-{rule}", path, value,
+                     f"{first} has {fam.name} ({cat}), which needs {_PARTY_TEXT[fam.parties]}",
                      _PARTY_TEXT[fam.parties])
     # The CII artefact wants IGIC (L) rates > 0 where the UBL one accepts >= 0.
     rate_kind = "pos" if cat == "L" and facts.syntax == "cii" else fam.rate
@@ -271,8 +296,9 @@ def _breakdown(
         fail(f"{p}-10", f"{path}.exemption_reason", None,
              f"{fam.name} ({cat}) needs an exemption reason", "a VATEX code or a reason text")
     elif fam.exemption == "forbidden" and has_reason:
-        fail(f"{p}-10", f"{path}.exemption_reason",
-             vat.exemption_reason_code or vat.exemption_reason,
+        field = "exemption_reason_code" if vat.exemption_reason_code is not None else (
+            "exemption_reason")
+        fail(f"{p}-10", f"{path}.{field}", getattr(vat, field),
              f"{fam.name} ({cat}) takes no exemption reason", "no exemption reason")
 
 

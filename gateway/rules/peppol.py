@@ -111,7 +111,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     # A sales order reference alone is written with OrderReference/ID "NA", which R003 accepts.
     if not (invoice.buyer_reference or invoice.purchase_order_reference
             or invoice.sales_order_reference):
-        fail("PEPPOL-EN16931-R003", "buyer_reference", None,
+        fail("PEPPOL-EN16931-R003", "buyer_reference", invoice.buyer_reference,
              "neither buyer reference nor purchase order reference is given",
              "a buyer reference (BT-10) or a purchase order reference (BT-13)")
     if invoice.tax_currency is not None:
@@ -163,17 +163,18 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                     fail("PEPPOL-EN16931-R040", f"{p}.amount", amount,
                          "not base amount x percentage", f"amount = {xround2(expected)} (+-0.02)")
             elif base_rules and pct is not None:
-                fail("PEPPOL-EN16931-R041", f"{p}.base_amount", None,
+                fail("PEPPOL-EN16931-R041", f"{p}.base_amount", base,
                      "a percentage is given without the base amount", "the base amount too")
             elif base_rules and base is not None:
-                fail("PEPPOL-EN16931-R042", f"{p}.percentage", None,
+                fail("PEPPOL-EN16931-R042", f"{p}.percentage", pct,
                      "a base amount is given without the percentage", "the percentage too")
 
     payment = invoice.payment
     if payment is not None and payment.means_code in ("49", "59") and (
         payment.direct_debit is None or not payment.direct_debit.mandate_reference
     ):
-        fail("PEPPOL-EN16931-R061", "payment.direct_debit.mandate_reference", None,
+        fail("PEPPOL-EN16931-R061", "payment.direct_debit.mandate_reference",
+             payment.direct_debit.mandate_reference if payment.direct_debit else None,
              "direct debit without a mandate reference", "the mandate reference (BT-89)")
 
     period = invoice.invoice_period

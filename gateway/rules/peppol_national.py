@@ -53,7 +53,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
 def _dk(invoice: Invoice, facts: Facts, report: Report) -> None:
     legal = invoice.seller.legal_registration
     if legal is None or blank(legal.value):
-        report.fail("DK-R-002", "seller.legal_registration", None,
+        report.fail("DK-R-002", "seller.legal_registration", legal,
                     "a Danish seller needs its legal registration id", "the CVR number (BT-30)")
     elif legal.scheme != "0184":
         report.fail("DK-R-014", "seller.legal_registration.scheme", legal.scheme,
