@@ -106,7 +106,7 @@ def _model(value: BaseModel) -> str:
     main = fields.pop("value", None)
     rest = ", ".join(f"{name} {show(item)}" for name, item in fields.items())
     if main is None:
-        return rest or NONE
+        return rest or EMPTY
     return f"{show(main)} ({rest})" if rest else show(main)
 
 

@@ -101,7 +101,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                 fail("BR-30", f"{p}.period.end", period.end,
                      "the line period ends before it starts", f"an end date >= {period.start}")
             if period.start is None and period.end is None:
-                fail("BR-CO-20", f"{p}.period", None, "the line period has no date",
+                fail("BR-CO-20", f"{p}.period", period, "the line period has no date",
                      "a start date, an end date or both")
         for k, allowance in enumerate(line.allowances):
             q = f"{p}.allowances[{k}]"
@@ -144,7 +144,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("BR-29", "invoice_period.end", period.end,
                  "the invoicing period ends before it starts", f"an end date >= {period.start}")
         if period.start is None and period.end is None and invoice.tax_point_date_code is None:
-            fail("BR-CO-19", "invoice_period", None, "the invoicing period has no date",
+            fail("BR-CO-19", "invoice_period", period, "the invoicing period has no date",
                  "a start date, an end date or both")
 
     for kind, items, r_amount, r_cat, r_reason, r_co in (
