@@ -148,3 +148,58 @@ def test_every_rule_finding_reports_the_value_at_its_path() -> None:
             wrong += misreported(invoice, problems)
     assert len(seen) >= 200
     assert wrong == [], "\n".join(wrong[:20])
+
+
+# -- a finding that follows from another says to fix the cause first ----------------------------
+
+
+def _exempt(rate: str, breakdown_rate: str | None = None) -> Invoice:
+    """The base invoice with line 1 exempt (E) at ``rate`` and the breakdown computed."""
+    invoice = base()
+    first = invoice.lines[0].model_copy(update={"vat_category": "E", "vat_rate": Decimal(rate)})
+    breakdown = ()
+    if breakdown_rate is not None:
+        breakdown = (
+            VatBreakdown(
+                category="E",
+                rate=Decimal(breakdown_rate),
+                taxable_amount=first.quantity * first.price.net,
+                tax_amount=Decimal("0.00"),
+                exemption_reason="Exempt",
+            ),
+        )
+    invoice = invoice.model_copy(
+        update={"lines": (first, *invoice.lines[1:]), "totals": None, "vat_breakdown": breakdown}
+    )
+    return complete(invoice)
+
+
+def test_br_co_17_after_br_e_05_says_first_fix_br_e_05() -> None:
+    """An exempt line at 19 %: BR-CO-17 names BR-E-05 as its cause, asks for no VAT, and comes
+    after it."""
+    problems = check(_exempt("19"))
+    rules = [p.rule for p in problems]
+    assert "BR-E-05" in rules and "BR-CO-17" in rules
+    assert rules.index("BR-E-05") < rules.index("BR-CO-17")
+    co17 = problems[rules.index("BR-CO-17")]
+    assert "first fix BR-E-05" in co17.accepted
+    assert "follows from BR-E-05 (lines[0].vat_rate = 19)" in co17.message
+    assert "+-1" not in co17.accepted  # no VAT amount to charge on an exempt line
+
+
+def test_br_co_17_on_an_exempt_breakdown_rate_says_fix_the_rate() -> None:
+    """Exempt lines at 0 % but a breakdown at 19 %: BR-CO-17 says to fix BT-119 first."""
+    problems = [p for p in check(_exempt("0", "19")) if p.rule == "BR-CO-17"]
+    assert problems, "the breakdown rate 19 makes BR-CO-17 fire"
+    assert all("first fix the VAT category rate" in p.accepted for p in problems)
+
+
+def test_br_co_17_on_a_standard_rate_still_suggests_the_amount() -> None:
+    """A standard-rated breakdown with a wrong VAT amount keeps the computed suggestion."""
+    invoice = base()
+    vat = invoice.vat_breakdown[0]
+    assert vat.tax_amount is not None
+    wrong = vat.model_copy(update={"tax_amount": vat.tax_amount + 5})
+    invoice = invoice.model_copy(update={"vat_breakdown": (wrong, *invoice.vat_breakdown[1:])})
+    (co17,) = [p for p in check(invoice) if p.rule == "BR-CO-17"]
+    assert co17.accepted.startswith("VAT category tax amount = ")

@@ -98,7 +98,7 @@ _RATE_OK: dict[str, Callable[[Decimal | None], bool]] = {
     "nonneg": lambda r: r is not None and r >= ZERO,
     "absent": lambda r: r is None,
 }
-_RATE_TEXT = {"pos": "a rate > 0", "zero": "rate 0", "nonneg": "a rate >= 0", "absent": "no rate"}
+RATE_TEXT = {"pos": "a rate > 0", "zero": "rate 0", "nonneg": "a rate >= 0", "absent": "no rate"}
 
 
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
@@ -147,13 +147,13 @@ def _family(invoice: Invoice, facts: Facts, report: Report, cat: str, fam: Famil
     for n, line in enumerate(invoice.lines):
         if line.vat_category == cat and not rate_ok(line.vat_rate):
             fail(f"{p}-05", f"lines[{n}].vat_rate", line.vat_rate,
-                 f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
+                 f"wrong VAT rate for {fam.name} ({cat})", RATE_TEXT[rate_kind])
     for rule, kind, items in (("06", "allowances", invoice.allowances),
                               ("07", "charges", invoice.charges)):
         for k, ac in enumerate(items):
             if ac.vat_category == cat and not rate_ok(ac.vat_rate):
                 fail(f"{p}-{rule}", f"{kind}[{k}].vat_rate", ac.vat_rate,
-                     f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
+                     f"wrong VAT rate for {fam.name} ({cat})", RATE_TEXT[rate_kind])
     for k, vat in enumerate(invoice.vat_breakdown):
         if vat.category == cat:
             _breakdown(invoice, report, cat, fam, k, cii=facts.syntax == "cii")
