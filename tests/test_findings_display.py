@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +18,16 @@ from gateway.display import json_value, show
 from gateway.errors import Problem
 from gateway.intake import read_records
 from gateway.model import Identifier, Invoice, Period, VatBreakdown
+from gateway.pipeline import read_inputs, translate
+from gateway.profile import BuyerProfile
+from gateway.registry import resolve_mapping
 from gateway.rules import check
 from gateway.totals import complete
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "rules"))
 from helpers import ALL_SETS, base, misreported
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_show_prints_values_not_python_reprs() -> None:
@@ -203,3 +209,67 @@ def test_br_co_17_on_a_standard_rate_still_suggests_the_amount() -> None:
     invoice = invoice.model_copy(update={"vat_breakdown": (wrong, *invoice.vat_breakdown[1:])})
     (co17,) = [p for p in check(invoice) if p.rule == "BR-CO-17"]
     assert co17.accepted.startswith("VAT category tax amount = ")
+
+
+# -- a record's intake problems are reported once, not once per target format ------------------
+
+FORMATS = ("peppol-bis3", "xrechnung-cii", "ubl")
+
+
+def _broken_export(tmp_path: Path) -> Path:
+    """An export of two records: one with an impossible issue date, one good."""
+    good = json.loads((ROOT / "examples" / "erp-export.json").read_text(encoding="utf-8"))[0]
+    bad = {**good, "number": "BAD-1", "issue_date": "2024-13-45"}
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([bad, good]), encoding="utf-8")
+    return path
+
+
+def test_translate_reports_a_refused_records_problems_once(tmp_path: Path) -> None:
+    """Into three formats, the refused record has three outcomes (none ok) and its intake
+    problem is on the first only; the others point at it."""
+    mappings = [resolve_mapping(name) for name in FORMATS]
+    outcomes = [
+        o
+        for o in translate(
+            read_inputs([_broken_export(tmp_path)]),
+            mappings,
+            BuyerProfile(),
+            run_validation=False,
+        )
+        if o.record == "BAD-1"
+    ]
+    assert [o.format for o in outcomes] == list(FORMATS)
+    assert not any(o.ok for o in outcomes)
+    intake = [p for o in outcomes for p in o.problems if p.rule == "INPUT"]
+    assert len(intake) == 1 and intake[0].path == "issue_date"
+    assert [p.rule for p in outcomes[1].problems] == ["INTAKE"]
+    assert "reported once, with peppol-bis3" in outcomes[2].problems[0].message
+
+
+def test_igw_translate_prints_an_intake_problem_once(tmp_path: Path) -> None:
+    """igw translate --to three formats prints the bad issue date once, as 2024-13-45."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "translate",
+            str(_broken_export(tmp_path)),
+            "--to",
+            ",".join(FORMATS),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-validate",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "[INPUT]" in line]
+    assert len(lines) == 1, result.stderr
+    assert "issue_date (BT-2) = 2024-13-45: not a date" in lines[0]
+    assert "1 records ok, 1 rejected" in result.stderr
