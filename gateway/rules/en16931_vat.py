@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
+from gateway.display import show
 from gateway.model import Invoice
 from gateway.rules.base import HUNDRED, ONE, ZERO, Facts, Report, xround2
 
@@ -209,7 +210,7 @@ def _cii_08(invoice: Invoice, report: Report, cat: str, fam: Family, k: int) -> 
     if not ok:
         report.fail(f"{fam.prefix}-08", f"vat_breakdown[{k}].taxable_amount", taxable,
                     f"does not match the {cat} lines, allowances and charges",
-                    f"taxable amount = {expected}" + ("" if exact else " (+-1)"))
+                    f"taxable amount = {show(expected)}" + ("" if exact else " (+-1)"))
 
 
 def _taxable(
@@ -275,19 +276,20 @@ def _breakdown(
                 ok = (ok and found) or _standard_quirk(invoice, vat.rate, taxable)
             if not ok and not cii:
                 fail(f"{p}-08", f"{path}.taxable_amount", taxable,
-                     f"does not match the {cat} {vat.rate} % lines, allowances and charges",
-                     f"taxable amount = {expected} (+-1)")
+                     f"does not match the {cat} {show(vat.rate)} % lines, allowances and charges",
+                     f"taxable amount = {show(expected)} (+-1)")
             if vat.tax_amount is not None and taxable is not None:
                 product = xround2(abs(taxable) * (vat.rate / HUNDRED))
                 if not (abs(vat.tax_amount) - ONE < product < abs(vat.tax_amount) + ONE):
                     fail(f"{p}-09", f"{path}.tax_amount", vat.tax_amount,
-                         f"not taxable amount x {vat.rate} %", f"tax amount = {product} (+-1)")
+                         f"not taxable amount x {show(vat.rate)} %",
+                         f"tax amount = {show(product)} (+-1)")
     else:
         expected, _ = _taxable(invoice, cat, None, False)
         if taxable != expected and not cii:
             fail(f"{p}-08", f"{path}.taxable_amount", taxable,
                  f"not the sum of the {cat} lines + charges - allowances",
-                 f"taxable amount = {expected}")
+                 f"taxable amount = {show(expected)}")
         if vat.tax_amount is None or vat.tax_amount != ZERO:
             fail(f"{p}-09", f"{path}.tax_amount", vat.tax_amount,
                  f"{fam.name} ({cat}) carries no VAT", "0.00")
