@@ -7,6 +7,8 @@ machine output (``null``, strings for amounts exactly as written, lists as lists
 
 >>> show(Decimal("0.00")), show(None), show(dt.date(2026, 10, 1)), show(["S", "E"])
 ('0.00', '(none)', '2026-10-01', 'S, E')
+>>> show({"note": "INV-1"})
+'{"note": "INV-1"}'
 """
 
 from __future__ import annotations
@@ -49,9 +51,8 @@ def show(value: object) -> str:
         return f"{len(value)} bytes"
     if isinstance(value, BaseModel):
         return _model(value)
-    if isinstance(value, Mapping):
-        parts = [f"{key} {show(item)}" for key, item in value.items()]
-        return ", ".join(parts) if parts else NONE
+    if isinstance(value, Mapping):  # a JSON object of the input: shown as JSON
+        return json.dumps(json_value(value), ensure_ascii=False)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else value
         return ", ".join(show(item) for item in items) if items else NONE

@@ -48,6 +48,7 @@ def test_show_prints_values_not_python_reprs() -> None:
     assert show(b"abc") == "3 bytes"
     assert show(Identifier(value="4012345000016", scheme="0088")) == "4012345000016 (scheme 0088)"
     assert show(Period()) == "(empty)"
+    assert show({"note": "INV-1", "n": Decimal("1.50")}) == '{"note": "INV-1", "n": "1.50"}'
 
 
 def test_problem_text_has_no_repr_and_json_keeps_json_types() -> None:
