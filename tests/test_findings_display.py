@@ -274,3 +274,22 @@ def test_igw_translate_prints_an_intake_problem_once(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "issue_date (BT-2) = 2024-13-45: not a date" in lines[0]
     assert "1 records ok, 1 rejected" in result.stderr
+
+
+def test_a_wrong_exempt_rate_that_splits_the_breakdown_is_named_as_the_cause() -> None:
+    """Exempt lines at 0 % and 19 %: BR-E-01 (one breakdown) and BR-E-08 (taxable amounts)
+    say to fix BR-E-05 first, not to merge breakdowns or give each the whole category."""
+    invoice = base()
+    lines = tuple(
+        line.model_copy(update={"vat_category": "E", "vat_rate": Decimal(rate)})
+        for line, rate in zip(invoice.lines, ("0", "19", "0"), strict=True)
+    )
+    invoice = complete(
+        invoice.model_copy(update={"lines": lines, "totals": None, "vat_breakdown": ()})
+    )
+    for syntax in ("ubl", "cii"):
+        problems = check(invoice, syntax=syntax)
+        rules = [p.rule for p in problems]
+        assert rules[0] == "BR-E-05", rules
+        follow_ons = [p for p in problems if p.rule in ("BR-E-01", "BR-E-08", "BR-CO-17")]
+        assert follow_ons and all("first fix BR-E-05" in p.accepted for p in follow_ons)
