@@ -164,7 +164,7 @@ def _exempt(rate: str, breakdown_rate: str | None = None) -> Invoice:
     """The base invoice with line 1 exempt (E) at ``rate`` and the breakdown computed."""
     invoice = base()
     first = invoice.lines[0].model_copy(update={"vat_category": "E", "vat_rate": Decimal(rate)})
-    breakdown = ()
+    breakdown: tuple[VatBreakdown, ...] = ()
     if breakdown_rate is not None:
         breakdown = (
             VatBreakdown(
