@@ -29,8 +29,20 @@ EMPTY = "(empty)"
 _INVISIBLE = frozenset(chr(c) for c in (*range(32), 127))
 
 
+#: a value longer than this is cut in text (a 4,000-digit amount is one line, not a screen)
+LONGEST = 120
+
+
 def show(value: object) -> str:
-    """``value`` as a person reads it (see the module docstring); never a Python repr."""
+    """``value`` as a person reads it (see the module docstring); never a Python repr. Longer
+    than :data:`LONGEST` characters, it is cut and says how long it was."""
+    text = _show(value)
+    if len(text) > LONGEST:
+        return f"{text[: LONGEST - 20]}... ({len(text):,} characters)"
+    return text
+
+
+def _show(value: object) -> str:
     if value is None:
         return NONE
     if isinstance(value, str):

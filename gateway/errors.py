@@ -19,7 +19,8 @@ class Problem:
     ``path`` the field path in the record format, ``bt`` its EN 16931 id, ``rule`` the rule id
     (``BR-CO-10``, ``PEPPOL-EN16931-R003``, ``INPUT`` for format errors), ``accepted`` what would
     have been accepted. ``value`` is what the rule tested, shown for people by
-    :func:`gateway.display.show` (``0.00``, ``(none)``, ``2026-10-01``), never as a repr.
+    :func:`gateway.display.show` (``0.00``, ``(none)``, ``2026-10-01``; cut past 120
+    characters), never as a repr.
     """
 
     record: str

@@ -48,6 +48,7 @@ def test_show_prints_values_not_python_reprs() -> None:
     assert show(b"abc") == "3 bytes"
     assert show(Identifier(value="4012345000016", scheme="0088")) == "4012345000016 (scheme 0088)"
     assert show(Period()) == "(empty)"
+    assert show(Decimal("9" * 4300)) == "9" * 100 + "... (4,300 characters)"
     assert show({"note": "INV-1", "n": Decimal("1.50")}) == '{"note": "INV-1", "n": "1.50"}'
 
 
