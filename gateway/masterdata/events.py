@@ -5,8 +5,8 @@ Written by submit as invoice events in the accept transaction (``AcceptItem.even
 * ``filled`` (info): ``filled from master data: BT-34 seller.electronic_address
   (config/sellers/acme.toml); ...``, the evidence is the JSON list of the invoice's
   ``provenance`` entries of that source;
-* ``conflict`` (warning): ``kept the source's value: BT-41 seller.contact.name = A (master data
-  config/sellers/acme.toml says 'B'); ...`` (the value shown by :func:`gateway.display.show`).
+* ``conflict`` (warning): ``kept the source's value: BT-41 seller.contact.name = 'A' (master data
+  config/sellers/acme.toml says 'B'); ...``.
 
 Terms filled by other means (``derived``, ``code-list``) get a ``filled`` event of their own.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from gateway.display import show
 from gateway.errors import Problem
 from gateway.masterdata.apply import KEPT, RULE
 from gateway.model import Invoice
@@ -57,7 +56,7 @@ def provenance_events(
                 "conflict",
                 "kept the source's value: "
                 + "; ".join(
-                    f"{p.bt or '-'} {p.path} = {show(p.value)} ({p.message.removesuffix(KEPT)})"
+                    f"{p.bt or '-'} {p.path} = {p.value!r} ({p.message.removesuffix(KEPT)})"
                     for p in conflicts
                 ),
                 level="warning",
