@@ -294,3 +294,37 @@ def test_a_wrong_exempt_rate_that_splits_the_breakdown_is_named_as_the_cause() -
         assert rules[0] == "BR-E-05", rules
         follow_ons = [p for p in problems if p.rule in ("BR-E-01", "BR-E-08", "BR-CO-17")]
         assert follow_ons and all("first fix BR-E-05" in p.accepted for p in follow_ons)
+
+
+def test_igw_translate_of_the_broken_examples_prints_no_python_repr(tmp_path: Path) -> None:
+    """Every problem line of the broken example exports shows values as people read them: no
+    Decimal('...'), no None, no quoted repr after '='."""
+    empty = tmp_path / "no-sellers"
+    empty.mkdir()
+    broken = ROOT / "examples" / "broken"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "translate",
+            str(broken / "broken.json"),
+            str(broken / "broken.csv"),
+            "--to",
+            "peppol-bis3,xrechnung-cii",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-validate",
+            "--sellers",
+            str(empty),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = [line for line in result.stderr.splitlines() if "] " in line]
+    assert len(lines) >= 20, result.stderr
+    for needle in ("Decimal(", "= None", "= '", "= ()", "= ["):
+        assert not [line for line in lines if needle in line], needle
