@@ -37,9 +37,12 @@ BUILT_IN = (
 )
 
 
-def _leaves(schema: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """(model path, property schema) of every leaf property, following $refs from the root
-    along the model's own fields (so a shared class is seen in every place it is used)."""
+def _properties(
+    schema: dict[str, Any], *, leaves_only: bool = True
+) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """(model path, property schema) of every leaf property (or every property), following
+    $refs from the root along the model's own fields (so a shared class is seen in every place
+    it is used)."""
     defs = schema["$defs"]
     found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
 
@@ -54,8 +57,9 @@ def _leaves(schema: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any
     def walk(model: type[BaseModel], node: dict[str, Any], path: tuple[str, ...]) -> None:
         for name, prop in node["properties"].items():
             child = _model_of(model.model_fields[name].annotation)
-            if child is None:
+            if child is None or not leaves_only:
                 found.append(((*path, name), prop))
+            if child is None:
                 continue
             (target,) = set(refs(prop))
             walk(child, defs[target], (*path, name))
@@ -67,7 +71,7 @@ def _leaves(schema: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any
 def test_every_leaf_property_has_a_description_naming_its_term() -> None:
     """Every leaf has a description; each one that is an EN 16931 term starts with the id that
     term has in that place (seller city BT-37, buyer city BT-52, BT-29-1 ...)."""
-    leaves = _leaves(record_json_schema())
+    leaves = _properties(record_json_schema())
     assert len(leaves) >= 180
     missing = [".".join(path) for path, prop in leaves if not prop.get("description")]
     assert missing == []
@@ -154,3 +158,17 @@ def test_igw_schema_prints_the_schema_with_descriptions_and_example() -> None:
     printed = json.loads(result.stdout)
     assert printed["examples"] == [EXAMPLE_RECORD]
     assert printed["$defs"]["SellerAddress"]["properties"]["city"]["bt"] == "BT-37"
+
+
+def test_every_property_of_a_group_names_its_bg_or_bt_too() -> None:
+    """Groups (seller BG-4, seller address BG-5, lines BG-25, payment BG-16 ...) are described
+    by their id as well, in every place."""
+    every = _properties(record_json_schema(), leaves_only=False)
+    assert len(every) > len(_properties(record_json_schema()))
+    wrong = [
+        ".".join(path)
+        for path, prop in every
+        if not prop.get("description")
+        or ((term := bt_of(path)) is not None and not prop["description"].startswith(f"{term} "))
+    ]
+    assert wrong == []
