@@ -51,7 +51,7 @@ import difflib
 import logging
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -157,6 +157,13 @@ class As2Config:
             if config.partner.as2_id == as2_id:
                 return config
         return None
+
+    def with_async_mdn_urls(self, name: str, urls: Iterable[str]) -> As2Config:
+        """This configuration with partner ``name``'s ``async_mdn_urls`` set to ``urls`` (for
+        a URL known only at run time, e.g. a peer on a free loopback port)."""
+        partner = self.partners[name]
+        partners = {**self.partners, name: replace(partner, async_mdn_urls=tuple(urls))}
+        return replace(self, partners=partners)
 
     def partner_for(self, as2_id: str) -> As2Partner | None:
         """The message layer's partner for ``as2_id`` (``open_message(partner_for=...)``)."""

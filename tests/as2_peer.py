@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -48,9 +49,15 @@ STALL_LIMIT = 10.0
 
 
 def endpoint_config(
-    *, require_signed: bool = True, require_encrypted: bool = True, buyer: str | None = "acme"
+    *,
+    require_signed: bool = True,
+    require_encrypted: bool = True,
+    buyer: str | None = "acme",
+    async_mdn_urls: tuple[str, ...] | None = None,
+    max_size: int | None = None,
 ) -> As2Config:
-    """The gateway's AS2 configuration: identity IGW, one partner ACME."""
+    """The gateway's AS2 configuration: identity IGW, one partner ACME (its async MDNs may go
+    to ``async_mdn_urls``; None: to none, as it has no as2 channel here)."""
     key, cert = identity(US)
     partner = As2Partner(
         as2_id=PARTNER,
@@ -58,7 +65,18 @@ def endpoint_config(
         require_signed=require_signed,
         require_encrypted=require_encrypted,
     )
-    return As2Config(As2Identity(US, key, cert), {"acme": PartnerConfig("acme", partner, buyer)})
+    acme = PartnerConfig("acme", partner, buyer, async_mdn_urls)
+    config = As2Config(As2Identity(US, key, cert), {"acme": acme})
+    return config if max_size is None else dataclasses.replace(config, max_size=max_size)
+
+
+def allow_mdn_urls(config: As2Config, *urls: str) -> As2Config:
+    """``config`` with every partner's async MDNs allowed to go to ``urls`` (prefixes)."""
+    partners = {
+        name: dataclasses.replace(partner, async_mdn_urls=tuple(urls))
+        for name, partner in config.partners.items()
+    }
+    return dataclasses.replace(config, partners=partners)
 
 
 Scope = MutableMapping[str, Any]
@@ -334,9 +352,16 @@ BEHAVIOURS = ("igw", "django-pyas2")
 
 @contextmanager
 def running_endpoint(
-    store: Store, config: As2Config | None = None, *, behave_as: str = "igw", **app_options: Any
+    store: Store,
+    config: As2Config | None = None,
+    *,
+    behave_as: str = "igw",
+    mdn_urls: tuple[str, ...] = (),
+    **app_options: Any,
 ) -> Iterator[tuple[str, Stallable]]:
     """The gateway app over ``store`` on loopback; yields (base URL, its Stallable wrapper).
+    ``mdn_urls``: URL prefixes every partner's async MDNs may go to (instead of
+    the partner's own ``async_mdn_urls``).
 
     ``behave_as="django-pyas2"``: the endpoint answers like django-pyas2 1.2.3 (see
     :class:`DjangoPyas2`, reachable as ``Stallable.partner``).
@@ -344,6 +369,8 @@ def running_endpoint(
     assert behave_as in BEHAVIOURS, behave_as
     resolve_mapping("ubl")  # import the parsers before the first request's timeout runs
     config = config or endpoint_config()
+    if mdn_urls:
+        config = allow_mdn_urls(config, *mdn_urls)
     inner: Any = create_app(store=store, as2=config, **app_options)
     partner = None
     if behave_as == "django-pyas2":
