@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -385,3 +386,57 @@ def running_endpoint(
             if partner is not None:
                 partner.released.set()
                 partner.wait_for_posts()
+
+
+def compression_bomb(inflated_mib: int) -> bytes:
+    """A zlib stream that inflates to ``inflated_mib`` MiB of zeros (about 1 KB per MiB: 1,024
+    MiB in 1 MB), made without holding the inflated bytes: one fully flushed deflate block of
+    1 MiB of zeros repeated, then the final block and the Adler-32 of the zeros."""
+    chunk = bytes(1 << 20)
+    packer = zlib.compressobj(9)
+    first = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    size = inflated_mib << 20
+    adler = ((size % 65521) << 16) | 1  # Adler-32 of zeros: a = 1, b = size mod 65521
+    return first + block * (inflated_mib - 1) + b"\x03\x00" + adler.to_bytes(4, "big")
+
+
+def compressed_message(
+    message_id: str,
+    packed: bytes,
+    *,
+    sender: str = PARTNER,
+    to: str = US,
+    async_url: str | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """An unsigned, unencrypted AS2 message whose body is a CMS CompressedData around the zlib
+    stream ``packed`` (headers, body), asking for a signed MDN (async at ``async_url``)."""
+    from asn1crypto import cms as asn1_cms
+
+    body = asn1_cms.ContentInfo(
+        {
+            "content_type": "compressed_data",
+            "content": asn1_cms.CompressedData(
+                {
+                    "version": "v0",
+                    "compression_algorithm": {"algorithm": "zlib"},
+                    "encap_content_info": {"content_type": "data", "content": packed},
+                }
+            ),
+        }
+    ).dump()
+    headers = {
+        "AS2-Version": "1.2",
+        "AS2-From": sender,
+        "AS2-To": to,
+        "Message-ID": f"<{message_id}>",
+        "MIME-Version": "1.0",
+        "Content-Type": 'application/pkcs7-mime; smime-type=compressed-data; name="smime.p7z"',
+        "Content-Transfer-Encoding": "binary",
+        "Disposition-Notification-To": sender,
+        "Disposition-Notification-Options": "signed-receipt-protocol=required, pkcs7-signature; "
+        "signed-receipt-micalg=required, sha-256",
+    }
+    if async_url is not None:
+        headers["Receipt-Delivery-Option"] = async_url
+    return headers, body
