@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import socket
 import threading
 import zlib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -440,3 +441,48 @@ def compressed_message(
     if async_url is not None:
         headers["Receipt-Delivery-Option"] = async_url
     return headers, body
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every connection (and answers HTTP 200, so a
+    permitted MDN POST succeeds)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[bytes] = []
+        self.arrived = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        piece = conn.recv(65536)
+                        if not piece:
+                            break
+                        data += piece
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                except OSError:
+                    pass
+            self.requests.append(data)
+            self.arrived.set()
+
+    def close(self) -> None:
+        """Stop listening."""
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()

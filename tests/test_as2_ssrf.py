@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from as2_keys import identity, write_identity
 from as2_peer import (
     PARTNER,
     US,
+    Listener,
     compressed_message,
     compression_bomb,
     endpoint_config,
@@ -35,51 +34,6 @@ from gateway.store import Store
 from gateway.store.inbound import list_inbound, list_refusals
 from gateway.store.mdn_outbox import list_async_mdns
 from gateway.web.as2 import Endpoint, mdn_url_policy, sweep_mdns
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every connection (and answers HTTP 200, so a
-    permitted MDN POST succeeds)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.requests: list[bytes] = []
-        self.arrived = threading.Event()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                data = b""
-                try:
-                    while b"\r\n\r\n" not in data:
-                        piece = conn.recv(65536)
-                        if not piece:
-                            break
-                        data += piece
-                    conn.sendall(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    )
-                except OSError:
-                    pass
-            self.requests.append(data)
-            self.arrived.set()
-
-    def close(self) -> None:
-        """Stop listening."""
-        self.stopping.set()
-        self.thread.join(5)
-        self.sock.close()
 
 
 @pytest.fixture
