@@ -8,6 +8,7 @@ bounded (VmRSS / VmHWM from /proc/PID/status)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -201,13 +202,13 @@ def test_attacks_on_a_running_igw_serve(
     assert all(event.wait(10) for event in slow_started)
     jobs = [
         *(
-            run(f"bomb-acme-{i}", lambda i=i: post(*compressed_message(f"b{i}@ACME", bomb)))
+            run(f"bomb-acme-{i}", functools.partial(post, *compressed_message(f"b{i}@ACME", bomb)))
             for i in range(3)
         ),
         *(
             run(
                 f"bomb-lax-{i}",
-                lambda i=i: post(*compressed_message(f"l{i}@LAX", bomb, sender="LAX")),
+                functools.partial(post, *compressed_message(f"l{i}@LAX", bomb, sender="LAX")),
             )
             for i in range(3)
         ),

@@ -48,6 +48,8 @@ USER_AGENT = "invoice-gateway AS2"
 _PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _PKCS7_SIG = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _MAX_NESTING = 8
+#: the largest document open_message inflates unless told (gateway.limits' default for as2)
+MAX_DOCUMENT = 100_000_000
 _AS2_NAME = re.compile(r"[\x20-\x7e]{1,128}")
 _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,998}")
 
@@ -413,7 +415,7 @@ def open_message(
     local: As2Identity,
     partner_for: Callable[[str], As2Partner | None],
     also: Sequence[As2Identity] = (),
-    max_size: int | None = None,
+    max_size: int | None = MAX_DOCUMENT,
 ) -> OpenedMessage:
     """Decrypt, decompress and verify an inbound AS2 message (HTTP ``headers`` and ``body``).
 
@@ -421,7 +423,8 @@ def open_message(
     a partner that requires encryption, met outside any encryption, is refused
     (insufficient-message-security) unread. Compressed content is inflated with a cap
     (:func:`connectors.as2.cms.inflate_limit` of ``max_size``, the channel's largest
-    document; None: no cap), and only one compression layer is accepted.
+    document, default :data:`MAX_DOCUMENT`; None: no cap), and only one compression layer is
+    accepted.
 
     ``local`` is our identity; ``also`` more AS2 ids we answer for: the message is opened with
     the one its AS2-To names (``OpenedMessage.receiver_id``).
