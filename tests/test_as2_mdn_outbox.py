@@ -253,7 +253,7 @@ def test_crashed_process_mdn_is_sent_by_a_new_instance(
             later.now = row.claim_expires_at
             app = create_app(
                 store=second_store,
-                as2=endpoint_config(),
+                as2=endpoint_config(async_mdn_urls=(partner_url,)),
                 clock=later,
                 mdn_retry=RETRY,
                 mdn_sweep_interval=0.05,

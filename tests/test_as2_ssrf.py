@@ -32,7 +32,7 @@ from gateway.errors import ConfigError
 from gateway.profiles import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound, list_refusals
-from gateway.store.mdn_outbox import list_async_mdns
+from gateway.store.mdn_outbox import NewAsyncMdn, claim_token, list_async_mdns, record_async_mdn
 from gateway.web.as2 import Endpoint, mdn_url_policy, sweep_mdns
 
 
@@ -191,6 +191,33 @@ def test_signed_message_to_an_allowed_url_gets_its_async_mdn(
     assert answer.status_code == 200 and b"MDN follows asynchronously" in answer.content
     assert listener.requests[0].startswith(b"POST /mdn ")
     assert [row.state for row in list_async_mdns(store)] == ["DELIVERED"]
+
+
+def test_the_sweep_does_not_post_rows_the_policy_does_not_allow(
+    store: Store, listener: Listener
+) -> None:
+    """An outbox row aimed at the listener (written before the policy existed, or before the
+    partner's async_mdn_urls changed): the sweep marks it FAILED with the reason and never
+    POSTs it; the listener gets nothing."""
+    record_async_mdn(
+        store,
+        NewAsyncMdn(
+            "acme",
+            "old-1@ACME",
+            f"{listener.url}/internal",
+            {"Content-Type": "text/plain"},
+            b"MDN",
+            _now(),
+            claimed_by=claim_token("dead"),
+            lease=0.0,
+        ),
+    )
+    [sent] = sweep_mdns(Endpoint(store=store, config=endpoint_config(), clock=_now))
+    assert sent.outcome == "gave_up"
+    [row] = list_async_mdns(store)
+    assert row.state == "FAILED" and row.last_error is not None
+    assert "is not allowed for partner 'acme'" in row.last_error
+    assert not listener.arrived.wait(0.3) and listener.requests == []
 
 
 def test_url_matching_rules() -> None:

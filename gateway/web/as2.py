@@ -80,6 +80,7 @@ from gateway.store.inbound import (
 )
 from gateway.store.mdn_outbox import (
     DEFAULT_RETRY,
+    AsyncMdnRow,
     MdnPoster,
     MdnRetry,
     MdnSent,
@@ -529,6 +530,19 @@ def sweep_mdns(endpoint: Endpoint, now: dt.datetime | None = None) -> list[MdnSe
         now or endpoint.clock(),
         post=endpoint_poster(endpoint),
         retry=endpoint.mdn_retry,
+        refuse=functools.partial(_refused_url, endpoint),
+    )
+
+
+def _refused_url(endpoint: Endpoint, row: AsyncMdnRow) -> str | None:
+    """Why the outbox row must not be POSTed: its URL is not (or no longer) allowed for its
+    partner (a row stored before the policy, or after the configuration changed)."""
+    allowed = endpoint.async_mdn_urls.get(row.partner, ())
+    if allowed_url(row.url, allowed):
+        return None
+    return (  # the outbox logs the give-up with this reason
+        f"not sent: {row.url[:200]!r} is not allowed for partner {row.partner!r} "
+        f"(async_mdn_urls: {', '.join(allowed) if allowed else 'none'})"
     )
 
 
