@@ -25,7 +25,9 @@ from gateway.web import create_app
 from gateway.web.limits import WebLimits, guarded_protocol
 
 MiB = 1 << 20
-LIMITS = WebLimits(header_timeout=0.5, max_header_size=16 * 1024, max_body=1 * MiB)
+LIMITS = WebLimits(
+    header_timeout=0.5, max_header_size=16 * 1024, max_body=1 * MiB, body_timeout=1.0
+)
 
 
 @contextlib.contextmanager
@@ -177,6 +179,19 @@ def test_slow_headers_are_cut_off(
         assert answer_of(idle) == b""
     lines = [r.getMessage() for r in caplog.records if "not complete within" in r.getMessage()]
     assert len(lines) == 2
+
+
+def test_a_stalled_body_is_answered_408(served: tuple[str, int]) -> None:
+    """A client that sends 10 bytes of a declared 1,000-byte body and then nothing: 408 once no
+    byte came for the body timeout (1 s here), and the connection closed."""
+    _, port = served
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(
+            b"POST /as2/mdn HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10
+        )
+        answer = answer_of(sock)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"no bytes for 1 s after 10 bytes" in answer
 
 
 def test_huge_headers_are_refused(served: tuple[str, int]) -> None:

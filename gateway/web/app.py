@@ -45,6 +45,7 @@ from gateway.web.as2 import (
 )
 from gateway.web.limits import (
     BadContentLength,
+    BodyStalled,
     BodyTooLarge,
     ClientGone,
     WebLimits,
@@ -128,13 +129,17 @@ class _GatewayApp(FastAPI):
             return
         limit, origin = self.web_limits.body_limit(method, path, self.as2_max_size)
         try:
-            body = await read_body(scope, receive, limit, origin)
+            body = await read_body(scope, receive, limit, origin, self.web_limits.body_timeout)
         except BodyTooLarge as exc:
             log.warning("%s %s from %s refused (413): %s", method, path, client_label(scope), exc)
             await send_text(send, 413, f"{method} {path}: {exc}", close=True)
             return
         except BadContentLength as exc:
             await send_text(send, 400, f"{method} {path}: {exc}", close=True)
+            return
+        except BodyStalled as exc:
+            log.info("%s %s from %s: %s; closed", method, path, client_label(scope), exc)
+            await send_text(send, 408, f"{method} {path}: {exc}", close=True)
             return
         except ClientGone as exc:
             log.info("%s %s from %s: %s; nothing done", method, path, client_label(scope), exc)

@@ -10,6 +10,8 @@
   ``max_body`` bytes. A ``Content-Length`` over the limit is answered 413 before a byte of the
   body is read; a chunked body is counted while it arrives and answered 413 when it passes
   the limit (:func:`read_body`).
+* **Body timeout** (``WebLimits.body_timeout``): a body that stalls (no bytes for this many
+  seconds) is answered 408 and the connection closed — a slow body holds no connection forever.
 * **Disconnects**: a client that goes away mid-upload is logged as one line, no traceback.
 """
 
@@ -40,6 +42,8 @@ class WebLimits:
     """Bytes of a request body on every route but ``POST /as2`` (async MDNs are a few KB)."""
     as2_body: int | None = None
     """Bytes of a ``POST /as2`` body; None: the AS2 configuration's ``max_size``."""
+    body_timeout: float = 60.0
+    """Seconds a request body may stall (no bytes arriving) before it is answered 408."""
 
     def body_limit(self, method: str, path: str, as2_max: int) -> tuple[int, str]:
         """The body limit of a request, and what sets it (for the 413 text)."""
@@ -65,6 +69,14 @@ class BadContentLength(Exception):
     """A Content-Length that is not a number (answered 400)."""
 
 
+class BodyStalled(Exception):
+    """No body bytes arrived for ``WebLimits.body_timeout`` seconds (answered 408)."""
+
+    def __init__(self, received: int, timeout: float) -> None:
+        self.received, self.timeout = received, timeout
+        super().__init__(f"request body stalled: no bytes for {timeout:g} s after {received} bytes")
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body was complete."""
 
@@ -84,17 +96,22 @@ def declared_length(scope: Scope) -> int | None:
     return int(values[0])
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int, origin: str) -> bytes:
+async def read_body(
+    scope: Scope, receive: Receive, limit: int, origin: str, timeout: float | None = None
+) -> bytes:
     """The request body, refused (:class:`BodyTooLarge`) by its Content-Length before reading
     or, for a chunked one, as soon as it passes ``limit``; :class:`ClientGone` when the client
-    disconnects first."""
+    disconnects first; :class:`BodyStalled` when no bytes come for ``timeout`` seconds."""
     declared = declared_length(scope)
     if declared is not None and declared > limit:
         raise BodyTooLarge(declared, limit, origin, declared=True)
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except TimeoutError:
+            raise BodyStalled(size, timeout or 0.0) from None
         if message["type"] == "http.disconnect":
             raise ClientGone(size)
         chunk = message.get("body", b"")

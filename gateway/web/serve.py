@@ -62,6 +62,13 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         f"(default {WebLimits.header_timeout:g})",
     )
     p.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=WebLimits.body_timeout,
+        help="seconds a request body may stall (no bytes arriving) before it is answered 408 "
+        f"(default {WebLimits.body_timeout:g})",
+    )
+    p.add_argument(
         "--max-body",
         type=_size,
         default=WebLimits.max_body,
@@ -191,7 +198,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"igw serve: store {url}: {str(exc).splitlines()[0][:300]}", file=sys.stderr)
         return 2
     _log_to_stderr()  # after the migration, whose INFO lines are not ours
-    limits = WebLimits(header_timeout=args.header_timeout, max_body=args.max_body)
+    limits = WebLimits(
+        header_timeout=args.header_timeout, max_body=args.max_body, body_timeout=args.body_timeout
+    )
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     try:
         app = create_app(
