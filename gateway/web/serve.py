@@ -7,8 +7,8 @@ partner certificate the AS2 folder does not know: their async MDNs would be refu
 With no ``--as2-config`` and no usable default folder (``config/as2``: missing, or its key file
 not there yet) it still starts, on the default store: ``/health`` answers and ``/as2`` answers
 503 with how to create an identity (``igw as2 identity``). Requests are bounded
-(:mod:`gateway.web.limits`): ``--header-timeout``, ``--max-body`` for every route but
-``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
+(:mod:`gateway.web.limits`): ``--header-timeout``, ``--body-timeout``, and ``--max-body`` for
+every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
 
 Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 
