@@ -8,6 +8,7 @@ password is a secret reference, never a literal)::
     key_password = "env:IGW_AS2_KEY_PASSWORD"  # optional
     cert_file = "keys/gateway.pem"             # optional when the PKCS#12 brings the certificate
     expiry_warning_days = 30                   # optional
+    max_size = "100MB"                         # optional: the AS2 channel's largest document
 
     [[identities]]                             # optional: more AS2 ids this endpoint answers for
     as2_id = "IGW-EXAMPLE-EU"
@@ -25,6 +26,17 @@ and naming that AS2-To as Original-Recipient.
     require_signed = true
     require_encrypted = true
     buyer = "acme"               # optional: the buyer profile whose deliveries its MDNs answer
+    async_mdn_urls = ["https://as2.acme.example/mdn"]  # optional, see below
+
+``max_size`` bounds what ``igw serve`` takes on ``POST /as2``: a larger request body is
+answered 413 before it is read, and compressed content may inflate to at most
+:func:`connectors.as2.cms.inflate_limit` of it (default
+:data:`gateway.limits.CHANNEL_DEFAULTS` ``["as2"]``, 100 MB).
+
+``async_mdn_urls``: the URL prefixes (:mod:`gateway.as2_urls`) an asynchronous MDN to this
+partner may be POSTed to; ``[]``: none. Not set: the origins (scheme, host, port) of the buyer
+profiles' ``as2`` channel URLs to this partner. A message asking for an async MDN elsewhere,
+or whose signature did not verify, is answered with a synchronous MDN.
 
 Every problem of the folder is reported at once (:class:`ConfigError`): unknown keys with a "did
 you mean", wrong types, missing or unreadable key and certificate files, a literal password, two
@@ -39,7 +51,7 @@ import difflib
 import logging
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,7 +63,9 @@ from connectors.as2 import certs
 from connectors.as2.errors import CertificateError
 from connectors.as2.message import As2Identity, As2Partner
 from gateway import secrets
+from gateway.as2_urls import prefix_problem
 from gateway.errors import ConfigError
+from gateway.limits import CHANNEL_DEFAULTS, ByteSize
 from gateway.profile import BuyerProfile
 
 log = logging.getLogger(__name__)
@@ -84,6 +98,7 @@ class LocalSettings(BaseModel):
     cert_file: str | None = None
     expiry_warning_days: int = 30
     identities: list[IdentitySettings] = []
+    max_size: ByteSize | None = None
 
 
 class PartnerSettings(BaseModel):
@@ -96,16 +111,23 @@ class PartnerSettings(BaseModel):
     require_signed: bool = True
     require_encrypted: bool = True
     buyer: str | None = None
+    async_mdn_urls: list[str] | None = None
+
+
+#: the AS2 channel's largest document unless ``local.toml`` says (``max_size``)
+DEFAULT_MAX_SIZE = CHANNEL_DEFAULTS["as2"]
 
 
 @dataclass(frozen=True)
 class PartnerConfig:
-    """One configured trading partner: its name (file name), the message layer's view of it, and
-    the buyer profile its MDNs answer (if given)."""
+    """One configured trading partner: its name (file name), the message layer's view of it,
+    the buyer profile its MDNs answer (if given) and the URL prefixes its async MDNs may go to
+    (``None``: the origins of its as2 channels, :mod:`gateway.as2_urls`)."""
 
     name: str
     partner: As2Partner
     buyer: str | None = None
+    async_mdn_urls: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +139,8 @@ class As2Config:
     warnings: tuple[str, ...] = ()
     also: tuple[As2Identity, ...] = ()
     """More AS2 ids the endpoint answers for (``[[identities]]``), besides ``identity``."""
+    max_size: int = DEFAULT_MAX_SIZE
+    """The AS2 channel's largest document (bytes): request body and inflate limit."""
 
     @property
     def identities(self) -> tuple[As2Identity, ...]:
@@ -133,6 +157,13 @@ class As2Config:
             if config.partner.as2_id == as2_id:
                 return config
         return None
+
+    def with_async_mdn_urls(self, name: str, urls: Iterable[str]) -> As2Config:
+        """This configuration with partner ``name``'s ``async_mdn_urls`` set to ``urls`` (for
+        a URL known only at run time, e.g. a peer on a free loopback port)."""
+        partner = self.partners[name]
+        partners = {**self.partners, name: replace(partner, async_mdn_urls=tuple(urls))}
+        return replace(self, partners=partners)
 
     def partner_for(self, as2_id: str) -> As2Partner | None:
         """The message layer's partner for ``as2_id`` (``open_message(partner_for=...)``)."""
@@ -192,7 +223,8 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
         warnings.extend(f"partner {config.name!r}: {text}" for text in found)
     for text in warnings:
         log.warning("AS2 configuration (%s): %s", folder, text)
-    return As2Config(identity, partners, tuple(warnings), tuple(also))
+    max_size = local.max_size if local is not None and local.max_size else DEFAULT_MAX_SIZE
+    return As2Config(identity, partners, tuple(warnings), tuple(also), max_size)
 
 
 def _read(path: Path, model: type[_M], problems: list[str]) -> _M | None:
@@ -333,6 +365,11 @@ def _partner(path: Path, settings: PartnerSettings, problems: list[str]) -> Part
     if not settings.cert_files:
         problems.append(f"{path}: cert_files: empty; name at least the partner's certificate")
         return None
+    urls = settings.async_mdn_urls
+    bad = [text for text in map(prefix_problem, urls or []) if text is not None]
+    if bad:
+        problems.extend(f"{path}: async_mdn_urls: {text}" for text in bad)
+        return None
     found: list[Any] = []
     for name in settings.cert_files:
         data = _file(path, "cert_files", name, problems)
@@ -349,7 +386,7 @@ def _partner(path: Path, settings: PartnerSettings, problems: list[str]) -> Part
         require_signed=settings.require_signed,
         require_encrypted=settings.require_encrypted,
     )
-    return PartnerConfig(path.stem, partner, settings.buyer)
+    return PartnerConfig(path.stem, partner, settings.buyer, None if urls is None else tuple(urls))
 
 
 AS2_CONNECTORS = frozenset({"as2", "connectors.as2.connector:As2Connector"})

@@ -11,19 +11,30 @@ import datetime as dt
 import difflib
 import itertools
 import json
+import logging
 import os
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
+from gateway.cli_io import (
+    JsonList,
+    check_out_folder,
+    input_problem,
+    quiet_broken_pipe,
+    reason,
+    store_rules,
+    write_output,
+)
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
+from gateway.parallel import add_jobs_option, add_progress_option
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet, load_profiles
+from gateway.progress import Progress
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
 
@@ -38,31 +49,6 @@ MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
 ALL_FORMATS = ("peppol-bis3", "xrechnung-ubl", "xrechnung-cii", "facturx-en16931")
-
-
-class Progress:
-    """A one-line progress meter on stderr for long batches (silent when quiet or not a TTY)."""
-
-    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
-        self.stream = stream
-        self.enabled = not quiet and stream.isatty()
-        self.started = time.perf_counter()
-        self.last = 0.0
-
-    def update(self, done: int, failed: int) -> None:
-        """Redraw at most ten times a second."""
-        now = time.perf_counter()
-        if not self.enabled or now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.started, 1e-9)
-        self.stream.write(f"\r{done} records, {failed} rejected, {rate:,.0f}/s ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
 
 
 def _formats(value: str) -> list[str]:
@@ -96,16 +82,20 @@ def _sellers(args: argparse.Namespace) -> SellerSet:
     return load_sellers(named or DEFAULT_SELLERS, required=bool(named))
 
 
-def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileSet | None]:
+def _translate_profile(
+    args: argparse.Namespace, mappings: Sequence[Any] = ()
+) -> tuple[BuyerProfile, ProfileSet | None]:
     """The buyer profile of ``igw translate`` (``--profile FILE``: its options, with
     ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
     folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
+    from gateway.cli_options import check_option_keys
     from gateway.profiles import load_profile_set, resolve_options
 
     options = _options(args.option)
-    if args.profile and args.profiles:
+    check_option_keys(options, mappings)
+    if args.profile and args.profiles is not None:
         raise ConfigError("--profile and --profiles: give one of them")
-    if args.profiles:
+    if args.profiles is not None:
         return BuyerProfile(name="cli", options=options), load_profiles(args.profiles)
     if not args.profile:
         return BuyerProfile(name="cli", options=options), None
@@ -117,43 +107,52 @@ def _translate_profile(args: argparse.Namespace) -> tuple[BuyerProfile, ProfileS
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
+    from gateway.cli_io import translate_inputs
+    from gateway.cli_options import OPTION_HINT, is_option_error
     from gateway.intake.encoding import with_encoding
-    from gateway.pipeline import read_inputs, translate
+    from gateway.parallel import translate_batch
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
-    profile, buyers = _translate_profile(args)
+    profile, buyers = _translate_profile(args, mappings)
     out = Path(args.out)
+    check_out_folder(out)
+    config_errors: set[tuple[str, str]] = set()
     prepared_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sequence = itertools.count(1)
-    progress = Progress(sys.stderr, quiet=args.quiet)
+    progress = Progress.for_args(args)
     written = rejected = 0
     records: set[str] = set()
     bad_records: set[str] = set()
     report: list[dict[str, object]] = []
     warned: set[tuple[str, str]] = set()
-    for outcome in translate(
-        with_encoding(read_inputs(args.input, args.max_size), args.encoding),
+    for outcome in translate_batch(
+        with_encoding(translate_inputs(args.input, args.max_size), args.encoding),
         mappings,
         profile,
         envelopes=lambda: default_envelope(next(sequence), prepared_at),
         run_validation=not args.no_validate,
         sellers=sellers,
         buyers=buyers,
+        jobs=args.jobs,
+        progress=progress,
     ):
         records.add(outcome.record)
         if outcome.ok and outcome.document is not None:
-            target = out / outcome.format / outcome.document.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(outcome.document.content)
+            write_output(out / outcome.format / outcome.document.filename, outcome.document.content)
             written += 1
         else:
             rejected += 1
             bad_records.add(outcome.record)
         for problem in outcome.problems:
-            if args.json:
+            if is_option_error(problem):  # the run's configuration: the same for every record
+                if (outcome.format, problem.message) not in config_errors:
+                    config_errors.add((outcome.format, problem.message))
+                    hint = f"{problem.message}; {OPTION_HINT}"
+                    print(f"igw: {outcome.format}: {hint}", file=sys.stderr)
+            elif args.json:
                 continue
-            if problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
+            elif problem.rule == MASTER_DATA_RULE and problem.flag == "warning":
                 # the same for every format: said once per record, with or without -v
                 if (outcome.record, str(problem)) not in warned:
                     warned.add((outcome.record, str(problem)))
@@ -172,7 +171,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
                     "problems": [p.as_dict() for p in outcome.problems],
                 }
             )
-        progress.update(len(records), len(bad_records))
     progress.close()
     summary = (
         f"{len(records) - len(bad_records)} records ok, {len(bad_records)} rejected; "
@@ -183,6 +181,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
         print()
     if not args.quiet:
         print(summary, file=sys.stderr)
+    if config_errors:  # the run's configuration, not the records: a usage error
+        return EXIT_USAGE
     return EXIT_FAILED if bad_records else EXIT_OK
 
 
@@ -195,34 +195,40 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     sellers = load_sellers(args.sellers) if args.sellers else None
     status = EXIT_OK
+    failed = 0
+    output = JsonList(sys.stdout.write, array=len(args.file) > 1)  # one JSON text that reads back
     for name in args.file:
         try:
             data = read_input(name, args.max_size)
             mapping = resolve_mapping(PARSER_FOR_SYNTAX[detect_syntax(data)])
             invoice = mapping.parse(data)
-        except (ParseError, InputTooLarge) as exc:
-            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {exc}", file=sys.stderr)
-            status = EXIT_FAILED
+        except (ParseError, InputTooLarge, OSError) as exc:
+            text = f"cannot read: {reason(exc)}" if isinstance(exc, OSError) else exc
+            print(exc if isinstance(exc, InputTooLarge) else f"{name}: {text}", file=sys.stderr)
+            status, failed = EXIT_FAILED, failed + 1
             continue
         if sellers is not None:
             invoice, problems = fill_from_sellers(invoice, sellers, record=name)
             for problem in problems:
                 print(f"{problem.flag}: {problem}", file=sys.stderr)
             if any(p.flag == "fatal" for p in problems):
-                status = EXIT_FAILED
+                status, failed = EXIT_FAILED, failed + 1
                 continue
-        sys.stdout.write(
-            invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True)
-        )
-        sys.stdout.write("\n")
+        output.add(invoice.model_dump_json(indent=2, exclude_none=True, exclude_defaults=True))
+    output.close()
+    if len(args.file) > 1:
+        print(f"igw parse: {len(args.file) - failed} parsed, {failed} failed", file=sys.stderr)
     return status
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """XSD + official schematron on each file, rule sets by the document's scenario or --rules;
     exit 0 only when all pass, 2 for a usage error (a rule set the syntax does not have)."""
+    from concurrent.futures import Future
+
     from gateway.intake.encoding import check_encoding, recode
-    from gateway.validation import ValidationReport, rule_names, validate
+    from gateway.parallel import FileValidator
+    from gateway.validation import ValidationReport, rule_names
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
     from gateway.validation.scenarios import format_scenarios
@@ -243,12 +249,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rules = rule_names(args.rules) if args.rules else None
     if args.encoding:
         check_encoding(args.encoding)
-    reports: list[ValidationReport] = []
+    progress = Progress.for_args(args)
+    checker = FileValidator(args.jobs, len(args.file), progress)  # --jobs: in processes
+    reports: list[ValidationReport | Future[ValidationReport]] = []
     for name in args.file:
         try:
             content = read_input(name, args.max_size)
         except InputTooLarge as exc:  # refused unread, reported; the other files go on
             reports.append(ValidationReport(name, name, "", (), [exc.problem()], ["not read"]))
+            continue
+        except OSError as exc:  # missing or unreadable: reported, the other files go on
+            problem = input_problem(name, f"{name}: cannot read: {reason(exc)}")
+            reports.append(ValidationReport(name, name, "", (), [problem], ["not read"]))
             continue
         content, undecodable = recode(content, args.encoding, name)  # CSV/JSON from --encoding
         if undecodable is not None:
@@ -257,9 +269,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.format:
             reports.append(check_buyer_format(content, args.format, name))
         else:
-            reports.append(validate(content, rules, name=name))
-    sys.stdout.write(format_json(reports) if args.json else format_text(reports))
-    return EXIT_OK if exit_code(reports) == 0 else EXIT_FAILED
+            reports.append(checker.validate(content, rules, name=name))
+    done = checker.results(reports)
+    progress.close()
+    sys.stdout.write(format_json(done) if args.json else format_text(done))
+    return EXIT_OK if exit_code(done) == 0 else EXIT_FAILED
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -304,14 +318,24 @@ def _store_url(args: argparse.Namespace) -> str:
 
 
 def _profiles_folder(args: argparse.Namespace) -> str:
-    return str(args.profiles or os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
+    if args.profiles is not None:  # given, even empty: never another folder instead
+        return str(args.profiles)
+    return str(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
 
 
-def _open_store(url: str) -> Store:
+def _open_store(url: str, *, create: bool = True) -> Store:
+    """The store at ``url``, migrated. ``create=False`` (commands that only read or change
+    what is stored) creates nothing: a missing store is a one-line error, exit 2."""
     from gateway.store import Store
 
-    store = Store.open(url)
-    store.migrate()
+    store = Store.open(url, create=create)
+    try:
+        if create:
+            store.ping()  # unreachable: one line before Alembic's own errors
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -350,13 +374,19 @@ def _submit_paths(
     *,
     validate: bool,
     sellers: SellerSet | None = None,
+    progress: Progress | None = None,
     encoding: str | None = None,
 ) -> SubmitReport:
-    from gateway.intake.reader import read_files
+    from gateway.cli_io import each_input, unread_record
+    from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
     from gateway.submit import submit
 
-    records = read_files(paths, encoding=encoding)  # an unreadable file is one rejected record
+    records: Iterable[RecordResult] = each_input(
+        paths, lambda path: read_records(Path(path), encoding=encoding), unread_record
+    )
+    if progress is not None and progress.enabled:
+        records = progress.over(records)  # read first: the total is the number of records
     return submit(
         records,
         store,
@@ -374,14 +404,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
     sellers = _sellers(args)
     store = _open_store(_store_url(args))
     try:
+        progress = Progress.for_args(args)
         report = _submit_paths(
             args.input,
             store,
             profiles,
             validate=not args.no_validate,
             sellers=sellers,
+            progress=progress,
             encoding=args.encoding,
         )
+        progress.close()
     finally:
         store.close()
     _print_submit(report, as_json=args.json)
@@ -397,14 +430,14 @@ def _run_worker(
     batch: int | None = None,
     concurrency: int | None = None,
     if_claimed: str = "wait",
+    poll_interval: float | None = None,
+    lease: float | None = None,
 ) -> object:
     from gateway.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
-    if batch is not None:
-        tuning["batch_size"] = batch
-    if concurrency is not None:
-        tuning["concurrency"] = concurrency
+    given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
+    tuning.update({k: v for k, v in {**given, "lease_seconds": lease}.items() if v is not None})
     return run_worker(
         store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id, **tuning
     )
@@ -416,12 +449,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     profiles = load_profiles(folder)
     from gateway.as2_config import startup_report
 
-    for warning in startup_report(profiles, args.as2_config):
-        print(f"igw run: warning: {warning}", file=sys.stderr)
-    for name in ("batch", "concurrency"):
+    for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
+        logging.getLogger("gateway.worker").warning("igw run: warning: %s", warning)
+    for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            print(f"igw: --{name} {value}: accepted: a whole number >= 1", file=sys.stderr)
+        if value is not None and value <= 0:
+            accepted = "a whole number >= 1" if name in ("batch", "concurrency") else "seconds > 0"
+            flag = name.replace("_", "-")
+            print(f"igw: --{flag} {value:g}: accepted: {accepted}", file=sys.stderr)
             return EXIT_USAGE
     try:
         result = _run_worker(
@@ -432,11 +467,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             batch=args.batch,
             concurrency=args.concurrency,
             if_claimed=args.if_claimed,
+            poll_interval=args.poll_interval,
+            lease=args.lease,
         )
     finally:
         _checkpoint(_store_url(args))
     if result is not None:
-        print(result, file=sys.stderr)
+        from gateway.logs import summary
+
+        stats: dict[str, float] = getattr(result, "as_dict", dict)()
+        summary("gateway.worker", f"igw run: {result}", stats=stats)
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
@@ -470,7 +510,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = [DeliveryState(n) for n in names]
     now = _now()
     created_before = now - parse_age(args.older_than) if args.older_than else None
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         rows = store.deliveries(
             buyer=args.buyer,
@@ -492,7 +532,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     """Every event of one invoice, with its evidence."""
     from gateway.status import timeline_rows, timeline_text
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         events = store.timeline(args.invoice, args.seller)
     finally:
@@ -541,7 +581,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
     from gateway.store import IllegalTransition
     from gateway.store.states import FORCED_RESEND_FROM
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     status = EXIT_OK
     try:
         for row in _targets(store, args.target):
@@ -579,7 +619,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     """Stop a delivery: CANCELLED with a ``cancelled`` event (``igw resend`` re-queues it)."""
     from gateway.store import DeliveryState, IllegalTransition
 
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), create=False)
     try:
         row = store.delivery(int(args.delivery))
         try:
@@ -701,6 +741,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _sellers_option(p)
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     _encoding_option(p)
     p.set_defaults(func=cmd_translate)
 
@@ -734,6 +776,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     _max_size_option(p)
+    add_jobs_option(p)
+    add_progress_option(p)
     _encoding_option(p)
     p.set_defaults(func=cmd_validate)
 
@@ -743,6 +787,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("formats", help="list format aliases")
     p.set_defaults(func=cmd_formats)
     _add_engine_commands(sub)
+    from gateway.settings import add_config_command, add_global_options
+
+    add_config_command(sub)
+    add_global_options(parser)
     return parser
 
 
@@ -798,6 +846,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _sellers_option(p)
     p.add_argument("--no-validate", action="store_true", help="skip XSD+schematron")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    add_progress_option(p)
     _encoding_option(p)
     p.set_defaults(func=cmd_submit)
 
@@ -822,6 +871,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
     )
+    from gateway.settings import duration_arg
+
+    p.add_argument(
+        "--poll-interval", type=duration_arg, default=None, help="wait between polls when idle (1s)"
+    )
+    p.add_argument("--lease", type=duration_arg, default=None, help="claims expire after (300s)")
     p.add_argument(
         "--as2-config",
         default="config/as2",
@@ -885,13 +940,26 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``igw`` console command."""
+    return quiet_broken_pipe(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from gateway.settings import SettingsError, parse_args
+
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        status: int = args.func(args)
+        args = parse_args(parser, argv)  # settings file, IGW_* and logging come first
+    except SettingsError as exc:
+        print(f"igw: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with store_rules(args.command, _store_url(args) if hasattr(args, "store") else None):
+            status: int = args.func(args)
     except ConfigError as exc:
         print(f"igw: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
     except (GatewayError, OSError) as exc:
         print(f"igw: {exc}", file=sys.stderr)
         return EXIT_FAILED

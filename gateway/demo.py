@@ -224,8 +224,13 @@ def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
     )
     try:
         with (
-            serve_in_thread(create_app(store=hub_store, as2=hub_config)) as hub_url,
             serve_in_thread(create_app(store=store, as2=our_config)) as our_url,
+            serve_in_thread(  # the hub POSTs its async MDNs to our loopback port only
+                create_app(
+                    store=hub_store,
+                    as2=hub_config.with_async_mdn_urls(SUPPLIER_AS2_ID, [our_url]),
+                )
+            ) as hub_url,
             serve_in_thread(portal.app) as portal_url,
             sftp,
         ):

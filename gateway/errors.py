@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.display import json_value, show
+
 
 class GatewayError(Exception):
     """Root of every error the gateway raises on purpose."""
@@ -16,7 +18,9 @@ class Problem:
     ``record`` is the invoice number (BT-1) or the row/position of the input record,
     ``path`` the field path in the record format, ``bt`` its EN 16931 id, ``rule`` the rule id
     (``BR-CO-10``, ``PEPPOL-EN16931-R003``, ``INPUT`` for format errors), ``accepted`` what would
-    have been accepted.
+    have been accepted. ``value`` is what the rule tested, shown for people by
+    :func:`gateway.display.show` (``0.00``, ``(none)``, ``2026-10-01``; cut past 120
+    characters), never as a repr.
     """
 
     record: str
@@ -31,18 +35,19 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path} ({self.bt})" if self.bt else self.path
         if where:
-            text = f"{self.record}: [{self.rule}] {where} = {self.value!r}: {self.message}"
+            text = f"{self.record}: [{self.rule}] {where} = {show(self.value)}: {self.message}"
         else:
             text = f"{self.record}: [{self.rule}] {self.message}"
         return f"{text}; accepted: {self.accepted}" if self.accepted else text
 
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready dict (values as text)."""
+        """A JSON-ready dict: ``value`` keeps JSON types (:func:`gateway.display.json_value`:
+        null, amounts as decimal strings, lists as lists)."""
         return {
             "record": self.record,
             "path": self.path,
             "bt": self.bt,
-            "value": None if self.value is None else str(self.value),
+            "value": json_value(self.value),
             "rule": self.rule,
             "message": self.message,
             "accepted": self.accepted,

@@ -3,7 +3,11 @@ validate, per format.
 
 One record never stops the batch: every step's problems are collected into the record's outcome.
 Master data (:mod:`gateway.masterdata`) fills absent terms before the rules run: the seller's
-file first, then the profile's ``[defaults]``; its conflicts are warnings on every outcome.
+file first, then the profile's ``[defaults]``; its conflicts are warnings.
+
+A record's own problems (intake and master data) are the same for every target format, so they
+are reported once: on the record's first outcome. Its other outcomes carry only what their
+format found (a record refused at intake: one ``info`` line pointing at the first).
 """
 
 from __future__ import annotations
@@ -34,7 +38,11 @@ IN_PROCESS_RULE_SETS = frozenset({"en16931", "peppol", "xrechnung"})
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one record in one target format."""
+    """What became of one record in one target format.
+
+    ``problems`` are this format's findings; the record's own (intake, master data) come on the
+    record's first outcome only (see the module docstring).
+    """
 
     record: str
     format: str
@@ -134,10 +142,9 @@ def translate(
             invoice, filled = fill_master_data(given, sellers, buyers, record=record)
             intake_problems += filled
         if invoice is None or any(p.flag == "fatal" for p in intake_problems):
-            for mapping in mappings:
-                yield Outcome(record, mapping.name, None, tuple(intake_problems))
+            yield from _refused(record, mappings, intake_problems)
             continue
-        for mapping in mappings:
+        for n, mapping in enumerate(mappings):
             outcome = translate_one(
                 invoice,
                 mapping,
@@ -146,7 +153,7 @@ def translate(
                 envelope=envelopes() if envelopes is not None else None,
                 run_validation=run_validation,
             )
-            if intake_problems:
+            if intake_problems and n == 0:  # the record's own problems: once, on its first
                 outcome = Outcome(
                     outcome.record,
                     outcome.format,
@@ -154,6 +161,32 @@ def translate(
                     tuple(intake_problems) + outcome.problems,
                 )
             yield outcome
+
+
+INTAKE_RULE = "INTAKE"
+
+
+def _refused(
+    record: str, mappings: Sequence[Mapping], problems: tuple[Problem, ...]
+) -> Iterator[Outcome]:
+    """One outcome per format for a record refused before any format was tried: the first
+    carries its problems, the others one ``info`` line that points there."""
+    if not mappings:
+        return
+    first = mappings[0].name
+    yield Outcome(record, first, None, problems)
+    for mapping in mappings[1:]:
+        note = Problem(
+            record,
+            "",
+            None,
+            None,
+            INTAKE_RULE,
+            f"not translated into {mapping.name}: the record was refused "
+            f"(its problems are reported once, with {first})",
+            flag="info",
+        )
+        yield Outcome(record, mapping.name, None, (note,))
 
 
 def fill_master_data(

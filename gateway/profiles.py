@@ -15,7 +15,7 @@ import inspect
 import tomllib
 import types
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -36,7 +36,8 @@ class ProfileSet:
 
     ``by_id`` maps (id kind, normalised id) to the profile claiming it; ``groups`` lists group
     profiles; ``default`` is the profile with ``default = true`` (if any); ``sources`` names the
-    file each profile came from.
+    file each profile came from; ``folder`` is the folder (or the one file) they were loaded
+    from, for messages that tell where a profile would go.
     """
 
     profiles: tuple[BuyerProfile, ...]
@@ -44,6 +45,15 @@ class ProfileSet:
     by_id: Mapping[tuple[str, str], BuyerProfile] = field(default_factory=dict)
     groups: tuple[BuyerProfile, ...] = ()
     default: BuyerProfile | None = None
+    folder: Path | None = None
+
+    def where(self) -> str:
+        """Where a new profile would go, for messages: ``a file of FOLDER/`` (or the file)."""
+        if self.folder is None:
+            return "a buyer profile"
+        if self.folder.suffix == ".toml":
+            return str(self.folder)
+        return f"a file of {self.folder}/"
 
     def __getitem__(self, name: str) -> BuyerProfile:
         for profile in self.profiles:
@@ -66,12 +76,25 @@ def load_profiles(folder: str | Path) -> ProfileSet:
     Raises :class:`ConfigError` listing every problem, each naming the file, the dotted key and,
     where one is close, a suggestion. The profile name defaults to the file name without ``.toml``.
     """
+    if not str(folder):
+        raise ConfigError("buyer profile folder '': empty; accepted: a folder of *.toml files")
     folder = Path(folder)
+    if folder.is_file():
+        raise ConfigError(
+            f"{folder}: is a file, not a buyer profile folder; accepted: a folder of *.toml "
+            "files (one profile file: igw translate --profile FILE)"
+        )
     if not folder.is_dir():
         raise ConfigError(f"{folder}: buyer profile folder does not exist")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise ConfigError(
+            f"{folder}: no buyer profiles in this folder; accepted: a folder of *.toml files, "
+            "one per buyer"
+        )
     problems: list[str] = []
     loaded: list[tuple[Path, BuyerProfile]] = []
-    for path in sorted(folder.glob("*.toml")):
+    for path in files:
         profile = _load_file(path, problems)
         if profile is not None:
             loaded.append((path, profile))
@@ -80,7 +103,7 @@ def load_profiles(folder: str | Path) -> ProfileSet:
         raise ConfigError(
             f"{len(problems)} problem(s) in buyer profiles ({folder}):\n" + "\n".join(problems)
         )
-    return result
+    return replace(result, folder=folder)
 
 
 def load_profile(path: str | Path) -> BuyerProfile:
@@ -98,7 +121,7 @@ def load_profile_set(path: str | Path) -> ProfileSet:
     profile = _load_file(Path(path), problems)
     if profile is None or problems:
         raise ConfigError("\n".join(problems))
-    return _index([(Path(path), profile)], [])
+    return replace(_index([(Path(path), profile)], []), folder=Path(path))
 
 
 def _load_file(path: Path, problems: list[str]) -> BuyerProfile | None:
@@ -107,7 +130,10 @@ def _load_file(path: Path, problems: list[str]) -> BuyerProfile | None:
     except tomllib.TOMLDecodeError as exc:
         problems.append(f"{path}: not valid TOML: {exc}")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+        return None
+    except UnicodeDecodeError as exc:
         problems.append(f"{path}: cannot read: {exc}")
         return None
     data.setdefault("name", path.stem)

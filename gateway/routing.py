@@ -88,7 +88,7 @@ def route(invoice: Invoice, profiles: ProfileSet) -> BuyerProfile:
                 value=carried,
                 rule="ROUTING",
                 message="no buyer profile claims this buyer and there is no default profile",
-                accepted="a buyer id, group or default = true in a file of config/buyers/",
+                accepted=f"a buyer id, group or default = true in {profiles.where()}",
             )
         ],
     )

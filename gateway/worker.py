@@ -52,10 +52,9 @@ import datetime as dt
 import logging
 import random
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -116,6 +115,24 @@ class WorkerStats:
     def as_dict(self) -> dict[str, float]:
         """Every counter by name (for the CLI's summary line or JSON output)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def __str__(self) -> str:
+        """``28 delivered, 2 retrying, 0 failed in 4.2 s`` (other counters when not zero)."""
+        parts = [f"{self.delivered} delivered"]
+        if self.sent:
+            parts.append(f"{self.sent} sent (awaiting transport proof)")
+        parts += [f"{self.retried} retrying", f"{self.failed} failed"]
+        extras = (
+            (self.fallbacks, "queued on a fallback channel"),
+            (self.connector_bugs, "connector bug(s)"),
+            (self.claims_lost, "claim(s) lost to another worker"),
+            (self.released, "claim(s) released"),
+            (self.taken_over, "claim(s) taken over from dead workers"),
+            (self.still_claimed, "still claimed by other workers"),
+            (self.batches_closed, "consolidation batch(es) closed"),
+        )
+        parts += [f"{count} {what}" for count, what in extras if count]
+        return f"{', '.join(parts)} in {self.elapsed:.1f} s"
 
 
 def channel_names(profile: BuyerProfile) -> list[str]:
@@ -239,7 +256,10 @@ class Worker:
             results = list(self._executor().map(send, units))
         else:
             results = [send(unit) for unit in units]
-        self._record([o for result in results if result is not None for o in result])
+        self._record(
+            [o for result in results if result is not None for o in result],
+            {d.id: d for d in claimed},
+        )
         rest = [d.id for unit, r in zip(units, results, strict=True) if r is None for d in unit]
         if rest:
             self.stats.released += self.store.release(rest, self.worker_id, now=self.clock())
@@ -286,7 +306,12 @@ class Worker:
                 elif self._takeover_due() and self.take_over_gone():
                     continue
             except DBAPIError as exc:
-                print(f"igw worker {self.worker_id}: store unavailable: {exc}", file=sys.stderr)
+                log.warning(
+                    "igw worker %s: store unavailable: %s",
+                    self.worker_id,
+                    exc,
+                    extra={"worker": self.worker_id},
+                )
             stop.wait(poll_interval)
         self.stats.elapsed = time.monotonic() - started
         self.close()
@@ -377,8 +402,11 @@ class Worker:
             found[("batch", batch_id)] = document
         return found
 
-    def _record(self, outcomes: Sequence[_Outcome]) -> None:
-        """Record the outcomes in one transaction; count what was recorded."""
+    def _record(
+        self, outcomes: Sequence[_Outcome], about: Mapping[int, ClaimedDelivery] | None = None
+    ) -> None:
+        """Record the outcomes in one transaction; count what was recorded; one log line per
+        delivery (``about``: the claimed deliveries by id, for the invoice and buyer)."""
         if not outcomes:
             return
         lost = self.store.record_attempts(
@@ -390,6 +418,7 @@ class Worker:
                 continue
             setattr(self.stats, outcome.counter, getattr(self.stats, outcome.counter) + 1)
             self.stats.fallbacks += outcome.attempt.then_add is not None
+            _log_outcome(outcome, (about or {}).get(outcome.attempt.delivery_id), self.worker_id)
 
     # -- one delivery (or one consolidation batch) -------------------------------------------
 
@@ -399,7 +428,7 @@ class Worker:
         A claim lost meanwhile (lease expired, another worker took over) is counted and left to
         the new holder.
         """
-        self._record(self._send([delivery], self._documents([delivery])))
+        self._record(self._send([delivery], self._documents([delivery])), {delivery.id: delivery})
 
     def _send(
         self, unit: Sequence[ClaimedDelivery], documents: dict[tuple[str, int], Document]
@@ -657,6 +686,41 @@ class _Outcome:
 
     attempt: Attempt
     counter: str
+
+
+#: how each outcome reads in the per-delivery log line
+_SAID = {"delivered": "DELIVERED", "sent": "SENT", "retried": "retrying", "failed": "FAILED"}
+
+
+def _log_outcome(outcome: _Outcome, delivery: ClaimedDelivery | None, worker_id: str) -> None:
+    """``delivery 7 (INV-1 -> acme via as2): DELIVERED: attempt 1: sent via ...`` at INFO
+    (a failure at WARNING), with the ids as structured fields for ``--log-format json``."""
+    attempt = outcome.attempt
+    said = _SAID.get(outcome.counter, outcome.counter)
+    about = (
+        f" ({delivery.invoice_number} -> {delivery.buyer} via {delivery.channel})"
+        if delivery is not None
+        else ""
+    )
+    log.log(
+        logging.WARNING if outcome.counter == "failed" else logging.INFO,
+        "delivery %d%s: %s: %s",
+        attempt.delivery_id,
+        about,
+        said,
+        attempt.detail,
+        extra={
+            "delivery": attempt.delivery_id,
+            "invoice": delivery.invoice_number if delivery is not None else None,
+            "buyer": delivery.buyer if delivery is not None else None,
+            "channel": delivery.channel if delivery is not None else None,
+            "outcome": outcome.counter,
+            "attempt": delivery.attempt + 1 if delivery is not None else None,
+            "message_id": attempt.message_id,
+            "next_attempt_at": attempt.next_attempt_at,
+            "worker": worker_id,
+        },
+    )
 
 
 def _remote_id(connector: Connector, key: str) -> str | None:

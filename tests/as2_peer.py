@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import socket
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,9 +51,15 @@ STALL_LIMIT = 10.0
 
 
 def endpoint_config(
-    *, require_signed: bool = True, require_encrypted: bool = True, buyer: str | None = "acme"
+    *,
+    require_signed: bool = True,
+    require_encrypted: bool = True,
+    buyer: str | None = "acme",
+    async_mdn_urls: tuple[str, ...] | None = None,
+    max_size: int | None = None,
 ) -> As2Config:
-    """The gateway's AS2 configuration: identity IGW, one partner ACME."""
+    """The gateway's AS2 configuration: identity IGW, one partner ACME (its async MDNs may go
+    to ``async_mdn_urls``; None: to none, as it has no as2 channel here)."""
     key, cert = identity(US)
     partner = As2Partner(
         as2_id=PARTNER,
@@ -58,7 +67,18 @@ def endpoint_config(
         require_signed=require_signed,
         require_encrypted=require_encrypted,
     )
-    return As2Config(As2Identity(US, key, cert), {"acme": PartnerConfig("acme", partner, buyer)})
+    acme = PartnerConfig("acme", partner, buyer, async_mdn_urls)
+    config = As2Config(As2Identity(US, key, cert), {"acme": acme})
+    return config if max_size is None else dataclasses.replace(config, max_size=max_size)
+
+
+def allow_mdn_urls(config: As2Config, *urls: str) -> As2Config:
+    """``config`` with every partner's async MDNs allowed to go to ``urls`` (prefixes)."""
+    partners = {
+        name: dataclasses.replace(partner, async_mdn_urls=tuple(urls))
+        for name, partner in config.partners.items()
+    }
+    return dataclasses.replace(config, partners=partners)
 
 
 Scope = MutableMapping[str, Any]
@@ -334,9 +354,16 @@ BEHAVIOURS = ("igw", "django-pyas2")
 
 @contextmanager
 def running_endpoint(
-    store: Store, config: As2Config | None = None, *, behave_as: str = "igw", **app_options: Any
+    store: Store,
+    config: As2Config | None = None,
+    *,
+    behave_as: str = "igw",
+    mdn_urls: tuple[str, ...] = (),
+    **app_options: Any,
 ) -> Iterator[tuple[str, Stallable]]:
     """The gateway app over ``store`` on loopback; yields (base URL, its Stallable wrapper).
+    ``mdn_urls``: URL prefixes every partner's async MDNs may go to (instead of
+    the partner's own ``async_mdn_urls``).
 
     ``behave_as="django-pyas2"``: the endpoint answers like django-pyas2 1.2.3 (see
     :class:`DjangoPyas2`, reachable as ``Stallable.partner``).
@@ -344,6 +371,8 @@ def running_endpoint(
     assert behave_as in BEHAVIOURS, behave_as
     resolve_mapping("ubl")  # import the parsers before the first request's timeout runs
     config = config or endpoint_config()
+    if mdn_urls:
+        config = allow_mdn_urls(config, *mdn_urls)
     inner: Any = create_app(store=store, as2=config, **app_options)
     partner = None
     if behave_as == "django-pyas2":
@@ -358,3 +387,102 @@ def running_endpoint(
             if partner is not None:
                 partner.released.set()
                 partner.wait_for_posts()
+
+
+def compression_bomb(inflated_mib: int) -> bytes:
+    """A zlib stream that inflates to ``inflated_mib`` MiB of zeros (about 1 KB per MiB: 1,024
+    MiB in 1 MB), made without holding the inflated bytes: one fully flushed deflate block of
+    1 MiB of zeros repeated, then the final block and the Adler-32 of the zeros."""
+    chunk = bytes(1 << 20)
+    packer = zlib.compressobj(9)
+    first = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    size = inflated_mib << 20
+    adler = ((size % 65521) << 16) | 1  # Adler-32 of zeros: a = 1, b = size mod 65521
+    return first + block * (inflated_mib - 1) + b"\x03\x00" + adler.to_bytes(4, "big")
+
+
+def compressed_message(
+    message_id: str,
+    packed: bytes,
+    *,
+    sender: str = PARTNER,
+    to: str = US,
+    async_url: str | None = None,
+) -> tuple[dict[str, str], bytes]:
+    """An unsigned, unencrypted AS2 message whose body is a CMS CompressedData around the zlib
+    stream ``packed`` (headers, body), asking for a signed MDN (async at ``async_url``)."""
+    from asn1crypto import cms as asn1_cms
+
+    body = asn1_cms.ContentInfo(
+        {
+            "content_type": "compressed_data",
+            "content": asn1_cms.CompressedData(
+                {
+                    "version": "v0",
+                    "compression_algorithm": {"algorithm": "zlib"},
+                    "encap_content_info": {"content_type": "data", "content": packed},
+                }
+            ),
+        }
+    ).dump()
+    headers = {
+        "AS2-Version": "1.2",
+        "AS2-From": sender,
+        "AS2-To": to,
+        "Message-ID": f"<{message_id}>",
+        "MIME-Version": "1.0",
+        "Content-Type": 'application/pkcs7-mime; smime-type=compressed-data; name="smime.p7z"',
+        "Content-Transfer-Encoding": "binary",
+        "Disposition-Notification-To": sender,
+        "Disposition-Notification-Options": "signed-receipt-protocol=required, pkcs7-signature; "
+        "signed-receipt-micalg=required, sha-256",
+    }
+    if async_url is not None:
+        headers["Receipt-Delivery-Option"] = async_url
+    return headers, body
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every connection (and answers HTTP 200, so a
+    permitted MDN POST succeeds)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[bytes] = []
+        self.arrived = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        piece = conn.recv(65536)
+                        if not piece:
+                            break
+                        data += piece
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                except OSError:
+                    pass
+            self.requests.append(data)
+            self.arrived.set()
+
+    def close(self) -> None:
+        """Stop listening."""
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()

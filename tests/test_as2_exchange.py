@@ -304,7 +304,7 @@ def test_async_mdn_round_trip(tmp_path: Path) -> None:
     try:
         with (
             running_endpoint(sender, _sender_config()) as (acme_url, _),
-            running_endpoint(receiver) as (igw_url, _),
+            running_endpoint(receiver, mdn_urls=(acme_url,)) as (igw_url, _),
         ):
             connector = make_connector(
                 igw_url,

@@ -24,7 +24,7 @@ from store_backends import store, store_url  # noqa: F401  (fixtures)
 
 from gateway.peers.serve import serve_in_thread
 from gateway.store import Store
-from gateway.store.inbound import find_inbound
+from gateway.store.inbound import find_inbound, list_refusals
 from gateway.store.mdn_outbox import (
     DELIVERED,
     FAILED,
@@ -172,7 +172,9 @@ def test_partner_down_then_back_gets_its_mdn_once(
     delivers it exactly once, and later sweeps send nothing more."""
     now = Clock()
     mdn_url = f"http://127.0.0.1:{down_port}/mdn"
-    with running_endpoint(store, clock=now, mdn_retry_delays=(), mdn_retry=RETRY) as (url, _):
+    with running_endpoint(
+        store, clock=now, mdn_retry_delays=(), mdn_retry=RETRY, mdn_urls=(mdn_url,)
+    ) as (url, _):
         message_id = send_async(url, tmp_path, mdn_url, "down-1")
         assert wait_for(tried(store, message_id))
     row = only_row(store, message_id)
@@ -207,7 +209,7 @@ def test_fresh_mdn_is_delivered_at_once(
     now = Clock()
     with (
         serve_in_thread(inbox.app) as partner_url,
-        running_endpoint(store, clock=now, mdn_retry=RETRY) as (url, _),
+        running_endpoint(store, clock=now, mdn_retry=RETRY, mdn_urls=(partner_url,)) as (url, _),
     ):
         message_id = send_async(url, tmp_path, f"{partner_url}/mdn", "up-1")
         assert wait_for(tried(store, message_id))
@@ -231,7 +233,13 @@ def test_crashed_process_mdn_is_sent_by_a_new_instance(
     now = Clock()
     try:
         with serve_in_thread(inbox.app) as partner_url:
-            endpoint = Endpoint(store=first, config=endpoint_config(), clock=now, mdn_retry=RETRY)
+            endpoint = Endpoint(
+                store=first,
+                config=endpoint_config(),
+                clock=now,
+                mdn_retry=RETRY,
+                async_mdn_urls={"acme": (partner_url,)},
+            )
             message_id, headers, body = signed_message(tmp_path, f"{partner_url}/mdn")
             answer = receive_message(endpoint, headers, body)  # the process then "dies"
             assert answer.status == 200 and answer.mdn_claim is not None
@@ -245,7 +253,7 @@ def test_crashed_process_mdn_is_sent_by_a_new_instance(
             later.now = row.claim_expires_at
             app = create_app(
                 store=second_store,
-                as2=endpoint_config(),
+                as2=endpoint_config(async_mdn_urls=(partner_url,)),
                 clock=later,
                 mdn_retry=RETRY,
                 mdn_sweep_interval=0.05,
@@ -450,26 +458,48 @@ def test_refused_message_error_mdn_is_durable_too(
     tmp_path: Path,
     down_port: int,
 ) -> None:
-    """A known partner's message that cannot be opened (wrong signing key) asking async: the
-    error MDN joins the outbox (no inbound row) and waits for the partner like any other."""
+    """A known partner's message that is refused after its signature verified (signed, not
+    encrypted, encryption required) asking async at an allowed URL: the error MDN joins the
+    outbox (no inbound row) and waits for the partner like any other."""
+    mdn_url = f"http://127.0.0.1:{down_port}/mdn"
+    with running_endpoint(
+        store, clock=Clock(), mdn_retry_delays=(), mdn_retry=RETRY, mdn_urls=(mdn_url,)
+    ) as (url, _):
+        connector = make_connector(url, tmp_path, encrypt=None, mdn="async", async_mdn_url=mdn_url)
+        receipt = connector.send(document(), delivery_id="d", idempotency_key="bad-1")
+        assert wait_for(tried(store, receipt.message_id))
+    row = only_row(store, receipt.message_id)
+    assert row.inbound_id is None and row.partner == "acme"
+    assert row.state == PENDING and row.attempts == 1
+    assert b"processed/error: insufficient-message-security" in row.body
+
+
+def test_unverified_refusal_is_answered_synchronously(
+    store: Store,  # noqa: F811
+    tmp_path: Path,
+    down_port: int,
+) -> None:
+    """A known partner's message whose signature does not verify (wrong signing key) asking
+    async, even at an allowed URL: the error MDN is the HTTP response; the outbox stays empty."""
     from as2_keys import write_identity
 
     key, cert = write_identity(tmp_path / "mallory", "MALLORY")
-    with running_endpoint(store, clock=Clock(), mdn_retry_delays=(), mdn_retry=RETRY) as (url, _):
+    mdn_url = f"http://127.0.0.1:{down_port}/mdn"
+    with running_endpoint(store, clock=Clock(), mdn_urls=(mdn_url,)) as (url, _):
         connector = make_connector(
             url,
             tmp_path,
             key_file=str(key),
             cert_file=str(cert),
             mdn="async",
-            async_mdn_url=f"http://127.0.0.1:{down_port}/mdn",
+            async_mdn_url=mdn_url,
         )
-        receipt = connector.send(document(), delivery_id="d", idempotency_key="bad-1")
-        assert wait_for(tried(store, receipt.message_id))
-    row = only_row(store, receipt.message_id)
-    assert row.inbound_id is None and row.partner == "acme"
-    assert row.state == PENDING and row.attempts == 1
-    assert b"processed/error: authentication-failed" in row.body
+        receipt = connector.send(document(), delivery_id="d", idempotency_key="bad-2")
+    assert receipt.transport_proof is False
+    assert list_async_mdns(store) == []
+    (refusal,) = list_refusals(store)
+    assert refusal.reason == "authentication-failed" and refusal.answer_kind == "sync"
+    assert b"processed/error: authentication-failed" in refusal.answer
 
 
 def test_serve_command_sweeps_by_default() -> None:

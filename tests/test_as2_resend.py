@@ -293,7 +293,7 @@ def test_async_error_mdn_records_its_disposition_and_text_and_ends_the_transmiss
     carries a new Message-ID and its async MDN makes the delivery DELIVERED."""
     with (
         running_endpoint(sender.store, _sender_config()) as (acme_url, _),
-        running_endpoint(receiver, behave_as="django-pyas2") as (url, app),
+        running_endpoint(receiver, behave_as="django-pyas2", mdn_urls=(acme_url,)) as (url, app),
     ):
         peer = peer_of(app)
         write_profile(sender, url, mdn="async", async_mdn_url=f"{acme_url}/as2/mdn")

@@ -102,7 +102,7 @@ def test_worker_sends_with_async_mdn(store: Store, tmp_path: Path) -> None:  # n
     try:
         with (
             running_endpoint(store, sender_config) as (acme_url, _),
-            running_endpoint(receiver) as (igw_url, _),
+            running_endpoint(receiver, mdn_urls=(acme_url,)) as (igw_url, _),
         ):
             keys = write_partner_files(tmp_path / "keys")
             folder = profiles_for(

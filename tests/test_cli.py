@@ -180,11 +180,12 @@ def test_translate_to_edi_cxml_and_buyer_formats_then_parse_back(tmp_path: Path)
 
 
 def test_cxml_without_a_shared_secret_names_the_missing_option(tmp_path: Path) -> None:
-    """A format option that cannot be derived is reported per record, naming the option."""
+    """A format option that cannot be derived is a configuration error: said once, exit 2."""
     result = igw("translate", str(EXAMPLES / "erp-export.json"), "--to", "cxml",
                  "--out", str(tmp_path))  # fmt: skip
-    assert result.returncode == 1
-    assert "shared_secret" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.count("needs options shared_secret") == 1
+    assert "--option" in result.stderr
     assert "Traceback" not in result.stderr
 
 

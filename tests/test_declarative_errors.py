@@ -101,7 +101,7 @@ def test_json_pattern_violation_names_value_and_pattern(tmp_path: Path) -> None:
     problems = findings(mapping)
     assert len(problems) == 2  # the pattern and the "format": "date" keyword both fail
     assert all(
-        p.startswith("INV-1: [BUYER-SCHEMA] /invoiceDate (BT-2) = '02.11.2026'") for p in problems
+        p.startswith("INV-1: [BUYER-SCHEMA] /invoiceDate (BT-2) = 02.11.2026") for p in problems
     )
     assert any(
         p.endswith("accepted: a string matching ^[0-9]{4}-[0-9]{2}-[0-9]{2}$") for p in problems
@@ -280,7 +280,7 @@ def test_extra_json_field_is_reported_by_name(tmp_path: Path) -> None:
         '"schemaVersion": "2.1", "note": {{ invoice.number }},',
     )
     (problem,) = findings(mapping)
-    assert problem.startswith("INV-1: [BUYER-SCHEMA] /note (BT-1) = {'note': 'INV-1'}")
+    assert problem.startswith("INV-1: [BUYER-SCHEMA] /note (BT-1) = {\"note\": \"INV-1\"}")
     assert "only the properties" in problem and "supplierId" in problem
 
 
@@ -293,6 +293,6 @@ def test_one_of_violation_lists_the_accepted_branches(tmp_path: Path) -> None:
         '"rate": {{ tax.rate | amount(2) | string }}',
     )
     (problem,) = findings(mapping)
-    assert "/taxLines/0/rate (BT-119) = '19.00'" in problem
+    assert "/taxLines/0/rate (BT-119) = 19.00" in problem
     assert "fed by vat_breakdown[0].rate (BT-119)" in problem
     assert problem.endswith("accepted: one of: rate | null")

@@ -13,7 +13,6 @@ import pytest
 from gateway.errors import InputError, ParseError
 from gateway.intake import read_records
 from gateway.intake.encoding import recode, with_encoding
-from gateway.intake.reader import read_files
 from gateway.intake.results import RecordResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,17 +83,6 @@ def test_with_encoding_applies_only_while_its_iterator_runs() -> None:
     assert result.accepted
     with pytest.raises(ParseError):
         list(read_records(data, "csv"))
-
-
-def test_read_files_reports_an_undecodable_file_and_reads_the_next(tmp_path: Path) -> None:
-    """An undecodable export is one rejected result naming the file; the next file is read."""
-    bad, good = tmp_path / "excel.csv", tmp_path / "good.csv"
-    bad.write_bytes(export(row("C-1")))
-    good.write_bytes(export(row("C-2"), encoding="utf-8"))
-    first, second = read_files([bad, good])
-    assert not first.accepted and first.record == str(bad)
-    assert "--encoding cp1252" in first.problems[0].message
-    assert second.accepted and second.record == "C-2"
 
 
 def test_a_short_row_says_how_many_cells_it_has_and_which_columns_have_none() -> None:

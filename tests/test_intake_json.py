@@ -97,7 +97,7 @@ def test_bad_date_problem_names_record_path_bt_value_and_accepted_form() -> None
         accepted="YYYY-MM-DD",
     )
     assert str(problem) == (
-        "J-9: [INPUT] issue_date (BT-2) = '13.11.2017': not a date; accepted: YYYY-MM-DD"
+        "J-9: [INPUT] issue_date (BT-2) = 13.11.2017: not a date; accepted: YYYY-MM-DD"
     )
 
 

@@ -268,7 +268,7 @@ def test_translate_says_each_conflict_once_without_verbose(tmp_path: Path) -> No
     lines = [line for line in result.stderr.splitlines() if "[MASTER-DATA]" in line]
     assert lines == [
         "warning: NB-2026-10001: [MASTER-DATA] seller.contact.email (BT-43) = "
-        "'billing@nordlicht.example': master data (config/sellers/nordlicht-buerotechnik.toml) "
+        "billing@nordlicht.example: master data (config/sellers/nordlicht-buerotechnik.toml) "
         "says 'rechnung@nordlicht-buero.de'; the source's value is kept; accepted: the value "
         "master data gives, or none (then master data fills it)"
     ]

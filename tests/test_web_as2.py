@@ -103,20 +103,16 @@ def test_unknown_partner_asking_async_gets_403(store: Store, tmp_path: Path) -> 
 
 
 def test_async_error_mdn_is_posted(store: Store, tmp_path: Path) -> None:
-    """A known partner's message that fails (wrong signing key) is answered 200 and the signed
-    error MDN is POSTed to its Receipt-Delivery-Option URL."""
-    from as2_keys import write_identity
-
-    key, cert = write_identity(tmp_path / "mallory", "MALLORY")
+    """A known partner's message that fails after its signature verified (signed, not
+    encrypted, encryption required) is answered 200 and the signed error MDN is POSTed to its
+    Receipt-Delivery-Option URL, which the partner's configuration allows."""
     collector = Collector()
-    with serve_in_thread(collector.app) as mdn_url, running_endpoint(store) as (base_url, _):
+    with (
+        serve_in_thread(collector.app) as mdn_url,
+        running_endpoint(store, mdn_urls=(mdn_url,)) as (base_url, _),
+    ):
         connector = make_connector(
-            base_url,
-            tmp_path,
-            key_file=str(key),
-            cert_file=str(cert),
-            mdn="async",
-            async_mdn_url=f"{mdn_url}/mdn",
+            base_url, tmp_path, encrypt=None, mdn="async", async_mdn_url=f"{mdn_url}/mdn"
         )
         receipt = connector.send(document(), delivery_id="d", idempotency_key="k")
         assert collector.arrived.wait(10)
@@ -124,7 +120,7 @@ def test_async_error_mdn_is_posted(store: Store, tmp_path: Path) -> None:
     headers, body = collector.posts[0]
     assert headers["as2-from"] == US and headers["as2-to"] == PARTNER
     assert headers["content-type"].startswith("multipart/signed")
-    assert b"processed/error: authentication-failed" in body
+    assert b"processed/error: insufficient-message-security" in body
     assert list_inbound(store) == []
 
 
@@ -133,7 +129,10 @@ def test_async_mdn_is_retried_while_the_partner_is_busy(store: Store, tmp_path: 
     collector = Collector(busy=2)
     with (
         serve_in_thread(collector.app) as mdn_url,
-        running_endpoint(store, mdn_retry_delays=(0.05, 0.05)) as (base_url, _),
+        running_endpoint(store, mdn_retry_delays=(0.05, 0.05), mdn_urls=(mdn_url,)) as (
+            base_url,
+            _,
+        ),
     ):
         connector = make_connector(base_url, tmp_path, mdn="async", async_mdn_url=f"{mdn_url}/mdn")
         receipt = connector.send(document(), delivery_id="d", idempotency_key="k")

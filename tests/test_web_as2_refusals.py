@@ -110,8 +110,9 @@ def test_unknown_partner_asking_async_is_stored_with_the_403(store: Store) -> No
 
 
 def test_known_partner_async_error_mdn_is_stored_and_posted(store: Store) -> None:  # noqa: F811
-    """A known partner's refused message asking for an async MDN: the refusal and its outbox
-    row are written together, and the MDN POSTed is the one stored."""
+    """A known partner's message refused after its signature verified (not encrypted) asking for
+    an async MDN at an allowed URL: the refusal and its outbox row are written together, and the
+    MDN POSTed is the one stored."""
     posted: list[bytes] = []
     arrived = threading.Event()
     peer = FastAPI()
@@ -122,13 +123,16 @@ def test_known_partner_async_error_mdn_is_stored_and_posted(store: Store) -> Non
         arrived.set()
         return Response(b"ok")
 
-    with serve_in_thread(peer) as peer_url, running_endpoint(store) as (base_url, _):
-        options = SendOptions(mdn="async", async_mdn_url=f"{peer_url}/mdn")
-        answer = post(base_url, message("a-1@ACME", signing_key="MALLORY", options=options))
+    with (
+        serve_in_thread(peer) as peer_url,
+        running_endpoint(store, mdn_urls=(peer_url,)) as (base_url, _),
+    ):
+        options = SendOptions(encrypt=None, mdn="async", async_mdn_url=f"{peer_url}/mdn")
+        answer = post(base_url, message("a-1@ACME", options=options))
         assert arrived.wait(10)
     assert answer.status_code == 200
     [row] = list_refusals(store)
-    assert row.reason == "authentication-failed" and row.answer_kind == "async"
+    assert row.reason == "insufficient-message-security" and row.answer_kind == "async"
     assert row.answer is not None and row.answer.endswith(posted[0])
     [outbox] = list_async_mdns(store)
     assert outbox.message_id == "a-1@ACME" and outbox.inbound_id is None
@@ -142,9 +146,12 @@ def test_igw_inbound_shows_what_became_of_an_async_error_mdn(
     """``--show`` of a refusal answered asynchronously names the outbox state of its MDN (here
     FAILED: the partner's URL answers 404, which is final)."""
     peer = FastAPI()
-    with serve_in_thread(peer) as peer_url, running_endpoint(store) as (base_url, _):
-        options = SendOptions(mdn="async", async_mdn_url=f"{peer_url}/nowhere")
-        post(base_url, message("a-2@ACME", signing_key="MALLORY", options=options))
+    with (
+        serve_in_thread(peer) as peer_url,
+        running_endpoint(store, mdn_urls=(peer_url,)) as (base_url, _),
+    ):
+        options = SendOptions(encrypt=None, mdn="async", async_mdn_url=f"{peer_url}/nowhere")
+        post(base_url, message("a-2@ACME", options=options))
         deadline = time.monotonic() + 10
         while list_async_mdns(store)[0].state == "PENDING" and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -124,3 +125,44 @@ def test_serves_health_in_a_real_process(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_starts_with_no_arguments_on_the_embedded_default(tmp_path: Path) -> None:
+    """`igw serve` with no arguments (but a free --port) in a folder holding the shipped
+    config/as2, whose key file under /etc does not exist: it starts on the default store
+    (var/gateway.db, created), /health answers, /as2 answers 503 saying to run
+    `igw as2 identity`, and stderr says so in one warning line."""
+    shutil.copytree(ROOT / "config" / "as2", tmp_path / "config" / "as2")
+    port = closed_port()
+    script = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {k: v for k, v in os.environ.items() if k not in ("IGW_STORE_URL", "IGW_PROFILES")}
+    env["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None, process.stderr.read() if process.stderr else ""
+        assert health.status_code == 200 and health.json()["as2"] == "not configured"
+        as2 = httpx.post(f"http://127.0.0.1:{port}/as2", content=b"x", timeout=5)
+        assert as2.status_code == 503
+        assert as2.text.startswith("AS2 not configured: run `igw as2 identity")
+        assert "/etc/invoice-gateway/as2/gateway.p12" in as2.text
+        assert (tmp_path / "var" / "gateway.db").is_file()
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    warnings = [line for line in err.splitlines() if "AS2 not configured" in line]
+    assert len(warnings) == 2  # the warning, then the "listening" line
+    assert "Traceback" not in err

@@ -9,7 +9,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from shared_dir import ROOT
 
 
@@ -30,7 +29,8 @@ def test_wheel_in_fresh_venv_runs_formats_translate_validate_demo(tmp_path: Path
     (wheel,) = wheels.glob("invoice_gateway-*.whl")
 
     venv = tmp_path / "venv"
-    assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path).returncode == 0
+    made = _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path)
+    assert made.returncode == 0
     python = venv / "bin" / "python"
     installed = _run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",

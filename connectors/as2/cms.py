@@ -890,8 +890,28 @@ def compress(content: bytes) -> bytes:
     return der.seq(_OID_COMPRESSED_DATA, der.tlv(0xA0, der.seq(_INT0, _ALG_ZLIB, inner)))
 
 
-def decompress(data: bytes) -> bytes:
-    """The content of a CMS CompressedData; CmsError("decompression-failed") otherwise."""
+#: inflated bytes produced per step: memory grows by at most this much between two checks
+INFLATE_CHUNK = 1024 * 1024
+#: the smallest inflate limit, whatever the compressed size (a small message may compress well)
+MIN_INFLATE_LIMIT = 4 * 1024 * 1024
+#: the largest inflate ratio a compressed message is allowed before the size limit
+MAX_INFLATE_RATIO = 100
+
+
+def inflate_limit(compressed_size: int, max_size: int) -> int:
+    """How many bytes a CompressedData of ``compressed_size`` bytes may inflate to:
+    ``min(max_size, max(4 MiB, 100 x compressed_size))`` (``max_size``: the channel's largest
+    document)."""
+    return min(max_size, max(MIN_INFLATE_LIMIT, MAX_INFLATE_RATIO * compressed_size))
+
+
+def decompress(data: bytes, *, max_size: int | None = None) -> bytes:
+    """The content of a CMS CompressedData; CmsError("decompression-failed") otherwise.
+
+    ``max_size`` (the channel's largest document; None: no limit) caps the inflated content at
+    :func:`inflate_limit`: it is inflated in steps of at most :data:`INFLATE_CHUNK` bytes and
+    refused as soon as it passes the cap, so a compression bomb costs at most the cap in
+    memory, never its inflated size."""
     compressed = _load_content_info(data, "compressed_data", DECOMPRESSION_FAILED)
     try:
         alg = compressed["compression_algorithm"]["algorithm"].native
@@ -899,14 +919,47 @@ def decompress(data: bytes) -> bytes:
             raise CmsError(
                 DECOMPRESSION_FAILED, f"compression algorithm {alg!r} is not supported (zlib only)"
             )
-        packed = compressed["encap_content_info"]["content"].native
-        return zlib.decompress(bytes(packed))
+        packed = bytes(compressed["encap_content_info"]["content"].native)
     except CmsError:
         raise
     except Exception as exc:
         raise CmsError(
             DECOMPRESSION_FAILED, f"the compressed content does not inflate: {exc}"
         ) from exc
+    limit = None if max_size is None else inflate_limit(len(packed), max_size)
+    return _inflate(packed, limit)
+
+
+def _inflate(packed: bytes, limit: int | None) -> bytes:
+    inflater = zlib.decompressobj()
+    pieces: list[bytes] = []
+    size = 0
+    pending = packed
+    try:
+        while True:
+            piece = inflater.decompress(pending, INFLATE_CHUNK)
+            pending = inflater.unconsumed_tail
+            size += len(piece)
+            if limit is not None and size > limit:
+                raise CmsError(
+                    DECOMPRESSION_FAILED,
+                    f"the compressed content ({len(packed)} bytes) inflates to more than "
+                    f"{limit} bytes, the limit for it (at most {MAX_INFLATE_RATIO} times its "
+                    "size, at least 4 MiB, at most the channel's largest document); refused "
+                    "unread",
+                )
+            pieces.append(piece)
+            if inflater.eof or (not piece and not pending):
+                break
+        if not inflater.eof:
+            raise CmsError(
+                DECOMPRESSION_FAILED, "the compressed content does not inflate: it is truncated"
+            )
+    except zlib.error as exc:
+        raise CmsError(
+            DECOMPRESSION_FAILED, f"the compressed content does not inflate: {exc}"
+        ) from exc
+    return b"".join(pieces)
 
 
 def content_type_of(data: bytes) -> str | None:

@@ -28,7 +28,9 @@ class As2MessageError(As2Error):
 
     ``modifier`` is the RFC 4130 7.4.3 value for ``processed/error: <modifier>``; ``message_id``,
     ``sender_id`` and ``mdn_request`` carry what was learnt before the failure (None when
-    unknown) so that an error MDN can still be built.
+    unknown) so that an error MDN can still be built. ``verified``: the message's signature
+    verified with the partner's certificate before it failed (only then may its
+    Receipt-Delivery-Option be followed).
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class As2MessageError(As2Error):
         sender_id: str | None = None,
         receiver_id: str | None = None,
         mdn_request: MdnRequest | None = None,
+        verified: bool = False,
     ) -> None:
         super().__init__(f"{modifier}: {text}")
         self.modifier = modifier
@@ -48,6 +51,7 @@ class As2MessageError(As2Error):
         self.sender_id = sender_id
         self.receiver_id = receiver_id
         self.mdn_request = mdn_request
+        self.verified = verified
 
 
 class MdnError(As2Error):

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from connectors.as2 import cms, mime
 from connectors.as2.errors import (
+    DECOMPRESSION_FAILED,
     INSUFFICIENT_MESSAGE_SECURITY,
     UNEXPECTED_PROCESSING_ERROR,
     UNKNOWN_TRADING_PARTNER,
@@ -47,6 +48,8 @@ USER_AGENT = "invoice-gateway AS2"
 _PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _PKCS7_SIG = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _MAX_NESTING = 8
+#: the largest document open_message inflates unless told (gateway.limits' default for as2)
+MAX_DOCUMENT = 100_000_000
 _AS2_NAME = re.compile(r"[\x20-\x7e]{1,128}")
 _MESSAGE_ID = re.compile(r"[\x21-\x3b\x3d\x3f-\x7e]{1,998}")
 
@@ -412,8 +415,16 @@ def open_message(
     local: As2Identity,
     partner_for: Callable[[str], As2Partner | None],
     also: Sequence[As2Identity] = (),
+    max_size: int | None = MAX_DOCUMENT,
 ) -> OpenedMessage:
     """Decrypt, decompress and verify an inbound AS2 message (HTTP ``headers`` and ``body``).
+
+    The partner's requirements are checked before anything is inflated: compressed content of
+    a partner that requires encryption, met outside any encryption, is refused
+    (insufficient-message-security) unread. Compressed content is inflated with a cap
+    (:func:`connectors.as2.cms.inflate_limit` of ``max_size``, the channel's largest
+    document, default :data:`MAX_DOCUMENT`; None: no cap), and only one compression layer is
+    accepted.
 
     ``local`` is our identity; ``also`` more AS2 ids we answer for: the message is opened with
     the one its AS2-To names (``OpenedMessage.receiver_id``).
@@ -468,6 +479,7 @@ def open_message(
             message_id=message_id,
             sender_id=sender_id,
             request=request,
+            max_size=max_size,
         )
     except As2MessageError:
         raise
@@ -493,91 +505,112 @@ def _open(
     message_id: str,
     sender_id: str,
     request: MdnRequest | None,
+    max_size: int | None = None,
 ) -> OpenedMessage:
     state = _State()
+
+    def insufficient(text: str) -> As2MessageError:
+        return As2MessageError(
+            INSUFFICIENT_MESSAGE_SECURITY,
+            f"message {message_id} from {sender_id} {text}",
+            message_id=message_id,
+            sender_id=sender_id,
+            receiver_id=local.as2_id,
+            mdn_request=request,
+            verified=state.signed,
+        )
+
     top_headers = tuple((k, v) for k, v in h.items() if k.startswith("content-"))
     ent = mime.Entity(top_headers, body, body)
     outer_filename = mime.parse_params(h.get("content-disposition", "x"))[1].get("filename")
-    for _ in range(_MAX_NESTING):
-        ctype, params = mime.parse_params(ent.get("Content-Type") or "text/plain")
-        if ctype in _PKCS7_MIME:
-            data = mime.decode_body(ent)
-            smime_type = params.get("smime-type", "").lower() or {
-                "enveloped_data": "enveloped-data",
-                "compressed_data": "compressed-data",
-                "signed_data": "signed-data",
-            }.get(cms.content_type_of(data) or "", "")
-            if smime_type == "enveloped-data":
-                inner = cms.decrypt(data, key=local.key, cert=local.cert).content
-                if not state.encrypted and not state.signed:
-                    state.mic_source = inner
-                state.encrypted = True
-            elif smime_type == "compressed-data":
-                inner = cms.decompress(data)
-                state.compressed = True
-            elif smime_type == "signed-data":
-                verified = cms.verify_attached(data, partner.certs)
-                inner = verified.content
+    try:
+        for _ in range(_MAX_NESTING):
+            ctype, params = mime.parse_params(ent.get("Content-Type") or "text/plain")
+            if ctype in _PKCS7_MIME:
+                data = mime.decode_body(ent)
+                smime_type = params.get("smime-type", "").lower() or {
+                    "enveloped_data": "enveloped-data",
+                    "compressed_data": "compressed-data",
+                    "signed_data": "signed-data",
+                }.get(cms.content_type_of(data) or "", "")
+                if smime_type == "enveloped-data":
+                    inner = cms.decrypt(data, key=local.key, cert=local.cert).content
+                    if not state.encrypted and not state.signed:
+                        state.mic_source = inner
+                    state.encrypted = True
+                elif smime_type == "compressed-data":
+                    # the partner's requirements before inflating: a bomb must not cost its size
+                    if partner.require_encrypted and not state.encrypted:
+                        raise insufficient(
+                            "is compressed outside any encryption; the partner agreement requires "
+                            "encryption (refused before inflating)"
+                        )
+                    if state.compressed:
+                        raise cms.CmsError(
+                            DECOMPRESSION_FAILED,
+                            "compressed content inside compressed content (one compression layer "
+                            "is accepted)",
+                        )
+                    inner = cms.decompress(data, max_size=max_size)
+                    state.compressed = True
+                elif smime_type == "signed-data":
+                    verified = cms.verify_attached(data, partner.certs)
+                    inner = verified.content
+                    if not state.signed:
+                        state.mic_source = inner
+                        state.signature_digest = verified.digest
+                        state.content_digest = verified.content_digest
+                    state.signed = True
+                else:
+                    raise cms.CmsError(
+                        UNEXPECTED_PROCESSING_ERROR,
+                        f"application/pkcs7-mime smime-type {smime_type!r} is not supported",
+                    )
+                ent = _inner_entity(inner)
+            elif ctype == "multipart/signed":
+                boundary = params.get("boundary")
+                if not boundary:
+                    raise mime.MimeError("multipart/signed without a boundary parameter")
+                parts = mime.split_multipart(ent.body, boundary)
+                if len(parts) < 2:
+                    raise cms.CmsError(
+                        "integrity-check-failed", "multipart/signed without a signature part"
+                    )
+                sig_ent = mime.parse_entity(parts[1])
+                sig_type = mime.parse_params(sig_ent.get("Content-Type") or "")[0]
+                if sig_type not in _PKCS7_SIG:
+                    raise cms.CmsError(
+                        "integrity-check-failed",
+                        f"signature part has type {sig_type!r}, "
+                        "expected application/pkcs7-signature",
+                    )
+                verified = cms.verify_detached(
+                    signed_content_variants(parts[0]), mime.decode_body(sig_ent), partner.certs
+                )
                 if not state.signed:
-                    state.mic_source = inner
+                    state.mic_source = verified.content
                     state.signature_digest = verified.digest
                     state.content_digest = verified.content_digest
                 state.signed = True
+                ent = mime.parse_entity(verified.content)
             else:
-                raise cms.CmsError(
-                    UNEXPECTED_PROCESSING_ERROR,
-                    f"application/pkcs7-mime smime-type {smime_type!r} is not supported",
-                )
-            ent = _inner_entity(inner)
-        elif ctype == "multipart/signed":
-            boundary = params.get("boundary")
-            if not boundary:
-                raise mime.MimeError("multipart/signed without a boundary parameter")
-            parts = mime.split_multipart(ent.body, boundary)
-            if len(parts) < 2:
-                raise cms.CmsError(
-                    "integrity-check-failed", "multipart/signed without a signature part"
-                )
-            sig_ent = mime.parse_entity(parts[1])
-            sig_type = mime.parse_params(sig_ent.get("Content-Type") or "")[0]
-            if sig_type not in _PKCS7_SIG:
-                raise cms.CmsError(
-                    "integrity-check-failed",
-                    f"signature part has type {sig_type!r}, expected application/pkcs7-signature",
-                )
-            verified = cms.verify_detached(
-                signed_content_variants(parts[0]), mime.decode_body(sig_ent), partner.certs
-            )
-            if not state.signed:
-                state.mic_source = verified.content
-                state.signature_digest = verified.digest
-                state.content_digest = verified.content_digest
-            state.signed = True
-            ent = mime.parse_entity(verified.content)
+                break
         else:
-            break
-    else:
-        raise mime.MimeError(f"more than {_MAX_NESTING} nested security layers")
+            raise mime.MimeError(f"more than {_MAX_NESTING} nested security layers")
+    except cms.CmsError as exc:  # what was verified before the failure goes with it
+        raise As2MessageError(
+            exc.modifier,
+            f"message {message_id} from {sender_id}: {exc.text}",
+            message_id=message_id,
+            sender_id=sender_id,
+            receiver_id=local.as2_id,
+            mdn_request=request,
+            verified=state.signed,
+        ) from exc
     if partner.require_encrypted and not state.encrypted:
-        raise As2MessageError(
-            INSUFFICIENT_MESSAGE_SECURITY,
-            f"message {message_id} from {sender_id} is not encrypted; "
-            "the partner agreement requires encryption",
-            message_id=message_id,
-            sender_id=sender_id,
-            receiver_id=local.as2_id,
-            mdn_request=request,
-        )
+        raise insufficient("is not encrypted; the partner agreement requires encryption")
     if partner.require_signed and not state.signed:
-        raise As2MessageError(
-            INSUFFICIENT_MESSAGE_SECURITY,
-            f"message {message_id} from {sender_id} is not signed; "
-            "the partner agreement requires a signature",
-            message_id=message_id,
-            sender_id=sender_id,
-            receiver_id=local.as2_id,
-            mdn_request=request,
-        )
+        raise insufficient("is not signed; the partner agreement requires a signature")
     payload = mime.decode_body(ent)
     mic_alg = (request.digest if request else None) or state.signature_digest or "sha256"
     if state.content_digest is not None and mic_alg == state.signature_digest:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from gateway.errors import InputError
 from gateway.intake.csv_records import read_csv
 from gateway.intake.encoding import check_encoding, current_encoding
 from gateway.intake.json_records import read_json
-from gateway.intake.problems import input_problem
 from gateway.intake.results import RecordResult
 
 FORMATS = ("auto", "json", "csv")
@@ -64,18 +63,3 @@ def read_records(
     if format == "json":
         return read_json(data, name, encoding=encoding)
     return read_csv(data, name, folder, encoding=encoding)
-
-
-def read_files(
-    paths: Iterable[str | Path], *, encoding: str | None = None
-) -> Iterator[RecordResult]:
-    """:func:`read_records` of each file in turn; a file that cannot be read at all (missing,
-    not in ``encoding``, malformed) is one rejected result naming it, and the next file is
-    read."""
-    for path in paths:
-        try:
-            yield from read_records(Path(path), encoding=encoding)
-        except InputError as exc:
-            label = str(path)
-            problem = input_problem(label, str(exc).removeprefix(f"{label}: "))
-            yield RecordResult(label, label, None, (problem,))

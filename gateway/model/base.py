@@ -40,32 +40,34 @@ def bt(term: str, description: str = "", **children: str) -> Any:
 class Identifier(Value):
     """An identifier with an optional scheme (ISO 6523 ICD, EAS, or a free scheme)."""
 
-    value: str = Field(min_length=1)
-    scheme: str | None = None
+    value: str = Field(min_length=1, description="The identifier")
+    scheme: str | None = Field(
+        default=None, description="Identification scheme (ISO 6523 ICD, EAS code, or free)"
+    )
 
 
 class Address(Value):
     """A postal address (BG-5, BG-8, BG-12, BG-15)."""
 
-    line1: str | None = None
-    line2: str | None = None
-    line3: str | None = None
-    city: str | None = None
-    post_code: str | None = None
-    subdivision: str | None = None
-    country: str = Field(description="ISO 3166-1 alpha-2 country code")
+    line1: str | None = Field(default=None, description="Address line 1 (street and number)")
+    line2: str | None = Field(default=None, description="Address line 2")
+    line3: str | None = Field(default=None, description="Address line 3")
+    city: str | None = Field(default=None, description="City")
+    post_code: str | None = Field(default=None, description="Post code")
+    subdivision: str | None = Field(default=None, description="Country subdivision (region)")
+    country: str = Field(description="Country code (ISO 3166-1 alpha-2)")
 
 
 class Contact(Value):
     """A contact point (BG-6, BG-9)."""
 
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    name: str | None = Field(default=None, description="Contact point (person or department)")
+    phone: str | None = Field(default=None, description="Contact telephone number")
+    email: str | None = Field(default=None, description="Contact email address")
 
 
 class Period(Value):
     """A period with optional start and end (BG-14, BG-26)."""
 
-    start: date | None = None
-    end: date | None = None
+    start: date | None = Field(default=None, description="Start date (YYYY-MM-DD)")
+    end: date | None = Field(default=None, description="End date (YYYY-MM-DD)")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
 from gateway.model.base import Amount, Identifier, Period, Value, bt
 from gateway.model.lines import InvoiceLine
 from gateway.model.parties import Buyer, Delivery, Payee, Seller, TaxRepresentative
 from gateway.model.provenance import TermSource
+from gateway.model.schema import RecordJsonSchema
 
 
 class Note(Value):
@@ -74,13 +77,17 @@ class PaymentInstructions(Value):
 class AllowanceCharge(Value):
     """BG-20 document level allowance / BG-21 document level charge (BT ids depend on the list)."""
 
-    amount: Amount
-    base_amount: Amount | None = None
-    percentage: Amount | None = None
-    vat_category: str
-    vat_rate: Amount | None = None
-    reason: str | None = None
-    reason_code: str | None = None
+    amount: Amount = Field(description="Amount, without VAT")
+    base_amount: Amount | None = Field(
+        default=None, description="Base amount the percentage applies to"
+    )
+    percentage: Amount | None = Field(default=None, description="Percentage of the base amount")
+    vat_category: str = Field(description="VAT category code (UNTDID 5305)")
+    vat_rate: Amount | None = Field(default=None, description="VAT rate in percent")
+    reason: str | None = Field(default=None, description="Reason text")
+    reason_code: str | None = Field(
+        default=None, description="Reason code (UNTDID 5189 allowances, UNTDID 7161 charges)"
+    )
 
 
 class Totals(Value):
@@ -239,6 +246,23 @@ class Invoice(Value):
     # Not an EN 16931 term: which terms the gateway filled (derived, master data, code lists).
     # Never rendered; left out of the canonical JSON while empty so stored hashes stay stable.
     provenance: tuple[TermSource, ...] = ()
+
+    @classmethod
+    def model_json_schema(
+        cls,
+        by_alias: bool | None = None,
+        ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = RecordJsonSchema,
+        mode: JsonSchemaMode = "validation",
+        *,
+        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+    ) -> dict[str, Any]:
+        """pydantic's JSON Schema, by default with one definition per use of a shared class and
+        every field described by the EN 16931 term it is there (:mod:`gateway.model.schema`),
+        and the example record (:mod:`gateway.model.example`)."""
+        return super().model_json_schema(
+            by_alias, ref_template, schema_generator, mode, union_format=union_format
+        )
 
     @property
     def is_credit_note(self) -> bool:

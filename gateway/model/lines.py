@@ -10,19 +10,23 @@ from gateway.model.base import Amount, Identifier, Period, Value, bt
 class LineAllowanceCharge(Value):
     """BG-27 invoice line allowance / BG-28 invoice line charge (BT ids depend on the list)."""
 
-    amount: Amount
-    base_amount: Amount | None = None
-    percentage: Amount | None = None
-    reason: str | None = None
-    reason_code: str | None = None
+    amount: Amount = Field(description="Amount, without VAT")
+    base_amount: Amount | None = Field(
+        default=None, description="Base amount the percentage applies to"
+    )
+    percentage: Amount | None = Field(default=None, description="Percentage of the base amount")
+    reason: str | None = Field(default=None, description="Reason text")
+    reason_code: str | None = Field(
+        default=None, description="Reason code (UNTDID 5189 allowances, UNTDID 7161 charges)"
+    )
 
 
 class ItemClassification(Value):
     """BT-158 Item classification identifier with scheme (BT-158-1) and version (BT-158-2)."""
 
-    value: str = Field(min_length=1)
-    scheme: str
-    version: str | None = None
+    value: str = Field(min_length=1, description="Classification identifier")
+    scheme: str = Field(description="Classification scheme (UNTDID 7143 list id)")
+    version: str | None = Field(default=None, description="Version of the scheme")
 
 
 class ItemAttribute(Value):

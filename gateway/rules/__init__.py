@@ -37,6 +37,7 @@ from gateway.rules import (
     xrechnung,
 )
 from gateway.rules.base import Facts, Report, RuleFunction
+from gateway.rules.causes import relate
 
 RULE_SETS: dict[str, tuple[RuleFunction, ...]] = {
     "en16931": (en16931_core.rules, en16931_totals.rules, en16931_vat.rules, en16931_codes.rules),
@@ -66,6 +67,9 @@ def check(
     VAT breakdown rules BR-x-01/08/09, BR-CO-10..17, BR-DEC-13/15 ...), and the check follows
     the one that will judge the document. Syntaxes without an official EN 16931 binding of
     their own (cXML, EDIFACT, JSON) are checked with the UBL variant.
+
+    A finding that follows from another (BR-CO-17 after an exempt line's wrong rate, BR-E-05)
+    names its cause and says to fix that first (:mod:`gateway.rules.causes`); it comes after it.
     """
     report = Report(record if record is not None else invoice.number)
     facts = Facts(invoice, syntax if syntax in SYNTAXES else "ubl")
@@ -75,7 +79,7 @@ def check(
             raise ValueError(f"unknown rule set {name!r}; known: {', '.join(sorted(RULE_SETS))}")
         for function in functions:
             function(invoice, facts, report)
-    return report.problems
+    return relate(invoice, report.problems)
 
 
 __all__ = ["RULE_SETS", "SYNTAXES", "check"]

@@ -138,8 +138,9 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
               cl.UNTDID_5305, "UNTDID 5305 VAT category")
         # The artefact compares upper-case(.): 'vatex-eu-ic' passes.
         reason = vat.exemption_reason_code
-        _code(report, "BR-CL-22", f"vat_breakdown[{k}].exemption_reason_code",
-              None if reason is None else reason.upper(), cl.VATEX, "VATEX")
+        if reason is not None and (reason.upper() not in cl.VATEX or " " in reason):
+            report.fail("BR-CL-22", f"vat_breakdown[{k}].exemption_reason_code", reason,
+                        "not a VATEX code (in any case)", "a code from VATEX")
     for n, line in enumerate(invoice.lines):
         p = f"lines[{n}]"
         _code(report, "BR-CL-18", f"{p}.vat_category", line.vat_category, cl.UNTDID_5305,

@@ -101,7 +101,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                 fail("BR-30", f"{p}.period.end", period.end,
                      "the line period ends before it starts", f"an end date >= {period.start}")
             if period.start is None and period.end is None:
-                fail("BR-CO-20", f"{p}.period", None, "the line period has no date",
+                fail("BR-CO-20", f"{p}.period", period, "the line period has no date",
                      "a start date, an end date or both")
         for k, allowance in enumerate(line.allowances):
             q = f"{p}.allowances[{k}]"
@@ -110,7 +110,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                      "an amount")
             if blank(allowance.reason) and blank(allowance.reason_code):
                 for rule in ("BR-42", "BR-CO-23"):
-                    fail(rule, f"{q}.reason", None, "the line allowance has no reason",
+                    fail(rule, f"{q}.reason", allowance.reason, "the line allowance has no reason",
                          "a reason text or a UNTDID 5189 reason code")
         for k, charge in enumerate(line.charges):
             q = f"{p}.charges[{k}]"
@@ -119,7 +119,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                      "an amount")
             if blank(charge.reason) and blank(charge.reason_code):
                 for rule in ("BR-44", "BR-CO-24"):
-                    fail(rule, f"{q}.reason", None, "the line charge has no reason",
+                    fail(rule, f"{q}.reason", charge.reason, "the line charge has no reason",
                          "a reason text or a UNTDID 7161 reason code")
         for k, attribute in enumerate(item.attributes if item is not None else ()):
             if blank(attribute.name) or attribute.value is None:
@@ -127,10 +127,11 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                      "an item attribute needs a name and a value", "name and value")
         if item is not None:
             if item.standard_id is not None and blank(item.standard_id.scheme):
-                fail("BR-64", f"{p}.item.standard_id.scheme", None,
+                fail("BR-64", f"{p}.item.standard_id.scheme", item.standard_id.scheme,
                      "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
                 if facts.syntax == "cii":  # the GlobalID without schemeID, as CII states it
-                    fail("CII-SR-046", f"{p}.item.standard_id.scheme", None,
+                    fail("CII-SR-046", f"{p}.item.standard_id.scheme",
+                         item.standard_id.scheme,
                          "the item standard identifier has no scheme", "an ICD scheme, e.g. 0160")
             for k, cls in enumerate(item.classifications):
                 if blank(cls.scheme):
@@ -143,7 +144,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("BR-29", "invoice_period.end", period.end,
                  "the invoicing period ends before it starts", f"an end date >= {period.start}")
         if period.start is None and period.end is None and invoice.tax_point_date_code is None:
-            fail("BR-CO-19", "invoice_period", None, "the invoicing period has no date",
+            fail("BR-CO-19", "invoice_period", period, "the invoicing period has no date",
                  "a start date, an end date or both")
 
     for kind, items, r_amount, r_cat, r_reason, r_co in (
@@ -160,7 +161,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                      f"the document {kind} has no VAT category", "a UNTDID 5305 code")
             if blank(ac.reason) and blank(ac.reason_code):
                 for rule in (r_reason, r_co):
-                    fail(rule, f"{p}.reason", None, f"the document {kind} has no reason",
+                    fail(rule, f"{p}.reason", ac.reason, f"the document {kind} has no reason",
                          "a reason text or a reason code")
 
     for k, vat in enumerate(invoice.vat_breakdown):
@@ -211,11 +212,13 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     # currency, BT-110 is one.
     # In CII, BR-53 also forbids a VAT accounting currency equal to the invoice currency.
     same = invoice.tax_currency == invoice.currency
-    if invoice.tax_currency is not None and (
-        (same and facts.syntax == "cii")
-        or (not same and (totals is None or totals.vat_in_accounting_currency is None))
-    ):
-        fail("BR-53", "totals.vat_in_accounting_currency", None,
+    acc = totals.vat_in_accounting_currency if totals is not None else None
+    if invoice.tax_currency is not None and same and facts.syntax == "cii":
+        fail("BR-53", "tax_currency", invoice.tax_currency,
+             "the VAT accounting currency is the invoice currency (BT-5)",
+             "no VAT accounting currency, or another one with its VAT total (BT-111)")
+    elif invoice.tax_currency is not None and not same and acc is None:
+        fail("BR-53", "totals.vat_in_accounting_currency", acc,
              f"VAT accounting currency {invoice.tax_currency} given without the VAT total in it",
              "the invoice total VAT amount in the accounting currency (BT-111)")
     for k, preceding in enumerate(invoice.preceding_invoices):
@@ -227,10 +230,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         fail("BR-57", "delivery.address.country", delivery.address.country,
              "the deliver-to country code is missing", "an ISO 3166-1 alpha-2 code")
     if seller.electronic_address is not None and blank(seller.electronic_address.scheme):
-        fail("BR-62", "seller.electronic_address.scheme", None,
+        fail("BR-62", "seller.electronic_address.scheme", seller.electronic_address.scheme,
              "the seller electronic address has no scheme", "an EAS code, e.g. 0088 or EM")
     if buyer.electronic_address is not None and blank(buyer.electronic_address.scheme):
-        fail("BR-63", "buyer.electronic_address.scheme", None,
+        fail("BR-63", "buyer.electronic_address.scheme", buyer.electronic_address.scheme,
              "the buyer electronic address has no scheme", "an EAS code, e.g. 0088 or EM")
 
 

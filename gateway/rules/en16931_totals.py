@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from gateway.display import show
 from gateway.model import Invoice, Totals
 from gateway.rules import codelists
 from gateway.rules.base import (
@@ -153,7 +154,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         or any(i.scheme != "SEPA" for i in seller.identifiers)
         or seller.legal_registration is not None
     ):
-        fail("BR-CO-26", "seller.vat_id", None, "the seller cannot be identified",
+        fail("BR-CO-26", "seller.vat_id", seller.vat_id, "the seller cannot be identified",
              "a seller VAT id (BT-31), identifier (BT-29) or legal registration id (BT-30)")
 
     nets = [line.net_amount for line in invoice.lines if line.net_amount is not None]
@@ -177,7 +178,8 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         expected = _cii_line_sum(nets) if cii else xround2(_sum(nets))
         if totals.line_net != expected:
             fail("BR-CO-10", "totals.line_net", totals.line_net,
-                 "not the sum of the line net amounts", f"sum of line net amounts = {expected}")
+                 "not the sum of the line net amounts",
+                 f"sum of line net amounts = {show(expected)}")
     for rule, field, items, word in (
         ("BR-CO-11", "allowances", invoice.allowances, "allowance"),
         ("BR-CO-12", "charges", invoice.charges, "charge"),
@@ -187,10 +189,10 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if given is None:
             if items:
                 fail(rule, f"totals.{field}", None, f"document {word}s given without their sum",
-                     f"sum of document {word}s = {xround2(_sum(amounts))}")
+                     f"sum of document {word}s = {show(xround2(_sum(amounts)))}")
         elif given != xround2(_sum(amounts)):
             fail(rule, f"totals.{field}", given, f"not the sum of the document {word}s",
-                 f"sum of document {word}s = {xround2(_sum(amounts))}")
+                 f"sum of document {word}s = {show(xround2(_sum(amounts)))}")
     if totals.without_vat is not None and totals.line_net is not None:
         if totals.charges is None and totals.allowances is None and not cii:
             # CII always carries both sums (the mapping writes 0), so it always rounds.
@@ -201,7 +203,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
             )
         if totals.without_vat != expected:
             fail("BR-CO-13", "totals.without_vat", totals.without_vat,
-                 "not line total - allowances + charges", f"total without VAT = {expected}")
+                 "not line total - allowances + charges", f"total without VAT = {show(expected)}")
     two_in_currency = cii and invoice.tax_currency == invoice.currency and (
         totals.vat_in_accounting_currency is not None
     )
@@ -221,17 +223,20 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         expected = xround2(_sum([v.tax_amount for v in breakdown if v.tax_amount is not None]))
         if totals.vat != expected:
             fail("BR-CO-14", "totals.vat", totals.vat,
-                 "not the sum of the VAT breakdown amounts", f"total VAT = {expected}")
+                 "not the sum of the VAT breakdown amounts", f"total VAT = {show(expected)}")
     if totals.with_vat is not None:
-        if totals.vat is None or totals.without_vat is None:
+        if totals.vat is None:
             fail("BR-CO-15", "totals.vat", None, "the total VAT amount is missing",
                  "the invoice total VAT amount (BT-110)")
+        elif totals.without_vat is None:
+            fail("BR-CO-15", "totals.without_vat", None, "the total without VAT is missing",
+                 "the invoice total amount without VAT (BT-109)")
         else:
             expected = xround2(totals.without_vat + totals.vat)
             # The CII artefact also accepts a grand total equal to the taxable total.
             if totals.with_vat != expected and not (cii and totals.with_vat == totals.without_vat):
                 fail("BR-CO-15", "totals.with_vat", totals.with_vat,
-                     "not total without VAT + total VAT", f"total with VAT = {expected}")
+                     "not total without VAT + total VAT", f"total with VAT = {show(expected)}")
     if totals.due is not None and totals.with_vat is not None:
         if cii:  # the CII artefact compares without rounding
             target = totals.with_vat - (totals.prepaid or ZERO)
@@ -244,7 +249,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if due != target:
             fail("BR-CO-16", "totals.due", totals.due,
                  "not total with VAT - paid amount + rounding amount",
-                 f"amount due = {target + (totals.rounding or ZERO)}")
+                 f"amount due = {show(target + (totals.rounding or ZERO))}")
 
 
 def _co17(
@@ -270,7 +275,7 @@ def _co17(
         low, high = abs(tax) - ONE, abs(tax) + ONE
         if (low <= product <= high) if inclusive else (low < product < high):
             return
-        expected = f"{product} (+-1)"
+        expected = f"{show(product)} (+-1)"
     report.fail("BR-CO-17", f"{path}.tax_amount", tax,
                 "the VAT amount does not match taxable amount x rate",
                 f"VAT category tax amount = {expected}")

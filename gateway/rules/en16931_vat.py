@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
+from gateway.display import show
 from gateway.model import Invoice
 from gateway.rules.base import HUNDRED, ONE, ZERO, Facts, Report, xround2
 
@@ -63,13 +64,42 @@ def _parties_ok(kind: str, facts: Facts) -> bool:
     return not (facts.seller_vat or facts.trep_vat or facts.buyer_vat)
 
 
+def _party_term(invoice: Invoice, facts: Facts, kind: str) -> tuple[str, str | None]:
+    """The party term that made BR-x-02..04 fail, and its value (what the rule tested).
+
+    For "not subject to VAT" (O) it is the VAT id that is there; otherwise the one missing:
+    the seller's when the seller side fails, else the buyer's.
+    """
+    seller, buyer, trep = invoice.seller, invoice.buyer, invoice.tax_representative
+    if kind == "none":
+        if facts.seller_vat:
+            return "seller.vat_id", seller.vat_id
+        if facts.trep_vat and trep is not None:
+            return "tax_representative.vat_id", trep.vat_id
+        return "buyer.vat_id", buyer.vat_id
+    seller_ok = facts.trep_vat or (
+        facts.seller_any_tax_id if kind in ("any", "ae") else facts.seller_vat
+    )
+    if seller_ok and kind in ("ae", "k"):
+        return "buyer.vat_id", buyer.vat_id
+    return "seller.vat_id", seller.vat_id
+
+
+def _first_of(invoice: Invoice, kind: str, cat: str) -> str:
+    """``line 2`` / ``allowances[0]``: the first line, allowance or charge of ``cat``, or ''."""
+    if kind == "line":
+        return next((f"line {line.id}" for line in invoice.lines if line.vat_category == cat), "")
+    items = invoice.allowances if kind == "allowance" else invoice.charges
+    return next((f"{kind}s[{k}]" for k, ac in enumerate(items) if ac.vat_category == cat), "")
+
+
 _RATE_OK: dict[str, Callable[[Decimal | None], bool]] = {
     "pos": lambda r: r is not None and r > ZERO,
     "zero": lambda r: r is not None and r == ZERO,
     "nonneg": lambda r: r is not None and r >= ZERO,
     "absent": lambda r: r is None,
 }
-_RATE_TEXT = {"pos": "a rate > 0", "zero": "rate 0", "nonneg": "a rate >= 0", "absent": "no rate"}
+RATE_TEXT = {"pos": "a rate > 0", "zero": "rate 0", "nonneg": "a rate >= 0", "absent": "no rate"}
 
 
 def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
@@ -105,16 +135,12 @@ def _family(invoice: Invoice, facts: Facts, report: Report, cat: str, fam: Famil
              f"{fam.name} ({cat}) lines/allowances/charges and VAT breakdowns must go together",
              f"a VAT breakdown with category {cat} exactly when it is used")
     if not _parties_ok(fam.parties, facts):
-        for rule, where, present in (
-            ("02", "lines", cat in facts.line_cats),
-            ("03", "allowances", cat in facts.allowance_cats),
-            ("04", "charges", cat in facts.charge_cats),
-        ):
-            if present:
-                path = "buyer.vat_id" if fam.parties in ("ae", "k") and facts.seller_vat else (
-                    "seller.vat_id")
-                fail(f"{p}-{rule}", path, None,
-                     f"{where} with {fam.name} ({cat}) need {_PARTY_TEXT[fam.parties]}",
+        path, value = _party_term(invoice, facts, fam.parties)
+        for rule, where in (("02", "line"), ("03", "allowance"), ("04", "charge")):
+            first = _first_of(invoice, where, cat)
+            if first:
+                fail(f"{p}-{rule}", path, value,
+                     f"{first} has {fam.name} ({cat}), which needs {_PARTY_TEXT[fam.parties]}",
                      _PARTY_TEXT[fam.parties])
     # The CII artefact wants IGIC (L) rates > 0 where the UBL one accepts >= 0.
     rate_kind = "pos" if cat == "L" and facts.syntax == "cii" else fam.rate
@@ -122,13 +148,13 @@ def _family(invoice: Invoice, facts: Facts, report: Report, cat: str, fam: Famil
     for n, line in enumerate(invoice.lines):
         if line.vat_category == cat and not rate_ok(line.vat_rate):
             fail(f"{p}-05", f"lines[{n}].vat_rate", line.vat_rate,
-                 f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
+                 f"wrong VAT rate for {fam.name} ({cat})", RATE_TEXT[rate_kind])
     for rule, kind, items in (("06", "allowances", invoice.allowances),
                               ("07", "charges", invoice.charges)):
         for k, ac in enumerate(items):
             if ac.vat_category == cat and not rate_ok(ac.vat_rate):
                 fail(f"{p}-{rule}", f"{kind}[{k}].vat_rate", ac.vat_rate,
-                     f"wrong VAT rate for {fam.name} ({cat})", _RATE_TEXT[rate_kind])
+                     f"wrong VAT rate for {fam.name} ({cat})", RATE_TEXT[rate_kind])
     for k, vat in enumerate(invoice.vat_breakdown):
         if vat.category == cat:
             _breakdown(invoice, report, cat, fam, k, cii=facts.syntax == "cii")
@@ -184,7 +210,7 @@ def _cii_08(invoice: Invoice, report: Report, cat: str, fam: Family, k: int) -> 
     if not ok:
         report.fail(f"{fam.prefix}-08", f"vat_breakdown[{k}].taxable_amount", taxable,
                     f"does not match the {cat} lines, allowances and charges",
-                    f"taxable amount = {expected}" + ("" if exact else " (+-1)"))
+                    f"taxable amount = {show(expected)}" + ("" if exact else " (+-1)"))
 
 
 def _taxable(
@@ -250,19 +276,20 @@ def _breakdown(
                 ok = (ok and found) or _standard_quirk(invoice, vat.rate, taxable)
             if not ok and not cii:
                 fail(f"{p}-08", f"{path}.taxable_amount", taxable,
-                     f"does not match the {cat} {vat.rate} % lines, allowances and charges",
-                     f"taxable amount = {expected} (+-1)")
+                     f"does not match the {cat} {show(vat.rate)} % lines, allowances and charges",
+                     f"taxable amount = {show(expected)} (+-1)")
             if vat.tax_amount is not None and taxable is not None:
                 product = xround2(abs(taxable) * (vat.rate / HUNDRED))
                 if not (abs(vat.tax_amount) - ONE < product < abs(vat.tax_amount) + ONE):
                     fail(f"{p}-09", f"{path}.tax_amount", vat.tax_amount,
-                         f"not taxable amount x {vat.rate} %", f"tax amount = {product} (+-1)")
+                         f"not taxable amount x {show(vat.rate)} %",
+                         f"tax amount = {show(product)} (+-1)")
     else:
         expected, _ = _taxable(invoice, cat, None, False)
         if taxable != expected and not cii:
             fail(f"{p}-08", f"{path}.taxable_amount", taxable,
                  f"not the sum of the {cat} lines + charges - allowances",
-                 f"taxable amount = {expected}")
+                 f"taxable amount = {show(expected)}")
         if vat.tax_amount is None or vat.tax_amount != ZERO:
             fail(f"{p}-09", f"{path}.tax_amount", vat.tax_amount,
                  f"{fam.name} ({cat}) carries no VAT", "0.00")
@@ -271,8 +298,9 @@ def _breakdown(
         fail(f"{p}-10", f"{path}.exemption_reason", None,
              f"{fam.name} ({cat}) needs an exemption reason", "a VATEX code or a reason text")
     elif fam.exemption == "forbidden" and has_reason:
-        fail(f"{p}-10", f"{path}.exemption_reason",
-             vat.exemption_reason_code or vat.exemption_reason,
+        field = "exemption_reason_code" if vat.exemption_reason_code is not None else (
+            "exemption_reason")
+        fail(f"{p}-10", f"{path}.{field}", getattr(vat, field),
              f"{fam.name} ({cat}) takes no exemption reason", "no exemption reason")
 
 

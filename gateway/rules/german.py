@@ -70,7 +70,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
     if (used & SUPPORTED_VAT) and not (
         invoice.tax_representative is not None or facts.seller_any_tax_id
     ):
-        fail("BR-DE-16", "seller.vat_id", None,
+        fail("BR-DE-16", "seller.vat_id", invoice.seller.vat_id,
              "VAT is charged or declared, but the seller has no tax identifier",
              "seller VAT id (BT-31), tax registration id (BT-32) or a tax representative")
     if invoice.type_code not in SUPPORTED_TYPES:
@@ -90,13 +90,20 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
     debit = payment.direct_debit if payment is not None else None
     mandate = _mandate_written(invoice, facts)
     if mandate:
+        creditor = debit.creditor_id if debit is not None else None
+        debited = debit.debited_account if debit is not None else None
         if not _creditor_written(invoice, facts):
-            fail("BR-DE-30", "payment.direct_debit.creditor_id", None,
-                 "direct debit without the creditor identifier",
+            fail("BR-DE-30", "payment.direct_debit.creditor_id", creditor,
+                 "direct debit without the creditor identifier" if blank(creditor) else
+                 "the creditor identifier is written only with the mandate reference (BT-89) "
+                 "or the debited account (BT-91)",
                  "the bank assigned creditor identifier (BT-90)")
         if not _debited_written(invoice, facts):
-            fail("BR-DE-31", "payment.direct_debit.debited_account", None,
-                 "direct debit without the debited account", "the debited account IBAN (BT-91)")
+            fail("BR-DE-31", "payment.direct_debit.debited_account", debited,
+                 "direct debit without the debited account" if blank(debited) else
+                 "the debited account is written only with the mandate reference (BT-89) "
+                 "or the creditor identifier (BT-90)",
+                 "the debited account IBAN (BT-91)")
 
     seller = invoice.seller
     if seller.contact is None:
@@ -153,7 +160,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report, ids: Mapping[str, str]
                      "card payment with credit transfer or direct debit data", "only BG-18")
         elif code == "59":
             if not mandate:
-                fail("BR-DE-25-a", "payment.direct_debit", None,
+                fail("BR-DE-25-a", "payment.direct_debit", debit,
                      "direct debit without mandate data", "direct debit (BG-19)")
             if transfers or card is not None:
                 fail("BR-DE-25-b", "payment", code,

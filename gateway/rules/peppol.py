@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 
+from gateway.display import show
 from gateway.model import Identifier, Invoice
 from gateway.rules import checksums
 from gateway.rules import codelists as cl
@@ -111,7 +112,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
     # A sales order reference alone is written with OrderReference/ID "NA", which R003 accepts.
     if not (invoice.buyer_reference or invoice.purchase_order_reference
             or invoice.sales_order_reference):
-        fail("PEPPOL-EN16931-R003", "buyer_reference", None,
+        fail("PEPPOL-EN16931-R003", "buyer_reference", invoice.buyer_reference,
              "neither buyer reference nor purchase order reference is given",
              "a buyer reference (BT-10) or a purchase order reference (BT-13)")
     if invoice.tax_currency is not None:
@@ -137,7 +138,8 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                  "an amount with the sign of the invoice total VAT amount")
         elif vat is not None and _signs_differ(acc, vat, facts.syntax):
             fail("PEPPOL-EN16931-R055", "totals.vat_in_accounting_currency", acc,
-                 "the two VAT totals have different signs", f"an amount with the sign of {vat}")
+                 "the two VAT totals have different signs",
+                 f"an amount with the sign of {show(vat)}")
     if invoice.buyer.electronic_address is None:
         fail("PEPPOL-EN16931-R010", "buyer.electronic_address", None,
              "the buyer electronic address is missing", "an endpoint id with an EAS scheme")
@@ -161,19 +163,21 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
                 expected = base * pct / HUNDRED
                 if not (amount + SLACK >= expected and amount - SLACK <= expected):
                     fail("PEPPOL-EN16931-R040", f"{p}.amount", amount,
-                         "not base amount x percentage", f"amount = {xround2(expected)} (+-0.02)")
+                         "not base amount x percentage",
+                         f"amount = {show(xround2(expected))} (+-0.02)")
             elif base_rules and pct is not None:
-                fail("PEPPOL-EN16931-R041", f"{p}.base_amount", None,
+                fail("PEPPOL-EN16931-R041", f"{p}.base_amount", base,
                      "a percentage is given without the base amount", "the base amount too")
             elif base_rules and base is not None:
-                fail("PEPPOL-EN16931-R042", f"{p}.percentage", None,
+                fail("PEPPOL-EN16931-R042", f"{p}.percentage", pct,
                      "a base amount is given without the percentage", "the percentage too")
 
     payment = invoice.payment
     if payment is not None and payment.means_code in ("49", "59") and (
         payment.direct_debit is None or not payment.direct_debit.mandate_reference
     ):
-        fail("PEPPOL-EN16931-R061", "payment.direct_debit.mandate_reference", None,
+        fail("PEPPOL-EN16931-R061", "payment.direct_debit.mandate_reference",
+             payment.direct_debit.mandate_reference if payment.direct_debit else None,
              "direct debit without a mandate reference", "the mandate reference (BT-89)")
 
     period = invoice.invoice_period
@@ -202,7 +206,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         if not (net + SLACK >= expected and net - SLACK <= expected):
             fail("PEPPOL-EN16931-R120", f"{p}.net_amount", line.net_amount,
                  "not quantity x price / base quantity + charges - allowances",
-                 f"line net amount = {xround2(expected)} (+-0.02)")
+                 f"line net amount = {show(xround2(expected))} (+-0.02)")
         # The UBL mapping writes a missing discount as gross - net, which satisfies R046; CII
         # writes only the discount given.
         if price.gross is not None and (price.discount is not None or facts.syntax == "cii") and (
@@ -210,7 +214,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
         ):
             fail("PEPPOL-EN16931-R046", f"{p}.price.net", price.net,
                  "the net price is not gross price - price discount",
-                 f"net price = {price.gross - (price.discount or ZERO)}")
+                 f"net price = {show(price.gross - (price.discount or ZERO))}")
         if price.base_quantity_unit is not None and price.base_quantity_unit != line.unit:
             fail("PEPPOL-EN16931-R130", f"{p}.price.base_quantity_unit",
                  price.base_quantity_unit, "the base quantity unit differs from the line unit",

@@ -94,7 +94,8 @@ def greece(invoice: Invoice, facts: Facts, report: Report) -> None:
     if not _segment(segments, 5):
         fail("GR-R-001-7", "number", number, "the number (sixth segment) is empty", "a number")
     if blank(seller.trading_name):
-        fail("GR-R-002", "seller.trading_name", None, "a Greek seller needs a trading name",
+        fail("GR-R-002", "seller.trading_name", seller.trading_name,
+             "a Greek seller needs a trading name",
              "the seller trading name (BT-28)")
     vat = seller.vat_id
     if vat and not (vat[:2] == "EL" and tin_ok(vat[2:])):
@@ -112,10 +113,11 @@ def greece(invoice: Invoice, facts: Facts, report: Report) -> None:
             fail("GR-R-004-2", f"supporting_documents[{k}].reference", doc.reference,
                  "not a M.AR.K number", "digits, not starting with 0")
         if doc.description == _INVOICE_URL and blank(doc.external_uri):
-            fail("GR-R-008-3", f"supporting_documents[{k}].external_uri", None,
+            fail("GR-R-008-3", f"supporting_documents[{k}].external_uri", doc.external_uri,
                  "the invoice URL is missing", "the external document location (BT-124)")
     if blank(buyer.trading_name):
-        fail("GR-R-005", "buyer.trading_name", None, "a Greek invoice names the buyer's trade",
+        fail("GR-R-005", "buyer.trading_name", buyer.trading_name,
+             "a Greek invoice names the buyer's trade",
              "the buyer trading name (BT-45)")
     if _country_of(buyer.vat_id, buyer.address.country) not in ("GR", "EL"):
         return
@@ -159,25 +161,31 @@ def iceland(invoice: Invoice, facts: Facts, report: Report) -> None:
         fail("IS-R-002", "seller.legal_registration", legal.value if legal else None,
              "an Icelandic seller needs its kennitala", "a legal registration id, scheme 0196")
     if blank(seller.address.line1) or blank(seller.address.post_code):
-        fail("IS-R-003", "seller.address", None, "street and post code are missing",
-             "the seller street (BT-35) and post code (BT-38)")
+        field = "line1" if blank(seller.address.line1) else "post_code"
+        fail("IS-R-003", f"seller.address.{field}", getattr(seller.address, field),
+             "street and post code are missing", "the seller street (BT-35) and post code (BT-38)")
     for code, rule in (("9", "IS-R-006"), ("42", "IS-R-007")):
         if not _account_ok(invoice, code):
-            fail(rule, "payment.credit_transfers", None,
+            transfers = invoice.payment.credit_transfers if invoice.payment else ()
+            path, value = ("payment.credit_transfers[0].account_id", transfers[0].account_id) if (
+                transfers) else ("payment.credit_transfers", transfers)
+            fail(rule, path, value,
                  f"payment means {code} needs a 12-character account", "a 12-character account")
-    eindagi = [d for d in invoice.supporting_documents if d.description == _EINDAGI]
+    eindagi = [k for k, d in enumerate(invoice.supporting_documents) if d.description == _EINDAGI]
     if eindagi:
-        reference = eindagi[0].reference
+        reference = invoice.supporting_documents[eindagi[0]].reference
         if len(reference) != 10 or not _is_date(reference):
-            fail("IS-R-008", "supporting_documents", reference, "EINDAGI is not a date",
-                 "YYYY-MM-DD")
+            fail("IS-R-008", f"supporting_documents[{eindagi[0]}].reference", reference,
+                 "EINDAGI is not a date", "YYYY-MM-DD")
         # A CreditNote carries BT-9 in PaymentMeans, not as cbc:DueDate.
         due = None if invoice.is_credit_note else invoice.due_date
         if due is None:
             # Without cbc:DueDate both tests fail: IS-R-010 compares with an empty sequence.
-            fail("IS-R-009", "due_date", None, "EINDAGI needs the payment due date",
-                 "the payment due date (BT-9)")
-            fail("IS-R-010", "due_date", None, "EINDAGI needs the payment due date",
+            why = ("EINDAGI needs the payment due date" if invoice.due_date is None else
+                   "EINDAGI needs the due date of an invoice; a credit note carries it in its "
+                   "payment means")
+            fail("IS-R-009", "due_date", invoice.due_date, why, "the payment due date (BT-9)")
+            fail("IS-R-010", "due_date", invoice.due_date, why,
                  f"a due date on or before {reference}")
         elif not due.isoformat() <= reference:
             fail("IS-R-010", "due_date", due, "the due date is after EINDAGI",
@@ -189,5 +197,6 @@ def iceland(invoice: Invoice, facts: Facts, report: Report) -> None:
         fail("IS-R-004", "buyer.legal_registration", blegal.value if blegal else None,
              "an Icelandic buyer needs its kennitala", "a legal registration id, scheme 0196")
     if blank(buyer.address.line1) or blank(buyer.address.post_code):
-        fail("IS-R-005", "buyer.address", None, "street and post code are missing",
-             "the buyer street (BT-50) and post code (BT-53)")
+        field = "line1" if blank(buyer.address.line1) else "post_code"
+        fail("IS-R-005", f"buyer.address.{field}", getattr(buyer.address, field),
+             "street and post code are missing", "the buyer street (BT-50) and post code (BT-53)")

@@ -53,7 +53,7 @@ def rules(invoice: Invoice, facts: Facts, report: Report) -> None:
 def _dk(invoice: Invoice, facts: Facts, report: Report) -> None:
     legal = invoice.seller.legal_registration
     if legal is None or blank(legal.value):
-        report.fail("DK-R-002", "seller.legal_registration", None,
+        report.fail("DK-R-002", "seller.legal_registration", legal,
                     "a Danish seller needs its legal registration id", "the CVR number (BT-30)")
     elif legal.scheme != "0184":
         report.fail("DK-R-014", "seller.legal_registration.scheme", legal.scheme,
@@ -164,8 +164,10 @@ def _nl(invoice: Invoice, facts: Facts, report: Report) -> None:
         ("NL-R-002", "seller.address", invoice.seller.address, True),
         ("NL-R-004", "buyer.address", invoice.buyer.address, both),
     ):
-        if applies and (blank(address.line1) or blank(address.city) or blank(address.post_code)):
-            report.fail(rule, prefix, None, "a Dutch address needs street, city and post code",
+        missing = [f for f in ("line1", "city", "post_code") if blank(getattr(address, f))]
+        if applies and missing:
+            report.fail(rule, f"{prefix}.{missing[0]}", getattr(address, missing[0]),
+                        "a Dutch address needs street, city and post code",
                         "street (line1), city and post code")
     for rule, path, legal, applies in (
         ("NL-R-003", "seller.legal_registration", invoice.seller.legal_registration, True),

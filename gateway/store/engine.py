@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from gateway.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///var/gateway.db"
 #: execution option: the transaction only reads (SQLite starts it DEFERRED, not IMMEDIATE)
@@ -15,18 +18,85 @@ READ_ONLY = "igw_read_only"
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
-def make_engine(url: str | None = None) -> Engine:
+class StoreUnavailable(ConfigError):
+    """The store URL does not name a usable store: it does not parse, names a backend that is
+    not installed, cannot be connected to, or (opened with ``create=False``) names no existing
+    store. The message names the URL with its password masked and the reason, on one line."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = mask_url(url)
+        self.reason = reason
+        super().__init__(f"store {self.url}: {reason}")
+
+
+_PASSWORD = re.compile(r"(//[^/@:]*:)[^@/]*@")
+
+
+def mask_url(url: str | URL) -> str:
+    """``url`` with its password replaced by ``***`` (also when the URL does not parse)."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError, TypeError):
+        return _PASSWORD.sub(r"\1***@", url)
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's reason of a connection failure as one line (SQLAlchemy's own wrapping, the
+    SQL and the background link left out)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return "; ".join(line for line in lines if not line.startswith("(Background on")) or (
+        type(orig).__name__
+    )
+
+
+def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
     """An engine for ``url`` (default ``sqlite:///var/gateway.db``, folder created).
+
+    ``create=False`` creates nothing: a SQLite file (and its folder) must exist already.
+    A URL that does not parse or names a backend that is not installed is
+    :class:`StoreUnavailable`.
 
     On SQLite every write transaction starts with ``BEGIN IMMEDIATE``: one writer at a time,
     the others wait up to :data:`BUSY_TIMEOUT_SECONDS`; the journal is WAL so readers never block.
     """
-    parsed = make_url(url or DEFAULT_URL)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+    given = url or DEFAULT_URL
+    try:
+        parsed = make_url(given)
+        backend = parsed.get_backend_name()
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise StoreUnavailable(
+            given, "not a store URL; accepted: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+        ) from exc
+    if backend != "sqlite":
+        try:
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreUnavailable(
+                given,
+                f"unknown or unavailable backend {parsed.drivername!r} ({one_line(exc)}); "
+                "accepted: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+            ) from exc
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        database = Path(parsed.database)
+        if not create and not database.is_file():
+            raise StoreUnavailable(
+                given, f"no store at {database} (this command creates none; check the path)"
+            )
+        if create:
+            try:
+                database.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+                raise StoreUnavailable(
+                    given, f"cannot create the folder {database.parent}: {why or exc}"
+                ) from exc
+    try:
+        engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise StoreUnavailable(given, one_line(exc)) from exc
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -340,12 +340,21 @@ def sweep_async_mdns(
     retry: MdnRetry = DEFAULT_RETRY,
     limit: int = 50,
     token: str | None = None,
+    refuse: Callable[[AsyncMdnRow], str | None] | None = None,
 ) -> list[MdnSent]:
     """POST every async MDN due at ``now`` (up to ``limit``) once and record each outcome; safe
-    to run in several processes at once (each row is claimed by one)."""
+    to run in several processes at once (each row is claimed by one). ``refuse(row)``: why a
+    row must not be POSTed at all (its URL is no longer allowed, e.g. a row written before the
+    partner's ``async_mdn_urls`` policy existed) — it is then FAILED with that reason, unsent."""
     holder = token or claim_token("sweep")
     claimed = claim_due_mdns(store, holder, now, limit=limit, lease=retry.lease)
-    return [
-        record_post(store, row, holder, post(row.url, row.headers, row.body), now=now, retry=retry)
-        for row in claimed
-    ]
+    sent = []
+    for row in claimed:
+        reason = refuse(row) if refuse is not None else None
+        result = (
+            PostResult(False, reason, permanent=True)
+            if reason is not None
+            else post(row.url, row.headers, row.body)
+        )
+        sent.append(record_post(store, row, holder, result, now=now, retry=retry))
+    return sent

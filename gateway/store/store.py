@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from gateway.ack import Ack, AckLevel
 from gateway.document import Document
 from gateway.model import Invoice
 from gateway.store.batches import Batcher, BatchStore
-from gateway.store.engine import READ_ONLY, make_engine
+from gateway.store.engine import READ_ONLY, StoreUnavailable, make_engine, one_line
 from gateway.store.errors import (
     ClaimLost,
     DuplicateInvoice,
@@ -64,6 +65,20 @@ from gateway.store.states import (
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+_CREATE: ContextVar[bool] = ContextVar("igw_store_create", default=True)
+
+
+@contextmanager
+def store_creation(allowed: bool) -> Iterator[None]:
+    """Within the block, :meth:`Store.open` without an explicit ``create=`` creates a store only
+    when ``allowed``: ``igw`` runs its reading commands (``status``, ``inbound``, ...) inside
+    ``store_creation(False)``, whichever module opens their store."""
+    token = _CREATE.set(allowed)
+    try:
+        yield
+    finally:
+        _CREATE.reset(token)
+
 
 def canonical_json(invoice: Invoice) -> str:
     """The invoice as canonical JSON: sorted keys, no spaces, Decimals as text.
@@ -84,13 +99,55 @@ class Store(BatchStore):
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | None = None, *, create: bool | None = None) -> Store:
         """A store on ``url``; default ``sqlite:///var/gateway.db`` below the current folder.
 
         PostgreSQL: ``postgresql+psycopg://user@host/db`` (add ``?options=-csearch_path%3Dname``
         for a schema of its own). Call :meth:`migrate` once before use.
+
+        ``create=False`` (read-only commands) creates nothing: the store must exist, be
+        reachable and hold the gateway's tables, else :class:`StoreUnavailable` (one line,
+        password masked). A URL that does not parse or names an unknown backend is
+        :class:`StoreUnavailable` either way. Without ``create``: True, unless inside
+        :func:`store_creation` ``(False)``.
         """
-        return cls(make_engine(url))
+        if create is None:
+            create = _CREATE.get()
+        store = cls(make_engine(url, create=create))
+        if not create:
+            try:
+                store.ping()
+                if not store.has_schema():
+                    raise StoreUnavailable(
+                        str(url or store.engine.url),
+                        "holds no gateway tables (not a store igw created; check the URL)",
+                    )
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    def ping(self) -> None:
+        """Connect once; :class:`StoreUnavailable` naming the URL and the driver's reason."""
+        try:
+            with self.engine.connect():
+                pass
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                self.engine.url.render_as_string(hide_password=False),
+                f"cannot connect: {one_line(exc)}",
+            ) from exc
+
+    def has_schema(self) -> bool:
+        """True when the database holds the gateway's tables (Alembic's version table)."""
+        try:
+            with self.engine.connect() as connection:
+                return sa.inspect(connection).has_table("alembic_version")
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                self.engine.url.render_as_string(hide_password=False),
+                f"cannot read: {one_line(exc)}",
+            ) from exc
 
     def close(self) -> None:
         """Release every pooled connection."""

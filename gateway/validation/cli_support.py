@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from gateway.display import show
 from gateway.errors import Problem
 from gateway.validation.report import ValidationReport
 
@@ -28,7 +29,7 @@ def short_location(location: str) -> str:
 def format_finding(problem: Problem) -> str:
     """One finding on one line: flag, rule id, BT id, location (= value found there), text."""
     bt = f" {problem.bt}" if problem.bt else ""
-    value = f" = {problem.value!r}" if problem.value is not None else ""
+    value = f" = {show(problem.value)}" if problem.value is not None else ""
     return (
         f"  [{problem.flag}] {problem.rule}{bt} @ {short_location(problem.path)}{value} : "
         f"{problem.message}"

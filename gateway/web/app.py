@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from connectors.base import Clock, utc_now
 from gateway import __version__
-from gateway.as2_config import As2Config
+from gateway.as2_config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
 from gateway.inbound import DEFAULT_RULE_SETS
 from gateway.profile import BuyerProfile
@@ -38,9 +38,21 @@ from gateway.web.as2 import (
     Answer,
     Endpoint,
     deliver_claimed,
+    mdn_url_policy,
     receive_mdn,
     receive_message,
     sweep_mdns,
+)
+from gateway.web.limits import (
+    BadContentLength,
+    BodyStalled,
+    BodyTooLarge,
+    ClientGone,
+    WebLimits,
+    client_label,
+    read_body,
+    replay,
+    send_text,
 )
 
 log = logging.getLogger(__name__)
@@ -93,37 +105,56 @@ class _GatewayApp(FastAPI):
     and middleware stack: per message, that stack (routing, exception and body-limit middleware,
     one ``send`` wrapper per layer) cost about as much CPU as storing the message. The handler
     keeps the route's behaviour: the answer in the response, an async MDN POSTed after it, an
-    unexpected error logged and answered 500."""
+    unexpected error logged and answered 500.
+
+    Every HTTP request's body is read here first, within its route's limit
+    (:class:`gateway.web.limits.WebLimits`): over it, 413 before the body is read (by
+    Content-Length) or as soon as it passes the limit (chunked); a client that disconnects
+    mid-upload is one log line. Without an AS2 configuration (``as2_missing``), ``/as2`` and
+    ``/as2/mdn`` answer 503 with what to do."""
 
     as2_endpoint: Endpoint | None = None
+    as2_missing: str | None = None
+    web_limits: WebLimits = WebLimits()
+    as2_max_size: int = DEFAULT_MAX_SIZE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self.as2_endpoint
-        if (
-            endpoint is not None
-            and scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].removeprefix(scope.get("root_path", "")) == "/as2"
-        ):
-            await self.as2_message(endpoint, scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        method = scope["method"]
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if self.as2_missing is not None and path in ("/as2", "/as2/mdn"):
+            await send_text(send, 503, self.as2_missing, close=True)
+            return
+        limit, origin = self.web_limits.body_limit(method, path, self.as2_max_size)
+        try:
+            body = await read_body(scope, receive, limit, origin, self.web_limits.body_timeout)
+        except BodyTooLarge as exc:
+            log.warning("%s %s from %s refused (413): %s", method, path, client_label(scope), exc)
+            await send_text(send, 413, f"{method} {path}: {exc}", close=True)
+            return
+        except BadContentLength as exc:
+            await send_text(send, 400, f"{method} {path}: {exc}", close=True)
+            return
+        except BodyStalled as exc:
+            log.info("%s %s from %s: %s; closed", method, path, client_label(scope), exc)
+            await send_text(send, 408, f"{method} {path}: {exc}", close=True)
+            return
+        except ClientGone as exc:
+            log.info("%s %s from %s: %s; nothing done", method, path, client_label(scope), exc)
+            return
+        endpoint = self.as2_endpoint
+        if endpoint is not None and method == "POST" and path == "/as2":
+            await self.as2_message(endpoint, scope, body, send)
+            return
+        await super().__call__(scope, replay(body, receive), send)
 
     @staticmethod
-    async def as2_message(endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
+    async def as2_message(endpoint: Endpoint, scope: Scope, body: bytes, send: Send) -> None:
         """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards."""
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
         try:
-            answer = await run_in_threadpool(
-                receive_message, endpoint, Headers(scope=scope), b"".join(chunks)
-            )
+            answer = await run_in_threadpool(receive_message, endpoint, Headers(scope=scope), body)
         except Exception:
             log.exception("POST /as2 failed")
             answer = Answer(500, b"Internal Server Error\n", {"Content-Type": "text/plain"})
@@ -138,10 +169,19 @@ class _GatewayApp(FastAPI):
             await run_in_threadpool(deliver_claimed, endpoint, answer.mdn_claim)
 
 
+def as2_missing_text(reason: str) -> str:
+    """The 503 answer of ``/as2`` while there is no AS2 identity: the reason and what to do."""
+    return (
+        f"AS2 not configured: run `igw as2 identity --as2-id <OUR-AS2-ID> --password "
+        f"env:IGW_AS2_KEY_PASSWORD`, name the files it writes in local.toml (igw serve "
+        f"--as2-config, default config/as2) and restart igw serve ({reason})"
+    )
+
+
 def create_app(
     *,
     store: Store,
-    as2: As2Config,
+    as2: As2Config | None,
     clock: Clock = utc_now,
     rule_sets: Sequence[str] = DEFAULT_RULE_SETS,
     profiles: Iterable[BuyerProfile] = (),
@@ -153,6 +193,9 @@ def create_app(
     mdn_sweep_interval: float | None = None,
     refusal_request_cap: int = REQUEST_CAP,
     refusals_kept: int = KEEP_REFUSALS,
+    mdn_url_profiles: Iterable[BuyerProfile] | None = None,
+    limits: WebLimits | None = None,
+    as2_missing: str = "no AS2 configuration was given",
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -169,7 +212,14 @@ def create_app(
     :class:`MdnSweepThread`; ``igw serve`` sets it), stopped on shutdown, when a SQLite store
     is also checkpointed (:func:`gateway.store.engine.checkpoint`);
     ``refusal_request_cap``: bytes of a refused request kept with the refusal;
-    ``refusals_kept``: how many refusals are kept (older ones are pruned).
+    ``refusals_kept``: how many refusals are kept (older ones are pruned);
+    ``mdn_url_profiles``: the buyer profiles whose as2 channel URLs give a partner without
+    ``async_mdn_urls`` its allowed async MDN prefixes (default ``profiles``,
+    :func:`gateway.web.as2.mdn_url_policy`); ``limits``: header timeout and body limits
+    (:class:`gateway.web.limits.WebLimits`; the header timeout is the server's:
+    :func:`gateway.web.limits.guarded_protocol`). ``as2=None``: no AS2 identity yet — ``/as2``
+    and ``/as2/mdn`` answer 503 naming ``as2_missing`` and how to create one; ``/health``
+    answers.
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -177,21 +227,33 @@ def create_app(
             f"inbound rule sets {', '.join(map(repr, unknown))}: unknown; accepted: "
             + ", ".join(sorted(RULE_SETS))
         )
-    endpoint = Endpoint(
-        store=store,
-        config=as2,
-        clock=clock,
-        rule_sets=tuple(rule_sets),
-        profiles=tuple(profiles),
-        mdn_timeout=mdn_timeout,
-        client_factory=mdn_client_factory,
-        match_wait=mdn_match_wait,
-        mdn_retry_delays=tuple(mdn_retry_delays),
-        mdn_retry=mdn_retry,
-        refusal_request_cap=refusal_request_cap,
-        refusals_kept=refusals_kept,
+    profiles = tuple(profiles)
+    endpoint = (
+        Endpoint(
+            store=store,
+            config=as2,
+            clock=clock,
+            rule_sets=tuple(rule_sets),
+            profiles=profiles,
+            mdn_timeout=mdn_timeout,
+            client_factory=mdn_client_factory,
+            match_wait=mdn_match_wait,
+            mdn_retry_delays=tuple(mdn_retry_delays),
+            mdn_retry=mdn_retry,
+            refusal_request_cap=refusal_request_cap,
+            refusals_kept=refusals_kept,
+            async_mdn_urls=mdn_url_policy(
+                as2, profiles if mdn_url_profiles is None else mdn_url_profiles
+            ),
+        )
+        if as2 is not None
+        else None
     )
-    sweeps = MdnSweepThread(endpoint, mdn_sweep_interval) if mdn_sweep_interval else None
+    sweeps = (
+        MdnSweepThread(endpoint, mdn_sweep_interval)
+        if mdn_sweep_interval and endpoint is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -214,12 +276,16 @@ def create_app(
     app.state.endpoint = endpoint
     app.state.mdn_sweeps = sweeps
     app.as2_endpoint = endpoint
+    app.as2_missing = None if as2 is not None else as2_missing_text(as2_missing)
+    app.web_limits = limits or WebLimits()
+    app.as2_max_size = as2.max_size if as2 is not None else DEFAULT_MAX_SIZE
 
     @app.post("/as2")
     async def as2_message(request: Request, background: BackgroundTasks) -> Response:
         """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards.
         (``POST /as2`` itself is answered by :meth:`_GatewayApp.as2_message`; this route
         gives other methods their 405 and documents the path.)"""
+        assert endpoint is not None  # without one, _GatewayApp answers 503
         body = await request.body()
         answer = await run_in_threadpool(receive_message, endpoint, request.headers, body)
         if answer.mdn_claim is not None:
@@ -229,6 +295,7 @@ def create_app(
     @app.post("/as2/mdn")
     async def as2_mdn(request: Request) -> Response:
         """Receive an asynchronous MDN for a message we sent."""
+        assert endpoint is not None  # without one, _GatewayApp answers 503
         body = await request.body()
         outcome = await run_in_threadpool(receive_mdn, endpoint, request.headers, body)
         return JSONResponse(
@@ -243,6 +310,8 @@ def create_app(
                 db.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
             return JSONResponse({"status": "unavailable", "store": str(exc)[:200]}, 503)
+        if as2 is None:
+            return JSONResponse({"status": "ok", "as2_id": None, "as2": "not configured"})
         return JSONResponse(
             {"status": "ok", "as2_id": as2.identity.as2_id, "partners": len(as2.partners)}
         )

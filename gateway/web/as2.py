@@ -25,8 +25,12 @@ Receiving (``POST /as2``):
    or the retry limits are reached (FAILED, logged) — a process that dies leaves its claim to
    expire and another process sends the MDN.
 
-An unknown partner's async MDN request is not followed (we would POST to a URL an
-unauthenticated sender chose): it gets ``403`` with the reason instead. Every MDN names the
+An async MDN is POSTed only when the message's signature verified and its
+``Receipt-Delivery-Option`` URL is one the partner's configuration allows
+(``async_mdn_urls``, default the origins of the partner's as2 channel URLs:
+:mod:`gateway.as2_urls`); otherwise the sender chose the URL unauthenticated (server-side
+request forgery), so the MDN is answered synchronously in the response and one line is logged.
+An unknown partner's async MDN request gets ``403`` with the reason. Every MDN names the
 AS2-To the message was sent to as its Original-Recipient and is signed by that identity.
 
 Receiving an MDN (``POST /as2/mdn``): :func:`connectors.as2.mdn.parse_mdn` with the sending
@@ -61,7 +65,8 @@ from connectors.as2.message import MdnRequest, OpenedMessage, open_message
 from connectors.base import Clock
 from gateway.ack import AckReason, AckStatus
 from gateway.acks_in import receive
-from gateway.as2_config import As2Config
+from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2_urls import allowed_url, async_mdn_prefixes
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
@@ -75,6 +80,7 @@ from gateway.store.inbound import (
 )
 from gateway.store.mdn_outbox import (
     DEFAULT_RETRY,
+    AsyncMdnRow,
     MdnPoster,
     MdnRetry,
     MdnSent,
@@ -116,6 +122,56 @@ class Endpoint:
     """Bytes of a refused request kept with the refusal (headers first, then the body)."""
     refusals_kept: int = KEEP_REFUSALS
     """Refusals kept: storing one prunes those older than the newest this many."""
+    async_mdn_urls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per partner name: the URL prefixes its async MDNs may be POSTed to (see
+    :func:`mdn_url_policy`); a partner not named here gets none."""
+
+
+def mdn_url_policy(
+    config: As2Config, profiles: Iterable[BuyerProfile]
+) -> dict[str, tuple[str, ...]]:
+    """Per partner name of ``config``: the prefixes its async MDNs may go to — its
+    ``async_mdn_urls``, else the origins of the ``profiles``' as2 channel URLs to it."""
+    channels = list(profiles)
+    return {
+        name: async_mdn_prefixes(partner.partner.as2_id, partner.async_mdn_urls, channels)
+        for name, partner in config.partners.items()
+    }
+
+
+def _async_url(
+    endpoint: Endpoint,
+    partner: PartnerConfig | None,
+    request: MdnRequest | None,
+    *,
+    verified: bool,
+    message_id: str | None,
+) -> str | None:
+    """The Receipt-Delivery-Option URL to POST the MDN to, or None to answer synchronously (no
+    async MDN asked, signature not verified, or URL not allowed for the partner: logged)."""
+    if request is None or not request.async_url:
+        return None
+    url = request.async_url
+    if partner is None:
+        return None
+    if not verified:
+        why = "the message's signature did not verify"
+    elif not allowed_url(url, endpoint.async_mdn_urls.get(partner.name, ())):
+        allowed = endpoint.async_mdn_urls.get(partner.name, ())
+        why = (
+            f"the URL is not allowed for partner {partner.name!r} (async_mdn_urls: "
+            f"{', '.join(allowed) if allowed else 'none'})"
+        )
+    else:
+        return url
+    log.warning(
+        "AS2 %s from %s: asynchronous MDN to %.200r not sent (%s); answered synchronously",
+        message_id,
+        partner.name,
+        url,
+        why,
+    )
+    return None
 
 
 @dataclass(frozen=True)
@@ -151,7 +207,7 @@ def _pending(
 def _deliver(
     endpoint: Endpoint,
     mdn: BuiltMdn,
-    request: MdnRequest | None,
+    async_url: str | None,
     note: str,
     *,
     partner: str,
@@ -159,9 +215,9 @@ def _deliver(
     inbound_id: int | None = None,
 ) -> Answer:
     """The HTTP answer for ``mdn``: in the response (sync), or recorded in the async MDN outbox
-    and POSTed after the response (async)."""
-    if request is not None and request.async_url:
-        pending = _pending(endpoint, mdn, request.async_url, partner, message_id)
+    and POSTed to ``async_url`` after the response (async)."""
+    if async_url:
+        pending = _pending(endpoint, mdn, async_url, partner, message_id)
         record_async_mdn(endpoint.store, pending, inbound_id=inbound_id)
         return _accepted(note, pending)
     return Answer(200, mdn.body, mdn.headers)
@@ -182,6 +238,7 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
             local=config.identity,
             partner_for=config.partner_for,
             also=config.also,
+            max_size=config.max_size,
         )
     except As2MessageError as exc:
         return _refused(endpoint, exc, headers, body)
@@ -191,6 +248,9 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
     partner = config.partner_config(opened.sender_id)
     name = partner.name if partner is not None else opened.sender_id
     message_id = opened.message_id.strip().strip("<>")
+    async_url = _async_url(
+        endpoint, partner, opened.mdn_request, verified=opened.signed, message_id=message_id
+    )
     now = endpoint.clock()
     row, is_new = record_inbound(
         endpoint.store,
@@ -220,7 +280,7 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
         return _deliver(
             endpoint,
             mdn,
-            opened.mdn_request,
+            async_url,
             "duplicate; MDN follows asynchronously",
             partner=name,
             message_id=message_id,
@@ -230,11 +290,7 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
     mdn = _mdn(endpoint, opened, PROCESSED, _mdn_text(opened, verdict))
     verdict = dataclasses.replace(verdict, detail=f"{verdict.detail}\n{_security(opened)}")
     request = opened.mdn_request
-    pending = (
-        _pending(endpoint, mdn, request.async_url, name, message_id)
-        if request is not None and request.async_url
-        else None
-    )
+    pending = _pending(endpoint, mdn, async_url, name, message_id) if async_url else None
     finish(  # the answer and, when async, its place in the outbox: one transaction
         endpoint.store,
         row,
@@ -326,8 +382,11 @@ def _refused(
         now=endpoint.clock(),
     )
     message_id = exc.message_id.strip().strip("<>")
-    if exc.mdn_request.async_url:
-        pending = _pending(endpoint, mdn, exc.mdn_request.async_url, name, message_id)
+    async_url = _async_url(
+        endpoint, partner, exc.mdn_request, verified=exc.verified, message_id=message_id
+    )
+    if async_url:
+        pending = _pending(endpoint, mdn, async_url, name, message_id)
         answer = _accepted(f"refused ({exc.modifier}); MDN follows asynchronously", pending)
         record_refusal(
             endpoint.store,
@@ -471,6 +530,19 @@ def sweep_mdns(endpoint: Endpoint, now: dt.datetime | None = None) -> list[MdnSe
         now or endpoint.clock(),
         post=endpoint_poster(endpoint),
         retry=endpoint.mdn_retry,
+        refuse=functools.partial(_refused_url, endpoint),
+    )
+
+
+def _refused_url(endpoint: Endpoint, row: AsyncMdnRow) -> str | None:
+    """Why the outbox row must not be POSTed: its URL is not (or no longer) allowed for its
+    partner (a row stored before the policy, or after the configuration changed)."""
+    allowed = endpoint.async_mdn_urls.get(row.partner, ())
+    if allowed_url(row.url, allowed):
+        return None
+    return (  # the outbox logs the give-up with this reason
+        f"not sent: {row.url[:200]!r} is not allowed for partner {row.partner!r} "
+        f"(async_mdn_urls: {', '.join(allowed) if allowed else 'none'})"
     )
 
 

@@ -4,6 +4,12 @@ checkpoints a SQLite store on shutdown. At start it reports (stderr) every ``as2
 buyer profiles (``--profiles``, else IGW_PROFILES or config/buyers) whose partner, own AS2 id or
 partner certificate the AS2 folder does not know: their async MDNs would be refused.
 
+With no ``--as2-config`` and no usable default folder (``config/as2``: missing, or its key file
+not there yet) it still starts, on the default store: ``/health`` answers and ``/as2`` answers
+503 with how to create an identity (``igw as2 identity``). Requests are bounded
+(:mod:`gateway.web.limits`): ``--header-timeout``, ``--body-timeout``, and ``--max-body`` for
+every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
+
 Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 
     add_serve_command(sub)
@@ -12,11 +18,16 @@ Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from gateway.errors import ConfigError
+from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
     from gateway.as2_config import As2Config
@@ -39,8 +50,30 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--as2-config",
-        default=DEFAULT_CONFIG,
-        help=f"AS2 folder with local.toml and partners/ (default {DEFAULT_CONFIG})",
+        default=None,
+        help=f"AS2 folder with local.toml and partners/ (default {DEFAULT_CONFIG}; when the "
+        "default cannot be loaded, AS2 answers 503 until an identity exists)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=WebLimits.header_timeout,
+        help="seconds a connection may take to send its request headers before it is closed "
+        f"(default {WebLimits.header_timeout:g})",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=WebLimits.body_timeout,
+        help="seconds a request body may stall (no bytes arriving) before it is answered 408 "
+        f"(default {WebLimits.body_timeout:g})",
+    )
+    p.add_argument(
+        "--max-body",
+        type=_size,
+        default=WebLimits.max_body,
+        help="largest request body of every route but POST /as2 (whose limit is the AS2 "
+        "channel's max_size in local.toml), e.g. 1MiB (default 1 MiB); larger: 413",
     )
     p.add_argument(
         "--profiles",
@@ -66,21 +99,58 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < 3600:
+        raise argparse.ArgumentTypeError(f"{value!r}: accepted: seconds, more than 0, e.g. 10")
+    return number
+
+
+def _size(value: str) -> int:
+    from gateway.limits import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _url_profiles(args: argparse.Namespace, profiles: list[BuyerProfile]) -> list[BuyerProfile]:
+    """The buyer profiles whose as2 channel URLs allow partners' async MDNs by default:
+    ``--profiles``, else IGW_PROFILES or the default folder when it loads."""
+    from gateway.cli import DEFAULT_PROFILES
+    from gateway.profiles import load_profiles
+
+    if profiles or args.profiles:
+        return profiles
+    try:
+        return list(load_profiles(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES))
+    except (ConfigError, OSError):
+        return []
+
+
 def _channel_warnings(
     config: As2Config, args: argparse.Namespace, profiles: list[BuyerProfile]
 ) -> list[str]:
     """The as2 channels of the buyer profiles (``--profiles``, else IGW_PROFILES or the default
     folder when it loads) that this configuration does not know."""
     from gateway.as2_config import channel_problems
-    from gateway.cli import DEFAULT_PROFILES
-    from gateway.profiles import load_profiles
 
-    if not profiles and not args.profiles:
-        try:
-            profiles = list(load_profiles(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES))
-        except (ConfigError, OSError):
-            return []  # only checked here; igw run reports a broken profile folder
-    return channel_problems(config, profiles, folder=args.as2_config)
+    return channel_problems(config, _url_profiles(args, profiles), folder=args.as2_config)
+
+
+def _log_to_stderr() -> None:
+    """Our own log lines (refusals, slow clients, disconnects) on stderr, one line each, as
+    uvicorn logs its own; left alone when logging is already set up."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -93,20 +163,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.store import Store
     from gateway.store.engine import checkpoint
     from gateway.web import create_app
+    from gateway.web.app import as2_missing_text
 
     url = args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL
+    explicit = args.as2_config is not None
+    args.as2_config = args.as2_config or DEFAULT_CONFIG
+    config: As2Config | None = None
+    missing = ""
     try:
-        config = load_as2_config(args.as2_config)
         profiles = list(load_profiles(args.profiles)) if args.profiles else []
     except ConfigError as exc:
         print(f"igw serve: {exc}", file=sys.stderr)
         return 2
-    for warning in config.warnings:
-        print(f"igw serve: warning: {warning}", file=sys.stderr)
-    for warning in _channel_warnings(config, args, profiles):
-        print(f"igw serve: warning: {warning}", file=sys.stderr)
-    store = Store.open(url)
-    store.migrate()
+    try:
+        config = load_as2_config(args.as2_config)
+    except ConfigError as exc:
+        if explicit:
+            print(f"igw serve: {exc}", file=sys.stderr)
+            return 2
+        first = str(exc).splitlines()[1:2] or [str(exc)]
+        missing = f"the default AS2 folder {args.as2_config} cannot be used: {first[0]}"
+        print(f"igw serve: warning: {as2_missing_text(missing)}", file=sys.stderr)
+    if config is not None:
+        for warning in config.warnings:
+            print(f"igw serve: warning: {warning}", file=sys.stderr)
+        for warning in _channel_warnings(config, args, profiles):
+            print(f"igw serve: warning: {warning}", file=sys.stderr)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store = Store.open(url)
+        store.migrate()
+    except (ConfigError, SQLAlchemyError, OSError) as exc:
+        print(f"igw serve: store {url}: {str(exc).splitlines()[0][:300]}", file=sys.stderr)
+        return 2
+    _log_to_stderr()  # after the migration, whose INFO lines are not ours
+    limits = WebLimits(
+        header_timeout=args.header_timeout, max_body=args.max_body, body_timeout=args.body_timeout
+    )
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     try:
         app = create_app(
@@ -115,6 +209,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             rule_sets=rules,
             profiles=profiles,
             mdn_sweep_interval=args.mdn_sweep_interval,
+            mdn_url_profiles=_url_profiles(args, profiles),
+            limits=limits,
+            as2_missing=missing,
         )
     except ConfigError as exc:
         store.close()
@@ -123,13 +220,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tls: dict[str, Any] = {}
     if args.ssl_keyfile or args.ssl_certfile:
         tls = {"ssl_keyfile": args.ssl_keyfile, "ssl_certfile": args.ssl_certfile}
-    print(
-        f"igw serve: AS2 id {config.identity.as2_id}, {len(config.partners)} partner(s), "
-        f"listening on {args.host}:{args.port}",
-        file=sys.stderr,
+    as2 = (
+        f"AS2 id {config.identity.as2_id}, {len(config.partners)} partner(s)"
+        if config is not None
+        else "AS2 not configured (503)"
     )
+    print(f"igw serve: {as2}, listening on {args.host}:{args.port}", file=sys.stderr)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", **tls)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            http=guarded_protocol(limits),
+            **tls,
+        )
     finally:
         checkpoint(store.engine)  # the app's shutdown did too; this covers a failed start
         store.close()

@@ -101,7 +101,10 @@ def required(element: Element, path: str, term: str) -> str:
 
 
 def _decimal_of(node: Element, kind: Kind = AMOUNT) -> Decimal:
-    return read_decimal(node.text, location(node), kind=kind)
+    try:  # the location only for the error: it walks every ancestor and its siblings
+        return read_decimal(node.text, "", kind=kind)
+    except ParseError as exc:
+        raise ParseError(str(exc), location(node)) from None
 
 
 def decimal(element: Element | None, path: str, kind: Kind = AMOUNT) -> Decimal | None:

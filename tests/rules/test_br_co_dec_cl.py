@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from helpers import base, edit, rules_of
+from helpers import base, checked, edit, rules_of
 
 from gateway.model import (
     AllowanceCharge,
@@ -156,7 +156,7 @@ def test_br_co_17_tolerates_one_unit() -> None:
 
 
 def _cii_rules(invoice: Invoice) -> set[str]:
-    return {p.rule for p in check(invoice, ("en16931",), syntax="cii")}
+    return {p.rule for p in checked(invoice, ("en16931",), syntax="cii")}
 
 
 CII_CASES: list[tuple[str, Callable[[Invoice], Invoice]]] = [

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from helpers import base, edit
+from helpers import base, checked, edit
 
 from gateway.model import (
     Address,
@@ -23,7 +23,6 @@ from gateway.model import (
     Payee,
     SupportingDocument,
 )
-from gateway.rules import check
 from gateway.rules.en16931_codes import TAX_POINT_CODE_TO_CII
 from gateway.rules.peppol_gr_is import tin_ok
 
@@ -33,7 +32,7 @@ TIN = "094019245"  # a Greek TIN with a valid check digit
 
 def ids(invoice: Invoice, syntax: str, sets: tuple[str, ...] = ("en16931", "peppol")) -> set[str]:
     """The fatal rule ids of the in-process check for ``syntax``."""
-    return {p.rule for p in check(invoice, sets, syntax=syntax) if p.flag == "fatal"}
+    return {p.rule for p in checked(invoice, sets, syntax=syntax) if p.flag == "fatal"}
 
 
 def greek() -> Invoice:
