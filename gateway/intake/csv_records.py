@@ -19,6 +19,13 @@
   ``attachment.filename`` defaults to the file's name, ``attachment.mime_code`` to the type
   implied by its extension. Reading CSV from bytes (no folder) cannot take attachment paths.
 * Rows are numbered as in a spreadsheet: the header is row 1, the first invoice line row 2.
+* Every row has one cell per column; a row with fewer or more is a problem of its invoice
+  ("record at line 5 has 7 cells, the header has 12 (no cell for ...)"), not a list of
+  missing fields.
+* The text is UTF-8 (a byte-order mark is dropped) unless another encoding is named
+  (``--encoding cp1252`` for Excel on Windows, :mod:`gateway.intake.encoding`).
+* Numbers are held to the range :mod:`gateway.intake.numbers` checks (a ``1e400`` or a
+  30-digit price is a problem of its invoice, naming row, column and BT id).
 """
 
 from __future__ import annotations
