@@ -31,7 +31,7 @@ from gateway.rules import check
 from gateway.store import Store, canonical_json
 from gateway.store.inbound import InboundRow, finish_inbound
 from gateway.store.mdn_outbox import NewAsyncMdn
-from gateway.totals import complete
+from gateway.totals import complete_record
 from gateway.validation.scenarios import match_scenario
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,19 @@ def judge(
         return Verdict(UNREADABLE, f"{label}: {syntax} document does not parse: {exc}", syntax)
     scenario = match_scenario(syntax, invoice.specification_id).scenario
     selected = tuple(dict.fromkeys([*rule_sets, *scenario.in_process]))
-    problems = tuple(check(complete(invoice), selected, record=invoice.number, syntax=syntax))
+    completed, refused = complete_record(invoice)
+    if completed is None:  # amounts that cannot be computed within EN 16931's ranges
+        detail = f"{label}: invoice {invoice.number} ({syntax}) cannot be completed"
+        return Verdict(
+            REJECTED,
+            _listed(detail, refused),
+            syntax,
+            invoice,
+            tuple(refused),
+            scenario.name,
+            selected,
+        )
+    problems = tuple(check(completed, selected, record=invoice.number, syntax=syntax))
     fatal = [p for p in problems if p.flag == "fatal"]
     warnings = [p for p in problems if p.flag != "fatal"]
     checked = f"scenario {scenario.name}, rules {','.join(selected) or 'none'}"

@@ -224,7 +224,7 @@ def read_inputs(
     from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
     from gateway.intake import read_records
     from gateway.registry import resolve_mapping
-    from gateway.totals import complete
+    from gateway.totals import complete_record
 
     for name in paths:
         path = Path(name)
@@ -253,4 +253,5 @@ def read_inputs(
             yield str(path), None, (problem,)
             continue
         for invoice in parsed:
-            yield invoice.number, complete(invoice), ()
+            completed, problems = complete_record(invoice)
+            yield invoice.number, completed, tuple(problems)
