@@ -812,10 +812,23 @@ def _max_size_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _encoding_name(name: str) -> str:
+    """``--encoding``'s value, checked when the command line is read (a usage error, exit 2)."""
+    from gateway.errors import InputError
+    from gateway.intake.encoding import check_encoding
+
+    try:
+        check_encoding(name)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--encoding {name!r}: ")) from None
+    return name
+
+
 def _encoding_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--encoding",
         metavar="NAME",
+        type=_encoding_name,
         help="text encoding of CSV/JSON exports (default utf-8, with or without BOM; Excel on "
         "Windows writes cp1252)",
     )

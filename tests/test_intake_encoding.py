@@ -185,3 +185,25 @@ def test_igw_validate_decodes_a_csv_with_the_encoding_given(excel_csv: Path) -> 
     recoded = _igw("validate", str(excel_csv), "--encoding", "cp1252")
     assert "Traceback" not in recoded.stderr
     assert "ENCODING" not in recoded.stdout
+
+
+@pytest.mark.parametrize("command", ["translate", "submit", "validate"])
+def test_an_unknown_encoding_on_the_command_line_is_a_usage_error(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--encoding klingon`` is refused when the command line is read: exit 2, one line naming
+    the option and what is accepted, nothing read or stored."""
+    from gateway.cli import main
+
+    extra = {
+        "translate": ["--to", "peppol-bis3", "--out", str(tmp_path / "out")],
+        "submit": ["--store", f"sqlite:///{tmp_path / 'g.db'}"],
+        "validate": [],
+    }[command]
+    with pytest.raises(SystemExit) as stopped:
+        main([command, str(tmp_path / "any.csv"), "--encoding", "klingon", *extra])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --encoding: unknown encoding; accepted:" in err and "cp1252" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "g.db").exists() and not (tmp_path / "out").exists()
