@@ -39,12 +39,12 @@ from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names,
 from gateway.shipped import shipped
 
 if TYPE_CHECKING:
+    from gateway.delivery.submit import SubmitReport
     from gateway.masterdata.sellers import SellerSet
     from gateway.store import DeliveryRow, Store
-    from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_NOT_EMPTY = 3  # gateway.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
+EXIT_NOT_EMPTY = 3  # gateway.delivery.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
 MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
@@ -378,9 +378,9 @@ def _submit_paths(
     encoding: str | None = None,
 ) -> SubmitReport:
     from gateway.cli_io import each_input, unread_record
+    from gateway.delivery.submit import submit
     from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
-    from gateway.submit import submit
 
     records: Iterable[RecordResult] = each_input(
         paths, lambda path: read_records(Path(path), encoding=encoding), unread_record
@@ -433,7 +433,7 @@ def _run_worker(
     poll_interval: float | None = None,
     lease: float | None = None,
 ) -> object:
-    from gateway.worker import run_worker
+    from gateway.delivery.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
     given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
@@ -450,7 +450,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.as2_config import startup_report
 
     for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
-        logging.getLogger("gateway.worker").warning("igw run: warning: %s", warning)
+        logging.getLogger("gateway.delivery.worker").warning("igw run: warning: %s", warning)
     for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
         if value is not None and value <= 0:
@@ -476,7 +476,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from gateway.logs import summary
 
         stats: dict[str, float] = getattr(result, "as_dict", dict)()
-        summary("gateway.worker", f"igw run: {result}", stats=stats)
+        summary("gateway.delivery.worker", f"igw run: {result}", stats=stats)
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
@@ -493,7 +493,7 @@ def _checkpoint(url: str) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """The delivery status table, filtered by buyer, state, age, overdue."""
-    from gateway.status import parse_age, status_rows, status_table
+    from gateway.delivery.status import parse_age, status_rows, status_table
     from gateway.store import DeliveryState
 
     states = None
@@ -530,7 +530,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Every event of one invoice, with its evidence."""
-    from gateway.status import timeline_rows, timeline_text
+    from gateway.delivery.status import timeline_rows, timeline_text
 
     store = _open_store(_store_url(args), create=False)
     try:
@@ -646,7 +646,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ``--offline`` (or ``--profiles``) delivers with ``file`` connectors into ./var/outbox/."""
     if not (args.offline or args.profiles):
         return _network_demo(args)
-    from gateway.status import status_table
+    from gateway.delivery.status import status_table
 
     os.environ.setdefault(DEMO_SECRET_ENV, "demo-shared-secret")
     folder = str(args.profiles or DEMO_PROFILES)

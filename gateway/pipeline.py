@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.delivery.routing import route
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, ParseError, Problem
@@ -27,7 +28,6 @@ from gateway.model import Invoice
 from gateway.partner_ids import derived_options
 from gateway.profile import BuyerProfile
 from gateway.profiles import ProfileSet
-from gateway.routing import route
 from gateway.rules import check
 from gateway.validation import validate
 from mappings.base import Mapping

@@ -200,7 +200,7 @@ def _check_consolidation(
 ) -> None:
     """Batching needs a format that carries several invoices in one document: an interchange
     syntax whose mapping has ``render_interchange``."""
-    from gateway.consolidation import interchange_renderer  # imports the store: only here
+    from gateway.delivery.consolidation import interchange_renderer  # imports the store: only here
 
     syntax = getattr(mapping, "syntax", "")
     batching = set(get_args(Consolidation)) - {"per-invoice"}

@@ -22,7 +22,7 @@ from connectors.as2.connector import As2Connector
 from connectors.as2.message import As2Identity, As2Partner
 from connectors.base import Receipt
 from gateway.as2_config import As2Config, PartnerConfig
-from gateway.delivery_errors import AuthenticationFailed, ConfigurationInvalid, Rejected
+from gateway.delivery.errors import AuthenticationFailed, ConfigurationInvalid, Rejected
 from gateway.document import Document
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import find_inbound, list_inbound

@@ -29,7 +29,7 @@ from harness_sftp import (  # noqa: F401  (fixtures)
 from connectors.base import Receipt
 from connectors.sftp import SftpConnector
 from connectors.sftp_keys import parse_host_key
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,

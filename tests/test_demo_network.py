@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.delivery.submit import SubmitReport
 from gateway.demo import run_network_demo
-from gateway.submit import SubmitReport
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "erp-export.json"
 

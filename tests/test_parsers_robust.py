@@ -22,7 +22,7 @@ from store_backends import T0, store, store_url  # noqa: F401 - pytest fixtures
 
 from connectors.cxml_post import CxmlPostConnector
 from connectors.http import HttpConnector
-from gateway.delivery_errors import DeliveryError, RemoteUnavailable
+from gateway.delivery.errors import DeliveryError, RemoteUnavailable
 from gateway.detect import detect_syntax
 from gateway.document import Document
 from gateway.errors import ParseError

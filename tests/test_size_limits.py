@@ -14,6 +14,8 @@ from builders import simple_invoice
 from store_backends import T0
 
 from gateway.cli import main
+from gateway.delivery.submit import submit
+from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.errors import ConfigError
 from gateway.intake import read_records
@@ -30,8 +32,6 @@ from gateway.pipeline import read_inputs
 from gateway.profile import ChannelSpec
 from gateway.profiles import load_profiles
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.submit import submit
-from gateway.worker import Worker
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"

@@ -35,7 +35,8 @@ AS2-To the message was sent to as its Original-Recipient and is signed by that i
 
 Receiving an MDN (``POST /as2/mdn``): :func:`connectors.as2.mdn.parse_mdn` with the sending
 partner's certificates, the MIC compared with the ``Expected-MIC`` the connector's receipt
-recorded on the delivery's attempt event, then :func:`gateway.acks_in.receive` with the Ack of
+recorded on the delivery's attempt event, then :func:`gateway.delivery.acks_in.receive` with the
+Ack of
 :func:`connectors.as2.mdn.mdn_ack` (correlated by Original-Message-ID first). A MIC that differs,
 or an unsigned MDN where a signed one was requested, makes the Ack ``rejected`` with the reason.
 ``processed/warning: duplicate-document`` without a MIC (django-pyas2 answers a Message-ID it
@@ -64,9 +65,9 @@ from connectors.as2.mdn import BuiltMdn, Disposition, Mdn, build_mdn, mdn_ack, p
 from connectors.as2.message import MdnRequest, OpenedMessage, open_message
 from connectors.base import Clock
 from gateway.ack import AckReason, AckStatus
-from gateway.acks_in import receive
 from gateway.as2_config import As2Config, PartnerConfig
 from gateway.as2_urls import allowed_url, async_mdn_prefixes
+from gateway.delivery.acks_in import receive
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store

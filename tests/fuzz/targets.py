@@ -23,7 +23,7 @@ from connectors.as2.mdn import parse_mdn
 from connectors.as2.message import As2Identity, As2Partner, open_message
 from connectors.cxml_post import CxmlPostConnector
 from connectors.http import HttpConnector
-from gateway.delivery_errors import DeliveryError
+from gateway.delivery.errors import DeliveryError
 from gateway.detect import detect_syntax
 from gateway.document import Document
 from gateway.errors import ParseError

@@ -5,7 +5,7 @@ with their deliveries *held* in an OPEN batch (``Store.accept`` with a :class:`B
 QUEUED, but without a next-attempt time, so no worker claims them. Members share one envelope
 (same sender and recipient ids: :func:`envelope_key`). A batch closes
 
-* ``per-interchange``: at the end of the submit run that filled it (``gateway.submit``), or
+* ``per-interchange``: at the end of the submit run that filled it (``gateway.delivery.submit``), or
   after :data:`PER_INTERCHANGE_GRACE` when that run died before closing it;
 * ``per-day``: at the profile's ``cut_off`` (UTC), by the sweep or the worker;
 * either: as soon as it holds ``batch_limit`` invoices.
@@ -17,7 +17,7 @@ transaction (``Store.close_batch``). A crash before that commit leaves the batch
 member held (closed again later: nothing lost); a concurrent closer or a member joining
 meanwhile makes the commit refuse, and the batch is rendered again or left to the winner
 (nothing sent twice). The worker then sends the batch document ONCE for all its members
-(``gateway.worker``); each member keeps its own timeline.
+(``gateway.delivery.worker``); each member keeps its own timeline.
 """
 
 from __future__ import annotations
