@@ -44,7 +44,7 @@ from gateway.errors import Problem  # noqa: E402
 from gateway.model import Invoice  # noqa: E402
 from gateway.parallel import FileValidator, cores, translate_batch  # noqa: E402
 from gateway.pipeline import Outcome  # noqa: E402
-from gateway.profile import BuyerProfile  # noqa: E402
+from gateway.profiles.profile import BuyerProfile  # noqa: E402
 from gateway.registry import resolve_mapping  # noqa: E402
 from gateway.validation import ValidationReport, warm_up  # noqa: E402
 

@@ -48,7 +48,7 @@ sys.path[:0] = [str(REPO)]
 
 from gateway.delivery.submit import submit  # noqa: E402
 from gateway.intake import read_records  # noqa: E402
-from gateway.profiles import load_profiles  # noqa: E402
+from gateway.profiles.load import load_profiles  # noqa: E402
 from gateway.store import DeliveryState, Store  # noqa: E402
 
 PG_URL = os.environ.get(

@@ -66,7 +66,7 @@ from gateway import secrets
 from gateway.as2_urls import prefix_problem
 from gateway.errors import ConfigError
 from gateway.limits import CHANNEL_DEFAULTS, ByteSize
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
 from gateway.parallel import add_jobs_option, add_progress_option
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles.load import ProfileSet, load_profiles
+from gateway.profiles.profile import BuyerProfile
 from gateway.progress import Progress
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
@@ -89,7 +89,7 @@ def _translate_profile(
     ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
     folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
     from gateway.cli_options import check_option_keys
-    from gateway.profiles import load_profile_set, resolve_options
+    from gateway.profiles.load import load_profile_set, resolve_options
 
     options = _options(args.option)
     check_option_keys(options, mappings)

@@ -34,7 +34,7 @@ from gateway.ack import AckLevel
 from gateway.as2_config import load_as2_config
 from gateway.delivery.submit import SubmitReport
 from gateway.peers.portal import Portal
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.shipped import shipped
 from gateway.store import DeliveryRow, DeliveryState, EventRow, Store
 
@@ -371,7 +371,7 @@ def run_network_demo(
     from gateway.delivery.submit import submit
     from gateway.delivery.worker import run_worker
     from gateway.intake import read_records
-    from gateway.profiles import load_profiles
+    from gateway.profiles.load import load_profiles
 
     paths = DemoPaths(root)
     prepare_keys(paths)

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from gateway.masterdata.sellers import SellerSet
     from gateway.model import Invoice
     from gateway.pipeline import Outcome
-    from gateway.profile import BuyerProfile
-    from gateway.profiles import ProfileSet
+    from gateway.profiles.load import ProfileSet
+    from gateway.profiles.profile import BuyerProfile
     from gateway.validation import ValidationReport
     from mappings.base import Mapping
 

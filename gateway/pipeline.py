@@ -26,8 +26,8 @@ from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
 from gateway.partner_ids import derived_options
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile
 from gateway.rules import check
 from gateway.validation import validate
 from mappings.base import Mapping

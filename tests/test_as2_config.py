@@ -148,7 +148,7 @@ def test_example_config_files_parse() -> None:
 def test_buyer_profile_with_an_as2_channel(tmp_path: Path) -> None:
     """A buyer profile can name the AS2 connector with its options: the loader accepts the
     options the connector takes, refuses a misspelt one with a suggestion and a literal secret."""
-    from gateway.profiles import load_profile
+    from gateway.profiles.load import load_profile
 
     good = """
 format = "peppol-bis3"

@@ -35,8 +35,8 @@ from gateway.delivery.errors import (
     RemoteUnavailable,
     Timeout,
 )
-from gateway.profile import ChannelSpec
-from gateway.profiles import build_connector
+from gateway.profiles.load import build_connector
+from gateway.profiles.profile import ChannelSpec
 from gateway.store import Store
 
 Handler = Callable[[httpx.Request], httpx.Response]

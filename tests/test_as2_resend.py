@@ -37,7 +37,7 @@ from gateway.cli import main
 from gateway.delivery.errors import Rejected
 from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryRow, DeliveryState, EventRow, NewDelivery, Store
 from gateway.store.inbound import find_inbound
 

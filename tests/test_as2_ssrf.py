@@ -29,7 +29,7 @@ from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_m
 from gateway.as2_config import load_as2_config
 from gateway.as2_urls import allowed_url, async_mdn_prefixes, channel_origins, matches
 from gateway.errors import ConfigError
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound, list_refusals
 from gateway.store.mdn_outbox import NewAsyncMdn, claim_token, list_async_mdns, record_async_mdn

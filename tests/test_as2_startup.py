@@ -22,7 +22,7 @@ from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_m
 from gateway.as2_config import channel_problems, load_as2_config, startup_report
 from gateway.cli import main
 from gateway.errors import ConfigError
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound
 

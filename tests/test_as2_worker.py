@@ -16,7 +16,7 @@ from connectors.as2.message import As2Identity, As2Partner
 from gateway.as2_config import As2Config, PartnerConfig
 from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import list_inbound
 

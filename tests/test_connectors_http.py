@@ -28,8 +28,8 @@ from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.peers.portal import Portal
 from gateway.peers.serve import serve_in_thread
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
 
 TOKEN = "s3cret-token"

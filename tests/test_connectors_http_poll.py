@@ -21,8 +21,8 @@ from gateway.document import Document
 from gateway.errors import ParseError
 from gateway.peers.portal import Portal
 from gateway.peers.serve import serve_in_thread
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
 from mappings.portal_status import PortalStatusAck
 

@@ -38,8 +38,8 @@ from gateway.delivery.errors import (
     Timeout,
 )
 from gateway.peers.sftp_server import SftpEvent, SftpServer, generate_host_key, public_line
-from gateway.profile import ChannelSpec
-from gateway.profiles import build_connector
+from gateway.profiles.load import build_connector
+from gateway.profiles.profile import ChannelSpec
 
 # -- atomic upload and idempotency -----------------------------------------------------------
 

@@ -20,7 +20,7 @@ from gateway.delivery.errors import AuthenticationFailed, ConfigurationInvalid
 from gateway.delivery.sweeps import sweep_poll
 from gateway.envelope import Envelope
 from gateway.peers.sftp_server import SftpEvent, SftpServer
-from gateway.profile import BuyerIds, BuyerProfile, ProofPolicy
+from gateway.profiles.profile import BuyerIds, BuyerProfile, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import find_inbound
 from mappings.edifact.contrl import build_contrl

@@ -13,7 +13,7 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.peers.sftp_server import SftpServer
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, NewDelivery, Store
 
 CONNECTOR = "connectors.sftp:SftpConnector"

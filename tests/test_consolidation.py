@@ -22,8 +22,8 @@ from gateway.delivery.worker import Worker
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError
 from gateway.intake.results import RecordResult
-from gateway.profile import BuyerIds, BuyerProfile, ChannelSpec, ProofPolicy
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles.load import ProfileSet, load_profiles
+from gateway.profiles.profile import BuyerIds, BuyerProfile, ChannelSpec, ProofPolicy
 from gateway.store import BATCH_CLOSED, BATCH_OPEN, DeliveryState, Store
 from mappings.edifact.contrl import build_contrl
 

@@ -19,7 +19,7 @@ from gateway.errors import Problem
 from gateway.intake import read_records
 from gateway.model import Identifier, Invoice, Period, VatBreakdown
 from gateway.pipeline import read_inputs, translate
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.rules import check
 from gateway.totals import complete

@@ -17,7 +17,7 @@ from gateway.delivery.status import timeline_text
 from gateway.delivery.submit import submit
 from gateway.intake import read_records
 from gateway.masterdata.load import load_sellers
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.schema import invoices
 

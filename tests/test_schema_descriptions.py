@@ -19,7 +19,7 @@ from gateway.model import Invoice, bt_of
 from gateway.model.example import EXAMPLE_RECORD
 from gateway.model.paths import _model_of
 from gateway.pipeline import translate
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,8 +29,8 @@ from gateway.limits import (
     read_input,
 )
 from gateway.pipeline import read_inputs
-from gateway.profile import ChannelSpec
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
+from gateway.profiles.profile import ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 from gateway.delivery.submit import seller_key, submit
 from gateway.intake import read_records
 from gateway.intake.results import RecordResult
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles.load import ProfileSet, load_profiles
 from gateway.store import DeliveryState, Store
 
 REPO = Path(__file__).resolve().parent.parent

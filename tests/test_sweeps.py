@@ -21,7 +21,7 @@ from gateway.delivery.sweeps import (
     sweep_poll,
 )
 from gateway.document import Document
-from gateway.profile import BuyerProfile, ChannelSpec, ProofPolicy
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
 
 HOUR = dt.timedelta(hours=1)

@@ -13,8 +13,8 @@ from connectors.memory import MemoryConnector
 from gateway.delivery.sweeps import sweep_overdue
 from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profile import BuyerProfile, ChannelSpec, ProofPolicy
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
 
 

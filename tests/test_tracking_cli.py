@@ -15,7 +15,7 @@ import pytest
 from gateway.cli import main
 from gateway.delivery.submit import submit
 from gateway.intake import read_records
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, Store
 
 REPO = Path(__file__).resolve().parent.parent

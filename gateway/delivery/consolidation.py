@@ -36,7 +36,7 @@ from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError
 from gateway.model import Invoice
 from gateway.partner_ids import derived_options
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.store import BATCH_OPEN, BatchHold, Store
 
@@ -169,7 +169,7 @@ def _render(
     invoices: Sequence[Invoice],
     now: dt.datetime,
 ) -> tuple[Document, Envelope]:
-    from gateway.profiles import resolve_options  # profiles imports this module
+    from gateway.profiles.load import resolve_options  # profiles imports this module
 
     profile = profiles[buyer]
     mapping = resolve_mapping(profile.format)

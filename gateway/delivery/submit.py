@@ -53,8 +53,8 @@ from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
 from gateway.pipeline import translate_one
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet, resolve_options
+from gateway.profiles.load import ProfileSet, resolve_options
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.store import (
     BATCH_OPEN,

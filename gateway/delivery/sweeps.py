@@ -38,7 +38,7 @@ from gateway.delivery.acks_in import AckRouter, Correlation, receive
 from gateway.delivery.consolidation import ClosedBatch, close_due
 from gateway.delivery.worker import channel_names
 from gateway.errors import ParseError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.store import (
     AddedDelivery,
     DeliveryRow,
@@ -319,7 +319,7 @@ def polling_connectors(profiles: Iterable[BuyerProfile]) -> list[object]:
     """One connector per distinct channel (main and fallback) of ``profiles`` that can poll
     (:class:`connectors.base.Polling`), for :func:`sweep_poll`; built from the profiles' options
     with their secret references resolved."""
-    from gateway.profiles import build_connector
+    from gateway.profiles.load import build_connector
 
     found: dict[str, object] = {}
     for profile in profiles:

@@ -72,8 +72,8 @@ from gateway.delivery.worker_identity import default_worker_id, gone
 from gateway.document import Document
 from gateway.errors import GatewayError
 from gateway.limits import channel_accepts, oversize_message
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet, build_connector, load_profiles
+from gateway.profiles.load import ProfileSet, build_connector, load_profiles
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
 from gateway.store.records import ClaimHolder
 
@@ -185,7 +185,7 @@ class Worker:
 
     ``clock`` gives every time recorded; ``random`` (unit interval) the backoff jitter;
     ``connectors`` builds a connector for a channel spec (default: the registry via
-    :func:`gateway.profiles.build_connector`); each spec is built once and reused.
+    :func:`gateway.profiles.load.build_connector`); each spec is built once and reused.
     """
 
     def __init__(

@@ -28,7 +28,7 @@ from gateway import __version__
 from gateway.as2_config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
 from gateway.inbound import DEFAULT_RULE_SETS
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
 from gateway.store.engine import checkpoint

@@ -69,7 +69,7 @@ from gateway.as2_config import As2Config, PartnerConfig
 from gateway.as2_urls import allowed_url, async_mdn_prefixes
 from gateway.delivery.acks_in import receive
 from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
 from gateway.store.inbound import (
     KEEP_REFUSALS,

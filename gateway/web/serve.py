@@ -31,7 +31,7 @@ from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
     from gateway.as2_config import As2Config
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -122,7 +122,7 @@ def _url_profiles(args: argparse.Namespace, profiles: list[BuyerProfile]) -> lis
     """The buyer profiles whose as2 channel URLs allow partners' async MDNs by default:
     ``--profiles``, else IGW_PROFILES or the default folder when it loads."""
     from gateway.cli import DEFAULT_PROFILES
-    from gateway.profiles import load_profiles
+    from gateway.profiles.load import load_profiles
 
     if profiles or args.profiles:
         return profiles
@@ -159,7 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from gateway.as2_config import load_as2_config
     from gateway.cli import DEFAULT_STORE_URL
-    from gateway.profiles import load_profiles
+    from gateway.profiles.load import load_profiles
     from gateway.store import Store
     from gateway.store.engine import checkpoint
     from gateway.web import create_app

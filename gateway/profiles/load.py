@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import registry, secrets
 from gateway.errors import ConfigError
-from gateway.profile import BuyerProfile, ChannelSpec, Consolidation
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, Consolidation
 
 NOT_CONNECTOR_OPTIONS = {"self", "clock"}
 BATCHING_SYNTAXES = frozenset({"edifact"})
