@@ -26,7 +26,7 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message  # noqa: E402
-from gateway.as2_config import load_as2_config  # noqa: E402
+from gateway.as2.config import load_as2_config  # noqa: E402
 from gateway.registry import resolve_mapping  # noqa: E402
 from gateway.store import Store  # noqa: E402
 from gateway.web.as2 import Endpoint, receive_message  # noqa: E402

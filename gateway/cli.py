@@ -447,7 +447,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the delivery worker (until the queue is empty with --until-empty)."""
     folder = _profiles_folder(args)
     profiles = load_profiles(folder)
-    from gateway.as2_config import startup_report
+    from gateway.as2.config import startup_report
 
     for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
         logging.getLogger("gateway.delivery.worker").warning("igw run: warning: %s", warning)
@@ -942,7 +942,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.set_defaults(func=cmd_demo)
 
-    from gateway.as2_identity import add_as2_command
+    from gateway.as2.identity import add_as2_command
     from gateway.inbound_cli import add_inbound_command
     from gateway.web.serve import add_serve_command
 

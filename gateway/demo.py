@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.as2.certs import make_test_identity
 from gateway.ack import AckLevel
-from gateway.as2_config import load_as2_config
+from gateway.as2.config import load_as2_config
 from gateway.delivery.submit import SubmitReport
 from gateway.peers.portal import Portal
 from gateway.profiles.profile import BuyerProfile

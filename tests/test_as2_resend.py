@@ -32,7 +32,7 @@ from store_backends import T0, sqlite_url, store, store_url  # noqa: F401  (fixt
 from connectors.as2.mdn import build_mdn
 from connectors.as2.message import As2Identity, As2Partner, MdnRequest, Mic
 from connectors.base import transmission_key
-from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2.config import As2Config, PartnerConfig
 from gateway.cli import main
 from gateway.delivery.errors import Rejected
 from gateway.delivery.worker import Worker

@@ -1,7 +1,7 @@
 """Server-side request forgery through async MDNs (issue 10): a message naming a known partner
 asks for its MDN at a ``Receipt-Delivery-Option`` URL of the sender's choosing. The gateway
 POSTs there only when the message's signature verified and the partner's configuration allows
-the URL (gateway.as2_urls); otherwise the MDN is the HTTP response. A real loopback listener
+the URL (gateway.as2.urls); otherwise the MDN is the HTTP response. A real loopback listener
 counts every connection: for the attacks it must receive none, now or from the outbox sweep."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from as2_peer import (
 from store_backends import sqlite_url
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import load_as2_config
-from gateway.as2_urls import allowed_url, async_mdn_prefixes, channel_origins, matches
+from gateway.as2.config import load_as2_config
+from gateway.as2.urls import allowed_url, async_mdn_prefixes, channel_origins, matches
 from gateway.errors import ConfigError
 from gateway.profiles.load import load_profiles
 from gateway.store import Store

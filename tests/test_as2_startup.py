@@ -19,7 +19,7 @@ from as2_peer import closed_port
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import channel_problems, load_as2_config, startup_report
+from gateway.as2.config import channel_problems, load_as2_config, startup_report
 from gateway.cli import main
 from gateway.errors import ConfigError
 from gateway.profiles.load import load_profiles

@@ -13,7 +13,7 @@ from builders import simple_invoice
 from store_backends import T0, sqlite_url, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.as2.message import As2Identity, As2Partner
-from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2.config import As2Config, PartnerConfig
 from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.profiles.load import load_profiles

@@ -22,7 +22,7 @@ from store_backends import T0, sqlite_url
 
 from connectors.as2.mdn import Disposition, build_mdn
 from connectors.as2.message import As2Identity, As2Partner, MdnRequest, Mic
-from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2.config import As2Config, PartnerConfig
 from gateway.delivery.errors import AuthenticationFailed
 from gateway.peers.serve import serve_in_thread
 from gateway.store import DeliveryState, NewDelivery, Store

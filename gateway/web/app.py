@@ -25,9 +25,9 @@ from starlette.types import Receive, Scope, Send
 
 from connectors.base import Clock, utc_now
 from gateway import __version__
-from gateway.as2_config import DEFAULT_MAX_SIZE, As2Config
+from gateway.as2.config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
-from gateway.inbound import DEFAULT_RULE_SETS
+from gateway.inbound.interpret import DEFAULT_RULE_SETS
 from gateway.profiles.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store

@@ -13,7 +13,7 @@ Receiving (``POST /as2``):
    Message-ID) before anything else. A Message-ID already stored is a duplicate: answered
    ``processed/warning: duplicate-document`` (RFC 4130 leaves warning texts free; this is the one
    AS2 products use) with the MIC of what arrived, and not handed on again.
-3. :func:`gateway.inbound.interpret` reads the payload; the verdict and our MDN are stored
+3. :func:`gateway.inbound.interpret.interpret` reads the payload; the verdict and our MDN are stored
    together (``finish_inbound``). The MDN says ``processed``: it proves receipt and integrity,
    not business acceptance (that is a business response), so an invoice that breaks rules is
    still ``processed`` — its verdict is in the MDN's text.
@@ -28,7 +28,7 @@ Receiving (``POST /as2``):
 An async MDN is POSTed only when the message's signature verified and its
 ``Receipt-Delivery-Option`` URL is one the partner's configuration allows
 (``async_mdn_urls``, default the origins of the partner's as2 channel URLs:
-:mod:`gateway.as2_urls`); otherwise the sender chose the URL unauthenticated (server-side
+:mod:`gateway.as2.urls`); otherwise the sender chose the URL unauthenticated (server-side
 request forgery), so the MDN is answered synchronously in the response and one line is logged.
 An unknown partner's async MDN request gets ``403`` with the reason. Every MDN names the
 AS2-To the message was sent to as its Original-Recipient and is signed by that identity.
@@ -65,10 +65,10 @@ from connectors.as2.mdn import BuiltMdn, Disposition, Mdn, build_mdn, mdn_ack, p
 from connectors.as2.message import MdnRequest, OpenedMessage, open_message
 from connectors.base import Clock
 from gateway.ack import AckReason, AckStatus
-from gateway.as2_config import As2Config, PartnerConfig
-from gateway.as2_urls import allowed_url, async_mdn_prefixes
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.as2.urls import allowed_url, async_mdn_prefixes
 from gateway.delivery.acks_in import receive
-from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
+from gateway.inbound.interpret import DEFAULT_RULE_SETS, Verdict, finish, interpret
 from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
 from gateway.store.inbound import (

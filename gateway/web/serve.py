@@ -30,7 +30,7 @@ from gateway.errors import ConfigError
 from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
-    from gateway.as2_config import As2Config
+    from gateway.as2.config import As2Config
     from gateway.profiles.profile import BuyerProfile
 
 DEFAULT_CONFIG = "config/as2"
@@ -137,7 +137,7 @@ def _channel_warnings(
 ) -> list[str]:
     """The as2 channels of the buyer profiles (``--profiles``, else IGW_PROFILES or the default
     folder when it loads) that this configuration does not know."""
-    from gateway.as2_config import channel_problems
+    from gateway.as2.config import channel_problems
 
     return channel_problems(config, _url_profiles(args, profiles), folder=args.as2_config)
 
@@ -157,7 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Load the AS2 configuration and the store, then serve until interrupted."""
     import uvicorn
 
-    from gateway.as2_config import load_as2_config
+    from gateway.as2.config import load_as2_config
     from gateway.cli import DEFAULT_STORE_URL
     from gateway.profiles.load import load_profiles
     from gateway.store import Store

@@ -27,7 +27,7 @@ from gateway.delivery.errors import DeliveryError
 from gateway.detect import detect_syntax
 from gateway.document import Document
 from gateway.errors import ParseError
-from gateway.inbound import UNREADABLE, judge
+from gateway.inbound.interpret import UNREADABLE, judge
 from mappings.cii.parse import parse_cii
 from mappings.cxml.acks import CxmlStatusAck, CxmlStatusUpdateAck
 from mappings.cxml.parse import parse_cxml
