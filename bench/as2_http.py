@@ -94,7 +94,7 @@ def _igw_serve(folder: Path, store_url: str) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "gateway.cli",
+        "gateway.cli.main",
         "serve",
         "--port",
         str(port),

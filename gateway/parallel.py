@@ -27,8 +27,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, TypeVar
 
+from gateway.cli.progress import Progress
 from gateway.errors import GatewayError, Problem
-from gateway.progress import Progress
 
 if TYPE_CHECKING:
     import argparse

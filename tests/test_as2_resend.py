@@ -33,7 +33,7 @@ from connectors.as2.mdn import build_mdn
 from connectors.as2.message import As2Identity, As2Partner, MdnRequest, Mic
 from connectors.base import transmission_key
 from gateway.as2.config import As2Config, PartnerConfig
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.delivery.errors import Rejected
 from gateway.delivery.worker import Worker
 from gateway.document import Document

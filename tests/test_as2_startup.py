@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
 from gateway.as2.config import channel_problems, load_as2_config, startup_report
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.errors import ConfigError
 from gateway.profiles.load import load_profiles
 from gateway.store import Store
@@ -128,7 +128,7 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str, lis
     command = [
         sys.executable,
         "-m",
-        "gateway.cli",
+        "gateway.cli.main",
         "serve",
         "--port",
         str(port),

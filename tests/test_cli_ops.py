@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.delivery.worker import WorkerStats
 from gateway.logs import JsonFormatter, TextFormatter, configure
 

@@ -255,7 +255,7 @@ def test_igw_translate_prints_an_intake_problem_once(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(_broken_export(tmp_path)),
             "--to",
@@ -306,7 +306,7 @@ def test_igw_translate_of_the_broken_examples_prints_no_python_repr(tmp_path: Pa
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(broken / "broken.json"),
             str(broken / "broken.csv"),

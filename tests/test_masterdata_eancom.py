@@ -316,7 +316,7 @@ def test_erp_record_lacking_bt34_passes_validate_py_with_master_data(tmp_path: P
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(export),
             "--to",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.logs import configure
 from gateway.parallel import AUTO_THRESHOLD, ValidationPool, cores, resolve_jobs, translate_batch
 

@@ -147,7 +147,7 @@ def test_schema_example_translates_into_every_built_in_format_without_a_finding(
 def test_igw_schema_prints_the_schema_with_descriptions_and_example() -> None:
     """igw schema prints JSON whose example and descriptions are those tested above."""
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "schema"],
+        [sys.executable, "-m", "gateway.cli.main", "schema"],
         cwd=ROOT,
         capture_output=True,
         text=True,

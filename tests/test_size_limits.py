@@ -13,7 +13,7 @@ import pytest
 from builders import simple_invoice
 from store_backends import T0
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.delivery.submit import submit
 from gateway.delivery.worker import Worker
 from gateway.document import Document
@@ -171,7 +171,7 @@ def test_read_input_refuses_by_size_before_reading(tmp_path: Path) -> None:
 def _igw(*args: str) -> subprocess.CompletedProcess[str]:
     """``igw`` in a child process (its memory is its own)."""
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         check=False,
         cwd=REPO,
         capture_output=True,

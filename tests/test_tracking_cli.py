@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.delivery.submit import submit
 from gateway.intake import read_records
 from gateway.profiles.load import load_profiles

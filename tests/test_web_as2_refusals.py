@@ -19,7 +19,7 @@ from store_backends import store, store_url  # noqa: F401  (fixtures)
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
 from gateway.as2.config import As2Config
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.peers.serve import serve_in_thread
 from gateway.store import Store
 from gateway.store.inbound import find_inbound, list_inbound, list_refusals

@@ -340,7 +340,7 @@ def test_igw_run_until_empty_exits_3_while_claimed(
 ) -> None:
     """``igw run --until-empty --if-claimed exit`` exits 3 (not 0) while a live worker holds
     claims, and 0 once nothing is claimed."""
-    from gateway.cli import main
+    from gateway.cli.main import main
 
     store, profiles, _out = _setup(sqlite_url(tmp_path), tmp_path, 3)
     try:

@@ -10,7 +10,7 @@ not there yet) it still starts, on the default store: ``/health`` answers and ``
 (:mod:`gateway.web.limits`): ``--header-timeout``, ``--body-timeout``, and ``--max-body`` for
 every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
 
-Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
+Wired into the CLI with one line in ``gateway.cli.main`` (``_add_engine_commands``)::
 
     add_serve_command(sub)
 """
@@ -121,7 +121,7 @@ def _size(value: str) -> int:
 def _url_profiles(args: argparse.Namespace, profiles: list[BuyerProfile]) -> list[BuyerProfile]:
     """The buyer profiles whose as2 channel URLs allow partners' async MDNs by default:
     ``--profiles``, else IGW_PROFILES or the default folder when it loads."""
-    from gateway.cli import DEFAULT_PROFILES
+    from gateway.cli.main import DEFAULT_PROFILES
     from gateway.profiles.load import load_profiles
 
     if profiles or args.profiles:
@@ -158,7 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.as2.config import load_as2_config
-    from gateway.cli import DEFAULT_STORE_URL
+    from gateway.cli.main import DEFAULT_STORE_URL
     from gateway.profiles.load import load_profiles
     from gateway.store import Store
     from gateway.store.engine import checkpoint

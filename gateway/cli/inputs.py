@@ -2,7 +2,7 @@
 exports and repeated invoice numbers refused as problems of their own, the output folder
 checked before anything is written, JSON that reads back, and a closed pipe a quiet end.
 
-Each helper is small and takes plain values, so ``gateway.cli`` keeps one line per use::
+Each helper is small and takes plain values, so ``gateway.cli.main`` keeps one line per use::
 
     for outcome in translate(translate_inputs(args.input, args.max_size), ...):
         ...

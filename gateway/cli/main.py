@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.cli_io import (
+from gateway.cli.inputs import (
     JsonList,
     check_out_folder,
     input_problem,
@@ -28,13 +28,13 @@ from gateway.cli_io import (
     store_rules,
     write_output,
 )
+from gateway.cli.progress import Progress
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
 from gateway.parallel import add_jobs_option, add_progress_option
 from gateway.profiles.load import ProfileSet, load_profiles
 from gateway.profiles.profile import BuyerProfile
-from gateway.progress import Progress
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
 
@@ -88,7 +88,7 @@ def _translate_profile(
     """The buyer profile of ``igw translate`` (``--profile FILE``: its options, with
     ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
     folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
-    from gateway.cli_options import check_option_keys
+    from gateway.cli.options import check_option_keys
     from gateway.profiles.load import load_profile_set, resolve_options
 
     options = _options(args.option)
@@ -107,8 +107,8 @@ def _translate_profile(
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
-    from gateway.cli_io import translate_inputs
-    from gateway.cli_options import OPTION_HINT, is_option_error
+    from gateway.cli.inputs import translate_inputs
+    from gateway.cli.options import OPTION_HINT, is_option_error
     from gateway.intake.encoding import with_encoding
     from gateway.parallel import translate_batch
 
@@ -377,7 +377,7 @@ def _submit_paths(
     progress: Progress | None = None,
     encoding: str | None = None,
 ) -> SubmitReport:
-    from gateway.cli_io import each_input, unread_record
+    from gateway.cli.inputs import each_input, unread_record
     from gateway.delivery.submit import submit
     from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
@@ -943,7 +943,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.set_defaults(func=cmd_demo)
 
     from gateway.as2.identity import add_as2_command
-    from gateway.inbound_cli import add_inbound_command
+    from gateway.cli.inbound import add_inbound_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)
