@@ -153,7 +153,7 @@ def test_async_mdn_only_to_http(store: Store) -> None:
         get_async_mdn,
         record_async_mdn,
     )
-    from gateway.web.as2 import Endpoint, deliver_claimed
+    from gateway.web.as2.endpoint import Endpoint, deliver_claimed
 
     config = endpoint_config()
     mdn = build_mdn(
