@@ -18,11 +18,11 @@ from gateway.display import json_value, show
 from gateway.errors import Problem
 from gateway.intake import read_records
 from gateway.model import Identifier, Invoice, Period, VatBreakdown
-from gateway.pipeline import read_inputs, translate
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.rules import check
 from gateway.totals import complete
+from gateway.translation.pipeline import read_inputs, translate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "rules"))
 from helpers import ALL_SETS, base, misreported

@@ -76,7 +76,7 @@ def test_with_encoding_applies_only_while_its_iterator_runs() -> None:
     """Records read through with_encoding use it; a read afterwards is UTF-8 again."""
     data = export(row("C-1"))
 
-    def records() -> Iterator[RecordResult]:  # read lazily, as gateway.pipeline does
+    def records() -> Iterator[RecordResult]:  # read lazily, as gateway.translation.pipeline does
         yield from read_records(data, "csv")
 
     (result,) = list(with_encoding(records(), "cp1252"))

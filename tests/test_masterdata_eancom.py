@@ -28,10 +28,10 @@ from shared_dir import shared_path
 
 from gateway.envelope import default_envelope
 from gateway.masterdata.load import load_sellers
-from gateway.pipeline import read_inputs, translate, translate_one
 from gateway.profiles.load import load_profiles
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
+from gateway.translation.pipeline import read_inputs, translate, translate_one
 
 pytestmark = pytest.mark.shared
 

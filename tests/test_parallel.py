@@ -11,7 +11,13 @@ import pytest
 
 from gateway.cli.main import main
 from gateway.logs import configure
-from gateway.parallel import AUTO_THRESHOLD, ValidationPool, cores, resolve_jobs, translate_batch
+from gateway.translation.parallel import (
+    AUTO_THRESHOLD,
+    ValidationPool,
+    cores,
+    resolve_jobs,
+    translate_batch,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"

@@ -18,9 +18,9 @@ from gateway.intake import read_records, record_json_schema
 from gateway.model import Invoice, bt_of
 from gateway.model.example import EXAMPLE_RECORD
 from gateway.model.paths import _model_of
-from gateway.pipeline import translate
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
+from gateway.translation.pipeline import translate
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPARED = dt.datetime(2026, 10, 5, 9, 0, tzinfo=dt.UTC)

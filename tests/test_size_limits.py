@@ -28,10 +28,10 @@ from gateway.limits import (
     parse_size,
     read_input,
 )
-from gateway.pipeline import read_inputs
 from gateway.profiles.load import load_profiles
 from gateway.profiles.profile import ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
+from gateway.translation.pipeline import read_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"

@@ -32,11 +32,11 @@ from gateway.cli.progress import Progress
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
-from gateway.parallel import add_jobs_option, add_progress_option
 from gateway.profiles.load import ProfileSet, load_profiles
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
+from gateway.translation.parallel import add_jobs_option, add_progress_option
 
 if TYPE_CHECKING:
     from gateway.delivery.submit import SubmitReport
@@ -110,7 +110,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from gateway.cli.inputs import translate_inputs
     from gateway.cli.options import OPTION_HINT, is_option_error
     from gateway.intake.encoding import with_encoding
-    from gateway.parallel import translate_batch
+    from gateway.translation.parallel import translate_batch
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
@@ -227,7 +227,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from concurrent.futures import Future
 
     from gateway.intake.encoding import check_encoding, recode
-    from gateway.parallel import FileValidator
+    from gateway.translation.parallel import FileValidator
     from gateway.validation import ValidationReport, rule_names
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text

@@ -52,7 +52,6 @@ from gateway.masterdata.events import provenance_events
 from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
-from gateway.pipeline import translate_one
 from gateway.profiles.load import ProfileSet, resolve_options
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
@@ -64,6 +63,7 @@ from gateway.store import (
     NewDelivery,
     Store,
 )
+from gateway.translation.pipeline import translate_one
 from mappings.base import Mapping
 
 #: syntaxes whose documents carry an interchange control reference allocated by the store
