@@ -94,7 +94,7 @@ def _igw_serve(folder: Path, store_url: str) -> Iterator[str]:
     command = [
         sys.executable,
         "-m",
-        "gateway.cli",
+        "gateway.cli.main",
         "serve",
         "--port",
         str(port),
@@ -129,7 +129,7 @@ def _igw_serve(folder: Path, store_url: str) -> Iterator[str]:
 @contextlib.contextmanager
 def _in_thread(folder: Path, store_url: str) -> Iterator[str]:
     """The same app in a thread of this process (as the tests run it)."""
-    from gateway.as2_config import load_as2_config
+    from gateway.as2.config import load_as2_config
     from gateway.peers.serve import serve_in_thread
     from gateway.registry import resolve_mapping
     from gateway.store import Store

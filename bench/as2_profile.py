@@ -1,7 +1,8 @@
 """Where the receiving side of an AS2 round trip spends its time (cProfile, one process).
 
 Builds ``--messages`` signed+encrypted messages as the bench's sender does, then opens, stores,
-interprets and answers each with :func:`gateway.web.as2.receive_message` (what ``POST /as2``
+interprets and answers each with :func:`gateway.web.as2.endpoint.receive_message` (what ``POST
+/as2``
 runs), under cProfile; prints per-message milliseconds and the top functions.
 
     .venv/bin/python bench/as2_profile.py [--messages 200] [--top 30]
@@ -26,10 +27,10 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message  # noqa: E402
-from gateway.as2_config import load_as2_config  # noqa: E402
+from gateway.as2.config import load_as2_config  # noqa: E402
 from gateway.registry import resolve_mapping  # noqa: E402
 from gateway.store import Store  # noqa: E402
-from gateway.web.as2 import Endpoint, receive_message  # noqa: E402
+from gateway.web.as2.endpoint import Endpoint, receive_message  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ import invoices  # noqa: E402
 from gateway.envelope import Envelope  # noqa: E402
 from gateway.intake import read_records  # noqa: E402
 from gateway.model import Invoice  # noqa: E402
-from gateway.profile import BuyerProfile  # noqa: E402
+from gateway.profiles.profile import BuyerProfile  # noqa: E402
 from gateway.totals import complete  # noqa: E402
 from gateway.validation.cxml import validate_cxml  # noqa: E402
 from mappings.cxml.format import CxmlInvoice  # noqa: E402

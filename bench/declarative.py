@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gateway.intake import read_records
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.declarative import DeclarativeMapping, load_format
 
 ROOT = Path(__file__).resolve().parents[1]

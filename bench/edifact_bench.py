@@ -35,7 +35,7 @@ from pydifact.parser import Parser  # noqa: E402
 from pydifact.serializer import Serializer  # noqa: E402
 
 from gateway.envelope import Envelope  # noqa: E402
-from gateway.profile import BuyerProfile  # noqa: E402
+from gateway.profiles.profile import BuyerProfile  # noqa: E402
 from gateway.totals import complete  # noqa: E402
 from mappings.edifact.interchange import build_interchange, decode  # noqa: E402
 from mappings.edifact.invoic import EancomD96A, render_interchange  # noqa: E402

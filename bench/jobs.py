@@ -5,11 +5,12 @@
 The batch: ``--count`` benchmark invoices (``bench/invoices.py``, ``--lines`` lines each)
 translated to ``--format`` (default XRechnung UBL: XSD + EN 16931 + XRechnung schematron; the
 benchmark invoices carry e-mail electronic addresses, which Peppol BIS 3 refuses before
-rendering) through :func:`gateway.parallel.translate_batch`, what
+rendering) through :func:`gateway.translation.parallel.translate_batch`, what
 ``igw translate`` runs, with full validation. Two measurements per ``--jobs`` value:
 
 * ``translate``: rules + render in this process, validation on the processes (``jobs`` > 1);
-* ``validate``: the rendered documents through :class:`gateway.parallel.FileValidator`, what
+* ``validate``: the rendered documents through :class:`gateway.translation.parallel.FileValidator`,
+what
   ``igw validate`` runs over many files.
 
 The in-process validator is warmed up before the ``jobs 1`` runs (its stylesheets compiled),
@@ -42,10 +43,10 @@ import invoices  # noqa: E402
 from gateway.envelope import default_envelope  # noqa: E402
 from gateway.errors import Problem  # noqa: E402
 from gateway.model import Invoice  # noqa: E402
-from gateway.parallel import FileValidator, cores, translate_batch  # noqa: E402
-from gateway.pipeline import Outcome  # noqa: E402
-from gateway.profile import BuyerProfile  # noqa: E402
+from gateway.profiles.profile import BuyerProfile  # noqa: E402
 from gateway.registry import resolve_mapping  # noqa: E402
+from gateway.translation.parallel import FileValidator, cores, translate_batch  # noqa: E402
+from gateway.translation.pipeline import Outcome  # noqa: E402
 from gateway.validation import ValidationReport, warm_up  # noqa: E402
 
 RESULTS = HERE / "results"

@@ -77,7 +77,7 @@ def _invoice_for(syntax: str, lines: int) -> Any:
 
 
 def _render(syntax: str, lines: int, path: str) -> dict[str, Any]:
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from gateway.registry import resolve_mapping
 
     mapping = resolve_mapping(FORMATS[syntax])
@@ -168,7 +168,7 @@ def _run_child(args: list[str], timeout: float) -> dict[str, Any]:
 
 def _bytes_per_line(syntax: str) -> tuple[float, float]:
     """(fixed bytes, bytes per line) of a rendered document, from 100- and 300-line renders."""
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from gateway.registry import resolve_mapping
 
     mapping = resolve_mapping(FORMATS[syntax])

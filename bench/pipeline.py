@@ -7,7 +7,8 @@ connector (fsync per file and folder), on SQLite and PostgreSQL, with 1 and 2 wo
 Invoices are 10-line Peppol BIS 3 records (JSON, through intake); validation is the fast path
 (in-process EN 16931 + Peppol rules, no XSD/schematron). For every backend and worker count:
 
-* ``submit``: records/s stored by ``gateway.submit`` alone (intake + rules + render + store);
+* ``submit``: records/s stored by ``gateway.delivery.submit`` alone (intake + rules + render +
+store);
 * ``deliver``: deliveries/s drained from a filled queue by N worker processes (time measured
   by the workers, start-up excluded), and events/s written meanwhile;
 * ``end_to_end``: the submitter and N workers running at once: invoices/s from the first
@@ -45,10 +46,10 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
 
+from gateway.delivery.submit import submit  # noqa: E402
 from gateway.intake import read_records  # noqa: E402
-from gateway.profiles import load_profiles  # noqa: E402
+from gateway.profiles.load import load_profiles  # noqa: E402
 from gateway.store import DeliveryState, Store  # noqa: E402
-from gateway.submit import submit  # noqa: E402
 
 PG_URL = os.environ.get(
     "IGW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -131,8 +132,16 @@ def do_submit(url: str, profiles: Path, data: bytes) -> float:
 def start_workers(
     url: str, profiles: Path, workers: int, *, until_empty: bool
 ) -> list[subprocess.Popen[bytes]]:
-    """``workers`` worker processes (``python -m gateway.worker``)."""
-    command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
+    """``workers`` worker processes (``python -m gateway.delivery.worker``)."""
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.delivery.worker",
+        "--store",
+        url,
+        "--profiles",
+        str(profiles),
+    ]
     command += ["--poll-interval", "0.05"]  # igw run defaults otherwise (batch 50, 8 sends)
     command += ["--until-empty"] if until_empty else []
     return [
@@ -251,7 +260,7 @@ def profile_stage(stage: str, count: int, data: bytes) -> None:
             do_submit(url, profiles, data)
             profiler.disable()
         else:
-            from gateway.worker import Worker
+            from gateway.delivery.worker import Worker
 
             do_submit(url, profiles, data)
             store = Store.open(url)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 import drafthorse_model  # noqa: E402
 import invoices  # noqa: E402
 
-from gateway.profile import BuyerProfile  # noqa: E402
+from gateway.profiles.profile import BuyerProfile  # noqa: E402
 from gateway.registry import resolve_mapping  # noqa: E402
 from gateway.rules import check  # noqa: E402
 from gateway.validation import validate  # noqa: E402

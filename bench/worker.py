@@ -65,7 +65,15 @@ def run(url: str, folder: Path, workers: int, count: int) -> None:
     """Fill, then drain with ``workers`` processes; print the numbers."""
     profiles = fill(url, folder, count)
     started = time.monotonic()
-    command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.delivery.worker",
+        "--store",
+        url,
+        "--profiles",
+        str(profiles),
+    ]
     processes = [
         subprocess.Popen(
             [*command, "--worker-id", f"b{i}", "--until-empty"], cwd=REPO, stdout=subprocess.PIPE

@@ -2,14 +2,14 @@
 
 A connector moves a rendered :class:`~gateway.document.Document` to a buyer over one channel and
 returns a :class:`Receipt` (what the transport proved). It raises only
-:class:`~gateway.delivery_errors.DeliveryError` subclasses: foreign exceptions are translated here,
+:class:`~gateway.delivery.errors.DeliveryError` subclasses: foreign exceptions are translated here,
 at the boundary, with ``raise ... from exc``. A send with an ``idempotency_key`` already delivered
 must not deliver twice; it returns the receipt of the first send.
 
 Example — a connector that hands documents to a callable::
 
     from connectors.base import Receipt, utc_now
-    from gateway.delivery_errors import ConnectionFailed
+    from gateway.delivery.errors import ConnectionFailed
 
     class CallbackConnector:
         name = "callback"

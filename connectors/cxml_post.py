@@ -56,7 +56,7 @@ from connectors.http_errors import (
     status_line,
 )
 from gateway.ack import Ack
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     DeliveryError,

@@ -6,7 +6,7 @@ is fsynced too); an existing file is never replaced. Its name is
 ``<invoice>.<format>.<key hash>.<ext>``, so a re-send with the same idempotency key finds the
 file, writes nothing and returns the same receipt (``sent_at`` is read back from the file's
 mtime) — even after a restart. Same key with different bytes is an
-:class:`~gateway.delivery_errors.IdempotencyConflict`.
+:class:`~gateway.delivery.errors.IdempotencyConflict`.
 
 A send killed between writing and linking (kill -9, power loss) leaves its hidden temporary
 file behind. The first send of each connector (a worker start) removes such files: only names
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from connectors.base import Clock, Receipt, utc_now
 from connectors.temp_files import DEFAULT_TEMP_GRACE_SECONDS, is_stale, temp_name
-from gateway.delivery_errors import IdempotencyConflict, from_os_error
+from gateway.delivery.errors import IdempotencyConflict, from_os_error
 from gateway.document import Document
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

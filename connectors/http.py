@@ -33,7 +33,8 @@ paths (``result.id``, ``data.0.id``).
 ``poll()`` GETs ``status_url`` and yields one :class:`~connectors.base.Inbound` per entry of the
 list at ``status_items_field`` (or the top-level list): content = the entry as canonical JSON,
 name = its ``status_id_field`` (else a hash of the entry), so a re-polled entry is recognised by
-gateway.sweeps.sweep_poll and correlated once. ``confirm(item)`` POSTs to ``confirm_url`` (with
+gateway.delivery.sweeps.sweep_poll and correlated once. ``confirm(item)`` POSTs to ``confirm_url``
+(with
 ``{id}`` replaced by the item's name) when set — the portal may then drop the entry — and does
 nothing otherwise (the sweep's record keeps re-polled entries from counting twice).
 mappings.portal_status reads the entries as Acks.
@@ -65,7 +66,7 @@ from connectors.http_errors import (
     portal_text,
     status_line,
 )
-from gateway.delivery_errors import ConfigurationInvalid, Rejected, RemoteUnavailable
+from gateway.delivery.errors import ConfigurationInvalid, Rejected, RemoteUnavailable
 from gateway.document import Document
 
 SUCCESS_VALUES = ("ok", "success", "succeeded", "received", "accepted", "created", "true")

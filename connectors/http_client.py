@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from connectors.base import Receipt
-from gateway.delivery_errors import ConfigurationInvalid, IdempotencyConflict
+from gateway.delivery.errors import ConfigurationInvalid, IdempotencyConflict
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from typing import Any
 import httpx
 
 from connectors.base import Clock
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from connectors.base import Clock, Inbound, Receipt, utc_now
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     ConnectionFailed,
     DeliveryError,
     IdempotencyConflict,

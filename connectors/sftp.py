@@ -6,7 +6,7 @@ SFTP ``rename`` - which, unlike ``posix-rename@openssh.com``, never replaces an 
 (SFTP v3; OpenSSH links then unlinks). A buyer polling the folder therefore never sees a partial
 file under a real name. The final name is ``<invoice>.<format>.<key hash>.<ext>``: a re-send with
 the same idempotency key finds the file (even after a restart) and returns the first receipt
-when the bytes are the same, :class:`~gateway.delivery_errors.IdempotencyConflict` when not.
+when the bytes are the same, :class:`~gateway.delivery.errors.IdempotencyConflict` when not.
 
 One connection serves every send (the worker builds a connector once and keeps it): a new SSH
 handshake per file is one to two orders of magnitude slower (``bench/sftp.py``). A connection that
@@ -23,7 +23,7 @@ touched.
 
 Trust: the partner's host key is pinned (``host_key``; see :mod:`connectors.sftp_keys`) and
 checked before authenticating; an unknown or changed key is a permanent
-:class:`~gateway.delivery_errors.HostKeyMismatch` naming both fingerprints. Nothing is ever
+:class:`~gateway.delivery.errors.HostKeyMismatch` naming both fingerprints. Nothing is ever
 auto-accepted. ``password``, ``private_key`` (the key text: reference it as
 ``"file:/path/to/id_ed25519"``) and ``private_key_passphrase`` are secret references in a profile.
 
@@ -62,7 +62,7 @@ from connectors.base import Clock, Inbound, Receipt, utc_now
 from connectors.sftp_keys import load_private_key, parse_host_key
 from connectors.sftp_session import Endpoint, Session, connection_lost, open_session, translate
 from connectors.temp_files import DEFAULT_TEMP_GRACE_SECONDS, is_stale, temp_name
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     ConfigurationInvalid,
     ConnectionFailed,
     DeliveryError,

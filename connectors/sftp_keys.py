@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.pkey import UnknownKeyType
 
-from gateway.delivery_errors import ConfigurationInvalid, HostKeyMismatch
+from gateway.delivery.errors import ConfigurationInvalid, HostKeyMismatch
 
 KEY_TYPES = (
     "ssh-ed25519",

@@ -16,7 +16,7 @@ import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
 
 from connectors.sftp_keys import PinnedHostKey, describe, public_line
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     DeliveryError,

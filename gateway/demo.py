@@ -31,12 +31,12 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.as2.certs import make_test_identity
 from gateway.ack import AckLevel
-from gateway.as2_config import load_as2_config
+from gateway.as2.config import load_as2_config
+from gateway.delivery.submit import SubmitReport
 from gateway.peers.portal import Portal
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.shipped import shipped
 from gateway.store import DeliveryRow, DeliveryState, EventRow, Store
-from gateway.submit import SubmitReport
 
 NETWORK_TEMPLATES = shipped("config/demo/network")
 SUPPLIER_AS2_ID = "IGW-DEMO-SUPPLIER"
@@ -264,8 +264,8 @@ def wait_for_transport_proof(store: Store, connector: str, timeout: float) -> li
 def poll_channels(store: Store, profiles: Sequence[BuyerProfile], now: dt.datetime) -> int:
     """One polling sweep over every distinct channel of ``profiles`` that can poll; returns how
     many items it recorded."""
-    from gateway.acks_in import AckRouter
-    from gateway.sweeps import polling_connectors, sweep_poll
+    from gateway.delivery.acks_in import AckRouter
+    from gateway.delivery.sweeps import polling_connectors, sweep_poll
 
     connectors = polling_connectors(profiles)
     return len(sweep_poll(store, connectors, AckRouter(), now, profiles))
@@ -311,7 +311,7 @@ def proof_by_delivery(store: Store, rows: Sequence[DeliveryRow]) -> dict[int, st
 
 def demo_table(rows: Sequence[DeliveryRow], proofs: dict[int, str]) -> str:
     """The demo's status table: invoice, buyer, connector, state, proof level and what proved it."""
-    from gateway.status import proof_reached
+    from gateway.delivery.status import proof_reached
 
     header = ("INVOICE", "BUYER", "VIA", "STATE", "PROOF", "PROVED BY")
     body = [
@@ -368,10 +368,10 @@ def run_network_demo(
 ) -> DemoResult:
     """Submit ``inputs`` with the network demo profiles, deliver them to the loopback peers,
     collect MDNs, CONTRLs and portal statuses; see the module docstring."""
+    from gateway.delivery.submit import submit
+    from gateway.delivery.worker import run_worker
     from gateway.intake import read_records
-    from gateway.profiles import load_profiles
-    from gateway.submit import submit
-    from gateway.worker import run_worker
+    from gateway.profiles.load import load_profiles
 
     paths = DemoPaths(root)
     prepare_keys(paths)

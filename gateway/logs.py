@@ -3,7 +3,8 @@
 One handler on the root logger, writing to the *current* ``sys.stderr`` (so a test's captured
 stream, or a redirected one, gets the lines). Two formats:
 
-* ``text`` — ``2026-12-02T16:04:05Z INFO gateway.worker: delivery 7 (INV-1 -> acme) DELIVERED``;
+* ``text`` — ``2026-12-02T16:04:05Z INFO gateway.delivery.worker: delivery 7 (INV-1 -> acme)
+DELIVERED``;
 * ``json`` — one JSON object per line: ``time``, ``level``, ``logger``, ``message`` and the
   structured fields the call passed in ``extra`` (``invoice``, ``delivery``, ``buyer``,
   ``state``...)::

@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 
 
 @runtime_checkable

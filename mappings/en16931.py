@@ -12,7 +12,7 @@ from typing import ClassVar
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete, is_complete
 
 EN16931_SPECIFICATION = "urn:cen.eu:en16931:2017"

@@ -39,7 +39,7 @@ from connectors.as2.message import (
     parse_mdn_request,
     strip_id,
 )
-from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2.config import As2Config, PartnerConfig
 from gateway.peers.serve import serve_in_thread
 from gateway.registry import resolve_mapping
 from gateway.store import Store

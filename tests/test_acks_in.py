@@ -9,9 +9,9 @@ from builders import simple_invoice
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
-from gateway.acks_in import AckRouter, implied_state, receive
+from gateway.delivery.acks_in import AckRouter, implied_state, receive
 from gateway.envelope import Envelope
-from gateway.profile import BuyerIds, BuyerProfile, ProofPolicy
+from gateway.profiles.profile import BuyerIds, BuyerProfile, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
 from mappings.edifact.contrl import build_contrl
 from mappings.edifact.invoic import render_interchange

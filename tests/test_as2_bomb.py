@@ -16,10 +16,10 @@ from store_backends import sqlite_url
 from connectors.as2 import cms
 from connectors.as2.errors import As2MessageError
 from connectors.as2.message import open_message
-from gateway.as2_config import As2Config
+from gateway.as2.config import As2Config
 from gateway.store import Store
 from gateway.store.inbound import list_inbound, list_refusals
-from gateway.web.as2 import Answer, Endpoint, receive_message
+from gateway.web.as2.endpoint import Answer, Endpoint, receive_message
 
 MiB = 1 << 20
 

@@ -1,4 +1,4 @@
-"""AS2 configuration from TOML (gateway/as2_config.py): identity, partners, checks, expiry."""
+"""AS2 configuration from TOML (gateway/as2/config.py): identity, partners, checks, expiry."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from as2_keys import T0, identity, write_identity, write_p12
 
-from gateway.as2_config import load_as2_config
+from gateway.as2.config import load_as2_config
 from gateway.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,7 +126,7 @@ def test_expiry_warnings_at_load(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     """Certificates expiring soon (or expired) give warnings naming subject and date; logged."""
     folder = _setup(tmp_path)
     later = T0 + dt.timedelta(days=350)
-    with caplog.at_level(logging.WARNING, logger="gateway.as2_config"):
+    with caplog.at_level(logging.WARNING, logger="gateway.as2.config"):
         config = load_as2_config(folder, now=later)
     assert len(config.warnings) == 2
     assert "CN=IGW expires on" in config.warnings[0]
@@ -148,7 +148,7 @@ def test_example_config_files_parse() -> None:
 def test_buyer_profile_with_an_as2_channel(tmp_path: Path) -> None:
     """A buyer profile can name the AS2 connector with its options: the loader accepts the
     options the connector takes, refuses a misspelt one with a suggestion and a literal secret."""
-    from gateway.profiles import load_profile
+    from gateway.profiles.load import load_profile
 
     good = """
 format = "peppol-bis3"

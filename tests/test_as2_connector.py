@@ -25,7 +25,7 @@ from store_backends import sqlite_url
 from connectors.as2.connector import As2Connector, derive_message_id, expected_mic
 from connectors.as2.mdn import Disposition, build_mdn
 from connectors.as2.message import Mic, OpenedMessage, open_message
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,
@@ -35,8 +35,8 @@ from gateway.delivery_errors import (
     RemoteUnavailable,
     Timeout,
 )
-from gateway.profile import ChannelSpec
-from gateway.profiles import build_connector
+from gateway.profiles.load import build_connector
+from gateway.profiles.profile import ChannelSpec
 from gateway.store import Store
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -466,7 +466,7 @@ def test_https_trust(tmp_path: Path) -> None:
     from cryptography.x509.oid import ExtendedKeyUsageOID
     from test_connectors_http_tls import CA
 
-    from gateway.delivery_errors import HostKeyMismatch
+    from gateway.delivery.errors import HostKeyMismatch
     from gateway.peers.serve import serve_in_thread
     from gateway.web import create_app
 

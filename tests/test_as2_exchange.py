@@ -21,8 +21,8 @@ from store_backends import T0, pg_schema_url, sqlite_url
 from connectors.as2.connector import As2Connector
 from connectors.as2.message import As2Identity, As2Partner
 from connectors.base import Receipt
-from gateway.as2_config import As2Config, PartnerConfig
-from gateway.delivery_errors import AuthenticationFailed, ConfigurationInvalid, Rejected
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.delivery.errors import AuthenticationFailed, ConfigurationInvalid, Rejected
 from gateway.document import Document
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import find_inbound, list_inbound

@@ -42,7 +42,7 @@ from gateway.store.mdn_outbox import (
     sweep_async_mdns,
 )
 from gateway.web import create_app
-from gateway.web.as2 import Endpoint, http_poster, receive_message, sweep_mdns
+from gateway.web.as2.endpoint import Endpoint, http_poster, receive_message, sweep_mdns
 
 T0 = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
 RETRY = MdnRetry(base=30.0, cap=3600.0, max_attempts=5, lease=300.0)

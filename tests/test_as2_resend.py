@@ -32,14 +32,14 @@ from store_backends import T0, sqlite_url, store, store_url  # noqa: F401  (fixt
 from connectors.as2.mdn import build_mdn
 from connectors.as2.message import As2Identity, As2Partner, MdnRequest, Mic
 from connectors.base import transmission_key
-from gateway.as2_config import As2Config, PartnerConfig
-from gateway.cli import main
-from gateway.delivery_errors import Rejected
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.cli.main import main
+from gateway.delivery.errors import Rejected
+from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryRow, DeliveryState, EventRow, NewDelivery, Store
 from gateway.store.inbound import find_inbound
-from gateway.worker import Worker
 
 CONNECTOR = "connectors.as2.connector:As2Connector"
 UBL = (Path(__file__).parent / "golden" / "ubl" / "simple-peppol.xml").read_bytes()

@@ -1,7 +1,7 @@
 """Server-side request forgery through async MDNs (issue 10): a message naming a known partner
 asks for its MDN at a ``Receipt-Delivery-Option`` URL of the sender's choosing. The gateway
 POSTs there only when the message's signature verified and the partner's configuration allows
-the URL (gateway.as2_urls); otherwise the MDN is the HTTP response. A real loopback listener
+the URL (gateway.as2.urls); otherwise the MDN is the HTTP response. A real loopback listener
 counts every connection: for the attacks it must receive none, now or from the outbox sweep."""
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from as2_peer import (
 from store_backends import sqlite_url
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import load_as2_config
-from gateway.as2_urls import allowed_url, async_mdn_prefixes, channel_origins, matches
+from gateway.as2.config import load_as2_config
+from gateway.as2.urls import allowed_url, async_mdn_prefixes, channel_origins, matches
 from gateway.errors import ConfigError
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound, list_refusals
 from gateway.store.mdn_outbox import NewAsyncMdn, claim_token, list_async_mdns, record_async_mdn
-from gateway.web.as2 import Endpoint, mdn_url_policy, sweep_mdns
+from gateway.web.as2.endpoint import Endpoint, mdn_url_policy, sweep_mdns
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_unsigned_message_cannot_aim_the_mdn(
     (insufficient-message-security), one log line says why, the listener gets nothing."""
     sent = message("ssrf-1@ACME", async_to(f"{listener.url}/mdn", sign=None))
     with (
-        caplog.at_level(logging.WARNING, "gateway.web.as2"),
+        caplog.at_level(logging.WARNING, "gateway.web.as2.endpoint"),
         running_endpoint(store, mdn_urls=(listener.url,)) as (base_url, _),
     ):
         answer = post(base_url, sent)
@@ -157,7 +157,7 @@ def test_signed_message_to_a_url_not_allowed_gets_a_sync_mdn(
     the MDN is the HTTP response, one log line names the partner; the listener gets nothing."""
     sent = message("ssrf-5@ACME", async_to(f"{listener.url}/mdn"))
     with (
-        caplog.at_level(logging.WARNING, "gateway.web.as2"),
+        caplog.at_level(logging.WARNING, "gateway.web.as2.endpoint"),
         running_endpoint(store) as (base_url, _),
     ):
         answer = post(base_url, sent)

@@ -19,10 +19,10 @@ from as2_peer import closed_port
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import channel_problems, load_as2_config, startup_report
-from gateway.cli import main
+from gateway.as2.config import channel_problems, load_as2_config, startup_report
+from gateway.cli.main import main
 from gateway.errors import ConfigError
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.inbound import list_inbound
 
@@ -128,7 +128,7 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str, lis
     command = [
         sys.executable,
         "-m",
-        "gateway.cli",
+        "gateway.cli.main",
         "serve",
         "--port",
         str(port),

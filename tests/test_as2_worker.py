@@ -13,12 +13,12 @@ from builders import simple_invoice
 from store_backends import T0, sqlite_url, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.as2.message import As2Identity, As2Partner
-from gateway.as2_config import As2Config, PartnerConfig
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import list_inbound
-from gateway.worker import Worker
 
 CONNECTOR = "connectors.as2.connector:As2Connector"
 UBL = (Path(__file__).parent / "golden" / "ubl" / "simple-peppol.xml").read_bytes()

@@ -16,7 +16,7 @@ EXAMPLES = ROOT / "examples"
 def igw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run ``igw`` (the installed entry point's module) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.delivery.worker import WorkerStats
 from gateway.logs import JsonFormatter, TextFormatter, configure
-from gateway.worker import WorkerStats
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -57,7 +57,7 @@ def test_run_prints_a_summary_line_and_one_info_line_per_delivery(
     capsys.readouterr()
     assert main(_run(store)) == 0
     lines = capsys.readouterr().err.strip().splitlines()
-    per_delivery = [line for line in lines if " INFO gateway.worker: delivery " in line]
+    per_delivery = [line for line in lines if " INFO gateway.delivery.worker: delivery " in line]
     assert len(per_delivery) == 3
     assert re.search(r"delivery 1 \(NB-2026-10001 -> de-public via file\): DELIVERED", lines[0])
     match = SUMMARY.match(lines[-1])
@@ -77,7 +77,7 @@ def test_log_format_json_writes_one_object_per_line_with_fields(
     assert len(deliveries) == 3
     first = deliveries[0]
     assert {"time", "level", "logger", "message"} <= set(first)
-    assert first["level"] == "info" and first["logger"] == "gateway.worker"
+    assert first["level"] == "info" and first["logger"] == "gateway.delivery.worker"
     assert first["delivery"] == 1 and first["invoice"] == "NB-2026-10001"
     assert first["buyer"] == "de-public" and first["outcome"] == "delivered"
     assert dt.datetime.fromisoformat(first["time"].replace("Z", "+00:00")).tzinfo is not None
@@ -106,7 +106,7 @@ def test_log_level_from_the_environment(
     assert main(["resend", "1", "--force", "--store", store]) == 0
     capsys.readouterr()
     assert main(_run(store, "--log-level", "info")) == 0
-    assert "INFO gateway.worker: delivery 1 " in capsys.readouterr().err
+    assert "INFO gateway.delivery.worker: delivery 1 " in capsys.readouterr().err
 
 
 def test_every_command_takes_the_log_options(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ REFUSED_PG = "postgresql://igw:s3cret@127.0.0.1:1/gateway"  # port 1: connection
 def igw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run ``igw`` as a user does; every call asserts that nothing printed a traceback."""
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -405,7 +405,7 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(command: list[str]) -> None:
     os.close(read_end)  # the reader is gone before igw writes its first byte
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", *command],
+            [sys.executable, "-m", "gateway.cli.main", *command],
             cwd=ROOT,
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -422,7 +422,7 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(command: list[str]) -> None:
 def test_a_pipe_closed_after_the_first_line_ends_quietly() -> None:
     """A reader that takes one line and leaves (``head -1``): exit 0, nothing on stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "schema"],
+        [sys.executable, "-m", "gateway.cli.main", "schema"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -21,7 +21,7 @@ from connector_harness import NOW, Harness, HarnessFactory, clock, discovered, d
 from connectors.base import Connector, Receipt
 from connectors.file import FileConnector
 from connectors.memory import MemoryConnector
-from gateway.delivery_errors import DeliveryError, IdempotencyConflict, Timeout, policy_table
+from gateway.delivery.errors import DeliveryError, IdempotencyConflict, Timeout, policy_table
 
 
 def _memory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
@@ -150,8 +150,8 @@ def test_every_delivery_error_carries_its_policy() -> None:
 
 
 def test_policy_table_in_the_docstring_matches_the_classes() -> None:
-    """The table in gateway.delivery_errors' docstring states each class's real policy."""
-    import gateway.delivery_errors as module
+    """The table in gateway.delivery.errors' docstring states each class's real policy."""
+    import gateway.delivery.errors as module
 
     documented = {}
     for line in (module.__doc__ or "").splitlines():

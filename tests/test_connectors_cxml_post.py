@@ -14,7 +14,7 @@ from builders import simple_invoice
 from test_cxml_golden import ENVELOPE, MAPPING, PROFILE
 
 from connectors.cxml_post import CxmlPostConnector, payload_id
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     DeliveryError,

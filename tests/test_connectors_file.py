@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from connectors.file import FileConnector, _place
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     RemoteUnavailable,

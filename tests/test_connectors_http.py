@@ -14,7 +14,7 @@ from builders import simple_invoice
 from store_backends import T0, sqlite_url
 
 from connectors.http import HttpConnector
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,
@@ -24,13 +24,13 @@ from gateway.delivery_errors import (
     RemoteUnavailable,
     Timeout,
 )
+from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.peers.portal import Portal
 from gateway.peers.serve import serve_in_thread
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.worker import Worker
 
 TOKEN = "s3cret-token"
 DOC = Document(

@@ -16,7 +16,7 @@ import pytest
 from connectors.base import Inbound
 from connectors.http import HttpConnector, json_path
 from connectors.http_errors import parse_retry_after
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,

@@ -1,5 +1,6 @@
 """HttpConnector.poll() against the portal peer, the portal status ack parser, and the real
-Worker + gateway.sweeps.sweep_poll recording a portal status on the delivery exactly once."""
+Worker + gateway.delivery.sweeps.sweep_poll recording a portal status on the delivery exactly
+once."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.http import HttpConnector
 from gateway.ack import AckLevel, AckStatus
-from gateway.acks_in import AckRouter
+from gateway.delivery.acks_in import AckRouter
+from gateway.delivery.sweeps import sweep_poll
+from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.errors import ParseError
 from gateway.peers.portal import Portal
 from gateway.peers.serve import serve_in_thread
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.sweeps import sweep_poll
-from gateway.worker import Worker
 from mappings.portal_status import PortalStatusAck
 
 TOKEN = "poll-token"

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from connectors.http import HttpConnector
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,

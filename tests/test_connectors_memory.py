@@ -6,7 +6,7 @@ import pytest
 
 from connectors.base import Polling
 from connectors.memory import MemoryConnector
-from gateway.delivery_errors import ConnectionFailed, RateLimited, Rejected
+from gateway.delivery.errors import ConnectionFailed, RateLimited, Rejected
 from gateway.document import Document
 
 DOC = Document(content=b"x", syntax="ubl", format="peppol-bis3", invoice_number="INV-1")

@@ -29,7 +29,7 @@ from harness_sftp import (  # noqa: F401  (fixtures)
 from connectors.base import Receipt
 from connectors.sftp import SftpConnector
 from connectors.sftp_keys import parse_host_key
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     ConnectionFailed,
@@ -38,8 +38,8 @@ from gateway.delivery_errors import (
     Timeout,
 )
 from gateway.peers.sftp_server import SftpEvent, SftpServer, generate_host_key, public_line
-from gateway.profile import ChannelSpec
-from gateway.profiles import build_connector
+from gateway.profiles.load import build_connector
+from gateway.profiles.profile import ChannelSpec
 
 # -- atomic upload and idempotency -----------------------------------------------------------
 

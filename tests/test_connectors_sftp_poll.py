@@ -1,6 +1,7 @@
 """SftpConnector.poll/confirm against a real loopback SFTP server: the partner's outbound folder
 is read, items stay until confirmed, and a CONTRL placed there is recorded on its delivery exactly
-once through gateway.sweeps.sweep_poll (SQLite and PostgreSQL), moved only after it is recorded."""
+once through gateway.delivery.sweeps.sweep_poll (SQLite and PostgreSQL), moved only after it is
+recorded."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from harness_sftp import connector, folder, local, server, sftp_server  # noqa: 
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.sftp import SftpConnector
-from gateway.acks_in import AckRouter
-from gateway.delivery_errors import AuthenticationFailed, ConfigurationInvalid
+from gateway.delivery.acks_in import AckRouter
+from gateway.delivery.errors import AuthenticationFailed, ConfigurationInvalid
+from gateway.delivery.sweeps import sweep_poll
 from gateway.envelope import Envelope
 from gateway.peers.sftp_server import SftpEvent, SftpServer
-from gateway.profile import BuyerIds, BuyerProfile, ProofPolicy
+from gateway.profiles.profile import BuyerIds, BuyerProfile, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import find_inbound
-from gateway.sweeps import sweep_poll
 from mappings.edifact.contrl import build_contrl
 from mappings.edifact.invoic import render_interchange
 

@@ -10,11 +10,11 @@ from builders import simple_invoice
 from harness_sftp import PASSWORD, USER, folder, local, server, sftp_server  # noqa: F401
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
+from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.peers.sftp_server import SftpServer
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.worker import Worker
 
 CONNECTOR = "connectors.sftp:SftpConnector"
 

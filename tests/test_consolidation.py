@@ -14,17 +14,17 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.base import Connector
 from connectors.memory import MemoryConnector
-from gateway import consolidation
-from gateway.acks_in import AckRouter, receive
-from gateway.consolidation import close_batch, close_due, next_cut_off
+from gateway.delivery import consolidation
+from gateway.delivery.acks_in import AckRouter, receive
+from gateway.delivery.consolidation import close_batch, close_due, next_cut_off
+from gateway.delivery.submit import submit
+from gateway.delivery.worker import Worker
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError
 from gateway.intake.results import RecordResult
-from gateway.profile import BuyerIds, BuyerProfile, ChannelSpec, ProofPolicy
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles.load import ProfileSet, load_profiles
+from gateway.profiles.profile import BuyerIds, BuyerProfile, ChannelSpec, ProofPolicy
 from gateway.store import BATCH_CLOSED, BATCH_OPEN, DeliveryState, Store
-from gateway.submit import submit
-from gateway.worker import Worker
 from mappings.edifact.contrl import build_contrl
 
 SUPPLIER = "4000001000002"
@@ -260,7 +260,7 @@ def test_racing_closers_close_once(store: Store) -> None:  # noqa: F811
 def test_failed_batch_falls_back_as_one_batch(store: Store) -> None:  # noqa: F811
     """A permanent failure fails every member and re-sends the same document ONCE on the
     fallback channel."""
-    from gateway.delivery_errors import Rejected
+    from gateway.delivery.errors import Rejected
 
     profile = _profile(fallback=(ChannelSpec(connector="memory", options={"channel": "b"}),))
     profiles = _set(profile)
@@ -416,7 +416,7 @@ def test_sigkill_while_closing_and_sending_postgresql(tmp_path: Path) -> None:
 
 def test_sweeper_closes_due_batches(store: Store) -> None:  # noqa: F811
     """The consolidation sweep (also a Sweeper job) closes a per-day batch at its cut-off."""
-    from gateway.sweeps import Sweeper, sweep_batches
+    from gateway.delivery.sweeps import Sweeper, sweep_batches
 
     profiles = _set(_profile("per-day"))
     submit(_records("INV-1", "INV-2"), store, profiles, now=T0)
@@ -429,7 +429,7 @@ def test_sweeper_closes_due_batches(store: Store) -> None:  # noqa: F811
 
 def test_status_table_marks_held_deliveries(store: Store) -> None:  # noqa: F811
     """`igw status` shows a delivery waiting in an open batch as held, naming the batch."""
-    from gateway.status import status_rows, status_table
+    from gateway.delivery.status import status_rows, status_table
 
     profiles = _set(_profile("per-day"))
     submit(_records("INV-1"), store, profiles, now=T0)

@@ -13,7 +13,7 @@ from golden import assert_golden
 from gateway.envelope import Envelope
 from gateway.intake import read_records
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.cxml.format import CxmlInvoice
 
 ROOT = Path(__file__).resolve().parent.parent

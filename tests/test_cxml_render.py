@@ -13,7 +13,7 @@ from lxml import etree
 from test_cxml_golden import ENVELOPE, MAPPING, OPTIONS, PROFILE, example_invoices
 
 from gateway.errors import ConfigError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.base import Mapping
 from mappings.cxml.format import CxmlInvoice
 from mappings.cxml.names import DOCTYPE

@@ -10,7 +10,7 @@ from builders import simple_invoice
 
 from gateway.errors import ConfigError, ValidationFailed
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete
 from mappings.declarative import DeclarativeMapping, TemplateFailed, load_format
 

@@ -14,7 +14,7 @@ from golden import assert_golden
 
 from gateway.intake import read_records
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.base import Mapping
 from mappings.declarative import DeclarativeMapping, find_format, format_search_path, load_format
 

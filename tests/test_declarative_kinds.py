@@ -11,7 +11,7 @@ from builders import simple_invoice
 
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ValidationFailed
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete
 from mappings.declarative import load_format
 

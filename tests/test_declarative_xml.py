@@ -9,7 +9,7 @@ from builders import simple_invoice
 from lxml import etree
 
 from gateway.errors import ValidationFailed
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete
 from mappings.declarative import load_format
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.delivery.submit import SubmitReport
 from gateway.demo import run_network_demo
-from gateway.submit import SubmitReport
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "erp-export.json"
 
@@ -74,7 +74,7 @@ def test_igw_demo_runs_the_network_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`igw demo` (the main job) runs the peers in ./var/demo and prints who proved what."""
-    from gateway.cli import main
+    from gateway.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'gateway.db'}"

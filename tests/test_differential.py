@@ -71,7 +71,7 @@ def judge(record: dict[str, object], target: str) -> Outcome:
     """
     from gateway.errors import InvoiceRejected
     from gateway.intake import read_records
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from gateway.registry import resolve_mapping
     from gateway.rules import check
     from gateway.validation import validate

@@ -22,7 +22,7 @@ from test_differential_generator import DROP, Edit, apply, base
 
 from gateway.errors import InvoiceRejected
 from gateway.intake import read_records
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 
 pytestmark = [pytest.mark.slow]

@@ -31,7 +31,7 @@ MESSAGES = 9
 
 def _igw(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
 

@@ -378,7 +378,7 @@ def test_interchange_rendered_by_the_invoic_mapping_is_accepted_then_rejected_wh
     """Three invoices from the EANCOM mapping: UCM 7 each; a broken UNT count turns UCM 2 to 29."""
     from builders import simple_invoice
 
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from mappings.edifact.invoic import render_interchange
 
     invoices = [simple_invoice(number=f"INV-{n}") for n in (1, 2, 3)]

@@ -157,7 +157,7 @@ def test_igw_validate_of_a_2_mb_flood_prints_a_bounded_report(
     path = tmp_path / "flood.edi"
     path.write_bytes(flood(unit))
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "validate", str(path)],
+        [sys.executable, "-m", "gateway.cli.main", "validate", str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, InvoiceRejected
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
+from gateway.profiles.profile import BuyerProfile
 from mappings.edifact.charset import Charset, charset_of
 from mappings.edifact.interchange import check_interchange
 from mappings.edifact.invoic import EancomD96A

@@ -12,7 +12,7 @@ from builders import simple_invoice
 from gateway.envelope import Envelope
 from gateway.errors import ParseError
 from gateway.model import AllowanceCharge, Identifier, LineAllowanceCharge, TermSource
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.rules import codelists as en
 from mappings.edifact import codelists as cl
 from mappings.edifact.invoic import EancomD96A

@@ -18,7 +18,7 @@ from shared_dir import shared_path
 from gateway import rules
 from gateway.envelope import Envelope
 from gateway.model import Contact, CreditTransfer, Identifier, Invoice, PaymentInstructions
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.totals import complete
 from mappings.edifact.invoic import EancomD96A, render_interchange

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.edifact.interchange import (
     InterchangeError,
     build_interchange,

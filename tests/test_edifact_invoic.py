@@ -41,7 +41,7 @@ from gateway.model import (
     SupportingDocument,
     TaxRepresentative,
 )
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete
 from mappings.edifact.interchange import check_interchange
 from mappings.edifact.invoic import NOT_CARRIED, EancomD96A, render_interchange

@@ -14,7 +14,7 @@ from shared_dir import shared_path
 
 from gateway.envelope import Envelope
 from gateway.intake import read_records
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.validation.edifact import validate_edifact
 from mappings.edifact.invoic import EancomD96A
 

@@ -10,7 +10,7 @@ from golden import assert_golden
 
 from gateway.intake import read_records
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 
 ROOT = Path(__file__).resolve().parent.parent

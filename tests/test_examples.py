@@ -12,7 +12,7 @@ import pytest
 
 from gateway.intake import read_records
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.rules import check
 

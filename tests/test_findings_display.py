@@ -18,11 +18,11 @@ from gateway.display import json_value, show
 from gateway.errors import Problem
 from gateway.intake import read_records
 from gateway.model import Identifier, Invoice, Period, VatBreakdown
-from gateway.pipeline import read_inputs, translate
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.rules import check
 from gateway.totals import complete
+from gateway.translation.pipeline import read_inputs, translate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "rules"))
 from helpers import ALL_SETS, base, misreported
@@ -255,7 +255,7 @@ def test_igw_translate_prints_an_intake_problem_once(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(_broken_export(tmp_path)),
             "--to",
@@ -306,7 +306,7 @@ def test_igw_translate_of_the_broken_examples_prints_no_python_repr(tmp_path: Pa
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(broken / "broken.json"),
             str(broken / "broken.csv"),

@@ -1,4 +1,5 @@
-"""Inbound processing (gateway/inbound.py): payload -> syntax -> Invoice -> rules -> outcome."""
+"""Inbound processing (gateway/inbound/interpret.py): payload -> syntax -> Invoice -> rules ->
+outcome."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from store_backends import T0, store, store_url  # noqa: F401 - pytest fixtures
 
-from gateway.inbound import PARSED, REJECTED, UNREADABLE, interpret, process_inbound
+from gateway.inbound.interpret import PARSED, REJECTED, UNREADABLE, interpret, process_inbound
 from gateway.store import Store
 from gateway.store.inbound import find_inbound, record_inbound
 
@@ -66,7 +67,7 @@ def test_malformed_document_is_unreadable_with_location() -> None:
 
 def test_problem_list_is_capped_but_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """Beyond MAX_LISTED problems the detail says how many more; the verdict keeps them all."""
-    monkeypatch.setattr("gateway.inbound.MAX_LISTED", 0)
+    monkeypatch.setattr("gateway.inbound.interpret.MAX_LISTED", 0)
     broken = UBL.replace(
         b'<cbc:PayableAmount currencyID="EUR">35.70', b'<cbc:PayableAmount currencyID="EUR">99.70'
     )

@@ -76,7 +76,7 @@ def test_with_encoding_applies_only_while_its_iterator_runs() -> None:
     """Records read through with_encoding use it; a read afterwards is UTF-8 again."""
     data = export(row("C-1"))
 
-    def records() -> Iterator[RecordResult]:  # read lazily, as gateway.pipeline does
+    def records() -> Iterator[RecordResult]:  # read lazily, as gateway.translation.pipeline does
         yield from read_records(data, "csv")
 
     (result,) = list(with_encoding(records(), "cp1252"))
@@ -130,7 +130,7 @@ def test_recode_leaves_xml_and_edifact_alone_and_reports_bytes_that_do_not_decod
 
 def _igw(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -193,7 +193,7 @@ def test_an_unknown_encoding_on_the_command_line_is_a_usage_error(
 ) -> None:
     """``--encoding klingon`` is refused when the command line is read: exit 2, one line naming
     the option and what is accepted, nothing read or stored."""
-    from gateway.cli import main
+    from gateway.cli.main import main
 
     extra = {
         "translate": ["--to", "peppol-bis3", "--out", str(tmp_path / "out")],

@@ -259,7 +259,7 @@ def test_complete_of_sums_beyond_the_range_is_a_problem() -> None:
 
 def _igw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

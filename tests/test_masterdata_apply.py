@@ -12,7 +12,7 @@ from gateway.masterdata.apply import apply_buyer, apply_master_data, fill_from_s
 from gateway.masterdata.load import load_sellers
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Contact, Identifier, Invoice, PaymentCard, PaymentInstructions
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import canonical_json
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from masterdata_files import MUSTERHAUSEN, NORDLICHT, buyer_profile, lacking_record
 
-from gateway.cli import main
+from gateway.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SELLERS = ROOT / "config" / "sellers"
@@ -20,7 +20,7 @@ FOUR = "peppol-bis3,xrechnung-cii,xrechnung-ubl,facturx-en16931"
 
 def igw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -28,10 +28,10 @@ from shared_dir import shared_path
 
 from gateway.envelope import default_envelope
 from gateway.masterdata.load import load_sellers
-from gateway.pipeline import read_inputs, translate, translate_one
-from gateway.profile import BuyerProfile
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
+from gateway.translation.pipeline import read_inputs, translate, translate_one
 
 pytestmark = pytest.mark.shared
 
@@ -316,7 +316,7 @@ def test_erp_record_lacking_bt34_passes_validate_py_with_master_data(tmp_path: P
         [
             sys.executable,
             "-m",
-            "gateway.cli",
+            "gateway.cli.main",
             "translate",
             str(export),
             "--to",

@@ -14,7 +14,7 @@ from gateway.masterdata.apply import BUYER_TERMS, SELLER_TERMS
 from gateway.masterdata.load import load_sellers
 from gateway.masterdata.terms import BuyerDefaults, SellerDefaults
 from gateway.model import bt_of
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 

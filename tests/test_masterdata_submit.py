@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from masterdata_files import MUSTERHAUSEN, NORDLICHT, SELLERS, buyer_profile, lacking_record
 from store_backends import T0, store_url  # noqa: F401  (fixture)
 
+from gateway.delivery.status import timeline_text
+from gateway.delivery.submit import submit
 from gateway.intake import read_records
 from gateway.masterdata.load import load_sellers
-from gateway.profiles import load_profiles
-from gateway.status import timeline_text
+from gateway.profiles.load import load_profiles
 from gateway.store import Store
 from gateway.store.schema import invoices
-from gateway.submit import submit
 
 
 @pytest.fixture

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.logs import configure
-from gateway.parallel import AUTO_THRESHOLD, ValidationPool, cores, resolve_jobs, translate_batch
+from gateway.translation.parallel import (
+    AUTO_THRESHOLD,
+    ValidationPool,
+    cores,
+    resolve_jobs,
+    translate_batch,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -117,7 +123,7 @@ def test_the_pool_keeps_input_order_with_items_that_need_no_job() -> None:
 def test_translate_batch_yields_each_record_of_a_list_once() -> None:
     """translate_batch over a list (not a generator) of 60 records: 60 outcomes, in order."""
     from gateway.intake import read_records
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from gateway.registry import resolve_mapping
 
     data = json.loads(EXAMPLES.read_text("utf-8"))[:1] * 60

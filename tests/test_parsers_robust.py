@@ -6,7 +6,7 @@ overflowing payInNumberOfDays, cXML Status codes '2²00' and of 4,300 digits, de
 JSON, a DOCTYPE with an internal subset) and every crash the fuzz harnesses found
 (tests/fuzz/crashes/<target>/) are replayed here. The HTTP-level test through the AS2 endpoint
 is left for when that endpoint's changes have landed; these go through
-``gateway.inbound.interpret``/``process_inbound`` directly.
+``gateway.inbound.interpret.interpret``/``process_inbound`` directly.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from store_backends import T0, store, store_url  # noqa: F401 - pytest fixtures
 
 from connectors.cxml_post import CxmlPostConnector
 from connectors.http import HttpConnector
-from gateway.delivery_errors import DeliveryError, RemoteUnavailable
+from gateway.delivery.errors import DeliveryError, RemoteUnavailable
 from gateway.detect import detect_syntax
 from gateway.document import Document
 from gateway.errors import ParseError
-from gateway.inbound import UNREADABLE, interpret, judge, process_inbound
+from gateway.inbound.interpret import UNREADABLE, interpret, judge, process_inbound
 from gateway.store import Store
 from gateway.store.inbound import record_inbound
 from mappings.cii.parse import parse_cii
@@ -177,10 +177,10 @@ def test_interpret_boundary_turns_a_bug_into_a_verdict(
         def parse(self, data: bytes) -> object:
             raise ZeroDivisionError("planted bug")
 
-    monkeypatch.setattr("gateway.inbound.resolve_mapping", lambda name: Broken())
+    monkeypatch.setattr("gateway.inbound.interpret.resolve_mapping", lambda name: Broken())
     with pytest.raises(ZeroDivisionError):
         judge(UBL)
-    with caplog.at_level(logging.ERROR, logger="gateway.inbound"):
+    with caplog.at_level(logging.ERROR, logger="gateway.inbound.interpret"):
         verdict = interpret(UBL, label="m-bug")
     assert verdict.state == UNREADABLE
     assert "ZeroDivisionError: planted bug" in verdict.detail and "gateway bug" in verdict.detail

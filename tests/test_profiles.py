@@ -9,8 +9,8 @@ import pytest
 from shared_dir import ROOT
 
 from gateway.errors import ConfigError
-from gateway.profile import DEFAULT_PROFILE, BuyerProfile, RetryPolicy
-from gateway.profiles import load_profile, load_profiles
+from gateway.profiles.load import load_profile, load_profiles
+from gateway.profiles.profile import DEFAULT_PROFILE, BuyerProfile, RetryPolicy
 
 FILE_CHANNEL = '[channel]\nconnector = "file"\noptions = { directory = "out" }\n'
 

@@ -8,8 +8,8 @@ import pytest
 
 from gateway import secrets
 from gateway.errors import ConfigError
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import build_connector, load_profiles, resolve_options
+from gateway.profiles.load import build_connector, load_profiles, resolve_options
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 
 
 class TokenConnector:

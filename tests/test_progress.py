@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.cli.progress import Progress, duration, progress_line
 from gateway.logs import configure
-from gateway.progress import Progress, duration, progress_line
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"

@@ -10,7 +10,7 @@ from builders import simple_invoice
 from gateway.intake.record_schema import record_json_schema
 from gateway.intake.records import validate_record
 from gateway.model import TermSource
-from gateway.store.store import canonical_json
+from gateway.store.core import canonical_json
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

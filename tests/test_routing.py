@@ -8,11 +8,11 @@ import pytest
 from builders import simple_invoice
 from shared_dir import ROOT
 
+from gateway.delivery.routing import buyer_ids, route
 from gateway.errors import ConfigError, InvoiceRejected
 from gateway.model import Identifier, Invoice
-from gateway.profiles import ProfileSet, build_connector, load_profiles
+from gateway.profiles.load import ProfileSet, build_connector, load_profiles
 from gateway.registry import resolve_mapping
-from gateway.routing import buyer_ids, route
 from gateway.totals import complete
 
 CHANNEL = '[channel]\nconnector = "memory"\n'

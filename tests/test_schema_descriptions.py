@@ -18,9 +18,9 @@ from gateway.intake import read_records, record_json_schema
 from gateway.model import Invoice, bt_of
 from gateway.model.example import EXAMPLE_RECORD
 from gateway.model.paths import _model_of
-from gateway.pipeline import translate
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
+from gateway.translation.pipeline import translate
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPARED = dt.datetime(2026, 10, 5, 9, 0, tzinfo=dt.UTC)
@@ -147,7 +147,7 @@ def test_schema_example_translates_into_every_built_in_format_without_a_finding(
 def test_igw_schema_prints_the_schema_with_descriptions_and_example() -> None:
     """igw schema prints JSON whose example and descriptions are those tested above."""
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "schema"],
+        [sys.executable, "-m", "gateway.cli.main", "schema"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -69,7 +69,7 @@ def as2_folder(tmp_path: Path) -> Path:
 def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """``igw serve`` in its own process (header timeout 2 s); yields (base URL, process)."""
     port = closed_port()
-    script = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    script = "import sys; from gateway.cli.main import main; sys.exit(main(sys.argv[1:]))"
     command = [
         sys.executable,
         "-c",

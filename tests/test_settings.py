@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli, worker
-from gateway.cli import build_parser, main
+from gateway.cli import main as cli
+from gateway.cli.main import build_parser, main
+from gateway.delivery import worker
 from gateway.limits import DEFAULT_INPUT_MAX
 from gateway.logs import configure
 from gateway.settings import SETTINGS, SettingsError, load_settings, parse_args

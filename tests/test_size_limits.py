@@ -13,7 +13,9 @@ import pytest
 from builders import simple_invoice
 from store_backends import T0
 
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.delivery.submit import submit
+from gateway.delivery.worker import Worker
 from gateway.document import Document
 from gateway.errors import ConfigError
 from gateway.intake import read_records
@@ -26,12 +28,10 @@ from gateway.limits import (
     parse_size,
     read_input,
 )
-from gateway.pipeline import read_inputs
-from gateway.profile import ChannelSpec
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
+from gateway.profiles.profile import ChannelSpec
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.submit import submit
-from gateway.worker import Worker
+from gateway.translation.pipeline import read_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -171,7 +171,7 @@ def test_read_input_refuses_by_size_before_reading(tmp_path: Path) -> None:
 def _igw(*args: str) -> subprocess.CompletedProcess[str]:
     """``igw`` in a child process (its memory is its own)."""
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "gateway.cli.main", *args],
         check=False,
         cwd=REPO,
         capture_output=True,

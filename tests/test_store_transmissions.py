@@ -11,9 +11,9 @@ from builders import simple_invoice
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
-from gateway.acks_in import receive
+from gateway.delivery.acks_in import receive
+from gateway.delivery.status import timeline_text, transmissions
 from gateway.document import Document
-from gateway.status import timeline_text, transmissions
 from gateway.store import (
     Attempt,
     DeliveryRow,

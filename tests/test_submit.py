@@ -1,4 +1,5 @@
-"""gateway.submit: ERP records -> routed, rendered, stored with one queued delivery each."""
+"""gateway.delivery.submit: ERP records -> routed, rendered, stored with one queued delivery
+each."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
+from gateway.delivery.submit import seller_key, submit
 from gateway.intake import read_records
 from gateway.intake.results import RecordResult
-from gateway.profiles import ProfileSet, load_profiles
+from gateway.profiles.load import ProfileSet, load_profiles
 from gateway.store import DeliveryState, Store
-from gateway.submit import seller_key, submit
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"

@@ -12,17 +12,17 @@ from builders import simple_invoice
 from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.memory import MemoryConnector
-from gateway.acks_in import AckRouter
-from gateway.document import Document
-from gateway.profile import BuyerProfile, ChannelSpec, ProofPolicy
-from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.sweeps import (
+from gateway.delivery.acks_in import AckRouter
+from gateway.delivery.sweeps import (
     Sweeper,
     SweepIntervals,
     sweep_claims,
     sweep_overdue,
     sweep_poll,
 )
+from gateway.document import Document
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, ProofPolicy
+from gateway.store import DeliveryState, NewDelivery, Store
 
 HOUR = dt.timedelta(hours=1)
 
@@ -321,7 +321,7 @@ def test_poll_records_each_item_once_even_when_confirm_is_lost(store: Store) -> 
 def test_polling_connectors_are_built_once_per_channel(tmp_path: Path) -> None:
     """igw run polls each distinct channel (main and fallback) that can poll, once; a channel
     that cannot poll (file) is left out."""
-    from gateway.sweeps import polling_connectors
+    from gateway.delivery.sweeps import polling_connectors
 
     memory = ChannelSpec(connector="memory", options={"channel": "acks"})
     folder = ChannelSpec(connector="file", options={"directory": str(tmp_path), "create": True})

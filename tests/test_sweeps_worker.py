@@ -10,12 +10,12 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.base import Connector, Receipt
 from connectors.memory import MemoryConnector
+from gateway.delivery.sweeps import sweep_overdue
+from gateway.delivery.worker import Worker
 from gateway.document import Document
-from gateway.profile import BuyerProfile, ChannelSpec, ProofPolicy
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, ProofPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.sweeps import sweep_overdue
-from gateway.worker import Worker
 
 
 class NoProofMemory(MemoryConnector):

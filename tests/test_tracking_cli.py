@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
+from gateway.delivery.submit import submit
 from gateway.intake import read_records
-from gateway.profiles import load_profiles
+from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, Store
-from gateway.submit import submit
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -258,7 +258,7 @@ def test_resend_and_cancel_refuse_moves_the_state_table_forbids(
 
 
 def _fake_worker(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[object, ...]]) -> None:
-    module = types.ModuleType("gateway.worker")
+    module = types.ModuleType("gateway.delivery.worker")
 
     def run_worker(
         store_url: str,
@@ -271,7 +271,7 @@ def _fake_worker(monkeypatch: pytest.MonkeyPatch, calls: list[tuple[object, ...]
         calls.append((store_url, profiles_folder, until_empty, worker_id, *sorted(tuning.items())))
 
     module.run_worker = run_worker  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gateway.worker", module)
+    monkeypatch.setitem(sys.modules, "gateway.delivery.worker", module)
 
 
 def test_run_calls_the_worker_with_store_profiles_and_flags(

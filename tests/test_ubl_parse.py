@@ -101,7 +101,7 @@ def test_payment_means_text_is_written_once_with_several_accounts() -> None:
     from builders import simple_invoice
 
     from gateway.model import CreditTransfer, PaymentInstructions
-    from gateway.profile import BuyerProfile
+    from gateway.profiles.profile import BuyerProfile
     from mappings.ubl.formats import GenericUbl
 
     payment = PaymentInstructions(

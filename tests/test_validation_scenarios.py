@@ -17,8 +17,8 @@ import pytest
 from shared_dir import SHARED, shared_path
 
 from gateway import rules as in_process
-from gateway.cli import main
-from gateway.inbound import DEFAULT_RULE_SETS, PARSED, REJECTED, interpret
+from gateway.cli.main import main
+from gateway.inbound.interpret import DEFAULT_RULE_SETS, PARSED, REJECTED, interpret
 from gateway.validation import RULE_SETS, validate
 from gateway.validation.artefacts import artefact_path
 from gateway.validation.scenarios import (

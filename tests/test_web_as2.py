@@ -22,8 +22,8 @@ from store_backends import T0, sqlite_url
 
 from connectors.as2.mdn import Disposition, build_mdn
 from connectors.as2.message import As2Identity, As2Partner, MdnRequest, Mic
-from gateway.as2_config import As2Config, PartnerConfig
-from gateway.delivery_errors import AuthenticationFailed
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.delivery.errors import AuthenticationFailed
 from gateway.peers.serve import serve_in_thread
 from gateway.store import DeliveryState, NewDelivery, Store
 from gateway.store.inbound import find_inbound, list_inbound, record_inbound
@@ -153,7 +153,7 @@ def test_async_mdn_only_to_http(store: Store) -> None:
         get_async_mdn,
         record_async_mdn,
     )
-    from gateway.web.as2 import Endpoint, deliver_claimed
+    from gateway.web.as2.endpoint import Endpoint, deliver_claimed
 
     config = endpoint_config()
     mdn = build_mdn(

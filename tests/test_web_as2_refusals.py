@@ -18,8 +18,8 @@ from fastapi import FastAPI, Request, Response
 from store_backends import store, store_url  # noqa: F401  (fixtures)
 
 from connectors.as2.message import As2Identity, As2Partner, SendOptions, build_message
-from gateway.as2_config import As2Config
-from gateway.cli import main
+from gateway.as2.config import As2Config
+from gateway.cli.main import main
 from gateway.peers.serve import serve_in_thread
 from gateway.store import Store
 from gateway.store.inbound import find_inbound, list_inbound, list_refusals

@@ -134,7 +134,7 @@ def test_starts_with_no_arguments_on_the_embedded_default(tmp_path: Path) -> Non
     `igw as2 identity`, and stderr says so in one warning line."""
     shutil.copytree(ROOT / "config" / "as2", tmp_path / "config" / "as2")
     port = closed_port()
-    script = "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"
+    script = "import sys; from gateway.cli.main import main; sys.exit(main(sys.argv[1:]))"
     env = {k: v for k, v in os.environ.items() if k not in ("IGW_STORE_URL", "IGW_PROFILES")}
     env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(

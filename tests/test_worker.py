@@ -11,12 +11,12 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 
 from connectors.base import Connector, Receipt
 from connectors.memory import MemoryConnector
-from gateway.delivery_errors import ConnectionFailed, RateLimited, Rejected, Timeout
+from gateway.delivery.errors import ConnectionFailed, RateLimited, Rejected, Timeout
+from gateway.delivery.worker import Worker, channel_names, next_proof_deadline
 from gateway.document import Document
-from gateway.profile import BuyerProfile, ChannelSpec, ProofPolicy, RetryPolicy
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, ProofPolicy, RetryPolicy
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.worker import Worker, channel_names, next_proof_deadline
 
 
 class Clock:

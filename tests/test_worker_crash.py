@@ -88,9 +88,17 @@ def _worker(
     until_empty: bool = True,
     extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
-    """A worker process (``python -m gateway.worker [--until-empty]``)."""
+    """A worker process (``python -m gateway.delivery.worker [--until-empty]``)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-    command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.delivery.worker",
+        "--store",
+        url,
+        "--profiles",
+        str(profiles),
+    ]
     command += ["--worker-id", worker_id, "--batch", str(BATCH)]
     command += ["--until-empty"] if until_empty else []
     command += list(extra)

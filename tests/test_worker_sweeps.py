@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-import gateway.sweeps
-from gateway.worker import run_worker
+import gateway.delivery.sweeps
+from gateway.delivery.worker import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class RecordingSweeper:
-    """Stands in for gateway.sweeps.Sweeper and records its life cycle."""
+    """Stands in for gateway.delivery.sweeps.Sweeper and records its life cycle."""
 
     created: ClassVar[list[RecordingSweeper]] = []
 
@@ -33,7 +33,7 @@ class RecordingSweeper:
 @pytest.fixture
 def recording(monkeypatch: pytest.MonkeyPatch) -> type[RecordingSweeper]:
     RecordingSweeper.created = []
-    monkeypatch.setattr(gateway.sweeps, "Sweeper", RecordingSweeper)
+    monkeypatch.setattr(gateway.delivery.sweeps, "Sweeper", RecordingSweeper)
     return RecordingSweeper
 
 

@@ -18,10 +18,10 @@ from test_worker_crash import CountingFileConnector, _check_exactly_once, _done
 
 from connectors.base import Clock, Receipt, utc_now
 from connectors.temp_files import temp_name
-from gateway import worker_identity
+from gateway.delivery import worker_identity
+from gateway.delivery.worker_identity import ProcessIdentity, current, gone, parse
 from gateway.document import Document
 from gateway.store import DeliveryState, NewDelivery, Store
-from gateway.worker_identity import ProcessIdentity, current, gone, parse
 
 REPO = Path(__file__).resolve().parent.parent
 LONG_LEASE = "3600"  # far beyond every timeout below: only a takeover can free these claims
@@ -85,9 +85,17 @@ def _setup(url: str, tmp_path: Path, count: int) -> tuple[Store, Path, Path]:
 
 
 def _worker(url: str, profiles: Path, *args: str) -> subprocess.Popen[bytes]:
-    """``python -m gateway.worker`` with the DEFAULT worker id (no --worker-id)."""
+    """``python -m gateway.delivery.worker`` with the DEFAULT worker id (no --worker-id)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-    command = [sys.executable, "-m", "gateway.worker", "--store", url, "--profiles", str(profiles)]
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.delivery.worker",
+        "--store",
+        url,
+        "--profiles",
+        str(profiles),
+    ]
     return subprocess.Popen(
         [*command, *args], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -332,7 +340,7 @@ def test_igw_run_until_empty_exits_3_while_claimed(
 ) -> None:
     """``igw run --until-empty --if-claimed exit`` exits 3 (not 0) while a live worker holds
     claims, and 0 once nothing is claimed."""
-    from gateway.cli import main
+    from gateway.cli.main import main
 
     store, profiles, _out = _setup(sqlite_url(tmp_path), tmp_path, 3)
     try:

@@ -5,7 +5,7 @@ configured) and POSTed to the partner's URL. Its Message-ID is derived from the 
 (and both AS2 ids), so a re-send after a crash carries the same Message-ID and the partner's
 duplicate detection answers it (``processed/warning: duplicate-document`` counts as received).
 Within one process the same key returns the first Receipt; the same key with different bytes is
-an :class:`~gateway.delivery_errors.IdempotencyConflict`.
+an :class:`~gateway.delivery.errors.IdempotencyConflict`.
 
 A synchronous MDN is verified (signature against the partner's certificates, Original-Message-ID,
 the returned MIC against the one computed when sending) and becomes a Receipt with
@@ -93,7 +93,7 @@ from connectors.as2.message import (
 from connectors.base import Clock, Receipt, utc_now
 from connectors.http_client import tls_context
 from connectors.http_errors import error_for_exception, error_for_status
-from gateway.delivery_errors import (
+from gateway.delivery.errors import (
     AuthenticationFailed,
     ConfigurationInvalid,
     IdempotencyConflict,

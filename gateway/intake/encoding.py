@@ -6,7 +6,8 @@ name holds an umlaut or a euro sign. ``igw submit``, ``translate`` and ``validat
 that does not decode is one error naming the file, the line, the byte offset and the byte, with
 the hint to give ``--encoding cp1252``.
 
-``igw translate`` reads its inputs through :func:`gateway.pipeline.read_inputs`, which does not
+``igw translate`` reads its inputs through :func:`gateway.translation.pipeline.read_inputs`, which
+does not
 take an encoding; :func:`with_encoding` sets it for the records read while the wrapped iterator
 runs (a context variable, so nothing leaks to other callers).
 """

@@ -7,6 +7,6 @@ buyer profile's ``[defaults]`` supply them; :mod:`gateway.masterdata.apply` fill
 source left out, records each in ``Invoice.provenance`` and reports a value the source gives
 that differs from master data as a warning (the source's value is kept).
 
-The modules are imported one by one (``gateway.profile`` imports :mod:`.terms`, and
-:mod:`.apply` imports ``gateway.profile``), so this package file imports nothing.
+The modules are imported one by one (``gateway.profiles.profile`` imports :mod:`.terms`, and
+:mod:`.apply` imports ``gateway.profiles.profile``), so this package file imports nothing.
 """

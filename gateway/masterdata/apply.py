@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.errors import Problem
 from gateway.masterdata.sellers import AmbiguousSeller, SellerMasterData, SellerSet
 from gateway.model import Invoice, TermSource, bt_of
-from gateway.profile import BuyerProfile, normalise_vat_id
+from gateway.profiles.profile import BuyerProfile, normalise_vat_id
 
 RULE = "MASTER-DATA"
 KEPT = "; the source's value is kept"

@@ -1,6 +1,6 @@
 """Load and check seller master data: one TOML file per seller in ``config/sellers/``.
 
-Checked at start-up like buyer profiles (:mod:`gateway.profiles`): every problem of the folder
+Checked at start-up like buyer profiles (:mod:`gateway.profiles.load`): every problem of the folder
 is reported at once, each naming the file and the dotted key (unknown keys with a "did you
 mean"), and clashes between files (one id claimed by two sellers, one name twice). A folder
 that does not exist means "no master data" when it is the default one; a folder named
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gateway.errors import ConfigError
 from gateway.masterdata.sellers import SellerMasterData, SellerSet
-from gateway.profiles import describe_errors
+from gateway.profiles.load import describe_errors
 
 NO_SELLERS = SellerSet()
 

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from gateway.errors import ConfigError
 from gateway.masterdata.terms import SellerDefaults
 from gateway.model import Identifier, Invoice
-from gateway.profile import Gln, PeppolId, VatId, normalise_peppol_id, normalise_vat_id
+from gateway.profiles.profile import Gln, PeppolId, VatId, normalise_peppol_id, normalise_vat_id
 
 GLN_SCHEME = "0088"
 _SCHEMED = re.compile(r"^([^:\s]+):(\S.*)$")

@@ -1,6 +1,7 @@
 """The store: outbox, append-only event log and control numbers (SQLite or PostgreSQL)."""
 
 from gateway.store.batches import BATCH_CLOSED, BATCH_OPEN
+from gateway.store.core import canonical_json
 from gateway.store.errors import (
     ClaimLost,
     DuplicateInvoice,
@@ -25,7 +26,7 @@ from gateway.store.records import (
     UnmatchedAck,
 )
 from gateway.store.states import TRANSITIONS, DeliveryState
-from gateway.store.store import Store, canonical_json
+from gateway.store.store import Store
 
 __all__ = [
     "BATCH_CLOSED",

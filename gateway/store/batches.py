@@ -1,5 +1,5 @@
 """The store's consolidation batches: OPEN while held deliveries join, CLOSED with the rendered
-document (``gateway.consolidation`` decides when and renders; these are the store steps).
+document (``gateway.delivery.consolidation`` decides when and renders; these are the store steps).
 
 :class:`BatchStore` is a part of :class:`gateway.store.Store` (same engine and transactions);
 :class:`Batcher` joins held deliveries to open batches inside ``Store.accept_many``.

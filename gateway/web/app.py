@@ -25,16 +25,16 @@ from starlette.types import Receive, Scope, Send
 
 from connectors.base import Clock, utc_now
 from gateway import __version__
-from gateway.as2_config import DEFAULT_MAX_SIZE, As2Config
+from gateway.as2.config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
-from gateway.inbound import DEFAULT_RULE_SETS
-from gateway.profile import BuyerProfile
+from gateway.inbound.interpret import DEFAULT_RULE_SETS
+from gateway.profiles.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
 from gateway.store.engine import checkpoint
 from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
-from gateway.web.as2 import (
+from gateway.web.as2.endpoint import (
     Answer,
     Endpoint,
     deliver_claimed,
@@ -59,7 +59,8 @@ log = logging.getLogger(__name__)
 
 
 class MdnSweepThread:
-    """A daemon thread running :func:`gateway.web.as2.sweep_mdns` every ``interval`` seconds
+    """A daemon thread running :func:`gateway.web.as2.endpoint.sweep_mdns` every ``interval``
+    seconds
     until :meth:`stop` (a failing sweep is logged; the next one runs as planned)."""
 
     def __init__(self, endpoint: Endpoint, interval: float) -> None:
@@ -215,7 +216,7 @@ def create_app(
     ``refusals_kept``: how many refusals are kept (older ones are pruned);
     ``mdn_url_profiles``: the buyer profiles whose as2 channel URLs give a partner without
     ``async_mdn_urls`` its allowed async MDN prefixes (default ``profiles``,
-    :func:`gateway.web.as2.mdn_url_policy`); ``limits``: header timeout and body limits
+    :func:`gateway.web.as2.endpoint.mdn_url_policy`); ``limits``: header timeout and body limits
     (:class:`gateway.web.limits.WebLimits`; the header timeout is the server's:
     :func:`gateway.web.limits.guarded_protocol`). ``as2=None``: no AS2 identity yet — ``/as2``
     and ``/as2/mdn`` answer 503 naming ``as2_missing`` and how to create one; ``/health``

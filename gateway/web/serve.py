@@ -10,7 +10,7 @@ not there yet) it still starts, on the default store: ``/health`` answers and ``
 (:mod:`gateway.web.limits`): ``--header-timeout``, ``--body-timeout``, and ``--max-body`` for
 every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
 
-Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
+Wired into the CLI with one line in ``gateway.cli.main`` (``_add_engine_commands``)::
 
     add_serve_command(sub)
 """
@@ -30,8 +30,8 @@ from gateway.errors import ConfigError
 from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
-    from gateway.as2_config import As2Config
-    from gateway.profile import BuyerProfile
+    from gateway.as2.config import As2Config
+    from gateway.profiles.profile import BuyerProfile
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -121,8 +121,8 @@ def _size(value: str) -> int:
 def _url_profiles(args: argparse.Namespace, profiles: list[BuyerProfile]) -> list[BuyerProfile]:
     """The buyer profiles whose as2 channel URLs allow partners' async MDNs by default:
     ``--profiles``, else IGW_PROFILES or the default folder when it loads."""
-    from gateway.cli import DEFAULT_PROFILES
-    from gateway.profiles import load_profiles
+    from gateway.cli.main import DEFAULT_PROFILES
+    from gateway.profiles.load import load_profiles
 
     if profiles or args.profiles:
         return profiles
@@ -137,7 +137,7 @@ def _channel_warnings(
 ) -> list[str]:
     """The as2 channels of the buyer profiles (``--profiles``, else IGW_PROFILES or the default
     folder when it loads) that this configuration does not know."""
-    from gateway.as2_config import channel_problems
+    from gateway.as2.config import channel_problems
 
     return channel_problems(config, _url_profiles(args, profiles), folder=args.as2_config)
 
@@ -157,9 +157,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Load the AS2 configuration and the store, then serve until interrupted."""
     import uvicorn
 
-    from gateway.as2_config import load_as2_config
-    from gateway.cli import DEFAULT_STORE_URL
-    from gateway.profiles import load_profiles
+    from gateway.as2.config import load_as2_config
+    from gateway.cli.main import DEFAULT_STORE_URL
+    from gateway.profiles.load import load_profiles
     from gateway.store import Store
     from gateway.store.engine import checkpoint
     from gateway.web import create_app

@@ -8,7 +8,7 @@ from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError
 from gateway.model import Invoice
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete, is_complete
 from mappings.cxml.parse import parse_cxml
 from mappings.cxml.render import header_options, payment_days, render_cxml

@@ -12,7 +12,7 @@ from gateway.model import Invoice
 from gateway.model.base import Address, Contact, Identifier
 from gateway.model.invoice import VatBreakdown
 from gateway.model.lines import InvoiceLine
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.cxml import names as n
 from mappings.xmltext import esc, num
 

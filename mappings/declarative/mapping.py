@@ -25,7 +25,7 @@ from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError, Problem, ValidationFailed
 from gateway.model import Invoice, bt_of
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.declarative import checks
 from mappings.declarative.definition import FormatDefinition, read_definition
 from mappings.declarative.sandbox import (

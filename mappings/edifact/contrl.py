@@ -26,7 +26,7 @@ from pydifact.segments import Segment
 from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
 from gateway.envelope import Envelope
 from gateway.errors import ParseError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.edifact.interchange import (
     SYNTAX_IDS,
     InterchangeError,

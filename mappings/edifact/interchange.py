@@ -21,7 +21,7 @@ from pydifact.segments import Segment
 
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, ParseError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from mappings.edifact.charset import charset_of, codec_of
 from mappings.edifact.findings import Capped, more_text, rule_of
 from mappings.edifact.syntax import (

@@ -17,7 +17,7 @@ from gateway.model import Invoice
 from gateway.model.base import Identifier
 from gateway.model.invoice import AllowanceCharge
 from gateway.model.lines import LineAllowanceCharge
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete, is_complete
 from mappings.edifact.charset import charset_of
 from mappings.edifact.interchange import build_interchange, check_envelope, read_interchange

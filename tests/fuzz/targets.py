@@ -23,11 +23,11 @@ from connectors.as2.mdn import parse_mdn
 from connectors.as2.message import As2Identity, As2Partner, open_message
 from connectors.cxml_post import CxmlPostConnector
 from connectors.http import HttpConnector
-from gateway.delivery_errors import DeliveryError
+from gateway.delivery.errors import DeliveryError
 from gateway.detect import detect_syntax
 from gateway.document import Document
 from gateway.errors import ParseError
-from gateway.inbound import UNREADABLE, judge
+from gateway.inbound.interpret import UNREADABLE, judge
 from mappings.cii.parse import parse_cii
 from mappings.cxml.acks import CxmlStatusAck, CxmlStatusUpdateAck
 from mappings.cxml.parse import parse_cxml

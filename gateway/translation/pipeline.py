@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.delivery.routing import route
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, ParseError, Problem
@@ -25,9 +26,8 @@ from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
 from gateway.partner_ids import derived_options
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet
-from gateway.routing import route
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile
 from gateway.rules import check
 from gateway.validation import validate
 from mappings.base import Mapping

@@ -33,7 +33,7 @@ answered 413 before it is read, and compressed content may inflate to at most
 :func:`connectors.as2.cms.inflate_limit` of it (default
 :data:`gateway.limits.CHANNEL_DEFAULTS` ``["as2"]``, 100 MB).
 
-``async_mdn_urls``: the URL prefixes (:mod:`gateway.as2_urls`) an asynchronous MDN to this
+``async_mdn_urls``: the URL prefixes (:mod:`gateway.as2.urls`) an asynchronous MDN to this
 partner may be POSTed to; ``[]``: none. Not set: the origins (scheme, host, port) of the buyer
 profiles' ``as2`` channel URLs to this partner. A message asking for an async MDN elsewhere,
 or whose signature did not verify, is answered with a synchronous MDN.
@@ -63,10 +63,10 @@ from connectors.as2 import certs
 from connectors.as2.errors import CertificateError
 from connectors.as2.message import As2Identity, As2Partner
 from gateway import secrets
-from gateway.as2_urls import prefix_problem
+from gateway.as2.urls import prefix_problem
 from gateway.errors import ConfigError
 from gateway.limits import CHANNEL_DEFAULTS, ByteSize
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ DEFAULT_MAX_SIZE = CHANNEL_DEFAULTS["as2"]
 class PartnerConfig:
     """One configured trading partner: its name (file name), the message layer's view of it,
     the buyer profile its MDNs answer (if given) and the URL prefixes its async MDNs may go to
-    (``None``: the origins of its as2 channels, :mod:`gateway.as2_urls`)."""
+    (``None``: the origins of its as2 channels, :mod:`gateway.as2.urls`)."""
 
     name: str
     partner: As2Partner

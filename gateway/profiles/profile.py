@@ -1,7 +1,7 @@
 """BuyerProfile: what a buyer wants — format, channel (+ fallbacks), consolidation, proof, retry.
 
-Loaded from ``config/buyers/*.toml`` by :func:`gateway.profiles.load_profiles`; routing
-(:func:`gateway.routing.route`) picks one per invoice by buyer id > buyer group > default.
+Loaded from ``config/buyers/*.toml`` by :func:`gateway.profiles.load.load_profiles`; routing
+(:func:`gateway.delivery.routing.route`) picks one per invoice by buyer id > buyer group > default.
 Mappings read only ``format`` and ``options``; ``defaults`` supplies buyer terms the source
 cannot carry (:func:`gateway.masterdata.apply.apply_buyer`).
 """

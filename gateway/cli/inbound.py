@@ -1,6 +1,6 @@
 """``igw inbound``: what partners sent us — stored inbound messages and refused requests.
 
-Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
+Wired into the CLI with one line in ``gateway.cli.main`` (``_add_engine_commands``)::
 
     add_inbound_command(sub)
 
@@ -297,7 +297,7 @@ def _show(store: Store, ref: str, args: argparse.Namespace) -> int:
 
 def cmd_inbound(args: argparse.Namespace) -> int:
     """List inbound messages and refusals, or show one."""
-    from gateway.cli import DEFAULT_STORE_URL
+    from gateway.cli.main import DEFAULT_STORE_URL
 
     try:
         states = _states(args.state)

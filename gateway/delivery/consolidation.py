@@ -5,7 +5,7 @@ with their deliveries *held* in an OPEN batch (``Store.accept`` with a :class:`B
 QUEUED, but without a next-attempt time, so no worker claims them. Members share one envelope
 (same sender and recipient ids: :func:`envelope_key`). A batch closes
 
-* ``per-interchange``: at the end of the submit run that filled it (``gateway.submit``), or
+* ``per-interchange``: at the end of the submit run that filled it (``gateway.delivery.submit``), or
   after :data:`PER_INTERCHANGE_GRACE` when that run died before closing it;
 * ``per-day``: at the profile's ``cut_off`` (UTC), by the sweep or the worker;
 * either: as soon as it holds ``batch_limit`` invoices.
@@ -17,7 +17,7 @@ transaction (``Store.close_batch``). A crash before that commit leaves the batch
 member held (closed again later: nothing lost); a concurrent closer or a member joining
 meanwhile makes the commit refuse, and the batch is rendered again or left to the winner
 (nothing sent twice). The worker then sends the batch document ONCE for all its members
-(``gateway.worker``); each member keeps its own timeline.
+(``gateway.delivery.worker``); each member keeps its own timeline.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError
 from gateway.model import Invoice
 from gateway.partner_ids import derived_options
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.store import BATCH_OPEN, BatchHold, Store
 
@@ -169,7 +169,7 @@ def _render(
     invoices: Sequence[Invoice],
     now: dt.datetime,
 ) -> tuple[Document, Envelope]:
-    from gateway.profiles import resolve_options  # profiles imports this module
+    from gateway.profiles.load import resolve_options  # profiles imports this module
 
     profile = profiles[buyer]
     mapping = resolve_mapping(profile.format)

@@ -1,7 +1,7 @@
 """``igw as2 identity``: create our AS2 identity — key, self-signed certificate, PKCS#12 — and
 the certificate to hand to the partner.
 
-Wired into the CLI with one line in ``gateway.cli`` (``_add_engine_commands``)::
+Wired into the CLI with one line in ``gateway.cli.main`` (``_add_engine_commands``)::
 
     add_as2_command(sub)
 

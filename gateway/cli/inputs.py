@@ -2,7 +2,7 @@
 exports and repeated invoice numbers refused as problems of their own, the output folder
 checked before anything is written, JSON that reads back, and a closed pipe a quiet end.
 
-Each helper is small and takes plain values, so ``gateway.cli`` keeps one line per use::
+Each helper is small and takes plain values, so ``gateway.cli.main`` keeps one line per use::
 
     for outcome in translate(translate_inputs(args.input, args.max_size), ...):
         ...
@@ -122,9 +122,10 @@ def safe_name(number: str) -> str:
 
 
 def translate_inputs(paths: Sequence[str], max_size: int | None) -> Iterator[Item]:
-    """The records of ``igw translate``'s inputs (:func:`gateway.pipeline.read_inputs`), every
+    """The records of ``igw translate``'s inputs
+    (:func:`gateway.translation.pipeline.read_inputs`), every
     input read although one fails, empty inputs and repeated invoice numbers refused."""
-    from gateway.pipeline import read_inputs
+    from gateway.translation.pipeline import read_inputs
 
     def read(path: str) -> Iterator[tuple[str, Item]]:
         return ((path, item) for item in read_inputs([path], max_size))

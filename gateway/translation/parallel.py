@@ -27,8 +27,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, TypeVar
 
+from gateway.cli.progress import Progress
 from gateway.errors import GatewayError, Problem
-from gateway.progress import Progress
 
 if TYPE_CHECKING:
     import argparse
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from gateway.envelope import Envelope
     from gateway.masterdata.sellers import SellerSet
     from gateway.model import Invoice
-    from gateway.pipeline import Outcome
-    from gateway.profile import BuyerProfile
-    from gateway.profiles import ProfileSet
+    from gateway.profiles.load import ProfileSet
+    from gateway.profiles.profile import BuyerProfile
+    from gateway.translation.pipeline import Outcome
     from gateway.validation import ValidationReport
     from mappings.base import Mapping
 
@@ -205,11 +205,11 @@ def translate_batch(
     jobs: object = "auto",
     progress: Progress | None = None,
 ) -> Iterator[Outcome]:
-    """:func:`gateway.pipeline.translate` over a batch, its full validation on ``jobs``
+    """:func:`gateway.translation.pipeline.translate` over a batch, its full validation on ``jobs``
     processes (see the module doc), counting records on ``progress``. Same outcomes, same
     order as ``jobs=1``."""
     from gateway.masterdata.load import NO_SELLERS
-    from gateway.pipeline import translate
+    from gateway.translation.pipeline import translate
 
     items: Iterable[tuple[str, Invoice | None, Sequence[Problem]]] = invoices
     if progress is not None and progress.enabled:

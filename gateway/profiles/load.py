@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway import registry, secrets
 from gateway.errors import ConfigError
-from gateway.profile import BuyerProfile, ChannelSpec, Consolidation
+from gateway.profiles.profile import BuyerProfile, ChannelSpec, Consolidation
 
 NOT_CONNECTOR_OPTIONS = {"self", "clock"}
 BATCHING_SYNTAXES = frozenset({"edifact"})
@@ -200,7 +200,7 @@ def _check_consolidation(
 ) -> None:
     """Batching needs a format that carries several invoices in one document: an interchange
     syntax whose mapping has ``render_interchange``."""
-    from gateway.consolidation import interchange_renderer  # imports the store: only here
+    from gateway.delivery.consolidation import interchange_renderer  # imports the store: only here
 
     syntax = getattr(mapping, "syntax", "")
     batching = set(get_args(Consolidation)) - {"per-invoice"}

@@ -13,7 +13,7 @@ Receiving (``POST /as2``):
    Message-ID) before anything else. A Message-ID already stored is a duplicate: answered
    ``processed/warning: duplicate-document`` (RFC 4130 leaves warning texts free; this is the one
    AS2 products use) with the MIC of what arrived, and not handed on again.
-3. :func:`gateway.inbound.interpret` reads the payload; the verdict and our MDN are stored
+3. :func:`gateway.inbound.interpret.interpret` reads the payload; the verdict and our MDN are stored
    together (``finish_inbound``). The MDN says ``processed``: it proves receipt and integrity,
    not business acceptance (that is a business response), so an invoice that breaks rules is
    still ``processed`` — its verdict is in the MDN's text.
@@ -28,14 +28,15 @@ Receiving (``POST /as2``):
 An async MDN is POSTed only when the message's signature verified and its
 ``Receipt-Delivery-Option`` URL is one the partner's configuration allows
 (``async_mdn_urls``, default the origins of the partner's as2 channel URLs:
-:mod:`gateway.as2_urls`); otherwise the sender chose the URL unauthenticated (server-side
+:mod:`gateway.as2.urls`); otherwise the sender chose the URL unauthenticated (server-side
 request forgery), so the MDN is answered synchronously in the response and one line is logged.
 An unknown partner's async MDN request gets ``403`` with the reason. Every MDN names the
 AS2-To the message was sent to as its Original-Recipient and is signed by that identity.
 
 Receiving an MDN (``POST /as2/mdn``): :func:`connectors.as2.mdn.parse_mdn` with the sending
 partner's certificates, the MIC compared with the ``Expected-MIC`` the connector's receipt
-recorded on the delivery's attempt event, then :func:`gateway.acks_in.receive` with the Ack of
+recorded on the delivery's attempt event, then :func:`gateway.delivery.acks_in.receive` with the
+Ack of
 :func:`connectors.as2.mdn.mdn_ack` (correlated by Original-Message-ID first). A MIC that differs,
 or an unsigned MDN where a signed one was requested, makes the Ack ``rejected`` with the reason.
 ``processed/warning: duplicate-document`` without a MIC (django-pyas2 answers a Message-ID it
@@ -64,11 +65,11 @@ from connectors.as2.mdn import BuiltMdn, Disposition, Mdn, build_mdn, mdn_ack, p
 from connectors.as2.message import MdnRequest, OpenedMessage, open_message
 from connectors.base import Clock
 from gateway.ack import AckReason, AckStatus
-from gateway.acks_in import receive
-from gateway.as2_config import As2Config, PartnerConfig
-from gateway.as2_urls import allowed_url, async_mdn_prefixes
-from gateway.inbound import DEFAULT_RULE_SETS, Verdict, finish, interpret
-from gateway.profile import BuyerProfile
+from gateway.as2.config import As2Config, PartnerConfig
+from gateway.as2.urls import allowed_url, async_mdn_prefixes
+from gateway.delivery.acks_in import receive
+from gateway.inbound.interpret import DEFAULT_RULE_SETS, Verdict, finish, interpret
+from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
 from gateway.store.inbound import (
     KEEP_REFUSALS,

@@ -34,10 +34,11 @@ from typing import Literal, Protocol
 
 from connectors.base import Inbound, Polling, utc_now
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
-from gateway.acks_in import AckRouter, Correlation, receive
-from gateway.consolidation import ClosedBatch, close_due
+from gateway.delivery.acks_in import AckRouter, Correlation, receive
+from gateway.delivery.consolidation import ClosedBatch, close_due
+from gateway.delivery.worker import channel_names
 from gateway.errors import ParseError
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.store import (
     AddedDelivery,
     DeliveryRow,
@@ -47,7 +48,6 @@ from gateway.store import (
     StoreError,
 )
 from gateway.store.inbound import finish_inbound, record_inbound
-from gateway.worker import channel_names
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,8 @@ def _resends(store: Store, row: DeliveryRow) -> int:
 
 def _next_channel(profile: BuyerProfile, current: str) -> str | None:
     """The channel name after ``current`` in the profile's chain (names as the worker gives
-    them: :func:`gateway.worker.channel_names`); None at the end or for an unknown channel."""
+    them: :func:`gateway.delivery.worker.channel_names`); None at the end or for an unknown
+    channel."""
     names = channel_names(profile)
     if current not in names:
         return None
@@ -263,7 +264,8 @@ def _cas(
 def sweep_batches(store: Store, profiles: ProfileLookup, now: dt.datetime) -> list[ClosedBatch]:
     """Close every consolidation batch due at ``now`` (per-day cut-off, or a per-interchange
     batch whose submit run died): one document per batch, its members due at once. Safe with
-    several sweepers: closing is a compare-and-set (:func:`gateway.consolidation.close_batch`).
+    several sweepers: closing is a compare-and-set
+    (:func:`gateway.delivery.consolidation.close_batch`).
     """
     return close_due(store, profiles, now)
 
@@ -281,7 +283,7 @@ def sweep_poll(
     profiles: Iterable[BuyerProfile] = (),
 ) -> list[Correlation]:
     """Poll every connector that implements ``poll()``; read each item as an ack and correlate
-    it (:func:`gateway.acks_in.receive`), then ``confirm`` it to the connector.
+    it (:func:`gateway.delivery.acks_in.receive`), then ``confirm`` it to the connector.
 
     Exactly once: each item is first recorded in ``inbound_messages`` under (channel, name +
     content hash); an item already finished there (recorded earlier, the confirm was lost) is only
@@ -317,7 +319,7 @@ def polling_connectors(profiles: Iterable[BuyerProfile]) -> list[object]:
     """One connector per distinct channel (main and fallback) of ``profiles`` that can poll
     (:class:`connectors.base.Polling`), for :func:`sweep_poll`; built from the profiles' options
     with their secret references resolved."""
-    from gateway.profiles import build_connector
+    from gateway.profiles.load import build_connector
 
     found: dict[str, object] = {}
     for profile in profiles:

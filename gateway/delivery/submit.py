@@ -10,7 +10,8 @@ go into the store in ONE transaction (``Store.accept_many``).
   EDIFACT and cXML documents get their interchange reference from the store's per-partner
   counter ``(profile name, "interchange")``; the references are kept on the delivery for ack
   matching.
-* consolidating profiles (``per-interchange`` / ``per-day``, see :mod:`gateway.consolidation`):
+* consolidating profiles (``per-interchange`` / ``per-day``, see
+:mod:`gateway.delivery.consolidation`):
   the invoice is checked and rendered on its own (so a bad invoice is rejected now, not when
   its batch closes) but that document is not stored; the delivery is held in the profile's
   OPEN batch. At the end of the run every ``per-interchange`` batch it filled is closed (one
@@ -35,13 +36,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from gateway.consolidation import (
+from gateway.delivery.consolidation import (
     PER_INTERCHANGE_GRACE,
     ClosedBatch,
     close_batches,
     consolidates,
     hold_for,
 )
+from gateway.delivery.routing import route
 from gateway.envelope import Envelope
 from gateway.errors import ConfigError, GatewayError, InvoiceRejected, Problem
 from gateway.intake.results import RecordResult
@@ -50,11 +52,9 @@ from gateway.masterdata.events import provenance_events
 from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
-from gateway.pipeline import translate_one
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet, resolve_options
+from gateway.profiles.load import ProfileSet, resolve_options
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
-from gateway.routing import route
 from gateway.store import (
     BATCH_OPEN,
     AcceptItem,
@@ -63,6 +63,7 @@ from gateway.store import (
     NewDelivery,
     Store,
 )
+from gateway.translation.pipeline import translate_one
 from mappings.base import Mapping
 
 #: syntaxes whose documents carry an interchange control reference allocated by the store

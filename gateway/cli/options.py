@@ -46,7 +46,8 @@ SYNTAX_OPTION_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 
 OPTION_HINT = "give them with --option KEY=VALUE (or in the [options] of --profile FILE)"
-CONFIG_RULE = "CONFIG"  # gateway.pipeline.translate_one: the mapping refused its configuration
+# gateway.translation.pipeline.translate_one: the mapping refused its configuration
+CONFIG_RULE = "CONFIG"
 
 _TEMPLATE_KEY = re.compile(r"\boptions\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\])")
 

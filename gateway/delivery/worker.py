@@ -1,6 +1,7 @@
 """The worker (``igw run``): claims due deliveries, sends them, records what happened.
 
-One loop: close the consolidation batches that are due (:mod:`gateway.consolidation`), claim a
+One loop: close the consolidation batches that are due (:mod:`gateway.delivery.consolidation`),
+claim a
 batch of due QUEUED deliveries (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writer at a time
 on SQLite), send each stored document through the connector of its channel — the members of a
 closed consolidation batch are ONE send of the batch's document — and record the outcomes of
@@ -9,7 +10,7 @@ the whole claimed batch in ONE store transaction that also releases the claims:
 * a :class:`~connectors.base.Receipt` → ``SENT``, and at once ``DELIVERED`` (a
   ``transport_proof`` event carrying the receipt's evidence) when the transport proved receipt;
   the next-attempt time becomes the deadline of the next expected proof level;
-* a retryable :class:`~gateway.delivery_errors.DeliveryError` with attempts left → ``QUEUED``
+* a retryable :class:`~gateway.delivery.errors.DeliveryError` with attempts left → ``QUEUED``
   again after ``profile.retry.delay(attempt, random)`` (exponential backoff with jitter);
 * anything else → ``FAILED``, and the next channel of the profile's fallback chain is queued in
   the same transaction (a batch falls back as one batch, with the same document).
@@ -34,7 +35,8 @@ deliveries not yet started are released.
 
 After a crash (kill -9): claims are free again at once when the worker restarts under the same
 ``worker_id``, or when any worker finds their holder provably gone — the default worker id
-names the process (:mod:`gateway.worker_identity`), so a worker on the same machine sees that
+names the process (:mod:`gateway.delivery.worker_identity`), so a worker on the same machine sees
+that
 its pid is dead or reused and takes the claims over (one log line per dead worker, a
 ``claim_taken_over`` event per delivery) — at start, whenever the queue looks empty, and every
 ``takeover_check`` seconds while idle. Otherwise the claims wait out their lease. ``until_empty``
@@ -65,15 +67,15 @@ from typing import Any, Literal
 from sqlalchemy.exc import DBAPIError
 
 from connectors.base import Connector, NamesMessages, Receipt, transmission_key, utc_now
-from gateway.delivery_errors import DeliveryError
+from gateway.delivery.errors import DeliveryError
+from gateway.delivery.worker_identity import default_worker_id, gone
 from gateway.document import Document
 from gateway.errors import GatewayError
 from gateway.limits import channel_accepts, oversize_message
-from gateway.profile import BuyerProfile, ChannelSpec
-from gateway.profiles import ProfileSet, build_connector, load_profiles
+from gateway.profiles.load import ProfileSet, build_connector, load_profiles
+from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
 from gateway.store.records import ClaimHolder
-from gateway.worker_identity import default_worker_id, gone
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +140,7 @@ class WorkerStats:
 def channel_names(profile: BuyerProfile) -> list[str]:
     """The delivery ``channel`` name of each entry of ``profile.channels()``, in order.
 
-    The connector alias (what ``gateway.submit`` stores for the primary channel); an alias
+    The connector alias (what ``gateway.delivery.submit`` stores for the primary channel); an alias
     already used earlier in the chain gets ``#<position>`` so every entry has its own name.
     """
     names: list[str] = []
@@ -183,7 +185,7 @@ class Worker:
 
     ``clock`` gives every time recorded; ``random`` (unit interval) the backoff jitter;
     ``connectors`` builds a connector for a channel spec (default: the registry via
-    :func:`gateway.profiles.build_connector`); each spec is built once and reused.
+    :func:`gateway.profiles.load.build_connector`); each spec is built once and reused.
     """
 
     def __init__(
@@ -319,7 +321,8 @@ class Worker:
 
     def take_over_gone(self) -> int:
         """Free the claims of every worker that is provably gone (same machine, its pid dead
-        or reused: :func:`gateway.worker_identity.gone`); one log line per worker. Claims of
+        or reused: :func:`gateway.delivery.worker_identity.gone`); one log line per worker. Claims
+        of
         live workers, of other machines and of ids that name no process are left alone.
         Returns how many claims were freed."""
         self._takeover_checked = time.monotonic()
@@ -382,7 +385,7 @@ class Worker:
         if tick - self._batches_checked < self.batch_check:
             return
         self._batches_checked = tick
-        from gateway.consolidation import close_due  # consolidation imports the store only
+        from gateway.delivery.consolidation import close_due  # consolidation imports the store only
 
         for closed in close_due(self.store, self.profiles, self.clock()):
             self.stats.batches_closed += closed.closed
@@ -835,7 +838,8 @@ def run_worker(
 
     ``if_claimed``: what ``until_empty`` does while other live workers hold claims (see
     :class:`Worker`). Unless ``until_empty`` or ``sweeps=False``, the apscheduler sweeps run
-    in the same process (:class:`gateway.sweeps.Sweeper`); they are safe with several workers
+    in the same process (:class:`gateway.delivery.sweeps.Sweeper`); they are safe with several
+    workers
     doing the same.
 
     Raises :class:`~gateway.errors.ConfigError` for unreadable profiles. Returns the counts.
@@ -857,7 +861,7 @@ def run_worker(
         )
         # The sweeps (overdue proof, expired claims, polling) run beside a long-running worker;
         # a drain run (until_empty) has no proof deadlines worth waiting for.
-        from gateway.sweeps import Sweeper, polling_connectors  # sweeps import this module
+        from gateway.delivery.sweeps import Sweeper, polling_connectors  # sweeps import this module
 
         sweeper = (
             None
@@ -877,8 +881,9 @@ def run_worker(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m gateway.worker --store URL --profiles DIR [--until-empty]`` (tests, ops)."""
-    parser = argparse.ArgumentParser(prog="python -m gateway.worker")
+    """``python -m gateway.delivery.worker --store URL --profiles DIR [--until-empty]`` (tests,
+    ops)."""
+    parser = argparse.ArgumentParser(prog="python -m gateway.delivery.worker")
     parser.add_argument("--store", default=None)
     parser.add_argument("--profiles", default="config/buyers")
     parser.add_argument("--worker-id", default=None)

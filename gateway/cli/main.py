@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.cli_io import (
+from gateway.cli.inputs import (
     JsonList,
     check_out_folder,
     input_problem,
@@ -28,23 +28,23 @@ from gateway.cli_io import (
     store_rules,
     write_output,
 )
+from gateway.cli.progress import Progress
 from gateway.envelope import default_envelope
 from gateway.errors import ConfigError, GatewayError, ParseError
 from gateway.limits import DEFAULT_INPUT_MAX, InputTooLarge, format_size, parse_size, read_input
-from gateway.parallel import add_jobs_option, add_progress_option
-from gateway.profile import BuyerProfile
-from gateway.profiles import ProfileSet, load_profiles
-from gateway.progress import Progress
+from gateway.profiles.load import ProfileSet, load_profiles
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import BUILTIN_MAPPINGS, declarative_names, mapping_names, resolve_mapping
 from gateway.shipped import shipped
+from gateway.translation.parallel import add_jobs_option, add_progress_option
 
 if TYPE_CHECKING:
+    from gateway.delivery.submit import SubmitReport
     from gateway.masterdata.sellers import SellerSet
     from gateway.store import DeliveryRow, Store
-    from gateway.submit import SubmitReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_NOT_EMPTY = 3  # gateway.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
+EXIT_NOT_EMPTY = 3  # gateway.delivery.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
 MASTER_DATA_RULE = "MASTER-DATA"
 
 # The formats `--to all` means: every outbound EN 16931 format of this release.
@@ -88,8 +88,8 @@ def _translate_profile(
     """The buyer profile of ``igw translate`` (``--profile FILE``: its options, with
     ``--option`` on top) and the profiles whose ``[defaults]`` apply (that one file, or the
     folder ``--profiles DIR``, each invoice getting the defaults of the profile it routes to)."""
-    from gateway.cli_options import check_option_keys
-    from gateway.profiles import load_profile_set, resolve_options
+    from gateway.cli.options import check_option_keys
+    from gateway.profiles.load import load_profile_set, resolve_options
 
     options = _options(args.option)
     check_option_keys(options, mappings)
@@ -107,10 +107,10 @@ def _translate_profile(
 
 def cmd_translate(args: argparse.Namespace) -> int:
     """ERP records or invoices in, one validated file per invoice and format out."""
-    from gateway.cli_io import translate_inputs
-    from gateway.cli_options import OPTION_HINT, is_option_error
+    from gateway.cli.inputs import translate_inputs
+    from gateway.cli.options import OPTION_HINT, is_option_error
     from gateway.intake.encoding import with_encoding
-    from gateway.parallel import translate_batch
+    from gateway.translation.parallel import translate_batch
 
     mappings = [resolve_mapping(name) for name in _formats(args.to)]
     sellers = _sellers(args)
@@ -227,7 +227,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from concurrent.futures import Future
 
     from gateway.intake.encoding import check_encoding, recode
-    from gateway.parallel import FileValidator
+    from gateway.translation.parallel import FileValidator
     from gateway.validation import ValidationReport, rule_names
     from gateway.validation.buyer_format import check_buyer_format
     from gateway.validation.cli_support import exit_code, format_json, format_text
@@ -377,10 +377,10 @@ def _submit_paths(
     progress: Progress | None = None,
     encoding: str | None = None,
 ) -> SubmitReport:
-    from gateway.cli_io import each_input, unread_record
+    from gateway.cli.inputs import each_input, unread_record
+    from gateway.delivery.submit import submit
     from gateway.intake import RecordResult, read_records
     from gateway.masterdata.load import NO_SELLERS
-    from gateway.submit import submit
 
     records: Iterable[RecordResult] = each_input(
         paths, lambda path: read_records(Path(path), encoding=encoding), unread_record
@@ -433,7 +433,7 @@ def _run_worker(
     poll_interval: float | None = None,
     lease: float | None = None,
 ) -> object:
-    from gateway.worker import run_worker
+    from gateway.delivery.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
     given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
@@ -447,10 +447,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the delivery worker (until the queue is empty with --until-empty)."""
     folder = _profiles_folder(args)
     profiles = load_profiles(folder)
-    from gateway.as2_config import startup_report
+    from gateway.as2.config import startup_report
 
     for warning in startup_report(profiles, args.as2_config):  # a log line: --log-format json
-        logging.getLogger("gateway.worker").warning("igw run: warning: %s", warning)
+        logging.getLogger("gateway.delivery.worker").warning("igw run: warning: %s", warning)
     for name in ("batch", "concurrency", "poll_interval", "lease"):
         value = getattr(args, name)
         if value is not None and value <= 0:
@@ -476,7 +476,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from gateway.logs import summary
 
         stats: dict[str, float] = getattr(result, "as_dict", dict)()
-        summary("gateway.worker", f"igw run: {result}", stats=stats)
+        summary("gateway.delivery.worker", f"igw run: {result}", stats=stats)
     return EXIT_NOT_EMPTY if getattr(result, "still_claimed", 0) else EXIT_OK
 
 
@@ -493,7 +493,7 @@ def _checkpoint(url: str) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """The delivery status table, filtered by buyer, state, age, overdue."""
-    from gateway.status import parse_age, status_rows, status_table
+    from gateway.delivery.status import parse_age, status_rows, status_table
     from gateway.store import DeliveryState
 
     states = None
@@ -530,7 +530,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     """Every event of one invoice, with its evidence."""
-    from gateway.status import timeline_rows, timeline_text
+    from gateway.delivery.status import timeline_rows, timeline_text
 
     store = _open_store(_store_url(args), create=False)
     try:
@@ -646,7 +646,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ``--offline`` (or ``--profiles``) delivers with ``file`` connectors into ./var/outbox/."""
     if not (args.offline or args.profiles):
         return _network_demo(args)
-    from gateway.status import status_table
+    from gateway.delivery.status import status_table
 
     os.environ.setdefault(DEMO_SECRET_ENV, "demo-shared-secret")
     folder = str(args.profiles or DEMO_PROFILES)
@@ -942,8 +942,8 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     p.set_defaults(func=cmd_demo)
 
-    from gateway.as2_identity import add_as2_command
-    from gateway.inbound_cli import add_inbound_command
+    from gateway.as2.identity import add_as2_command
+    from gateway.cli.inbound import add_inbound_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from gateway.errors import ConfigError, InvoiceRejected, Problem
 from gateway.model import Identifier, Invoice
-from gateway.profile import BuyerProfile, normalise_peppol_id, normalise_vat_id
-from gateway.profiles import ProfileSet
+from gateway.profiles.load import ProfileSet
+from gateway.profiles.profile import BuyerProfile, normalise_peppol_id, normalise_vat_id
 
 GLN_SCHEME = "0088"
 

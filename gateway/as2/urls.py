@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 AS2_CONNECTORS = frozenset({"as2", "connectors.as2.connector:As2Connector"})

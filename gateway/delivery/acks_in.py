@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gateway.ack import Ack, AckLevel, AckParser, AckStatus, FirstAck
-from gateway.profile import BuyerProfile
+from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
 from gateway.store.schema import deliveries
 
