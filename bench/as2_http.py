@@ -14,6 +14,7 @@ costs three RSA-2048 private-key operations (sender signs, receiver decrypts and
 MDN), so 0.33 is the ceiling of the sequential ratio. JSON into bench/results/as2_http.json.
 
     .venv/bin/python bench/as2_http.py [--messages 300] [--rounds 5] [--server process|thread]
+                                       [--serve-workers N]
                                        [--sender-nodelay]
 """
 
@@ -87,7 +88,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _igw_serve(folder: Path, store_url: str) -> Iterator[str]:
+def _igw_serve(folder: Path, store_url: str, workers: int = 1) -> Iterator[str]:
     """``igw serve`` in its own process until the block ends; yields its base URL."""
     port = _free_port()
     log = (folder / "serve.log").open("w")
@@ -102,6 +103,8 @@ def _igw_serve(folder: Path, store_url: str) -> Iterator[str]:
         store_url,
         "--as2-config",
         str(folder / "as2"),
+        "--workers",
+        str(workers),
         "--mdn-sweep-interval",
         "3600",
     ]
@@ -192,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--server", choices=("process", "thread"), default="process")
     parser.add_argument(
+        "--serve-workers", type=int, default=1, help="igw serve --workers (process server only)"
+    )
+    parser.add_argument(
         "--sender-nodelay",
         action="store_true",
         help="give the connector an HTTP client with TCP_NODELAY (its default client has none)",
@@ -203,8 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         files = _as2_folder(folder / "as2")
         store_url = f"sqlite:///{folder / 'gateway.db'}"
-        serving = _igw_serve if args.server == "process" else _in_thread
-        with serving(folder, store_url) as base_url:
+        serving = (
+            _igw_serve(folder, store_url, args.serve_workers)
+            if args.server == "process"
+            else _in_thread(folder, store_url)
+        )
+        with serving as base_url:
             send = _sender(base_url, files, args.sender_nodelay)
             _rate(send, [f"warm-{i}" for i in range(20)], 1)  # imports, connection, caches
             for number in range(args.rounds):
@@ -222,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         "payload_bytes": len(UBL),
         "messages_per_mode": per_round * args.rounds,
         "rounds": args.rounds,
-        "server": "igw serve process" if args.server == "process" else "thread of the sender",
+        "server": (
+            f"igw serve, {args.serve_workers} process(es)"
+            if args.server == "process"
+            else "thread of the sender"
+        ),
         "sender_tcp_nodelay": args.sender_nodelay,
         "rsa2048_sign_per_second": round(best["rsa"], 1),
         "sequential_per_second": round(best["sequential"], 1),

@@ -166,3 +166,116 @@ def test_starts_with_no_arguments_on_the_embedded_default(tmp_path: Path) -> Non
     warnings = [line for line in err.splitlines() if "AS2 not configured" in line]
     assert len(warnings) == 2  # the warning, then the "listening" line
     assert "Traceback" not in err
+
+
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _serve_workers(tmp_path: Path, workers: int) -> tuple[subprocess.Popen[str], int, Path]:
+    """``igw serve --workers N`` in its own process, answering /health; (process, port, AS2 dir)."""
+    port = closed_port()
+    folder = _as2_folder(tmp_path)
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+    command += ["--store", f"sqlite:///{tmp_path / 'gateway.db'}", "--as2-config", str(folder)]
+    command += ["--workers", str(workers), "--mdn-sweep-interval", "3600"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while len(_children(process.pid)) < workers or not _healthy(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(process.stderr.read() if process.stderr else "no stderr")
+        time.sleep(0.1)
+    return process, port, folder
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_workers_answer_as2_messages_on_one_port_and_stop_together(tmp_path: Path) -> None:
+    """``--workers 2``: two worker processes answer on one port; 24 signed and encrypted AS2
+    messages from 4 threads each get their signed MDN and are stored once; SIGTERM stops every
+    worker and igw serve exits 0."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from connectors.as2.connector import As2Connector
+    from gateway.document import Document
+    from gateway.store import Store
+    from gateway.store.inbound import list_inbound
+
+    process, port, folder = _serve_workers(tmp_path, 2)
+    workers = _children(process.pid)
+    try:
+        assert len(workers) == 2
+        connector = As2Connector(
+            url=f"http://127.0.0.1:{port}/as2",
+            as2_from="ACME",
+            as2_to="IGW",
+            key_file=str(folder / "partners" / "acme.key.pem"),
+            cert_file=str(folder / "partners" / "acme.pem"),
+            partner_cert_file=str(folder / "keys" / "igw.pem"),
+            timeout=30.0,
+        )
+        golden = (ROOT / "tests" / "golden" / "ubl" / "simple-peppol.xml").read_bytes()
+        document = Document(content=golden, syntax="ubl", format="peppol-bis3", invoice_number="X")
+
+        def send(n: int) -> bool:
+            key = f"workers-{n}"
+            return connector.send(document, delivery_id=key, idempotency_key=key).transport_proof
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            proofs = list(pool.map(send, range(24)))
+        assert all(proofs)
+    finally:
+        process.terminate()
+        status = process.wait(timeout=20)
+    assert status == 0, process.stderr.read() if process.stderr else ""
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    store = Store.open(f"sqlite:///{tmp_path / 'gateway.db'}")
+    try:
+        rows = list_inbound(store)
+    finally:
+        store.close()
+    assert len(rows) == 24 and len({r.message_id for r in rows}) == 24
+    assert {r.state for r in rows} == {"PARSED"}
+
+
+def test_a_worker_that_dies_stops_the_others_and_serve_exits_1(tmp_path: Path) -> None:
+    """When one worker process dies (kill -9), igw serve stops the other one and exits 1 with
+    one log line naming the worker, so a supervisor restarts the whole service."""
+    import signal
+
+    process, _, _ = _serve_workers(tmp_path, 2)
+    first, second = _children(process.pid)
+    os.kill(first, signal.SIGKILL)
+    try:
+        status = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    err = process.stderr.read() if process.stderr else ""
+    assert status == 1, err
+    assert f"worker process {first} ended; stopping the others" in err
+    assert "Traceback" not in err
+    assert not Path(f"/proc/{second}").exists() or _zombie(second)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ from gateway.web.limits import WebLimits, guarded_protocol
 if TYPE_CHECKING:
     from gateway.as2.config import As2Config
     from gateway.profiles.profile import BuyerProfile
+    from gateway.store import Store
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -93,10 +96,23 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         help="seconds between sweeps of the async MDN outbox (retries MDNs partners did not "
         "take; default 30)",
     )
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes answering on the one port (default 1; one process uses one core at "
+        "most: give the number of cores to answer AS2 messages on all of them)",
+    )
     p.add_argument("--ssl-keyfile", default=None, help="TLS key (PEM) to serve HTTPS")
     p.add_argument("--ssl-certfile", default=None, help="TLS certificate (PEM) to serve HTTPS")
     p.set_defaults(func=cmd_serve)
     return p
+
+
+def _workers(value: str) -> int:
+    if not (value.isdigit() and 1 <= int(value) <= 64):
+        raise argparse.ArgumentTypeError(f"{value!r}: accepted: a number of processes, 1 to 64")
+    return int(value)
 
 
 def _seconds(value: str) -> float:
@@ -202,8 +218,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         header_timeout=args.header_timeout, max_body=args.max_body, body_timeout=args.body_timeout
     )
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
-    try:
-        app = create_app(
+
+    def make_app(store: Store) -> Any:
+        return create_app(
             store=store,
             as2=config,
             rule_sets=rules,
@@ -213,6 +230,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             limits=limits,
             as2_missing=missing,
         )
+
+    try:
+        app = make_app(store)
     except ConfigError as exc:
         store.close()
         print(f"igw serve: {exc}", file=sys.stderr)
@@ -225,7 +245,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if config is not None
         else "AS2 not configured (503)"
     )
-    print(f"igw serve: {as2}, listening on {args.host}:{args.port}", file=sys.stderr)
+    workers = f", {args.workers} worker processes" if args.workers > 1 else ""
+    print(f"igw serve: {as2}, listening on {args.host}:{args.port}{workers}", file=sys.stderr)
+    if args.workers > 1:
+        return _serve_workers(args, url=url, make_app=make_app, store=store, limits=limits, tls=tls)
     try:
         uvicorn.run(
             app,
@@ -239,3 +262,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
         checkpoint(store.engine)  # the app's shutdown did too; this covers a failed start
         store.close()
     return 0
+
+
+def _serve_workers(
+    args: argparse.Namespace,
+    *,
+    url: str,
+    make_app: Callable[[Store], Any],
+    store: Store,
+    limits: WebLimits,
+    tls: dict[str, Any],
+) -> int:
+    """``--workers N``: the app checked once here, then N forked processes on one socket, each
+    with its own store connection and app (:mod:`gateway.web.processes`)."""
+    import uvicorn
+
+    from gateway.store import Store
+    from gateway.store.engine import checkpoint
+    from gateway.web.processes import bind, run_workers
+
+    store.close()  # no connection, pool or thread crosses the fork
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"igw serve: {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+    def serve(shared: socket.socket) -> int:
+        own = Store.open(url)
+        try:
+            config = uvicorn.Config(
+                make_app(own), log_level="info", http=guarded_protocol(limits), **tls
+            )
+            uvicorn.Server(config).run(sockets=[shared])
+        finally:
+            checkpoint(own.engine)
+            own.close()
+        return 0
+
+    return run_workers(args.workers, sock, serve)
