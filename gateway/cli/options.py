@@ -16,6 +16,7 @@ from typing import Any
 
 from gateway.errors import ConfigError, Problem
 from gateway.registry import BUILTIN_MAPPINGS
+from mappings.cxml.render import HEADER_OPTIONS
 
 #: option keys the built-in mappings read, per syntax (mappings.edifact.interchange and
 #: .charset; mappings.cxml.render.HEADER_OPTIONS); UBL and CII read none.
@@ -33,16 +34,7 @@ SYNTAX_OPTION_KEYS: Mapping[str, tuple[str, ...]] = {
         "syntax",
         "transliterate",
     ),
-    "cxml": (
-        "from_domain",
-        "from_identity",
-        "to_domain",
-        "to_identity",
-        "sender_domain",
-        "sender_identity",
-        "shared_secret",
-        "user_agent",
-    ),
+    "cxml": HEADER_OPTIONS,
 }
 
 OPTION_HINT = "give them with --option KEY=VALUE (or in the [options] of --profile FILE)"
