@@ -350,3 +350,17 @@ def test_the_read_side_answers_the_same_on_postgresql() -> None:
             assert posted.status_code == 201 and posted.json()["state"] == "PARSED"
             assert client.get(posted.json()["link"]).json()["invoice"]["number"]
         store.close()
+
+
+def test_a_mistyped_query_parameter_is_refused_not_ignored(reader: httpx.Client) -> None:
+    """?stat=QUEUED (for state) is a 400 naming it and the accepted parameters, not a list of
+    everything."""
+    body = _problem(reader.get("/api/v1/invoices?stat=QUEUED"), 400)
+    assert "'stat'" in str(body["detail"]) and "state" in str(body["detail"])
+
+
+def test_a_wrong_method_names_every_allowed_one(reader: httpx.Client) -> None:
+    """DELETE /inbound is a 405 problem whose Allow lists GET and POST (both routes)."""
+    answer = reader.delete("/api/v1/inbound")
+    _problem(answer, 405)
+    assert answer.headers["allow"] == "GET, POST"

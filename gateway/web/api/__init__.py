@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
-from gateway.web.api.deps import PROBLEM_MEDIA_TYPE
+from gateway.web.api.deps import PROBLEM_MEDIA_TYPE, known_query
 from gateway.web.api.docs import install_docs
 from gateway.web.api.models import API_PREFIX
 
@@ -55,7 +56,7 @@ until it is null; a page never repeats or skips an item while new ones arrive.
 def build_api(names: Sequence[str] = ROUTERS) -> APIRouter:
     """One router with every API module's routes under ``/api/v1`` (modules of ``names`` that
     are not there are skipped: they arrive with their own branch)."""
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query)])
     for name in names:
         try:
             module = importlib.import_module(f"gateway.web.api.{name}")
@@ -81,6 +82,7 @@ def install_api(app: FastAPI, *, docs: bool = True) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_exception_handler(405, _method_not_allowed)  # before the class handlers
     if docs:
         install_docs(app, OPENAPI_URL, TITLE)
 
@@ -125,3 +127,34 @@ def _problem_schema(document: dict[str, Any]) -> None:
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused not in json.dumps(document.get("paths", {})):
             schemas.pop(unused, None)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """405 as problem details with an ``Allow`` that names every method of the path (routing
+    alone names only those of the last route matching it: ``/inbound`` has GET and POST)."""
+    from gateway.web.api.problems import Problem
+
+    path = request.url.path
+    allowed: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            allowed |= {m.upper() for m in item if m.upper() in _METHODS}
+    if not allowed:  # not an API path: what routing found
+        given = (getattr(exc, "headers", None) or {}).get("Allow", "")
+        allowed = {m.strip() for m in given.split(",") if m.strip()}
+    allow = ", ".join(sorted(allowed))
+    body = Problem(
+        title="Method Not Allowed",
+        status=405,
+        detail=f"{request.method} {path}: not allowed; accepted: {allow or 'none'}",
+    )
+    return Response(
+        body.model_dump_json(exclude_none=True),
+        status_code=405,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Allow": allow},
+    )
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})

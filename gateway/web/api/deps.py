@@ -108,3 +108,27 @@ def next_link(request: Request, cursor: str | None) -> str | None:
     from urllib.parse import urlencode
 
     return f"{request.url.path}?{urlencode(params)}"
+
+
+def known_query(request: Request) -> None:
+    """Refuse a query parameter the operation does not take (400 naming it and the accepted
+    ones): a mistyped filter (``?stat=QUEUED``) must not silently list everything."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    accepted = sorted(_query_names(dependant))
+    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in accepted]
+    if unknown:
+        raise HTTPException(
+            400,
+            f"query parameter {unknown[0][:60]!r}: unknown for {request.method} "
+            f"{request.url.path}; accepted: {', '.join(accepted) or 'none'}",
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameter names of a FastAPI dependant and its sub-dependencies."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names

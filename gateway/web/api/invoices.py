@@ -4,9 +4,11 @@ documents, deliveries, timeline), scope ``read``, scoped by the key's tenant."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BeforeValidator
 
 from gateway.store.listing import InvoiceFilter, get_invoice, list_invoices
 from gateway.store.states import DeliveryState
@@ -27,6 +29,17 @@ router = APIRouter(tags=["invoices"])
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 Reader = Annotated[Principal, Depends(require_scope("read"))]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD (pydantic alone would also take a number as a Unix time)."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a date; accepted: YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 @router.get(
@@ -44,10 +57,10 @@ def invoices_list(
         DeliveryState | None, Query(description="state of the latest delivery")
     ] = None,
     issued_from: Annotated[
-        dt.date | None, Query(alias="from", description="issue date (BT-2) on or after")
+        IsoDate | None, Query(alias="from", description="issue date (BT-2) on or after")
     ] = None,
     issued_to: Annotated[
-        dt.date | None, Query(alias="to", description="issue date (BT-2) on or before")
+        IsoDate | None, Query(alias="to", description="issue date (BT-2) on or before")
     ] = None,
     overdue: Annotated[
         bool,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import difflib
 import hashlib
 import itertools
 from collections.abc import Sequence
@@ -40,7 +41,8 @@ _RECORDS_BODY = {
         "description": "ERP records (JSON object/array/lines as `igw schema`, or CSV) or an "
         "invoice document (UBL, CII, EDIFACT INVOIC, cXML)",
         "content": {
-            "application/json": {"schema": {"type": "object"}},
+            # any JSON: intake judges each record and reports its problems (200, not ok)
+            "application/json": {"schema": {}},
             "text/csv": _BINARY,
             "application/xml": _BINARY,
             "application/edifact": _BINARY,
@@ -55,7 +57,7 @@ _DOCUMENT_BODY = {
         "content": {
             "application/xml": _BINARY,
             "application/edifact": _BINARY,
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {}},  # a buyer format's JSON: any JSON value
             "text/csv": _BINARY,
             "application/octet-stream": _BINARY,
         },
@@ -72,15 +74,39 @@ async def _body(request: Request, what: str) -> bytes:
 
 
 def _format_names(value: str) -> list[str]:
-    """The format aliases of ``format`` (``all``: every EN 16931 format), each resolved."""
+    """The format aliases of ``format`` (``all``: every EN 16931 format). Only the aliases
+    ``igw formats`` lists: an API caller never names a ``package.module:Class`` to import or
+    a path to read."""
     from gateway.cli.main import ALL_FORMATS
+    from gateway.registry import mapping_names
 
     names: list[str] = []
     for item in (v.strip() for v in value.split(",") if v.strip()):
         names.extend(ALL_FORMATS if item == "all" else (item,))
+    known = mapping_names()
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"format {name[:80]!r}: unknown{hint}; accepted: {', '.join(known)}, all"
+            )
     if not names:
-        raise ConfigError(f"format {value!r}: name at least one format alias (igw formats)")
+        raise ConfigError(f"format {value[:80]!r}: accepted: a format alias, e.g. peppol-bis3")
     return names
+
+
+def _buyer_format(value: str) -> str:
+    """``format`` of /validate: one of the buyer formats found (config/formats)."""
+    from gateway.validation.buyer_format import buyer_formats
+
+    known = buyer_formats()
+    if value not in known:
+        raise ConfigError(
+            f"format {value[:80]!r}: not a buyer format; accepted: {', '.join(known) or 'none'}"
+            " (the official formats are validated without format=)"
+        )
+    return value
 
 
 def _options(pairs: Sequence[str]) -> dict[str, str]:
@@ -217,7 +243,7 @@ async def validate_post(
 
     def work() -> ValidationOut:
         if format:
-            report = check_buyer_format(body, format, name)
+            report = check_buyer_format(body, _buyer_format(format), name)
         else:
             report = validate(body, rule_names(rules.split(",")) if rules else None, name=name)
         return ValidationOut.model_validate(report.as_dict())
