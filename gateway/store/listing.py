@@ -2,11 +2,10 @@
 deliveries and timeline, stored documents, inbound messages.
 
 Every function takes a :class:`gateway.store.Store` and reads only the rows of that store's
-tenant (``store.tenant``; a table without a ``tenant_id`` column, or a store without a tenant,
-is read whole): an id of another tenant is answered exactly like an id that does not exist
-(None). Pages are keyset pages over the row id, oldest first: ``after`` is the last id of the
-previous page, so a page never repeats or skips a row while new rows are inserted (they get
-larger ids and appear at the end). Example::
+tenant (``store.tenant``, on every table read): an id of another tenant is answered exactly
+like an id that does not exist (None). Pages are keyset pages over the row id, oldest first:
+``after`` is the last id of the previous page, so a page never repeats or skips a row while
+new rows are inserted (they get larger ids and appear at the end). Example::
 
     page = list_invoices(store, InvoiceFilter(state="QUEUED"), after=None, limit=50)
     if page.more:
@@ -39,11 +38,8 @@ SETTLED_STATES: frozenset[DeliveryState] = frozenset(
 
 
 def _tenant(store: Store, table: sa.Table) -> sa.ColumnElement[bool]:
-    """The tenant condition on ``table`` (true when the store or the table has no tenant)."""
-    tenant = getattr(store, "tenant", None)
-    if tenant is None or "tenant_id" not in table.c:
-        return sa.true()
-    condition: sa.ColumnElement[bool] = table.c.tenant_id == tenant
+    """The tenant condition on ``table``: the store's tenant."""
+    condition: sa.ColumnElement[bool] = table.c.tenant_id == store.tenant
     return condition
 
 
@@ -156,11 +152,13 @@ def list_invoices(store: Store, where: InvoiceFilter, *, after: int | None, limi
     with store._read() as db:
         rows = list(db.execute(query).mappings())
         shown = rows[:limit]
-        buyers = _buyers(db, [r["id"] for r in shown])
+        buyers = _buyers(store, db, [r["id"] for r in shown])
     return Page(tuple(_summary(r, buyers.get(r["id"], ())) for r in shown), len(rows) > limit)
 
 
-def _buyers(db: sa.Connection, invoice_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+def _buyers(
+    store: Store, db: sa.Connection, invoice_ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
     if not invoice_ids:
         return {}
     found: dict[int, list[str]] = {}
@@ -169,7 +167,7 @@ def _buyers(db: sa.Connection, invoice_ids: Sequence[int]) -> dict[int, tuple[st
         .where(deliveries.c.invoice_id.in_(list(invoice_ids)))
         .order_by(deliveries.c.id)
     )
-    for invoice_id, buyer in db.execute(query):
+    for invoice_id, buyer in db.execute(query.where(_tenant(store, deliveries))):
         names = found.setdefault(invoice_id, [])
         if buyer not in names:
             names.append(buyer)
@@ -277,18 +275,20 @@ def get_invoice(store: Store, invoice_id: int) -> InvoiceDetail | None:
             documents.c.sha256,
             sa.func.length(documents.c.content).label("size"),
         )
-        .where(documents.c.invoice_id == invoice_id)
+        .where(documents.c.invoice_id == invoice_id, _tenant(store, documents))
         .order_by(documents.c.id)
     )
     runs = (
-        sa.select(deliveries).where(deliveries.c.invoice_id == invoice_id).order_by(deliveries.c.id)
+        sa.select(deliveries)
+        .where(deliveries.c.invoice_id == invoice_id, _tenant(store, deliveries))
+        .order_by(deliveries.c.id)
     )
     log = (
         sa.select(
             *(c for c in events.c if c.name != "evidence"),
             events.c.evidence.is_not(None).label("has_evidence"),
         )
-        .where(events.c.invoice_id == invoice_id)
+        .where(events.c.invoice_id == invoice_id, _tenant(store, events))
         .order_by(events.c.id)
     )
     with store._read() as db:
@@ -381,7 +381,7 @@ def document_invoice_number(store: Store, document_id: int) -> str | None:
     query = (
         sa.select(invoices.c.number)
         .join(documents, documents.c.invoice_id == invoices.c.id)
-        .where(documents.c.id == document_id, _tenant(store, invoices))
+        .where(documents.c.id == document_id, _tenant(store, invoices), _tenant(store, documents))
     )
     with store._read() as db:
         return db.execute(query).scalar_one_or_none()

@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -37,6 +36,7 @@ from gateway.store import Store
 from gateway.store.engine import checkpoint
 from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
+from gateway.tenants.directory import TenantDirectory
 from gateway.web.api import OPENAPI_URL, install_api
 from gateway.web.api.models import API_PREFIX
 from gateway.web.as2.endpoint import (
@@ -217,7 +217,7 @@ def create_app(
     as2_missing: str = "no AS2 configuration was given",
     api: bool = True,
     profile_set: ProfileSet | None = None,
-    tenants: Any = None,  # gateway.tenants.directory.TenantDirectory (integrator)
+    tenants: TenantDirectory | None = None,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 

@@ -52,11 +52,7 @@ READ_ERRORS = (400, 401, 403, 422)
 def tenant_store(request: Request, principal: Principal) -> Store:
     """The app's store scoped to the principal's tenant."""
     store: Store = request.app.state.store
-    scoped = getattr(store, "for_tenant", None)
-    if scoped is None:  # a store from before tenants (migration 0008)
-        return store
-    result: Store = scoped(principal.tenant)
-    return result
+    return store.for_tenant(principal.tenant)
 
 
 def now(request: Request) -> dt.datetime:

@@ -28,6 +28,8 @@ from gateway.errors import ConfigError, InputError
 from gateway.profiles.load import ProfileSet
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
+from gateway.tenants import DEFAULT_TENANT
+from gateway.tenants.directory import TenantDirectory
 from gateway.web.api.auth import Principal, require_scope
 from gateway.web.api.deps import READ_ERRORS, problem_responses
 from gateway.web.api.models import Finding, TranslatedDocument, TranslateResult, ValidationOut
@@ -120,12 +122,15 @@ def _options(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _buyers(request: Request, principal: Principal) -> ProfileSet | None:
-    tenants = getattr(request.app.state, "tenants", None)
+    """The buyer profiles of the caller's tenant (``app.state.tenants``); without a tenant
+    directory, the app's profiles serve the default tenant only."""
+    tenants: TenantDirectory | None = getattr(request.app.state, "tenants", None)
     if tenants is not None:
-        found: ProfileSet = tenants.profiles(principal.tenant)
-        return found
-    found_default: ProfileSet | None = getattr(request.app.state, "profile_set", None)
-    return found_default
+        return tenants.profiles(principal.tenant)
+    if principal.tenant != DEFAULT_TENANT:
+        return None
+    found: ProfileSet | None = getattr(request.app.state, "profile_set", None)
+    return found
 
 
 @router.post(
