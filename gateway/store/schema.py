@@ -271,3 +271,6 @@ inbound_refusals = sa.Table(
     sa.Column("answer", sa.LargeBinary, nullable=True),
     sa.Index("ix_inbound_refusals_partner_message", "partner", "message_id"),
 )
+
+# tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
+import gateway.store.schema_keys  # noqa: E402, F401
