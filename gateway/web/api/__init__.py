@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from gateway import __version__
 from gateway.web.api.deps import PROBLEM_MEDIA_TYPE, known_query
 from gateway.web.api.docs import install_docs
-from gateway.web.api.models import API_PREFIX
+from gateway.web.api.models import API_PREFIX, ProblemOut
 
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 TITLE = "invoice-gateway API"
@@ -109,12 +109,10 @@ def api_document(app: FastAPI) -> dict[str, Any]:
 def _problem_schema(document: dict[str, Any]) -> None:
     """Put the RFC 9457 problem schema into the components (the routes name it by reference)
     and make every declared error a problem+json response."""
-    from gateway.web.api.problems import Problem
-
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     if "Problem" not in schemas:
-        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["Problem"] = ProblemOut.model_json_schema()
     for path in document.get("paths", {}).values():
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
@@ -132,7 +130,7 @@ def _problem_schema(document: dict[str, Any]) -> None:
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
     """405 as problem details with an ``Allow`` that names every method of the path (routing
     alone names only those of the last route matching it: ``/inbound`` has GET and POST)."""
-    from gateway.web.api.problems import Problem
+    from gateway.web.api.problems import Problem, problem_response
 
     path = request.url.path
     allowed: set[str] = set()
@@ -144,17 +142,8 @@ async def _method_not_allowed(request: Request, exc: Exception) -> Response:
         given = (getattr(exc, "headers", None) or {}).get("Allow", "")
         allowed = {m.strip() for m in given.split(",") if m.strip()}
     allow = ", ".join(sorted(allowed))
-    body = Problem(
-        title="Method Not Allowed",
-        status=405,
-        detail=f"{request.method} {path}: not allowed; accepted: {allow or 'none'}",
-    )
-    return Response(
-        body.model_dump_json(exclude_none=True),
-        status_code=405,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers={"Allow": allow},
-    )
+    detail = f"{request.method} {path}: method not allowed; accepted: {allow or 'none'}"
+    return problem_response(Problem(405, "Method Not Allowed", detail, headers={"Allow": allow}))
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})

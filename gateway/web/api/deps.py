@@ -11,13 +11,17 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
 from connectors.base import utc_now
 from gateway.store import Store
+from gateway.web.api import auth
 from gateway.web.api.auth import Principal
+from gateway.web.api.problems import Problem
 
 CURSOR_PREFIX = "v1:"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -47,6 +51,34 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ_ERRORS = (400, 401, 403, 422)
+
+
+def require_any_scope(*scopes: str) -> Callable[..., Principal]:
+    """Like :func:`gateway.web.api.auth.require_scope`, satisfied by any one of ``scopes``
+    (``/translate`` and ``/validate`` take a ``read`` or a ``submit`` key)."""
+
+    def dependency(
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(auth._BEARER)],
+        _api_key: Annotated[str | None, Security(auth._API_KEY)],
+    ) -> Principal:
+        presented = auth._presented(request)
+        principal = auth.principal_for(auth._store(request), presented, dt.datetime.now(dt.UTC))
+        if not any(principal.allows(scope) for scope in scopes):
+            held = ", ".join(sorted(principal.scopes)) or "none"
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this endpoint needs scope {' or '.join(map(repr, scopes))}; the API key "
+                f"{principal.key_id} ({principal.name}) has: {held}",
+                kind="forbidden",
+                required_scope=list(scopes),
+                key_scopes=sorted(principal.scopes),
+            )
+        return principal
+
+    dependency.__name__ = "require_scope_" + "_or_".join(scopes)
+    return dependency
 
 
 def tenant_store(request: Request, principal: Principal) -> Store:

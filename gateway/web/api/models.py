@@ -31,6 +31,17 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``); extension members (``errors``,
+    ``required_scope``, ...) may follow."""
+
+    type: str = Field(description="a URI naming the kind of problem, or about:blank")
+    title: str
+    status: int
+    detail: str | None = Field(default=None, description="what, which value, what is accepted")
+    instance: str | None = None
+
+
 class Finding(_Out):
     """One problem found in a record or document: record, field path, BT id, value, rule,
     message, what is accepted, and the flag (fatal, warning, info)."""

@@ -30,8 +30,8 @@ from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 from gateway.tenants import DEFAULT_TENANT
 from gateway.tenants.directory import TenantDirectory
-from gateway.web.api.auth import Principal, require_scope
-from gateway.web.api.deps import READ_ERRORS, problem_responses
+from gateway.web.api.auth import Principal
+from gateway.web.api.deps import READ_ERRORS, problem_responses, require_any_scope
 from gateway.web.api.models import Finding, TranslatedDocument, TranslateResult, ValidationOut
 
 router = APIRouter(tags=["stateless"])
@@ -65,7 +65,7 @@ _DOCUMENT_BODY = {
         },
     }
 }
-Caller = Annotated[Principal, Depends(require_scope("read", "submit"))]
+Caller = Annotated[Principal, Depends(require_any_scope("read", "submit"))]
 
 
 async def _body(request: Request, what: str) -> bytes:
