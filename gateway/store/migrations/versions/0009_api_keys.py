@@ -1,7 +1,7 @@
 """API keys (stored as a hash of their secret) and the audit log, both per tenant.
 
 Revision ID: 0009
-Revises: 0007 (until main has 0008 - tenants; the integrator sets down_revision to "0008")
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 
