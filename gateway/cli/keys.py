@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from gateway.errors import ConfigError
 from gateway.store.audit import DEFAULT_LIMIT, AuditRow, cli_actor, list_audit, record_audit
 from gateway.store.keys import (
-    DEFAULT_TENANT,
     SCOPES,
     ApiKeyRow,
     check_scopes,
@@ -31,6 +30,7 @@ from gateway.store.keys import (
     list_keys,
     revoke_key,
 )
+from gateway.tenants import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from gateway.store import Store
@@ -98,21 +98,10 @@ def _open(args: argparse.Namespace, *, create: bool) -> Store:
 
     store = _open_store(_store_url(args), create=create)
     try:
-        return _scoped(store, args.tenant)
+        return store.require_tenant(args.tenant)
     except BaseException:
         store.close()
         raise
-
-
-def _scoped(store: Store, tenant: str) -> Store:
-    has_tenant = getattr(store, "has_tenant", None)
-    known = bool(has_tenant(tenant)) if has_tenant is not None else tenant == DEFAULT_TENANT
-    if not known:
-        listed = getattr(store, "tenants", None)
-        names = [str(getattr(t, "id", t)) for t in listed()] if listed else [DEFAULT_TENANT]
-        raise ConfigError(f"--tenant {tenant!r}: no such tenant; accepted: {', '.join(names)}")
-    for_tenant = getattr(store, "for_tenant", None)
-    return for_tenant(tenant) if for_tenant is not None else store
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -42,7 +42,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.store.engine import StoreUnavailable
-from gateway.store.keys import DEFAULT_TENANT, SCOPES, authenticate, parse_key
+from gateway.store.keys import SCOPES, authenticate, parse_key
 from gateway.web.api.problems import Problem
 
 if TYPE_CHECKING:
@@ -122,14 +122,7 @@ def _store(request: Request) -> Store:
 
 def tenant_store(request: Request, principal: Principal) -> Store:
     """The app's store scoped to the principal's tenant (``store.for_tenant``)."""
-    store = _store(request)
-    for_tenant = getattr(store, "for_tenant", None)
-    if for_tenant is not None:
-        return for_tenant(principal.tenant)  # type: ignore[no-any-return]
-    # a store without tenants (before Store.for_tenant): only its own tenant is there
-    if principal.tenant != getattr(store, "tenant", DEFAULT_TENANT):
-        raise Problem(404, "Not Found", "no such resource")
-    return store
+    return _store(request).for_tenant(principal.tenant)
 
 
 def principal_for(store: Store, presented: str, now: dt.datetime) -> Principal:
