@@ -364,3 +364,16 @@ def test_a_wrong_method_names_every_allowed_one(reader: httpx.Client) -> None:
     answer = reader.delete("/api/v1/inbound")
     _problem(answer, 405)
     assert answer.headers["allow"] == "GET, POST"
+
+
+def test_serve_takes_the_api_body_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    """igw serve --api-max-body 5MiB sets the API document routes' limit; a bad size is a
+    usage error naming the value."""
+    from gateway.cli.main import build_parser
+
+    args = build_parser().parse_args(["serve", "--api-max-body", "5MiB"])
+    assert args.api_max_body == 5 * 1024 * 1024
+    assert build_parser().parse_args(["serve"]).api_max_body == WebLimits.api_body
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--api-max-body", "lots"])
+    assert "lots" in capsys.readouterr().err
