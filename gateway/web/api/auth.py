@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.store.audit import key_actor
 from gateway.store.engine import StoreUnavailable
 from gateway.store.keys import SCOPES, authenticate, parse_key
 from gateway.web.api.problems import Problem
@@ -82,7 +83,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """The audit log's actor: ``key:<id>:<name>``."""
-        return f"key:{self.key_id}:{self.name}"
+        return key_actor(self.key_id, self.name)
 
 
 def _unauthorized(detail: str) -> Problem:

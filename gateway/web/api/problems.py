@@ -33,9 +33,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://invoice-gateway.dev/problems/"
 API_PREFIX = "/api/v1"
 
-# members RFC 9457 defines; an extension member must not reuse them
-_STANDARD = frozenset({"type", "title", "status", "detail", "instance"})
-
 
 def problem_type(kind: str) -> str:
     """The type URI of a kind of problem (``"validation"`` ->
@@ -62,9 +59,6 @@ class Problem(Exception):
         headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        clash = sorted(_STANDARD & extra.keys())
-        if clash:
-            raise ValueError(f"problem extension members {clash}: reserved by RFC 9457")
         super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
         self.status = status
         self.title = title
