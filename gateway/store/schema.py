@@ -271,3 +271,6 @@ inbound_refusals = sa.Table(
     sa.Column("answer", sa.LargeBinary, nullable=True),
     sa.Index("ix_inbound_refusals_partner_message", "partner", "message_id"),
 )
+
+# the REST API's idempotency keys (migration 0011), defined in their own module
+from gateway.store import schema_idempotency  # noqa: E402,F401
