@@ -309,5 +309,6 @@ sa.Index(
     inbound_messages.c.received_at,
 )
 
-# the REST API's idempotency keys (migration 0011), defined in their own module
-from gateway.store import schema_idempotency  # noqa: E402,F401
+# tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
+import gateway.store.schema_idempotency  # noqa: E402, F401
+import gateway.store.schema_keys  # noqa: E402, F401
