@@ -2,16 +2,17 @@
 ``Idempotency-Key`` header is kept per (tenant, key) and given again, byte for byte, to every
 repeat of the same request (same media type and body).
 
-One request at a time holds a key: :func:`claim` inserts the row (status NULL) before any work,
-so of two concurrent requests with one key exactly one wins the insert (the unique constraint
-decides, on SQLite and PostgreSQL alike); the winner :func:`complete` s the row with its answer
-or :func:`release` s it when it failed unexpectedly (a retry may then run). A claim older than
-``stale_after`` (its process died mid-request) is taken over: re-running is safe because the
-store itself refuses to store an invoice twice. Example::
+Every function works on the store's tenant (``store.tenant``). One request at a time holds a
+key: :func:`claim` inserts the row (status NULL) before any work, so of two concurrent requests
+with one key exactly one wins the insert (the unique constraint decides, on SQLite and
+PostgreSQL alike); the winner :func:`complete` s the row with its answer or :func:`release` s it
+when it failed unexpectedly (a retry may then run). A claim older than ``stale_after`` (its
+process died mid-request) is taken over: re-running is safe because the store itself refuses to
+store an invoice twice. Example::
 
-    answer = claim(store, tenant, key, request_sha256(media, body), now=now)
+    answer = claim(store, key, request_sha256(media, body), now=now)
     if answer is None:          # ours: do the work
-        complete(store, tenant, key, 201, body, "application/json", now=now)
+        complete(store, key, status=201, body=data, media_type="application/json", now=now)
     else:                       # a repeat: answer.status, answer.body
         ...
 """
@@ -80,14 +81,13 @@ def _where(tenant: str, key: str) -> sa.ColumnElement[bool]:
 
 def claim(
     store: Store,
-    tenant: str,
     key: str,
     sha256: str,
     *,
     now: dt.datetime,
     stale_after: dt.timedelta = STALE_AFTER,
 ) -> StoredAnswer | None:
-    """Take ``key`` for a request of ``tenant`` whose :func:`request_sha256` is ``sha256``.
+    """Take ``key`` for a request of the store's tenant whose :func:`request_sha256` is ``sha256``.
 
     None: the key is ours (new, or a stale claim taken over); answer, then :func:`complete`.
     A :class:`StoredAnswer`: the key was used for this same request and answered; give that.
@@ -98,16 +98,20 @@ def claim(
         with store.engine.begin() as db:
             db.execute(
                 api_idempotency.insert().values(
-                    tenant_id=tenant, key=key, request_sha256=sha256, created_at=now
+                    tenant_id=store.tenant, key=key, request_sha256=sha256, created_at=now
                 )
             )
         return None
     except IntegrityError:
         pass  # the key exists: what became of it decides
     with store.engine.begin() as db:
-        row = db.execute(sa.select(api_idempotency).where(_where(tenant, key))).mappings().first()
+        row = (
+            db.execute(sa.select(api_idempotency).where(_where(store.tenant, key)))
+            .mappings()
+            .first()
+        )
         if row is None:  # released between our insert and this read: try once more
-            return claim(store, tenant, key, sha256, now=now, stale_after=stale_after)
+            return claim(store, key, sha256, now=now, stale_after=stale_after)
         if row["request_sha256"] != sha256:
             raise KeyReused(key)
         if row["status"] is not None:
@@ -118,7 +122,7 @@ def claim(
             raise KeyInProgress(key)
         taken = db.execute(
             api_idempotency.update()
-            .where(_where(tenant, key))
+            .where(_where(store.tenant, key))
             .where(api_idempotency.c.status.is_(None))
             .where(api_idempotency.c.created_at == row["created_at"])
             .values(created_at=now)
@@ -130,38 +134,38 @@ def claim(
 
 def complete(
     store: Store,
-    tenant: str,
     key: str,
+    *,
     status: int,
     body: bytes,
     media_type: str,
-    *,
     now: dt.datetime,
 ) -> None:
     """Keep the answer of the request that holds ``key`` (replayed to every repeat)."""
     with store.engine.begin() as db:
         db.execute(
             api_idempotency.update()
-            .where(_where(tenant, key))
+            .where(_where(store.tenant, key))
             .values(status=status, body=body, media_type=media_type, completed_at=now)
         )
 
 
-def release(store: Store, tenant: str, key: str) -> None:
+def release(store: Store, key: str) -> None:
     """Give up a claim whose request failed before it had an answer (a retry may run)."""
     with store.engine.begin() as db:
         db.execute(
-            api_idempotency.delete().where(_where(tenant, key)).where(
-                api_idempotency.c.status.is_(None)
-            )
+            api_idempotency.delete()
+            .where(_where(store.tenant, key))
+            .where(api_idempotency.c.status.is_(None))
         )
 
 
 def prune(store: Store, before: dt.datetime) -> int:
-    """Forget the answered keys created before ``before``; how many were removed."""
+    """Forget the store's tenant's answered keys created before ``before``; how many."""
     with store.engine.begin() as db:
         result = db.execute(
             api_idempotency.delete()
+            .where(api_idempotency.c.tenant_id == store.tenant)
             .where(api_idempotency.c.created_at < before)
             .where(api_idempotency.c.status.is_not(None))
         )

@@ -15,7 +15,6 @@ log with the API key as actor.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -114,9 +113,7 @@ def _row(store: Store, delivery_id: int) -> DeliveryRow:
 
 
 def _not_found(delivery_id: int) -> ApiProblem:
-    return ApiProblem(
-        404, "Not Found", f"delivery {delivery_id}: not found", kind="not-found"
-    )
+    return ApiProblem(404, "Not Found", f"delivery {delivery_id}: not found", kind="not-found")
 
 
 def _resend(
@@ -137,15 +134,16 @@ def _resend(
             allowed = sorted(s.value for s in FORCED_RESEND_FROM)
             hint = f"a forced resend leaves {', '.join(allowed)}"
         else:
-            allowed = sorted(s.value for s in FORCED_RESEND_FROM if DeliveryState.QUEUED in
-                             TRANSITIONS[s])
+            allowed = sorted(
+                s.value for s in FORCED_RESEND_FROM if DeliveryState.QUEUED in TRANSITIONS[s]
+            )
             hint = f"a resend leaves {', '.join(allowed)}" + (
                 "; force=true also re-sends DELIVERED (a new transmission)"
                 if old is DeliveryState.DELIVERED
                 else ""
             )
         raise _conflict(delivery_id, old, "resend", hint, allowed) from None
-    _audit(store, principal, "deliveries.resend", new, when, row.state, force=force)
+    _audit(store, principal, "resend", new, when=when, previous=row.state, force=force)
     return DeliveryChange.of(new, row.state, fresh)
 
 
@@ -166,10 +164,12 @@ def _cancel(request: Request, principal: Principal, delivery_id: int) -> Deliver
         raise _not_found(delivery_id) from None
     except IllegalTransition as exc:
         old = DeliveryState(exc.old)
-        allowed = sorted(s.value for s in DeliveryState if DeliveryState.CANCELLED in TRANSITIONS[s])
+        allowed = sorted(
+            s.value for s in DeliveryState if DeliveryState.CANCELLED in TRANSITIONS[s]
+        )
         hint = f"a cancel leaves {', '.join(allowed)}"
         raise _conflict(delivery_id, old, "cancel", hint, allowed) from None
-    _audit(store, principal, "deliveries.cancel", new, when, row.state)
+    _audit(store, principal, "cancel", new, when=when, previous=row.state)
     return DeliveryChange.of(new, row.state, False)
 
 
@@ -193,28 +193,28 @@ def _audit(
     principal: Principal,
     action: str,
     row: DeliveryRow,
+    *,
     when: dt.datetime,
     previous: DeliveryState,
-    *,
     force: bool = False,
 ) -> None:
     from gateway.store.audit import record_audit
 
-    detail = {
+    detail: dict[str, object] = {
         "invoice_id": row.invoice_id,
         "invoice": row.invoice_number,
         "from": previous.value,
         "to": row.state.value,
         "transmission": row.transmission,
     }
-    if action == "deliveries.resend":
+    if action == "resend":
         detail["force"] = force
     record_audit(
         store,
-        actor=principal.key_id,
+        actor=principal.actor,
         action=action,
         target_kind="delivery",
         target_id=str(row.id),
-        detail=json.dumps(detail),
+        detail=detail,
         now=when,
     )

@@ -31,6 +31,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -177,10 +178,18 @@ async def submit_invoices(
 ) -> Response:
     """Route, render, validate and store every record of the body; one outcome per record."""
     media_type, record_format, encoding = body_format(request.headers.get("content-type"))
-    body = await request.body()
-    return await run_in_threadpool(
-        _answer, request, principal, body, media_type, record_format, encoding, idempotency_key
-    )
+    body = Body(await request.body(), media_type, record_format, encoding)
+    return await run_in_threadpool(_answer, request, principal, body, idempotency_key)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A request body and how intake reads it."""
+
+    data: bytes
+    media_type: str
+    format: str  # the intake format: json or csv
+    encoding: str | None  # the charset parameter
 
 
 def body_format(content_type: str | None) -> tuple[str, str, str | None]:
@@ -222,28 +231,19 @@ def body_format(content_type: str | None) -> tuple[str, str, str | None]:
     return media, MEDIA_FORMATS[media], charset
 
 
-def _answer(
-    request: Request,
-    principal: Principal,
-    body: bytes,
-    media_type: str,
-    record_format: str,
-    encoding: str | None,
-    key: str | None,
-) -> Response:
+def _answer(request: Request, principal: Principal, body: Body, key: str | None) -> Response:
     """The response, through the idempotency key when there is one (runs in a worker thread)."""
     store = tenant_store(request, principal)
     when = now(request)
     if key is None:
-        status, data, media = _submit(request, principal, store, body, record_format, encoding)
+        status, data, media = _submit(request, principal, store, body)
         return Response(data, status, media_type=media)
-    sha = request_sha256(media_type, body)
-    keys = request.app.state.store  # the key table is scoped by the tenant column itself
+    sha = request_sha256(body.media_type, body.data)
     wait = float(getattr(request.app.state, "idempotency_wait", IDEMPOTENCY_WAIT))
     deadline = time.monotonic() + wait
     while True:
         try:
-            stored = claim(keys, principal.tenant, key, sha, now=when)
+            stored = claim(store, key, sha, now=when)
             break
         except KeyReused as exc:
             raise ApiProblem(
@@ -268,21 +268,16 @@ def _answer(
             headers={"Idempotent-Replayed": "true"},
         )
     try:
-        status, data, media = _submit(request, principal, store, body, record_format, encoding)
+        status, data, media = _submit(request, principal, store, body)
     except BaseException:
-        release(keys, principal.tenant, key)
+        release(store, key)
         raise
-    complete(keys, principal.tenant, key, status, data, media, now=when)
+    complete(store, key, status=status, body=data, media_type=media, now=when)
     return Response(data, status, media_type=media)
 
 
 def _submit(
-    request: Request,
-    principal: Principal,
-    store: Store,
-    body: bytes,
-    record_format: str,
-    encoding: str | None,
+    request: Request, principal: Principal, store: Store, body: Body
 ) -> tuple[int, bytes, str]:
     """Submit the body as igw submit submits a file; (status, response bytes, media type)."""
     from gateway.cli.inputs import each_input, unread_record
@@ -291,7 +286,7 @@ def _submit(
 
     records: Iterable[RecordResult] = each_input(
         [BODY_NAME],
-        lambda _name: read_records(body, record_format, encoding=encoding),
+        lambda _name: read_records(body.data, body.format, encoding=body.encoding),
         unread_record,
     )
     when = now(request)
@@ -428,7 +423,7 @@ def _audit(
 
     stored = [r.invoice_id for r in result.records if r.outcome == "stored" and r.invoice_id]
     counts = result.summary
-    detail = {
+    detail: dict[str, object] = {
         "invoice_ids": stored,
         "records": counts.records,
         "accepted": counts.accepted,
@@ -438,10 +433,10 @@ def _audit(
     }
     record_audit(
         store,
-        actor=principal.key_id,
-        action="invoices.submit",
+        actor=principal.actor,
+        action="submit",
         target_kind="invoice",
         target_id=",".join(map(str, stored)),
-        detail=json.dumps(detail),
+        detail=detail,
         now=when,
     )

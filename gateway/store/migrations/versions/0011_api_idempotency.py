@@ -1,7 +1,7 @@
 """The REST API's idempotency keys: the first answer per (tenant, Idempotency-Key).
 
 Revision ID: 0011
-Revises: 0007 (for now: the integrator chains it after 0008-0010 at merge)
+Revises: 0009 (the webhooks helper's 0010 goes between; the integrator fixes the chain)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 
