@@ -41,8 +41,9 @@ def key(running: Api) -> str:
     return create_api_key(running.store, "default", ["read", "submit", "admin"])
 
 
-# the EDIFACT body is bytes like the XML ones (generated as binary strings)
+# EDIFACT and JSON Lines bodies are bytes like the XML ones (generated as binary strings)
 schemathesis.serializer.alias("application/edifact", "application/octet-stream")
+schemathesis.serializer.alias("application/x-ndjson", "application/octet-stream")
 
 
 def _document() -> dict[str, Any]:

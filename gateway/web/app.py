@@ -36,6 +36,7 @@ from gateway.store import Store
 from gateway.store.engine import checkpoint
 from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
+from gateway.tenants import DEFAULT_TENANT
 from gateway.tenants.directory import TenantDirectory
 from gateway.web.api import OPENAPI_URL, install_api
 from gateway.web.api.models import API_PREFIX
@@ -242,8 +243,9 @@ def create_app(
     :func:`gateway.web.limits.guarded_protocol`). ``as2=None``: no AS2 identity yet — ``/as2``
     and ``/as2/mdn`` answer 503 naming ``as2_missing`` and how to create one; ``/health``
     answers. ``api``: the REST API under ``/api/v1`` with its docs (:mod:`gateway.web.api`),
-    on ``store`` scoped per request by the key's tenant; ``/translate`` fills master data from
-    the buyer profiles of the key's tenant (``tenants``), else of ``profile_set``.
+    on ``store`` scoped per request by the key's tenant, with each tenant's buyer profiles from
+    ``tenants`` (default: a :class:`TenantDirectory` whose default tenant has ``profile_set``
+    when given, every other tenant its folder below ``config/tenants``).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -302,7 +304,14 @@ def create_app(
     app.state.clock = clock
     app.state.inbound_rule_sets = tuple(rule_sets)
     app.state.profile_set = profile_set
-    app.state.tenants = tenants
+    # per-tenant buyer profiles for the API: never the default tenant's for another tenant
+    app.state.tenants = (
+        tenants
+        if tenants is not None
+        else TenantDirectory(
+            preloaded={DEFAULT_TENANT: profile_set} if profile_set is not None else None
+        )
+    )
     app.state.endpoint = endpoint
     app.state.mdn_sweeps = sweeps
     app.as2_endpoint = endpoint

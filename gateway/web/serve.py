@@ -35,8 +35,10 @@ from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
     from gateway.as2.config import As2Config
+    from gateway.profiles.load import ProfileSet
     from gateway.profiles.profile import BuyerProfile
     from gateway.store import Store
+    from gateway.tenants.directory import TenantDirectory
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -169,6 +171,25 @@ def _channel_warnings(
     return channel_problems(config, _url_profiles(args, profiles), folder=args.as2_config)
 
 
+def _tenant_directory(args: argparse.Namespace, profiles: ProfileSet | None) -> TenantDirectory:
+    """Each tenant's configuration for the API: the default tenant's folders are those of the
+    command (``--profiles``, else IGW_PROFILES or config/buyers; IGW_SELLERS or config/sellers;
+    the AS2 folder), every other tenant's below config/tenants/<tenant>/."""
+    from gateway.cli.main import DEFAULT_PROFILES, DEFAULT_SELLERS
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import TenantConfig
+    from gateway.tenants.directory import TenantDirectory
+
+    default = TenantConfig(
+        DEFAULT_TENANT,
+        Path(args.profiles or os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES),
+        Path(os.environ.get("IGW_SELLERS") or DEFAULT_SELLERS),
+        Path(args.as2_config),
+    )
+    preloaded = {DEFAULT_TENANT: profiles} if profiles is not None else None
+    return TenantDirectory(default=default, preloaded=preloaded)
+
+
 def _log_to_stderr() -> None:
     """Our own log lines (refusals, slow clients, disconnects) on stderr, one line each, as
     uvicorn logs its own; left alone when logging is already set up."""
@@ -234,6 +255,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
 
+    tenants = _tenant_directory(args, profile_set)
+
     def make_app(store: Store) -> Any:
         return create_app(
             store=store,
@@ -245,6 +268,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             limits=limits,
             as2_missing=missing,
             profile_set=profile_set,
+            tenants=tenants,
         )
 
     try:

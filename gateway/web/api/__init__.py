@@ -106,6 +106,10 @@ def api_document(app: FastAPI) -> dict[str, Any]:
     return document
 
 
+_BAD_REQUEST = "bad request (e.g. an unknown query parameter): what, which value, what is accepted"
+_UNPROCESSABLE = "the request does not match the schema: each invalid field with its value"
+
+
 def _problem_schema(document: dict[str, Any]) -> None:
     """Put the RFC 9457 problem schema into the components (the routes name it by reference)
     and make every declared error a problem+json response."""
@@ -115,7 +119,12 @@ def _problem_schema(document: dict[str, Any]) -> None:
         schemas["Problem"] = ProblemOut.model_json_schema()
     for path in document.get("paths", {}).values():
         for operation in path.values():
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            # every API route refuses unknown query parameters (known_query) and answers a
+            # request that does not match its schema with a problem
+            responses.setdefault("400", {"description": _BAD_REQUEST})
+            responses.setdefault("422", {"description": _UNPROCESSABLE})
+            for status, response in responses.items():
                 if not str(status).startswith(("4", "5")):
                     continue
                 # FastAPI's own 422 names HTTPValidationError: ours answer problem details

@@ -28,7 +28,6 @@ from gateway.errors import ConfigError, InputError
 from gateway.profiles.load import ProfileSet
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
-from gateway.tenants import DEFAULT_TENANT
 from gateway.tenants.directory import TenantDirectory
 from gateway.web.api.auth import Principal
 from gateway.web.api.deps import READ_ERRORS, problem_responses, require_any_scope
@@ -122,15 +121,9 @@ def _options(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _buyers(request: Request, principal: Principal) -> ProfileSet | None:
-    """The buyer profiles of the caller's tenant (``app.state.tenants``); without a tenant
-    directory, the app's profiles serve the default tenant only."""
+    """The buyer profiles of the caller's tenant (``app.state.tenants``, set by create_app)."""
     tenants: TenantDirectory | None = getattr(request.app.state, "tenants", None)
-    if tenants is not None:
-        return tenants.profiles(principal.tenant)
-    if principal.tenant != DEFAULT_TENANT:
-        return None
-    found: ProfileSet | None = getattr(request.app.state, "profile_set", None)
-    return found
+    return tenants.profiles(principal.tenant) if tenants is not None else None
 
 
 @router.post(
