@@ -377,3 +377,19 @@ def test_serve_takes_the_api_body_limit(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--api-max-body", "lots"])
     assert "lots" in capsys.readouterr().err
+
+
+def test_serve_gives_each_tenant_its_own_buyer_profiles(tmp_path: Path) -> None:
+    """igw serve's tenant directory: the default tenant has --profiles, another tenant its
+    config/tenants/<t>/buyers folder (none: no profiles), never the default tenant's."""
+    from api_harness import DEMO_PROFILES, demo_profiles
+
+    from gateway.cli.main import build_parser
+    from gateway.web.serve import _tenant_directory
+
+    args = build_parser().parse_args(["serve", "--profiles", str(DEMO_PROFILES)])
+    args.as2_config = str(tmp_path / "as2")
+    directory = _tenant_directory(args, demo_profiles())
+    assert directory.config("default").buyers_dir == DEMO_PROFILES
+    assert len(directory.profiles("default").profiles) == len(demo_profiles().profiles) > 0
+    assert directory.profiles("elsewhere").profiles == ()
