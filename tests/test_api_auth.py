@@ -136,6 +136,14 @@ def test_a_malformed_key_or_scheme_is_401(served: tuple[str, Store]) -> None:
     _assert_401(httpx.get(f"{base}/api/v1/read", headers={"Authorization": "Bearer"}))
 
 
+def test_x_api_key_wins_over_a_proxys_basic_credentials(served: tuple[str, Store]) -> None:
+    """Authorization: Basic (set by a proxy) beside a valid X-API-Key: the key authenticates."""
+    base, store = served  # noqa: F811
+    key = create_key(store, "erp", ["read"], T0).key
+    headers = {"Authorization": "Basic eDp5", "X-API-Key": key}
+    assert httpx.get(f"{base}/api/v1/read", headers=headers).status_code == 200
+
+
 def test_wrong_secret_unknown_and_revoked_keys_get_the_same_401(
     served: tuple[str, Store],
 ) -> None:
