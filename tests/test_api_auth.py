@@ -22,7 +22,12 @@ from gateway.store import keys as keys_module
 from gateway.store.keys import create_key, revoke_key
 from gateway.store.schema_keys import api_keys
 from gateway.web.api.auth import Principal, require_scope, tenant_store
-from gateway.web.api.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers
+from gateway.web.api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    Problem,
+    install_problem_handlers,
+    not_found,
+)
 
 # the key's secret is random: these tests never build one by hand but the wrong-secret one
 WRONG_SECRET = "W" * 43
@@ -131,6 +136,14 @@ def test_a_malformed_key_or_scheme_is_401(served: tuple[str, Store]) -> None:
     _assert_401(httpx.get(f"{base}/api/v1/read", headers={"Authorization": "Bearer"}))
 
 
+def test_x_api_key_wins_over_a_proxys_basic_credentials(served: tuple[str, Store]) -> None:
+    """Authorization: Basic (set by a proxy) beside a valid X-API-Key: the key authenticates."""
+    base, store = served  # noqa: F811
+    key = create_key(store, "erp", ["read"], T0).key
+    headers = {"Authorization": "Basic eDp5", "X-API-Key": key}
+    assert httpx.get(f"{base}/api/v1/read", headers=headers).status_code == 200
+
+
 def test_wrong_secret_unknown_and_revoked_keys_get_the_same_401(
     served: tuple[str, Store],
 ) -> None:
@@ -145,8 +158,11 @@ def test_wrong_secret_unknown_and_revoked_keys_get_the_same_401(
         f"igw_zzzzzzzz_{WRONG_SECRET}",
         revoked.key,
     ]
-    bodies = [_assert_401(httpx.get(f"{base}/api/v1/read", headers=_bearer(k))) for k in presented]
+    answers = [httpx.get(f"{base}/api/v1/read", headers=_bearer(k)) for k in presented]
+    bodies = [_assert_401(answer) for answer in answers]
     assert bodies[0] == bodies[1] == bodies[2]
+    for key, answer in zip(presented, answers, strict=True):
+        assert key.split("_", 2)[2] not in answer.text + str(answer.headers)
     assert httpx.get(f"{base}/api/v1/read", headers=_bearer(good.key)).status_code == 200
 
 
@@ -359,6 +375,18 @@ def test_a_raised_problem_carries_its_type_and_extension_members(plain_base: str
         "status": 410,
         "detail": "invoice 7: withdrawn",
         "invoice": 7,
+    }
+
+
+def test_not_found_reads_the_same_for_every_id() -> None:
+    """not_found('invoice', 7) is the 404 problem 'invoice 7: no such invoice', whatever the
+    reason the id is not there."""
+    problem = not_found("invoice", 7)
+    assert problem.body() == {
+        "type": "https://invoice-gateway.dev/problems/not-found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "invoice 7: no such invoice",
     }
 
 

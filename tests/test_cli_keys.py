@@ -23,7 +23,7 @@ T0 = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated SQLite store in tmp_path with a second tenant ``acme``; no IGW_* variables."""
     monkeypatch.chdir(tmp_path)
-    for name in ("IGW_STORE_URL", "IGW_LOG_LEVEL", "IGW_LOG_FORMAT", "IGW_CONFIG"):
+    for name in ("IGW_STORE_URL", "IGW_TENANT", "IGW_LOG_LEVEL", "IGW_LOG_FORMAT", "IGW_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     location = f"sqlite:///{tmp_path / 'gateway.db'}"
     store = Store.open(location)
@@ -234,3 +234,17 @@ def test_the_store_setting_applies_to_keys(
     capsys.readouterr()
     assert main(["keys", "list", "--format", "json"]) == 0
     assert [k["name"] for k in json.loads(capsys.readouterr().out)] == ["env"]
+
+
+def test_igw_tenant_chooses_the_tenant(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IGW_TENANT=acme without --tenant: the key is acme's and acme's list shows it."""
+    monkeypatch.setenv("IGW_TENANT", "acme")
+    _create(url, capsys, "--scope", "read", "--name", "acme-env")
+    assert main(["keys", "list", "--store", url, "--format", "json"]) == 0
+    assert [(k["tenant"], k["name"]) for k in json.loads(capsys.readouterr().out)] == [
+        ("acme", "acme-env")
+    ]
+    assert main(["keys", "list", "--store", url, "--tenant", "default"]) == 0
+    assert "no API keys in tenant default" in capsys.readouterr().out

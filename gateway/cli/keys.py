@@ -20,6 +20,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.tenants import tenant_option
 from gateway.errors import ConfigError
 from gateway.store.audit import DEFAULT_LIMIT, AuditRow, cli_actor, list_audit, record_audit
 from gateway.store.keys import (
@@ -30,7 +31,6 @@ from gateway.store.keys import (
     list_keys,
     revoke_key,
 )
-from gateway.tenants import DEFAULT_TENANT
 
 if TYPE_CHECKING:
     from gateway.store import Store
@@ -79,9 +79,7 @@ def add_keys_commands(subparsers: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="store URL (env IGW_STORE_URL; default as the other commands)")
-    p.add_argument(
-        "--tenant", default=DEFAULT_TENANT, help=f"the tenant (default {DEFAULT_TENANT})"
-    )
+    tenant_option(p)
 
 
 def _format(p: argparse.ArgumentParser) -> None:
@@ -93,9 +91,11 @@ def _now() -> dt.datetime:
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Store:
-    """The store (migrated), scoped to ``--tenant``: ConfigError for a tenant it lacks."""
-    from gateway.cli.main import _open_store, _store_url
+    """The store (migrated), scoped to ``--tenant`` / IGW_TENANT (``args.tenant`` is set to
+    the tenant chosen): ConfigError for a malformed tenant id or one the store lacks."""
+    from gateway.cli.main import _open_store, _store_url, _tenant
 
+    args.tenant = _tenant(args)
     store = _open_store(_store_url(args), create=create)
     try:
         return store.require_tenant(args.tenant)

@@ -1044,8 +1044,8 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     add_serve_command(sub)
     add_inbound_command(sub)
     add_as2_command(sub)
-    add_keys_commands(sub)
     add_tenants_command(sub)
+    add_keys_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -79,6 +79,12 @@ class Problem(Exception):
         return data
 
 
+def not_found(what: str, ident: object) -> Problem:
+    """The one 404 of a resource: ``invoice 7: no such invoice``. An endpoint answers it alike
+    for an id that does not exist and for an id of another tenant (no existence oracle)."""
+    return Problem(404, "Not Found", f"{what} {ident}: no such {what}", kind="not-found")
+
+
 def problem_response(problem: Problem) -> JSONResponse:
     """``problem`` as an ``application/problem+json`` response with its status and headers."""
     return JSONResponse(
