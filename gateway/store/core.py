@@ -31,6 +31,7 @@ from gateway.store.schema import (
 from gateway.store.states import (
     DeliveryState,
 )
+from gateway.store.webhooks import enqueue_events
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -64,8 +65,8 @@ class StoreCore:
             with connection.begin():
                 yield connection
 
-    @staticmethod
     def _event(
+        self,
         db: Connection,
         now: dt.datetime,
         invoice_id: int,
@@ -79,22 +80,20 @@ class StoreCore:
         state_from: str | None = None,
         state_to: str | None = None,
     ) -> None:
-        db.execute(
-            events.insert().values(
-                event_values(
-                    now,
-                    invoice_id,
-                    delivery_id,
-                    kind,
-                    level=level,
-                    detail=detail,
-                    evidence=evidence,
-                    ack_level=ack_level,
-                    state_from=state_from,
-                    state_to=state_to,
-                )
-            )
+        values = event_values(
+            now,
+            invoice_id,
+            delivery_id,
+            kind,
+            level=level,
+            detail=detail,
+            evidence=evidence,
+            ack_level=ack_level,
+            state_from=state_from,
+            state_to=state_to,
         )
+        db.execute(events.insert().values(values))
+        enqueue_events(db, getattr(self, "tenant", "default"), (values,))  # webhooks, same txn
 
     @staticmethod
     def _lock(db: Connection, delivery_id: int) -> RowMapping:

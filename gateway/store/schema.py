@@ -271,3 +271,6 @@ inbound_refusals = sa.Table(
     sa.Column("answer", sa.LargeBinary, nullable=True),
     sa.Index("ix_inbound_refusals_partner_message", "partner", "message_id"),
 )
+
+# The webhook tables (their own module; the integrator places this import at merge).
+from gateway.store import schema_webhooks as _schema_webhooks  # noqa: E402, F401
