@@ -589,16 +589,10 @@ class WebhookStore:
     # the dispatcher's side (every tenant: the dispatcher serves them all)
 
 
-def claim_due(
-    engine: Engine, worker_id: str, now: dt.datetime, limit: int, lease_seconds: float
-) -> list[Claimed]:
-    """Claim up to ``limit`` due PENDING outbox rows (any tenant) for ``worker_id``.
-
-    Claimable: due, unclaimed or claim expired, its subscription enabled, and no OLDER row of
-    the same invoice and subscription still PENDING (messages of one invoice go out in order;
-    only the head of each invoice's queue is ever claimed). PostgreSQL: ``FOR UPDATE SKIP
-    LOCKED``; SQLite: one writer at a time.
-    """
+def _heads() -> tuple[sa.ColumnElement[bool], ...]:
+    """Outbox rows that may go next: PENDING, of an enabled subscription, and no OLDER row of
+    the same invoice and subscription still PENDING (rows without an invoice are not
+    ordered)."""
     o = webhook_outbox.c
     older = webhook_outbox.alias("older")
     blocked = (
@@ -613,14 +607,27 @@ def claim_due(
     )
     s = webhook_subscriptions.c
     enabled = sa.select(s.id).where(s.id == o.subscription_id, s.enabled).exists()
+    return (o.state == PENDING, enabled, ~blocked)
+
+
+def claim_due(
+    engine: Engine, worker_id: str, now: dt.datetime, limit: int, lease_seconds: float
+) -> list[Claimed]:
+    """Claim up to ``limit`` due PENDING outbox rows (any tenant) for ``worker_id``.
+
+    Claimable: due, unclaimed or claim expired, its subscription enabled, and no OLDER row of
+    the same invoice and subscription still PENDING (messages of one invoice go out in order;
+    only the head of each invoice's queue is ever claimed). PostgreSQL: ``FOR UPDATE SKIP
+    LOCKED``; SQLite: one writer at a time.
+    """
+    o = webhook_outbox.c
+    s = webhook_subscriptions.c
     query = (
         sa.select(o.id)
         .where(
-            o.state == PENDING,
+            *_heads(),
             o.next_attempt_at <= now,
             sa.or_(o.claimed_by.is_(None), o.claim_expires_at <= now),
-            enabled,
-            ~blocked,
         )
         .order_by(o.next_attempt_at, o.id)
         .limit(limit)
@@ -742,16 +749,21 @@ def pending_count(engine: Engine) -> int:
 
 
 def next_due(engine: Engine) -> dt.datetime | None:
-    """When the earliest PENDING row is due (None: none is pending)."""
+    """When the next row may be claimed: the earliest due time of the rows that may go next
+    (a row claimed by someone: its claim's expiry); None when none may go (nothing pending, or
+    only rows of disabled subscriptions)."""
+    o = webhook_outbox.c
+    heads = _heads()
+    free = sa.select(sa.func.min(o.next_attempt_at)).where(*heads, o.claimed_by.is_(None))
+    held = sa.select(sa.func.min(o.claim_expires_at)).where(*heads, o.claimed_by.is_not(None))
     with engine.connect() as db:
-        value: dt.datetime | None = db.scalar(
-            sa.select(sa.func.min(webhook_outbox.c.next_attempt_at)).where(
-                webhook_outbox.c.state == PENDING
-            )
-        )
-    if value is not None and value.tzinfo is None:  # min() loses the column type on SQLite
-        value = value.replace(tzinfo=dt.UTC)
-    return value
+        found = [db.scalar(free), db.scalar(held)]
+    values = [
+        v.replace(tzinfo=dt.UTC) if v.tzinfo is None else v  # min() may lose the column type
+        for v in found
+        if isinstance(v, dt.datetime)
+    ]
+    return min(values) if values else None
 
 
 def claimers(engine: Engine) -> list[str]:
