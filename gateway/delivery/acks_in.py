@@ -264,6 +264,7 @@ def _advance_deadline(store: Store, row: DeliveryRow, deadline: dt.datetime | No
             deliveries.update()
             .where(
                 deliveries.c.id == row.id,
+                deliveries.c.tenant_id == store.tenant,
                 deliveries.c.state == row.state.value,
                 deliveries.c.next_attempt_at == row.next_attempt_at
                 if row.next_attempt_at is not None

@@ -137,9 +137,8 @@ class AcceptStore(StoreCore):
             )
         return [results[p] for p in range(len(items))]
 
-    @staticmethod
     def _existing(
-        db: Connection, keys: Sequence[tuple[str, str]]
+        self, db: Connection, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[int, str]]:
         """(seller_key, number) -> (invoice id, content hash) for the keys already stored."""
         found: dict[tuple[str, str], tuple[int, str]] = {}
@@ -148,7 +147,7 @@ class AcceptStore(StoreCore):
         for start in range(0, len(numbers), 500):
             query = sa.select(
                 invoices.c.id, invoices.c.seller_key, invoices.c.number, invoices.c.content_hash
-            ).where(invoices.c.number.in_(numbers[start : start + 500]))
+            ).where(invoices.c.number.in_(numbers[start : start + 500]), self._mine(invoices))
             for row in db.execute(query):
                 if (row.seller_key, row.number) in wanted:
                     found[(row.seller_key, row.number)] = (row.id, row.content_hash)
@@ -175,12 +174,12 @@ class AcceptStore(StoreCore):
     ) -> AcceptResult:
         doc_ids = db.scalars(
             sa.select(documents.c.id)
-            .where(documents.c.invoice_id == invoice_id)
+            .where(documents.c.invoice_id == invoice_id, self._mine(documents))
             .order_by(documents.c.id)
         ).all()
         delivery_ids = db.scalars(
             sa.select(deliveries.c.id)
-            .where(deliveries.c.invoice_id == invoice_id)
+            .where(deliveries.c.invoice_id == invoice_id, self._mine(deliveries))
             .order_by(deliveries.c.id)
         ).all()
         self._event(
@@ -209,6 +208,7 @@ class AcceptStore(StoreCore):
                 invoices.insert().returning(invoices.c.id, sort_by_parameter_order=True),
                 [
                     {
+                        "tenant_id": self.tenant,
                         "seller_key": item.seller_key,
                         "number": item.invoice.number,
                         "content_hash": content_hash,
@@ -222,6 +222,7 @@ class AcceptStore(StoreCore):
         )
         new_events = [
             event_values(
+                self.tenant,
                 now,
                 invoice_id,
                 None,
@@ -233,6 +234,7 @@ class AcceptStore(StoreCore):
         ]
         new_events.extend(
             event_values(
+                self.tenant,
                 now,
                 invoice_id,
                 None,
@@ -246,6 +248,7 @@ class AcceptStore(StoreCore):
         )
         doc_rows = [
             {
+                "tenant_id": self.tenant,
                 "invoice_id": invoice_id,
                 "syntax": doc.syntax,
                 "format": doc.format,
@@ -258,7 +261,7 @@ class AcceptStore(StoreCore):
             for doc in item.documents
         ]
         doc_ids = _insert_ids(db, documents, doc_rows)
-        batcher = Batcher(db, now)
+        batcher = Batcher(db, now, self.tenant)
         delivery_rows: list[dict[str, Any]] = []
         delivery_events: list[tuple[int, str, str]] = []
         per_invoice_docs: list[tuple[int, ...]] = []
@@ -269,8 +272,9 @@ class AcceptStore(StoreCore):
             per_invoice_docs.append(own)
             for new in item.deliveries:
                 index = new.document_index
-                key = new.idempotency_key or (
-                    f"{item.seller_key}/{item.invoice.number}/{new.buyer}/{new.channel}/{index}"
+                key = self._tenant_key(
+                    new.idempotency_key
+                    or f"{item.seller_key}/{item.invoice.number}/{new.buyer}/{new.channel}/{index}"
                 )
                 batch_id = None
                 detail = f"queued for {new.buyer} via {new.channel}"
@@ -285,6 +289,7 @@ class AcceptStore(StoreCore):
                     )
                 delivery_rows.append(
                     {
+                        "tenant_id": self.tenant,
                         "invoice_id": invoice_id,
                         "document_id": None if index is None else own[index],
                         "buyer": new.buyer,
@@ -305,6 +310,7 @@ class AcceptStore(StoreCore):
         delivery_ids = _insert_ids(db, deliveries, delivery_rows)
         new_events.extend(
             event_values(
+                self.tenant,
                 now,
                 invoice_id,
                 delivery_id,
@@ -350,6 +356,7 @@ class AcceptStore(StoreCore):
             deliveries.insert()
             .returning(deliveries.c.id)
             .values(
+                tenant_id=self.tenant,
                 invoice_id=invoice_id,
                 document_id=document_id,
                 buyer=buyer,

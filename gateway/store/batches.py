@@ -34,6 +34,11 @@ class BatchStore:
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError  # Store provides it
 
+    tenant: str  # Store provides it
+
+    def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        raise NotImplementedError  # Store provides it
+
     def batches(
         self,
         *,
@@ -44,8 +49,10 @@ class BatchStore:
     ) -> list[BatchRow]:
         """Consolidation batches, oldest first: in ``state`` (``OPEN``/``CLOSED``), due at or
         before ``due_at``, of ``buyer``, with these ids — every filter given applies."""
-        query = sa.select(*(c for c in batches.c if c.name not in _DOCUMENT_COLUMNS)).order_by(
-            batches.c.id
+        query = (
+            sa.select(*(c for c in batches.c if c.name not in _DOCUMENT_COLUMNS))
+            .where(self._mine(batches))
+            .order_by(batches.c.id)
         )
         if state is not None:
             query = query.where(batches.c.state == state)
@@ -56,7 +63,10 @@ class BatchStore:
         if ids is not None:
             query = query.where(batches.c.id.in_(list(ids)))
         with self._read() as db:
-            return [BatchRow(**dict(r)) for r in db.execute(query).mappings()]
+            return [
+                BatchRow(**{k: v for k, v in r.items() if k != "tenant_id"})
+                for r in db.execute(query).mappings()
+            ]
 
     def batch_members(self, batch_id: int) -> list[BatchMember]:
         """The deliveries held in OPEN batch ``batch_id`` (QUEUED, oldest first) with their
@@ -64,8 +74,7 @@ class BatchStore:
         with self._read() as db:
             return self._members(db, batch_id)
 
-    @staticmethod
-    def _members(db: Connection, batch_id: int, *, lock: bool = False) -> list[BatchMember]:
+    def _members(self, db: Connection, batch_id: int, *, lock: bool = False) -> list[BatchMember]:
         query = (
             sa.select(
                 deliveries.c.id,
@@ -76,6 +85,7 @@ class BatchStore:
             .join(invoices, invoices.c.id == deliveries.c.invoice_id)
             .where(
                 deliveries.c.batch_id == batch_id,
+                self._mine(deliveries),
                 deliveries.c.state == DeliveryState.QUEUED.value,
                 deliveries.c.next_attempt_at.is_(None),
             )
@@ -109,7 +119,9 @@ class BatchStore:
             raise ValueError("one message reference per member is needed")
         with self._write() as db:
             state = db.scalar(
-                sa.select(batches.c.state).where(batches.c.id == batch_id).with_for_update()
+                sa.select(batches.c.state)
+                .where(batches.c.id == batch_id, self._mine(batches))
+                .with_for_update()
             )
             if state != BATCH_OPEN:
                 return False
@@ -118,7 +130,7 @@ class BatchStore:
                 return False
             db.execute(
                 batches.update()
-                .where(batches.c.id == batch_id)
+                .where(batches.c.id == batch_id, self._mine(batches))
                 .values(
                     state=BATCH_CLOSED,
                     closed_at=now,
@@ -135,13 +147,13 @@ class BatchStore:
                 row.id: row.invoice_id
                 for row in db.execute(
                     sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
-                        deliveries.c.id.in_(list(member_ids))
+                        deliveries.c.id.in_(list(member_ids)), self._mine(deliveries)
                     )
                 )
             }
             db.execute(
                 deliveries.update()
-                .where(deliveries.c.id == sa.bindparam("row_id"))
+                .where(deliveries.c.id == sa.bindparam("row_id"), self._mine(deliveries))
                 .values(
                     next_attempt_at=sa.bindparam("due"),
                     interchange_ref=sa.bindparam("unb"),
@@ -158,6 +170,7 @@ class BatchStore:
                 events.insert(),
                 [
                     event_values(
+                        self.tenant,
                         now,
                         invoice_of[d],
                         d,
@@ -181,7 +194,9 @@ class BatchStore:
         with self._read() as db:
             rows = db.execute(
                 sa.select(batches).where(
-                    batches.c.id.in_(sorted(set(batch_ids))), batches.c.content.is_not(None)
+                    batches.c.id.in_(sorted(set(batch_ids))),
+                    batches.c.content.is_not(None),
+                    self._mine(batches),
                 )
             ).mappings()
             return {
@@ -196,18 +211,23 @@ class BatchStore:
                 for r in rows
             }
 
-    @staticmethod
     def _follow_batch(
-        db: Connection, source_id: int, channel: str, now: dt.datetime
+        self, db: Connection, source_id: int, channel: str, now: dt.datetime
     ) -> tuple[int, dict[str, str | None]]:
         """The CLOSED batch that carries batch ``source_id``'s document on ``channel``
         (created on first use); with the references its members get."""
-        source = db.execute(sa.select(batches).where(batches.c.id == source_id)).mappings().first()
+        source = (
+            db.execute(sa.select(batches).where(batches.c.id == source_id, self._mine(batches)))
+            .mappings()
+            .first()
+        )
         if source is None:
             raise StoreError(f"batch {source_id}: no such batch in the store")
         found = db.scalar(
             sa.select(batches.c.id).where(
-                batches.c.follows_id == source_id, batches.c.channel == channel
+                batches.c.follows_id == source_id,
+                batches.c.channel == channel,
+                self._mine(batches),
             )
         )
         if found is None:
@@ -225,9 +245,10 @@ class Batcher:
     this transaction and then sees every member it added; sizes are written by :meth:`flush`.
     """
 
-    def __init__(self, db: Connection, now: dt.datetime) -> None:
+    def __init__(self, db: Connection, now: dt.datetime, tenant: str) -> None:
         self.db = db
         self.now = now
+        self.tenant = tenant
         self.current: dict[tuple[str, str, str, str, dt.datetime], list[int]] = {}
         self.added: dict[int, int] = {}
 
@@ -246,6 +267,7 @@ class Batcher:
         row = self.db.execute(
             sa.select(batches.c.id, batches.c.size, batches.c.capacity)
             .where(
+                batches.c.tenant_id == self.tenant,
                 batches.c.buyer == buyer,
                 batches.c.channel == channel,
                 batches.c.state == BATCH_OPEN,
@@ -265,6 +287,7 @@ class Batcher:
             batches.insert()
             .returning(batches.c.id)
             .values(
+                tenant_id=self.tenant,
                 buyer=buyer,
                 channel=channel,
                 consolidation=hold.consolidation,

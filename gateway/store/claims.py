@@ -43,6 +43,7 @@ class ClaimStore(StoreCore):
         """
         expires = now + dt.timedelta(seconds=lease_seconds)
         claimable = sa.and_(
+            self._mine(deliveries),
             deliveries.c.state == DeliveryState.QUEUED.value,
             deliveries.c.next_attempt_at <= now,
             sa.or_(deliveries.c.claimed_by.is_(None), deliveries.c.claim_expires_at <= now),
@@ -63,7 +64,7 @@ class ClaimStore(StoreCore):
             if batch_ids:
                 locked = db.scalars(
                     sa.select(batches.c.id)
-                    .where(batches.c.id.in_(batch_ids))
+                    .where(batches.c.id.in_(batch_ids), self._mine(batches))
                     .order_by(batches.c.id)
                     .with_for_update(skip_locked=True)
                 ).all()
@@ -78,13 +79,13 @@ class ClaimStore(StoreCore):
                 return []
             db.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_(ids))
+                .where(deliveries.c.id.in_(ids), self._mine(deliveries))
                 .values(claimed_by=worker_id, claim_expires_at=expires)
             )
             rows = db.execute(
                 sa.select(deliveries, invoices.c.number)
                 .join(invoices, invoices.c.id == deliveries.c.invoice_id)
-                .where(deliveries.c.id.in_(ids))
+                .where(deliveries.c.id.in_(ids), self._mine(deliveries))
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             ).mappings()
             return [
@@ -115,7 +116,9 @@ class ClaimStore(StoreCore):
                 db.execute(
                     sa.select(deliveries.c.id, deliveries.c.invoice_id, deliveries.c.claimed_by)
                     .where(
-                        deliveries.c.claimed_by.is_not(None), deliveries.c.claim_expires_at <= now
+                        self._mine(deliveries),
+                        deliveries.c.claimed_by.is_not(None),
+                        deliveries.c.claim_expires_at <= now,
                     )
                     .with_for_update(skip_locked=True)
                 )
@@ -138,7 +141,11 @@ class ClaimStore(StoreCore):
         until = sa.func.max(deliveries.c.claim_expires_at)
         query = (
             sa.select(deliveries.c.claimed_by, sa.func.count().label("count"), until)
-            .where(deliveries.c.claimed_by.is_not(None), deliveries.c.claim_expires_at > now)
+            .where(
+                self._mine(deliveries),
+                deliveries.c.claimed_by.is_not(None),
+                deliveries.c.claim_expires_at > now,
+            )
             .group_by(deliveries.c.claimed_by)
             .order_by(sa.func.count().desc(), deliveries.c.claimed_by)
         )
@@ -158,7 +165,7 @@ class ClaimStore(StoreCore):
             rows = (
                 db.execute(
                     sa.select(deliveries.c.id, deliveries.c.invoice_id)
-                    .where(deliveries.c.claimed_by == owner)
+                    .where(deliveries.c.claimed_by == owner, self._mine(deliveries))
                     .with_for_update()
                 )
                 .mappings()
@@ -169,7 +176,11 @@ class ClaimStore(StoreCore):
             ids = [row["id"] for row in rows]
             released = db.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner)
+                .where(
+                    deliveries.c.id.in_(ids),
+                    deliveries.c.claimed_by == owner,
+                    self._mine(deliveries),
+                )
                 .values(claimed_by=None, claim_expires_at=None)
             ).rowcount
             detail = f"worker {worker_id} took over the claim of worker {owner}: {reason}"
@@ -198,7 +209,7 @@ class ClaimStore(StoreCore):
         if delivery_ids is not None and not delivery_ids:
             return 0
         query = sa.select(deliveries.c.id, deliveries.c.invoice_id).where(
-            deliveries.c.claimed_by == worker_id
+            deliveries.c.claimed_by == worker_id, self._mine(deliveries)
         )
         if delivery_ids is not None:
             query = query.where(deliveries.c.id.in_(list(delivery_ids)))
@@ -228,7 +239,7 @@ class ClaimStore(StoreCore):
         """Clear a delivery's claim and log why, inside the caller's transaction."""
         db.execute(
             deliveries.update()
-            .where(deliveries.c.id == row["id"])
+            .where(deliveries.c.id == row["id"], self._mine(deliveries))
             .values(claimed_by=None, claim_expires_at=None)
         )
         self._event(db, now, row["invoice_id"], row["id"], kind, level=level, detail=detail)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -32,6 +32,7 @@ from gateway.store.states import (
     DeliveryState,
 )
 from gateway.store.webhooks import enqueue_events
+from gateway.tenants import DEFAULT_TENANT, check_tenant_id
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -50,8 +51,26 @@ def canonical_json(invoice: Invoice) -> str:
 class StoreCore:
     """The engine and the shared steps of the store's parts."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tenant: str = DEFAULT_TENANT) -> None:
         self.engine = engine
+        #: the tenant every query of this store is scoped to (rows of others are invisible)
+        self.tenant = check_tenant_id(tenant)
+
+    def for_tenant(self, tenant: str) -> Self:
+        """The same store (engine, connection pool) scoped to ``tenant``; cheap."""
+        if tenant == self.tenant:
+            return self
+        return type(self)(self.engine, tenant)
+
+    def _tenant_key(self, key: str) -> str:
+        """A delivery idempotency key made unique across tenants (it becomes the AS2
+        Message-ID and the connectors' file names): the default tenant's keys stay as they
+        were, another tenant's start with ``<tenant>/``."""
+        return key if self.tenant == DEFAULT_TENANT else f"{self.tenant}/{key}"
+
+    def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        """``table``'s rows of this store's tenant (every query of the store adds it)."""
+        return table.c.tenant_id == self.tenant
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -81,6 +100,7 @@ class StoreCore:
         state_to: str | None = None,
     ) -> None:
         values = event_values(
+            self.tenant,
             now,
             invoice_id,
             delivery_id,
@@ -93,13 +113,14 @@ class StoreCore:
             state_to=state_to,
         )
         db.execute(events.insert().values(values))
-        enqueue_events(db, getattr(self, "tenant", "default"), (values,))  # webhooks, same txn
+        enqueue_events(db, self.tenant, (values,))  # webhooks, same txn
 
-    @staticmethod
-    def _lock(db: Connection, delivery_id: int) -> RowMapping:
+    def _lock(self, db: Connection, delivery_id: int) -> RowMapping:
         row = (
             db.execute(
-                sa.select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
+                sa.select(deliveries)
+                .where(deliveries.c.id == delivery_id, self._mine(deliveries))
+                .with_for_update()
             )
             .mappings()
             .first()
@@ -131,7 +152,7 @@ class StoreCore:
             return None
         db.execute(
             deliveries.update()
-            .where(deliveries.c.id == row["id"])
+            .where(deliveries.c.id == row["id"], self._mine(deliveries))
             .values(transmission=current + 1, updated_at=now)
         )
         return current + 1

@@ -44,9 +44,10 @@ STATES = (RECEIVED, *sorted(FINISHED_STATES), REFUSED)
 
 # Statements built once: their parameters are bound at execution, so SQLAlchemy compiles each
 # once per process (building ``.values(**literal)`` per call cost more than the SQLite work).
-_COLUMNS = tuple(inbound_messages.columns)
+_COLUMNS = tuple(c for c in inbound_messages.columns if c.name != "tenant_id")
 _INSERT = sa.insert(inbound_messages).returning(*_COLUMNS)
 _BY_ID: sa.BindParameter[int] = sa.bindparam("inbound_id", type_=sa.Integer)
+_TENANT: sa.BindParameter[str] = sa.bindparam("tenant", type_=sa.String)
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,15 @@ class InboundRow:
 
 
 def _row(found: RowMapping) -> InboundRow:
-    return InboundRow(**{c.name: found[c.name] for c in inbound_messages.columns})
+    return InboundRow(**{c.name: found[c.name] for c in _COLUMNS})
 
 
 def find_inbound(store: Store, partner: str, message_id: str) -> InboundRow | None:
     """The stored message ``message_id`` from ``partner``, or None."""
     query = sa.select(inbound_messages).where(
-        inbound_messages.c.partner == partner, inbound_messages.c.message_id == message_id
+        inbound_messages.c.tenant_id == store.tenant,
+        inbound_messages.c.partner == partner,
+        inbound_messages.c.message_id == message_id,
     )
     with store.engine.connect() as db:
         found = db.execute(query).mappings().first()
@@ -103,6 +106,7 @@ def record_inbound(
     """Store an arrival in state RECEIVED; ``(row, True)`` when new, ``(existing, False)`` when
     ``(partner, message_id)`` was already stored (a duplicate: nothing is written)."""
     values = {
+        "tenant_id": store.tenant,
         "received_at": now,
         "channel": channel,
         "partner": partner,
@@ -116,7 +120,7 @@ def record_inbound(
     try:
         with store.engine.connect() as db, db.begin():
             inserted = db.execute(_INSERT, values).mappings().one()
-            enqueue_inbound(db, getattr(store, "tenant", "default"), {**values, **inserted})
+            enqueue_inbound(db, store.tenant, {**values, **inserted})  # webhooks
         return _row(inserted), True
     except IntegrityError:
         existing = find_inbound(store, partner, message_id)
@@ -153,10 +157,12 @@ def finish_inbound(
         if value is not None:
             changes[name] = value
     with store.engine.connect() as db, db.begin():
-        found = db.execute(_update(tuple(changes)), {**changes, "inbound_id": inbound_id})
+        found = db.execute(
+            _update(tuple(changes)), {**changes, "inbound_id": inbound_id, "tenant": store.tenant}
+        )
         row = found.mappings().one()
         if async_mdn is not None:
-            insert_async_mdn(db, async_mdn, inbound_id=inbound_id)
+            insert_async_mdn(db, async_mdn, tenant=store.tenant, inbound_id=inbound_id)
     return _row(row)
 
 
@@ -165,7 +171,7 @@ def _update(names: tuple[str, ...]) -> sa.Update:
     """UPDATE of ``names`` (bound by name) on the row ``:inbound_id``, returning the row."""
     return (
         sa.update(inbound_messages)
-        .where(inbound_messages.c.id == _BY_ID)
+        .where(inbound_messages.c.id == _BY_ID, inbound_messages.c.tenant_id == _TENANT)
         .values({name: sa.bindparam(name) for name in names})
         .returning(*_COLUMNS)
     )
@@ -173,7 +179,9 @@ def _update(names: tuple[str, ...]) -> sa.Update:
 
 def get_inbound(store: Store, inbound_id: int) -> InboundRow | None:
     """The stored inbound message ``inbound_id``, or None."""
-    query = sa.select(inbound_messages).where(inbound_messages.c.id == inbound_id)
+    query = sa.select(inbound_messages).where(
+        inbound_messages.c.id == inbound_id, inbound_messages.c.tenant_id == store.tenant
+    )
     with store.engine.connect() as db:
         found = db.execute(query).mappings().first()
     return _row(found) if found is not None else None
@@ -191,7 +199,12 @@ def list_inbound(
     """Stored inbound messages, oldest first (``newest``: the last ``limit``, still oldest
     first), optionally of one channel, partner (name) or state."""
     table = inbound_messages
-    query = sa.select(table).order_by(table.c.id.desc() if newest else table.c.id).limit(limit)
+    query = (
+        sa.select(table)
+        .where(table.c.tenant_id == store.tenant)
+        .order_by(table.c.id.desc() if newest else table.c.id)
+        .limit(limit)
+    )
     if channel is not None:
         query = query.where(table.c.channel == channel)
     if partner is not None:
@@ -248,10 +261,10 @@ class RefusalRow(NewRefusal):
         return len(self.request) < self.request_size
 
 
-_REFUSAL_COLUMNS = tuple(inbound_refusals.columns)
+_REFUSAL_COLUMNS = tuple(c for c in inbound_refusals.columns if c.name != "tenant_id")
 _INSERT_REFUSAL = sa.insert(inbound_refusals).returning(inbound_refusals.c.id)
 _PRUNE_REFUSALS = sa.delete(inbound_refusals).where(
-    inbound_refusals.c.id <= sa.bindparam("oldest_kept")
+    inbound_refusals.c.tenant_id == _TENANT, inbound_refusals.c.id <= sa.bindparam("oldest_kept")
 )
 
 
@@ -274,12 +287,13 @@ def record_refusal(
     async MDN outbox, in the same transaction); prune refusals beyond the newest ``keep``.
     Returns the refusal's id."""
     values = {c.name: getattr(refusal, c.name) for c in _REFUSAL_COLUMNS if c.name != "id"}
+    values["tenant_id"] = store.tenant
     with store.engine.connect() as db, db.begin():
         new_id = int(db.execute(_INSERT_REFUSAL, values).scalar_one())
         if async_mdn is not None:
-            insert_async_mdn(db, async_mdn, inbound_id=None)
+            insert_async_mdn(db, async_mdn, tenant=store.tenant, inbound_id=None)
         if new_id > keep:
-            db.execute(_PRUNE_REFUSALS, {"oldest_kept": new_id - keep})
+            db.execute(_PRUNE_REFUSALS, {"oldest_kept": new_id - keep, "tenant": store.tenant})
     return new_id
 
 
@@ -289,7 +303,9 @@ def _refusal(found: RowMapping) -> RefusalRow:
 
 def get_refusal(store: Store, refusal_id: int) -> RefusalRow | None:
     """The stored refusal ``refusal_id``, or None."""
-    query = sa.select(inbound_refusals).where(inbound_refusals.c.id == refusal_id)
+    query = sa.select(inbound_refusals).where(
+        inbound_refusals.c.id == refusal_id, inbound_refusals.c.tenant_id == store.tenant
+    )
     with store.engine.connect() as db:
         found = db.execute(query).mappings().first()
     return _refusal(found) if found is not None else None
@@ -306,7 +322,12 @@ def list_refusals(
     """Stored refusals, oldest first (``newest``: the last ``limit``), optionally of one
     partner (name or AS2-From as sent) or reason (RFC 4130 modifier)."""
     table = inbound_refusals
-    query = sa.select(table).order_by(table.c.id.desc() if newest else table.c.id).limit(limit)
+    query = (
+        sa.select(table)
+        .where(table.c.tenant_id == store.tenant)
+        .order_by(table.c.id.desc() if newest else table.c.id)
+        .limit(limit)
+    )
     if partner is not None:
         query = query.where(sa.or_(table.c.partner == partner, table.c.sender == partner))
     if reason is not None:

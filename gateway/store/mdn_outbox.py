@@ -143,16 +143,19 @@ def claim_token(prefix: str = "mdn") -> str:
 
 
 def _row(found: RowMapping) -> AsyncMdnRow:
-    values = {c.name: found[c.name] for c in async_mdns.columns}
+    values = {c.name: found[c.name] for c in async_mdns.columns if c.name != "tenant_id"}
     values["headers"] = json.loads(values["headers"])
     return AsyncMdnRow(**values)
 
 
-def insert_async_mdn(db: Connection, mdn: NewAsyncMdn, *, inbound_id: int | None = None) -> int:
-    """Write ``mdn`` PENDING, due and claimed as it says, in the caller's transaction ``db``
-    (answering inbound message ``inbound_id`` if any); returns its id."""
+def insert_async_mdn(
+    db: Connection, mdn: NewAsyncMdn, *, tenant: str, inbound_id: int | None = None
+) -> int:
+    """Write ``mdn`` of ``tenant`` PENDING, due and claimed as it says, in the caller's
+    transaction ``db`` (answering inbound message ``inbound_id`` if any); returns its id."""
     now = mdn.now
     values = {
+        "tenant_id": tenant,
         "created_at": now,
         "inbound_id": inbound_id,
         "partner": mdn.partner,
@@ -177,14 +180,20 @@ def record_async_mdn(store: Store, mdn: NewAsyncMdn, *, inbound_id: int | None =
     """:func:`insert_async_mdn` in a transaction of its own (an MDN with no answer to store
     alongside: a refused message, a duplicate)."""
     with store.engine.connect() as db, db.begin():
-        return insert_async_mdn(db, mdn, inbound_id=inbound_id)
+        return insert_async_mdn(db, mdn, tenant=store.tenant, inbound_id=inbound_id)
 
 
 def get_async_mdn(store: Store, mdn_id: int) -> AsyncMdnRow:
     """The stored async MDN ``mdn_id`` (KeyError when there is none)."""
     with store.engine.connect() as db:
         found = (
-            db.execute(sa.select(async_mdns).where(async_mdns.c.id == mdn_id)).mappings().first()
+            db.execute(
+                sa.select(async_mdns).where(
+                    async_mdns.c.id == mdn_id, async_mdns.c.tenant_id == store.tenant
+                )
+            )
+            .mappings()
+            .first()
         )
     if found is None:
         raise KeyError(f"async MDN {mdn_id}: not in the store")
@@ -195,7 +204,11 @@ def list_async_mdns(
     store: Store, *, state: str | None = None, message_id: str | None = None
 ) -> list[AsyncMdnRow]:
     """Stored async MDNs, oldest first, optionally of one state and/or original Message-ID."""
-    query = sa.select(async_mdns).order_by(async_mdns.c.id)
+    query = (
+        sa.select(async_mdns)
+        .where(async_mdns.c.tenant_id == store.tenant)
+        .order_by(async_mdns.c.id)
+    )
     if state is not None:
         query = query.where(async_mdns.c.state == state)
     if message_id is not None:
@@ -208,7 +221,11 @@ def claimed_mdns(store: Store, token: str) -> list[AsyncMdnRow]:
     """The PENDING async MDNs claimed by ``token``."""
     query = (
         sa.select(async_mdns)
-        .where(async_mdns.c.claimed_by == token, async_mdns.c.state == PENDING)
+        .where(
+            async_mdns.c.tenant_id == store.tenant,
+            async_mdns.c.claimed_by == token,
+            async_mdns.c.state == PENDING,
+        )
         .order_by(async_mdns.c.id)
     )
     with store.engine.connect() as db:
@@ -221,6 +238,7 @@ def claim_due_mdns(
     """Claim up to ``limit`` PENDING async MDNs due at ``now`` (unclaimed or claim expired) for
     ``token`` for ``lease`` seconds, oldest due first; rows another process holds are skipped."""
     claimable = sa.and_(
+        async_mdns.c.tenant_id == store.tenant,
         async_mdns.c.state == PENDING,
         async_mdns.c.next_attempt_at <= now,
         sa.or_(async_mdns.c.claimed_by.is_(None), async_mdns.c.claim_expires_at <= now),
@@ -285,6 +303,7 @@ def record_post(
             async_mdns.update()
             .where(
                 async_mdns.c.id == row.id,
+                async_mdns.c.tenant_id == store.tenant,
                 async_mdns.c.claimed_by == token,
                 async_mdns.c.state == PENDING,
             )

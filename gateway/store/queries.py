@@ -19,6 +19,7 @@ from gateway.store.records import (
     StoredDocument,
     UnmatchedAck,
 )
+from gateway.store.rows import without_tenant
 from gateway.store.schema import (
     deliveries,
     documents,
@@ -66,6 +67,7 @@ class QueryStore(StoreCore):
         query = (
             sa.select(deliveries, invoices.c.number, invoices.c.seller_key)
             .join(invoices, invoices.c.id == deliveries.c.invoice_id)
+            .where(self._mine(deliveries))
             .order_by(deliveries.c.id.desc())
             .limit(1)
         )
@@ -77,7 +79,9 @@ class QueryStore(StoreCore):
                 row = db.execute(query.where(latest, *conditions)).mappings().first()
                 if row is None:
                     # an earlier transmission's id (a late MDN): its attempt events name it
-                    sent = sa.select(events.c.delivery_id).where(events.c.message_id == message_id)
+                    sent = sa.select(events.c.delivery_id).where(
+                        events.c.message_id == message_id, self._mine(events)
+                    )
                     earlier = deliveries.c.id.in_(sent)
                     row = db.execute(query.where(earlier, *conditions)).mappings().first()
         return None if row is None else _delivery_row(row)
@@ -85,8 +89,12 @@ class QueryStore(StoreCore):
     def list_unmatched_acks(self) -> list[UnmatchedAck]:
         """Every unmatched ack, oldest first."""
         with self._read() as db:
-            rows = db.execute(sa.select(unmatched_acks).order_by(unmatched_acks.c.id)).mappings()
-            return [UnmatchedAck(**dict(r)) for r in rows]
+            rows = db.execute(
+                sa.select(unmatched_acks)
+                .where(self._mine(unmatched_acks))
+                .order_by(unmatched_acks.c.id)
+            ).mappings()
+            return [UnmatchedAck(**without_tenant(r)) for r in rows]
 
     def delivery(self, delivery_id: int) -> DeliveryRow:
         """One delivery; :class:`UnknownDelivery` when there is none with that id."""
@@ -113,6 +121,7 @@ class QueryStore(StoreCore):
         query = (
             sa.select(deliveries, invoices.c.number, invoices.c.seller_key)
             .join(invoices, invoices.c.id == deliveries.c.invoice_id)
+            .where(self._mine(deliveries))
             .order_by(deliveries.c.created_at, deliveries.c.id)
         )
         if buyer is not None:
@@ -139,7 +148,7 @@ class QueryStore(StoreCore):
         query = (
             sa.select(events, invoices.c.number, invoices.c.seller_key)
             .join(invoices, invoices.c.id == events.c.invoice_id)
-            .where(invoices.c.number == invoice_number)
+            .where(invoices.c.number == invoice_number, self._mine(invoices))
             .order_by(events.c.id)
         )
         if seller_key is not None:
@@ -170,13 +179,15 @@ class QueryStore(StoreCore):
         """A stored document by id (KeyError when there is none)."""
         with self._read() as db:
             row = (
-                db.execute(sa.select(documents).where(documents.c.id == document_id))
+                db.execute(
+                    sa.select(documents).where(documents.c.id == document_id, self._mine(documents))
+                )
                 .mappings()
                 .first()
             )
         if row is None:
             raise KeyError(f"document {document_id}: no such document in the store")
-        return StoredDocument(**dict(row))
+        return StoredDocument(**without_tenant(row))
 
     def documents(self, document_ids: Sequence[int]) -> dict[int, StoredDocument]:
         """Stored documents by id, in one read (ids not found are missing from the answer)."""
@@ -184,6 +195,8 @@ class QueryStore(StoreCore):
             return {}
         with self._read() as db:
             rows = db.execute(
-                sa.select(documents).where(documents.c.id.in_(sorted(set(document_ids))))
+                sa.select(documents).where(
+                    documents.c.id.in_(sorted(set(document_ids))), self._mine(documents)
+                )
             ).mappings()
-            return {r["id"]: StoredDocument(**dict(r)) for r in rows}
+            return {r["id"]: StoredDocument(**without_tenant(r)) for r in rows}

@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy.engine import RowMapping
+
+
+def without_tenant(row: RowMapping) -> dict[str, Any]:
+    """A row's columns but ``tenant_id`` (the store's record types do not repeat the scope)."""
+    return {k: v for k, v in row.items() if k != "tenant_id"}
+
 
 def event_values(
+    tenant: str,
     now: dt.datetime,
     invoice_id: int,
     delivery_id: int | None,
@@ -21,8 +29,9 @@ def event_values(
     transmission: int | None = None,
     message_id: str | None = None,
 ) -> dict[str, Any]:
-    """One ``events`` row (every key present, so rows can go into one executemany)."""
+    """One ``events`` row of ``tenant`` (every key present, so rows can go into one executemany)."""
     return {
+        "tenant_id": tenant,
         "at": now,
         "invoice_id": invoice_id,
         "delivery_id": delivery_id,

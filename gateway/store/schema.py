@@ -1,4 +1,7 @@
-"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0007 create exactly these).
+"""The store's tables as SQLAlchemy Core metadata (migrations 0001-0008 create exactly these).
+
+Every table but ``tenants`` belongs to one tenant (``tenant_id``, migration 0008): the store
+scopes every query by it (:attr:`gateway.store.Store.tenant`).
 
 Times are stored as naive UTC (``UtcDateTime``) so SQLite and PostgreSQL return the same values;
 the API takes and returns timezone-aware datetimes.
@@ -13,6 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData()
+
+# rows written before migration 0008 belong to the default tenant
+_DEFAULT = sa.text("'default'")
 
 
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
@@ -39,19 +45,23 @@ invoices = sa.Table(
     "invoices",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("seller_key", sa.String(200), nullable=False),
     sa.Column("number", sa.String(200), nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("canonical", sa.Text, nullable=False),
     sa.Column("source", sa.LargeBinary, nullable=True),
     sa.Column("accepted_at", UtcDateTime, nullable=False),
-    sa.UniqueConstraint("seller_key", "number", name="uq_invoices_seller_number"),
+    sa.UniqueConstraint(
+        "tenant_id", "seller_key", "number", name="uq_invoices_tenant_seller_number"
+    ),
 )
 
 documents = sa.Table(
     "documents",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
     sa.Column("syntax", sa.String(40), nullable=False),
     sa.Column("format", sa.String(100), nullable=False),
@@ -65,6 +75,7 @@ deliveries = sa.Table(
     "deliveries",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
     sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=True),
     sa.Column("buyer", sa.String(200), nullable=False, index=True),
@@ -94,6 +105,7 @@ events = sa.Table(
     "events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False, index=True),
     sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=True, index=True),
@@ -110,6 +122,7 @@ events = sa.Table(
 control_numbers = sa.Table(
     "control_numbers",
     metadata,
+    sa.Column("tenant_id", sa.String(64), primary_key=True, server_default=_DEFAULT),
     sa.Column("partner", sa.String(200), primary_key=True),
     sa.Column("counter", sa.String(50), primary_key=True),
     sa.Column("last_value", sa.BigInteger, nullable=False),
@@ -119,6 +132,7 @@ unmatched_acks = sa.Table(
     "unmatched_acks",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("kind", sa.String(50), nullable=False),
     sa.Column("ack_level", sa.String(20), nullable=False),
@@ -138,6 +152,7 @@ inbound_messages = sa.Table(
     "inbound_messages",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("channel", sa.String(40), nullable=False),
     sa.Column("partner", sa.String(200), nullable=False),
@@ -153,7 +168,9 @@ inbound_messages = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     # the receipt we answered with (AS2 MDN bytes), kept as evidence
     sa.Column("answer", sa.LargeBinary, nullable=True),
-    sa.UniqueConstraint("partner", "message_id", name="uq_inbound_partner_message"),
+    sa.UniqueConstraint(
+        "tenant_id", "partner", "message_id", name="uq_inbound_tenant_partner_message"
+    ),
 )
 
 # migration 0004: consolidation. A batch gathers the deliveries of one buyer and channel that
@@ -165,6 +182,7 @@ batches = sa.Table(
     "batches",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("buyer", sa.String(200), nullable=False),
     sa.Column("channel", sa.String(100), nullable=False),
     sa.Column("consolidation", sa.String(20), nullable=False),
@@ -207,6 +225,7 @@ async_mdns = sa.Table(
     "async_mdns",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column(
         "inbound_id",
@@ -253,6 +272,7 @@ inbound_refusals = sa.Table(
     "inbound_refusals",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, server_default=_DEFAULT),
     sa.Column("received_at", UtcDateTime, nullable=False),
     sa.Column("channel", sa.String(40), nullable=False),
     # the configured partner's name when AS2-From names one, else the AS2-From as sent ("")
@@ -270,6 +290,23 @@ inbound_refusals = sa.Table(
     sa.Column("answer_kind", sa.String(20), nullable=False),
     sa.Column("answer", sa.LargeBinary, nullable=True),
     sa.Index("ix_inbound_refusals_partner_message", "partner", "message_id"),
+)
+
+# migration 0008: tenants. Every other table carries ``tenant_id``; the default tenant's row is
+# created by the migration (the embedded default needs no set-up).
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+sa.Index("ix_invoices_tenant_accepted", invoices.c.tenant_id, invoices.c.accepted_at)
+sa.Index("ix_deliveries_tenant_state", deliveries.c.tenant_id, deliveries.c.state)
+sa.Index(
+    "ix_inbound_messages_tenant_received",
+    inbound_messages.c.tenant_id,
+    inbound_messages.c.received_at,
 )
 
 # The webhook tables (their own module; the integrator places this import at merge).

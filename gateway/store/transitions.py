@@ -127,7 +127,11 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
         }
         if ack_level is not None:
             values[f"{ack_level.value}_ack"] = ack_status
-        db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(values))
+        db.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id, self._mine(deliveries))
+            .values(values)
+        )
         self._event(
             db,
             now,
@@ -181,7 +185,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
             target = seen_state if new_state is None else new_state
             db.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.id == delivery_id, self._mine(deliveries))
                 .values(state=target.value, next_attempt_at=next_attempt_at, updated_at=now)
             )
             self._event(
@@ -222,7 +226,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
         invoice = (
             db.execute(
                 sa.select(invoices.c.seller_key, invoices.c.number).where(
-                    invoices.c.id == invoice_id
+                    invoices.c.id == invoice_id, self._mine(invoices)
                 )
             )
             .mappings()
@@ -230,7 +234,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
         )
         if invoice is None:
             raise StoreError(f"invoice {invoice_id}: no such invoice in the store")
-        key = new.idempotency_key or (
+        key = new.idempotency_key or self._tenant_key(
             f"{invoice['seller_key']}/{invoice['number']}/{new.buyer}/{new.channel}"
             f"/doc{new.document_id}"
         )
@@ -295,7 +299,9 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
             return
         with self._write() as db:
             done = db.execute(
-                deliveries.update().where(deliveries.c.id == delivery_id).values(values)
+                deliveries.update()
+                .where(deliveries.c.id == delivery_id, self._mine(deliveries))
+                .values(values)
             )
             if done.rowcount == 0:
                 raise UnknownDelivery(delivery_id)
@@ -359,7 +365,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                 r["id"]: r
                 for r in db.execute(
                     sa.select(deliveries)
-                    .where(deliveries.c.id.in_(sorted(by_id)))
+                    .where(deliveries.c.id.in_(sorted(by_id)), self._mine(deliveries))
                     .order_by(deliveries.c.id)
                     .with_for_update()
                 ).mappings()
@@ -383,12 +389,12 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
             if updates:
                 db.execute(
                     deliveries.update()
-                    .where(deliveries.c.id == sa.bindparam("row_id"))
+                    .where(deliveries.c.id == sa.bindparam("row_id"), self._mine(deliveries))
                     .values({name: sa.bindparam(name) for name in updates[0] if name != "row_id"}),
                     updates,
                 )
                 db.execute(events.insert(), new_events)
-                enqueue_events(db, getattr(self, "tenant", "default"), new_events)  # webhooks
+                enqueue_events(db, self.tenant, new_events)  # webhooks, same txn
             for row, attempt in fallbacks:
                 assert attempt.then_add is not None
                 added = self._add_delivery(
@@ -403,14 +409,13 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                 if attempt.then_add.batch_of is not None and row["message_ref"] is not None:
                     db.execute(
                         deliveries.update()
-                        .where(deliveries.c.id == added)
+                        .where(deliveries.c.id == added, self._mine(deliveries))
                         .values(message_ref=row["message_ref"])
                     )
         return lost
 
-    @staticmethod
     def _attempt_values(
-        row: RowMapping, attempt: Attempt, now: dt.datetime, new_events: list[dict[str, Any]]
+        self, row: RowMapping, attempt: Attempt, now: dt.datetime, new_events: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """The row update for one attempt; its events appended to ``new_events``."""
         delivery_id = row["id"]
@@ -422,6 +427,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
         used = current if attempt.transmission is None else attempt.transmission
         new_events.append(
             event_values(
+                self.tenant,
                 now,
                 row["invoice_id"],
                 delivery_id,
@@ -440,6 +446,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
             final = DeliveryState.DELIVERED
             new_events.append(
                 event_values(
+                    self.tenant,
                     now,
                     row["invoice_id"],
                     delivery_id,
@@ -515,7 +522,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                     )
             db.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.id == delivery_id, self._mine(deliveries))
                 .values({f"{ack.level.value}_ack": ack.status.value, "updated_at": now})
             )
             self._event(
@@ -565,7 +572,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                 fresh = True
             db.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.id == delivery_id, self._mine(deliveries))
                 .values(
                     state=DeliveryState.QUEUED.value,
                     next_attempt_at=now,
@@ -607,9 +614,13 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
             control_numbers
         )
         statement = (
-            insert.values(partner=partner, counter=counter, last_value=count)
+            insert.values(tenant_id=self.tenant, partner=partner, counter=counter, last_value=count)
             .on_conflict_do_update(
-                index_elements=[control_numbers.c.partner, control_numbers.c.counter],
+                index_elements=[
+                    control_numbers.c.tenant_id,
+                    control_numbers.c.partner,
+                    control_numbers.c.counter,
+                ],
                 set_={"last_value": control_numbers.c.last_value + count},
             )
             .returning(control_numbers.c.last_value)
@@ -625,6 +636,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                 unmatched_acks.insert()
                 .returning(unmatched_acks.c.id)
                 .values(
+                    tenant_id=self.tenant,
                     received_at=now,
                     kind=ack.kind,
                     ack_level=ack.level.value,

@@ -1,7 +1,7 @@
 """Webhooks: subscriptions per tenant, the outbox of messages owed to them, the attempt log.
 
 Revision ID: 0010
-Revises: 0007 (for now: 0009 = api_keys is on another branch; the integrator fixes the chain)
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 
