@@ -1037,6 +1037,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
     from gateway.as2.identity import add_as2_command
     from gateway.cli.inbound import add_inbound_command
+    from gateway.cli.keys import add_keys_commands
     from gateway.cli.tenants import add_tenants_command
     from gateway.cli.webhooks import add_webhooks_command
     from gateway.web.serve import add_serve_command
@@ -1046,6 +1047,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     add_webhooks_command(sub)
     add_as2_command(sub)
     add_tenants_command(sub)
+    add_keys_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

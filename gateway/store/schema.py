@@ -308,6 +308,6 @@ sa.Index(
     inbound_messages.c.tenant_id,
     inbound_messages.c.received_at,
 )
-
-# The webhook tables (their own module; the integrator places this import at merge).
-from gateway.store import schema_webhooks as _schema_webhooks  # noqa: E402, F401
+# tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
+import gateway.store.schema_keys  # noqa: E402
+import gateway.store.schema_webhooks  # noqa: E402, F401
