@@ -538,6 +538,19 @@ class WebhookStore:
             rows = db.execute(query.order_by(o.id.desc()).limit(limit)).mappings()
             return sorted((_outbox(r) for r in rows), key=lambda r: r.id)
 
+    def outbox_row(self, outbox_id: int) -> OutboxRow | None:
+        """One outbox row of the tenant, or None."""
+        o = webhook_outbox.c
+        with self._read() as db:
+            r = (
+                db.execute(
+                    sa.select(webhook_outbox).where(o.id == outbox_id, o.tenant_id == self.tenant)
+                )
+                .mappings()
+                .first()
+            )
+        return None if r is None else _outbox(r)
+
     def attempts(
         self, subscription_id: int | None = None, outbox_id: int | None = None, limit: int = 100
     ) -> list[AttemptRow]:
