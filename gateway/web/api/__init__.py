@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from gateway import __version__
-from gateway.web.api.deps import PROBLEM_MEDIA_TYPE, known_query
+from gateway.web.api.deps import PROBLEM_MEDIA_TYPE, ids_in_range, known_query
 from gateway.web.api.docs import install_docs
 from gateway.web.api.models import API_PREFIX, ProblemOut
 
@@ -56,7 +56,7 @@ until it is null; a page never repeats or skips an item while new ones arrive.
 def build_api(names: Sequence[str] = ROUTERS) -> APIRouter:
     """One router with every API module's routes under ``/api/v1`` (modules of ``names`` that
     are not there are skipped: they arrive with their own branch)."""
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query)])
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(known_query), Depends(ids_in_range)])
     for name in names:
         try:
             module = importlib.import_module(f"gateway.web.api.{name}")
@@ -117,13 +117,19 @@ def _problem_schema(document: dict[str, Any]) -> None:
     schemas = components.setdefault("schemas", {})
     if "Problem" not in schemas:
         schemas["Problem"] = ProblemOut.model_json_schema()
-    for path in document.get("paths", {}).values():
+    for template, path in document.get("paths", {}).items():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
             # every API route refuses unknown query parameters (known_query) and answers a
-            # request that does not match its schema with a problem
+            # request that does not match its schema with a problem; a keyed one 401/403,
+            # one with an id in its path 404
             responses.setdefault("400", {"description": _BAD_REQUEST})
             responses.setdefault("422", {"description": _UNPROCESSABLE})
+            if operation.get("security"):
+                responses.setdefault("401", {"description": "no valid API key"})
+                responses.setdefault("403", {"description": "the key lacks the scope"})
+            if "{" in template:
+                responses.setdefault("404", {"description": "no such resource for the tenant"})
             for status, response in responses.items():
                 if not str(status).startswith(("4", "5")):
                     continue

@@ -160,3 +160,16 @@ def _query_names(dependant: Any) -> set[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
+
+
+MAX_ID = 2**53
+"""The largest id a path may name (JSON-safe; the store's ids are far below)."""
+
+
+def ids_in_range(request: Request) -> None:
+    """A numeric path id beyond :data:`MAX_ID` names nothing: 404 like any missing id, before
+    the store is asked (SQLite cannot bind an integer over 64 bits)."""
+    for name, value in request.path_params.items():
+        text = str(value)
+        if text.isdigit() and int(text) > MAX_ID:
+            raise HTTPException(404, f"{name.removesuffix('_id')} {text[:40]}: not found")
