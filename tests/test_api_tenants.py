@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +18,7 @@ from api_harness import (
     example_records,
     served,
 )
-from store_backends import sqlite_url
+from store_backends import store_url  # noqa: F401  (fixture)
 
 from gateway.delivery.submit import submit
 from gateway.intake import read_records
@@ -29,10 +28,13 @@ A, B = "acme", "bravo"
 
 
 @pytest.fixture
-def two_tenants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    """A store where tenant A has 4 invoices and one inbound message, tenant B nothing."""
+def two_tenants(
+    store_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Api]:
+    """A store (SQLite, PostgreSQL) where tenant A has 4 invoices, tenant B nothing."""
     monkeypatch.setenv("IGW_DEMO_CXML_SECRET", "test-secret")
-    store = Store.open(sqlite_url(tmp_path))
+    store = Store.open(store_url)
     store.migrate()
     store.create_tenant(A, "Acme", T0)
     store.create_tenant(B, "Bravo", T0)
