@@ -20,10 +20,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.tenants import tenant_option
 from gateway.errors import ConfigError
 from gateway.store.audit import DEFAULT_LIMIT, AuditRow, cli_actor, list_audit, record_audit
 from gateway.store.keys import (
-    DEFAULT_TENANT,
     SCOPES,
     ApiKeyRow,
     check_scopes,
@@ -79,9 +79,7 @@ def add_keys_commands(subparsers: Any) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="store URL (env IGW_STORE_URL; default as the other commands)")
-    p.add_argument(
-        "--tenant", default=DEFAULT_TENANT, help=f"the tenant (default {DEFAULT_TENANT})"
-    )
+    tenant_option(p)
 
 
 def _format(p: argparse.ArgumentParser) -> None:
@@ -93,26 +91,17 @@ def _now() -> dt.datetime:
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Store:
-    """The store (migrated), scoped to ``--tenant``: ConfigError for a tenant it lacks."""
-    from gateway.cli.main import _open_store, _store_url
+    """The store (migrated), scoped to ``--tenant`` / IGW_TENANT (``args.tenant`` is set to
+    the tenant chosen): ConfigError for a malformed tenant id or one the store lacks."""
+    from gateway.cli.main import _open_store, _store_url, _tenant
 
+    args.tenant = _tenant(args)
     store = _open_store(_store_url(args), create=create)
     try:
-        return _scoped(store, args.tenant)
+        return store.require_tenant(args.tenant)
     except BaseException:
         store.close()
         raise
-
-
-def _scoped(store: Store, tenant: str) -> Store:
-    has_tenant = getattr(store, "has_tenant", None)
-    known = bool(has_tenant(tenant)) if has_tenant is not None else tenant == DEFAULT_TENANT
-    if not known:
-        listed = getattr(store, "tenants", None)
-        names = [str(getattr(t, "id", t)) for t in listed()] if listed else [DEFAULT_TENANT]
-        raise ConfigError(f"--tenant {tenant!r}: no such tenant; accepted: {', '.join(names)}")
-    for_tenant = getattr(store, "for_tenant", None)
-    return for_tenant(tenant) if for_tenant is not None else store
 
 
 def _when(value: dt.datetime | None) -> str:

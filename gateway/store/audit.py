@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gateway.store.keys import DEFAULT_TENANT
 from gateway.store.schema_keys import audit_log
 
 if TYPE_CHECKING:
@@ -71,10 +70,6 @@ def key_actor(key_id: int, name: str) -> str:
     return f"key:{key_id}:{name}"
 
 
-def _tenant(store: Store) -> str:
-    return str(getattr(store, "tenant", DEFAULT_TENANT))
-
-
 def insert_audit(  # noqa: PLR0917 - record_audit's fields, in the audit row's order
     db: Connection,
     tenant: str,
@@ -111,14 +106,14 @@ def record_audit(  # noqa: PLR0917 - the audit row's fields in order (the API co
 ) -> int:
     """Write one entry for the store's tenant (its own transaction); its id."""
     with store._write() as db:
-        return insert_audit(db, _tenant(store), actor, action, target_kind, target_id, detail, now)
+        return insert_audit(db, store.tenant, actor, action, target_kind, target_id, detail, now)
 
 
 def list_audit(
     store: Store, since: dt.datetime | None = None, limit: int = DEFAULT_LIMIT
 ) -> list[AuditRow]:
     """The store's tenant's entries at or after ``since``, newest first, at most ``limit``."""
-    query = sa.select(audit_log).where(audit_log.c.tenant_id == _tenant(store))
+    query = sa.select(audit_log).where(audit_log.c.tenant_id == store.tenant)
     if since is not None:
         query = query.where(audit_log.c.at >= since)
     query = query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from gateway.store import Store
 
 SCOPES = ("submit", "read", "admin")  # admin implies every scope
-DEFAULT_TENANT = "default"  # gateway.tenants.DEFAULT_TENANT once main has it
 KEY_PREFIX = "igw_"
 PREFIX_LENGTH = 8
 SECRET_LENGTH = 43  # len(secrets.token_urlsafe(32))
@@ -118,10 +117,6 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def _tenant(store: Store) -> str:
-    return str(getattr(store, "tenant", DEFAULT_TENANT))
-
-
 def _row(r: RowMapping) -> ApiKeyRow:
     return ApiKeyRow(
         id=r["id"],
@@ -142,7 +137,7 @@ def _new_prefix() -> str:
 def create_key(store: Store, name: str, scopes: Iterable[str], now: dt.datetime) -> NewKey:
     """A new key of the store's tenant with ``scopes`` (checked: :func:`check_scopes`)."""
     wanted = check_scopes(scopes)
-    tenant = _tenant(store)
+    tenant = store.tenant
     for _ in range(5):  # 36**8 prefixes: a collision is rare, five in a row is not chance
         prefix = _new_prefix()
         secret = secrets.token_urlsafe(32)
@@ -169,9 +164,7 @@ def list_keys(store: Store) -> list[ApiKeyRow]:
     """Every key of the store's tenant, oldest first (revoked ones included)."""
     with store._read() as db:
         rows = db.execute(
-            sa.select(api_keys)
-            .where(api_keys.c.tenant_id == _tenant(store))
-            .order_by(api_keys.c.id)
+            sa.select(api_keys).where(api_keys.c.tenant_id == store.tenant).order_by(api_keys.c.id)
         ).mappings()
         return [_row(r) for r in rows]
 
@@ -179,7 +172,7 @@ def list_keys(store: Store) -> list[ApiKeyRow]:
 def revoke_key(store: Store, key_id: int, now: dt.datetime) -> ApiKeyRow:
     """Revoke key ``key_id`` of the store's tenant (already revoked: unchanged);
     :class:`UnknownKey` when the tenant has no such key."""
-    tenant = _tenant(store)
+    tenant = store.tenant
     with store._write() as db:
         where = (api_keys.c.id == key_id) & (api_keys.c.tenant_id == tenant)
         db.execute(

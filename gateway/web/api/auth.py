@@ -41,8 +41,9 @@ import sqlalchemy as sa
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.store.audit import key_actor
 from gateway.store.engine import StoreUnavailable
-from gateway.store.keys import DEFAULT_TENANT, SCOPES, authenticate, parse_key
+from gateway.store.keys import SCOPES, authenticate, parse_key
 from gateway.web.api.problems import Problem
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """The audit log's actor: ``key:<id>:<name>``."""
-        return f"key:{self.key_id}:{self.name}"
+        return key_actor(self.key_id, self.name)
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -90,21 +91,22 @@ def _unauthorized(detail: str) -> Problem:
 
 
 def _presented(request: Request) -> str:
-    """The key the request carries; a 401 problem when there is none or the header is not
-    ``Bearer <key>``. The key itself never goes into an answer or a log line."""
-    authorization = request.headers.get("authorization")
-    api_key = request.headers.get("x-api-key")
-    if authorization is not None:
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            shown = f"scheme {scheme[:20]!r}" if scheme.lower() != "bearer" else "no token"
-            raise _unauthorized(
-                f"Authorization header: {shown}; accepted: 'Authorization: Bearer "
-                "igw_<prefix>_<secret>' or 'X-API-Key: igw_<prefix>_<secret>'"
-            )
+    """The key the request carries: the bearer token, else ``X-API-Key`` (a proxy's Basic
+    credentials in ``Authorization`` do not hide it); a 401 problem when there is none. The key
+    itself never goes into an answer or a log line."""
+    authorization = (request.headers.get("authorization") or "").strip()
+    api_key = (request.headers.get("x-api-key") or "").strip()
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    if api_key is not None and api_key.strip():
-        return api_key.strip()
+    if api_key:
+        return api_key
+    if authorization:
+        shown = f"scheme {scheme[:20]!r}" if scheme.lower() != "bearer" else "no token"
+        raise _unauthorized(
+            f"Authorization header: {shown}; accepted: 'Authorization: Bearer "
+            "igw_<prefix>_<secret>' or 'X-API-Key: igw_<prefix>_<secret>'"
+        )
     raise _unauthorized(
         "no API key: send 'Authorization: Bearer igw_<prefix>_<secret>' or "
         "'X-API-Key: igw_<prefix>_<secret>' (create one with igw keys create)"
@@ -122,22 +124,15 @@ def _store(request: Request) -> Store:
 
 def tenant_store(request: Request, principal: Principal) -> Store:
     """The app's store scoped to the principal's tenant (``store.for_tenant``)."""
-    store = _store(request)
-    for_tenant = getattr(store, "for_tenant", None)
-    if for_tenant is not None:
-        return for_tenant(principal.tenant)  # type: ignore[no-any-return]
-    # a store without tenants (before Store.for_tenant): only its own tenant is there
-    if principal.tenant != getattr(store, "tenant", DEFAULT_TENANT):
-        raise Problem(404, "Not Found", "no such resource")
-    return store
+    return _store(request).for_tenant(principal.tenant)
 
 
 def principal_for(store: Store, presented: str, now: dt.datetime) -> Principal:
     """The principal of ``presented``; a 401 problem when the key does not authenticate."""
     if parse_key(presented) is None:
         raise _unauthorized(
-            "API key malformed: accepted form igw_<8 characters a-z0-9>_<43 characters "
-            "A-Z a-z 0-9 _ ->, as igw keys create prints it"
+            "API key malformed; accepted: igw_<prefix>_<secret> as igw keys create prints it "
+            "(prefix: 8 of a-z 0-9; secret: 43 of A-Z a-z 0-9 - _)"
         )
     try:
         row = authenticate(store, presented, now)

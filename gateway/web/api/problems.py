@@ -33,9 +33,6 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://invoice-gateway.dev/problems/"
 API_PREFIX = "/api/v1"
 
-# members RFC 9457 defines; an extension member must not reuse them
-_STANDARD = frozenset({"type", "title", "status", "detail", "instance"})
-
 
 def problem_type(kind: str) -> str:
     """The type URI of a kind of problem (``"validation"`` ->
@@ -62,9 +59,6 @@ class Problem(Exception):
         headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        clash = sorted(_STANDARD & extra.keys())
-        if clash:
-            raise ValueError(f"problem extension members {clash}: reserved by RFC 9457")
         super().__init__(f"{status} {title}: {detail}" if detail else f"{status} {title}")
         self.status = status
         self.title = title
@@ -83,6 +77,12 @@ class Problem(Exception):
             data["instance"] = self.instance
         data.update(self.extra)
         return data
+
+
+def not_found(what: str, ident: object) -> Problem:
+    """The one 404 of a resource: ``invoice 7: no such invoice``. An endpoint answers it alike
+    for an id that does not exist and for an id of another tenant (no existence oracle)."""
+    return Problem(404, "Not Found", f"{what} {ident}: no such {what}", kind="not-found")
 
 
 def problem_response(problem: Problem) -> JSONResponse:

@@ -1,7 +1,7 @@
 """API keys (stored as a hash of their secret) and the audit log, both per tenant.
 
 Revision ID: 0009
-Revises: 0007 (until main has 0008 - tenants; the integrator sets down_revision to "0008")
+Revises: 0008
 """
 
 from __future__ import annotations
