@@ -448,3 +448,26 @@ def test_other_tenants_store_is_untouched(api: Api) -> None:
     acme: Store = api.store.for_tenant(OTHER_TENANT)
     assert len(acme.deliveries()) == 2
     assert api.store.deliveries() == []
+
+
+def test_a_request_that_fails_unexpectedly_frees_its_key(
+    client: httpx.Client, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that crashes (500) keeps no answer under its key: the retry runs for real."""
+    import gateway.web.api.submit as module
+
+    def broken(*args: object) -> tuple[int, bytes, str]:
+        raise RuntimeError("store went away")
+
+    monkeypatch.setattr(module, "_submit", broken)
+    try:  # the app's answer to an unexpected error: 500, or the connection closed
+        failed = _post(client, example_records(1), **{"Idempotency-Key": "retry-1"})
+        assert failed.status_code == 500
+    except httpx.TransportError:
+        pass
+    assert api.store.deliveries() == []
+    monkeypatch.undo()
+    with api.client(api_key(api.store, "default", ["submit"])) as again:
+        retried = _post(again, example_records(1), **{"Idempotency-Key": "retry-1"})
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    assert len(api.store.deliveries()) == 1
