@@ -471,3 +471,28 @@ def test_a_request_that_fails_unexpectedly_frees_its_key(
         retried = _post(again, example_records(1), **{"Idempotency-Key": "retry-1"})
     assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
     assert len(api.store.deliveries()) == 1
+
+
+def test_each_tenant_routes_by_its_own_buyer_profiles(tmp_path: Path) -> None:
+    """With a tenant directory (igw serve's), a key of acme routes by config/tenants/acme's
+    profiles (one default profile), a key of the default tenant by the default folder."""
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import TenantConfig
+    from gateway.tenants.directory import TenantDirectory
+
+    acme = tmp_path / "tenants" / OTHER_TENANT / "buyers"
+    acme.mkdir(parents=True)
+    (acme / "default.toml").write_text(
+        (DEMO_PROFILES / "default.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    default = TenantConfig(DEFAULT_TENANT, DEMO_PROFILES, tmp_path / "no-sellers", tmp_path)
+    directory = TenantDirectory(tmp_path / "tenants", default)
+    record = example_records(1)
+    with backend_store("sqlite", tmp_path) as store, served(store, demo_profiles()) as api:
+        api.app.state.tenants = directory
+        with api.client(api_key(store, "default", ["submit"])) as mine:
+            (ours,) = _post(mine, record).json()["records"]
+        with api.client(api_key(store, OTHER_TENANT, ["submit"])) as theirs:
+            (acmes,) = _post(theirs, record).json()["records"]
+    assert (ours["status"], ours["buyer"]) == ("accepted", "de-public")
+    assert (acmes["status"], acmes["buyer"]) == ("accepted", "default")
