@@ -448,3 +448,51 @@ def test_other_tenants_store_is_untouched(api: Api) -> None:
     acme: Store = api.store.for_tenant(OTHER_TENANT)
     assert len(acme.deliveries()) == 2
     assert api.store.deliveries() == []
+
+
+def test_a_request_that_fails_unexpectedly_frees_its_key(
+    client: httpx.Client, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that crashes (500) keeps no answer under its key: the retry runs for real."""
+    import gateway.web.api.submit as module
+
+    def broken(*args: object) -> tuple[int, bytes, str]:
+        raise RuntimeError("store went away")
+
+    monkeypatch.setattr(module, "_submit", broken)
+    try:  # the app's answer to an unexpected error: 500, or the connection closed
+        failed = _post(client, example_records(1), **{"Idempotency-Key": "retry-1"})
+        assert failed.status_code == 500
+    except httpx.TransportError:
+        pass
+    assert api.store.deliveries() == []
+    monkeypatch.undo()
+    with api.client(api_key(api.store, "default", ["submit"])) as again:
+        retried = _post(again, example_records(1), **{"Idempotency-Key": "retry-1"})
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    assert len(api.store.deliveries()) == 1
+
+
+def test_each_tenant_routes_by_its_own_buyer_profiles(tmp_path: Path) -> None:
+    """With a tenant directory (igw serve's), a key of acme routes by config/tenants/acme's
+    profiles (one default profile), a key of the default tenant by the default folder."""
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import TenantConfig
+    from gateway.tenants.directory import TenantDirectory
+
+    acme = tmp_path / "tenants" / OTHER_TENANT / "buyers"
+    acme.mkdir(parents=True)
+    (acme / "default.toml").write_text(
+        (DEMO_PROFILES / "default.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    default = TenantConfig(DEFAULT_TENANT, DEMO_PROFILES, tmp_path / "no-sellers", tmp_path)
+    directory = TenantDirectory(tmp_path / "tenants", default)
+    record = example_records(1)
+    with backend_store("sqlite", tmp_path) as store, served(store, demo_profiles()) as api:
+        api.app.state.tenants = directory
+        with api.client(api_key(store, "default", ["submit"])) as mine:
+            (ours,) = _post(mine, record).json()["records"]
+        with api.client(api_key(store, OTHER_TENANT, ["submit"])) as theirs:
+            (acmes,) = _post(theirs, record).json()["records"]
+    assert (ours["status"], ours["buyer"]) == ("accepted", "de-public")
+    assert (acmes["status"], acmes["buyer"]) == ("accepted", "default")

@@ -26,6 +26,7 @@ from gateway.store.states import FORCED_RESEND_FROM, TRANSITIONS
 from gateway.web.api.auth import Principal, require_scope
 from gateway.web.api.deps import now, problem_responses, tenant_store
 from gateway.web.api.problems import Problem as ApiProblem
+from gateway.web.api.problems import not_found
 
 router = APIRouter(tags=["deliveries"])
 
@@ -109,11 +110,7 @@ def _row(store: Store, delivery_id: int) -> DeliveryRow:
     try:
         return store.delivery(delivery_id)
     except UnknownDelivery:
-        raise _not_found(delivery_id) from None
-
-
-def _not_found(delivery_id: int) -> ApiProblem:
-    return ApiProblem(404, "Not Found", f"delivery {delivery_id}: not found", kind="not-found")
+        raise not_found("delivery", delivery_id) from None
 
 
 def _resend(
@@ -127,7 +124,7 @@ def _resend(
             delivery_id, now=when, force=force, reason=f"re-queued by API key {principal.name!r}"
         )
     except UnknownDelivery:
-        raise _not_found(delivery_id) from None
+        raise not_found("delivery", delivery_id) from None
     except IllegalTransition as exc:
         old = DeliveryState(exc.old)
         if force:
@@ -161,7 +158,7 @@ def _cancel(request: Request, principal: Principal, delivery_id: int) -> Deliver
             detail=f"cancelled by API key {principal.name!r} in state {row.state.value}",
         )
     except UnknownDelivery:
-        raise _not_found(delivery_id) from None
+        raise not_found("delivery", delivery_id) from None
     except IllegalTransition as exc:
         old = DeliveryState(exc.old)
         allowed = sorted(

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from gateway.delivery.submit import SubmitOutcome, SubmitReport
+from gateway.delivery.submit import SubmitReport
 from gateway.errors import ConfigError, InputError
 from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
@@ -310,7 +310,7 @@ def _submit(
         run_validation=bool(getattr(request.app.state, "run_validation", True)),
         sellers=sellers,
     )
-    result = submit_result(report, invoice_ids(store, report.outcomes))
+    result = submit_result(report)
     _audit(store, principal, result, when, request.headers.get("idempotency-key"))
     counts = result.summary
     data = result.model_dump(mode="json")
@@ -371,16 +371,8 @@ def tenant_sellers(request: Request, tenant: str) -> SellerSet:
     return sellers if isinstance(sellers, SellerSet) else NO_SELLERS
 
 
-def invoice_ids(store: Store, outcomes: Iterable[SubmitOutcome]) -> dict[int, int]:
-    """delivery id -> its invoice's id, for every delivery of ``outcomes`` (one read)."""
-    ids = sorted({d for o in outcomes for d in o.delivery_ids})
-    if not ids:
-        return {}
-    return {row.id: row.invoice_id for row in store.deliveries(ids=ids)}
-
-
-def submit_result(report: SubmitReport, invoices: dict[int, int]) -> SubmitResult:
-    """The API's view of ``igw submit``'s report (``invoices``: delivery id -> invoice id)."""
+def submit_result(report: SubmitReport) -> SubmitResult:
+    """The API's view of ``igw submit``'s report."""
     records = [
         RecordOutcome(
             index=index,
@@ -388,7 +380,7 @@ def submit_result(report: SubmitReport, invoices: dict[int, int]) -> SubmitResul
             status=_STATUS[o.status],
             outcome=o.status,
             invoice=o.invoice_number,
-            invoice_id=next((invoices[d] for d in o.delivery_ids if d in invoices), None),
+            invoice_id=o.invoice_id,
             seller=o.seller_key,
             buyer=o.buyer,
             format=o.format,
