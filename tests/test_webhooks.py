@@ -322,3 +322,18 @@ def test_order_per_invoice_with_two_dispatchers(store: Store) -> None:  # noqa: 
         seen.setdefault(data["delivery_id"], []).append(data["detail"])
     assert len(got.requests) == 36
     assert all(details == ["0", "1", "2"] for details in seen.values())
+
+
+def test_one_dispatcher_thread_per_store_in_a_process(store: Store) -> None:  # noqa: F811
+    """Workers of several tenants in one process share one dispatcher thread, stopped when
+    the last of them stops."""
+    from gateway.webhooks import dispatch
+
+    first = dispatch.start_dispatcher(store.engine, 0.05)
+    second = dispatch.start_dispatcher(store.engine, 0.05)
+    threads = [t for t in threading.enumerate() if t.name == "igw-webhooks"]
+    assert len(threads) == 1
+    first.stop()
+    assert threads[0].is_alive()
+    second.stop()
+    assert not threads[0].is_alive()

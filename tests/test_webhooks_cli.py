@@ -4,6 +4,8 @@ lose nothing (the resend carries the same webhook-id)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from builders import simple_invoice
@@ -166,3 +169,45 @@ def test_dispatcher_killed_mid_send_resends_with_the_same_id(store_url: str) -> 
         assert [(r.state, r.attempts) for r in rows] == [("DELIVERED", 1)]
     finally:
         opened.close()
+
+
+def test_igw_run_dispatches_webhooks(
+    store_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker loop (``igw run``) runs the dispatcher beside the sweeps: an inbound message
+    recorded while it runs reaches the subscribed receiver."""
+    from gateway.delivery.worker import run_worker
+    from gateway.store.inbound import record_inbound
+
+    monkeypatch.setenv("IGW_WEBHOOKS_ALLOW_NETWORKS", "127.0.0.1/32")
+    (tmp_path / "buyers").mkdir()
+    (tmp_path / "buyers" / "b.toml").write_text(
+        'default = true\nformat = "peppol-bis3"\n[channel]\nconnector = "file"\n'
+        f'options = {{ directory = "{tmp_path / "out"}", create = true }}\n',
+        encoding="utf-8",
+    )
+    stop = threading.Event()
+    with receiver() as got:
+        _igw(store_url, "add", "--url", got.url, "--events", "inbound.received")
+        worker = threading.Thread(
+            target=run_worker,
+            args=(store_url, tmp_path / "buyers"),
+            kwargs={"stop": stop, "poll_interval": 0.1},
+        )
+        worker.start()
+        try:
+            opened = Store.open(store_url)
+            record_inbound(
+                opened, channel="as2", partner="acme", message_id="<m1>", media_type="x",
+                content=b"x", now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+            opened.close()
+            deadline = time.monotonic() + 20
+            while not got.requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            worker.join(30)
+    assert [json.loads(r.body)["type"] for r in got.requests] == ["inbound.received"]

@@ -23,33 +23,18 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import sys
 import threading
 from typing import Any
 
+from gateway.cli.tenants import tenant_option
 from gateway.errors import ConfigError
 from gateway.store import Store
 from gateway.store.webhooks import EVENT_TYPES, UnknownSubscription, WebhookStore
+from gateway.tenants import DEFAULT_TENANT, check_tenant_id
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_STORE_URL = "sqlite:///var/gateway.db"
-_TENANT = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-
-def check_tenant(value: str) -> str:
-    """A tenant id (slug); ConfigError naming the value and what is accepted."""
-    try:
-        from gateway.tenants import check_tenant_id  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # before main has gateway.tenants
-        if _TENANT.fullmatch(value) is None:
-            raise ConfigError(
-                f"tenant {value!r}: expected a slug of a-z, 0-9 and '-' (1-63 characters, "
-                "not starting with '-')"
-            ) from None
-        return value
-    result: str = check_tenant_id(value)
-    return result
 
 
 def add_webhooks_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -58,7 +43,7 @@ def add_webhooks_command(subparsers: Any) -> argparse.ArgumentParser:
         "webhooks", help="webhook subscriptions, their delivery log, redelivery, the dispatcher"
     )
     p.add_argument("--store", help="store URL (env IGW_STORE_URL; default as the other commands)")
-    p.add_argument("--tenant", default="default", help="the tenant (default: default)")
+    tenant_option(p)
     sub = p.add_subparsers(dest="webhooks_command", required=True)
 
     a = sub.add_parser("add", help="subscribe a URL to events (prints a generated secret once)")
@@ -115,11 +100,12 @@ def add_webhooks_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     """Run one ``igw webhooks`` subcommand."""
-    tenant = check_tenant(args.tenant)
+    tenant = check_tenant_id(args.tenant or os.environ.get("IGW_TENANT") or DEFAULT_TENANT)
     store = Store.open(args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL)
     try:
         store.migrate()
-        status: int = args.webhooks_func(args, WebhookStore(store.engine, tenant), store)
+        scoped = store.require_tenant(tenant)  # an unknown tenant: ConfigError, exit 2
+        status: int = args.webhooks_func(args, WebhookStore.of(scoped), store)
         return status
     except UnknownSubscription as exc:
         print(f"igw webhooks: {exc}", file=sys.stderr)

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from gateway.errors import ConfigError
 from gateway.store.engine import READ_ONLY
+from gateway.store.schema import UtcDateTime
 from gateway.store.schema_webhooks import webhook_attempts, webhook_outbox, webhook_subscriptions
 
 DEFAULT_TENANT = "default"
@@ -665,6 +666,23 @@ def claim_due(
         return [Claimed(_outbox(r), r["url"], r["secret"]) for r in rows]
 
 
+# built once (executemany; SQLAlchemy compiles it once per process)
+_OUTCOME = (
+    webhook_outbox.update()
+    .where(webhook_outbox.c.id == sa.bindparam("row_id"))
+    .values(
+        state=sa.bindparam("b_state"),
+        attempts=sa.bindparam("b_attempts"),
+        next_attempt_at=sa.bindparam("b_due", type_=UtcDateTime),
+        claimed_by=None,
+        claim_expires_at=None,
+        last_status=sa.bindparam("b_status", type_=sa.Integer),
+        last_error=sa.bindparam("b_error", type_=sa.Text),
+        delivered_at=sa.bindparam("b_delivered", type_=UtcDateTime),
+    )
+)
+
+
 def record_outcomes(
     engine: Engine, worker_id: str, outcomes: Sequence[Outcome], now: dt.datetime
 ) -> int:
@@ -684,12 +702,24 @@ def record_outcomes(
             )
         }
         logs: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
         disabled: set[int] = set()
         for x in outcomes:
             row = held.get(x.outbox_id)
             if row is None:
                 continue  # the claim was lost (expired and taken): the other sender records
             recorded += 1
+            changes.append(
+                {
+                    "row_id": x.outbox_id,
+                    "b_state": x.state,
+                    "b_attempts": row.attempts + 1,
+                    "b_due": x.next_attempt_at or now,
+                    "b_status": x.status_code,
+                    "b_error": x.error,
+                    "b_delivered": now if x.state == DELIVERED else None,
+                }
+            )
             logs.append(
                 {
                     "tenant_id": row.tenant_id,
@@ -702,23 +732,10 @@ def record_outcomes(
                     "response_excerpt": x.response_excerpt,
                 }
             )
-            db.execute(
-                webhook_outbox.update()
-                .where(o.id == x.outbox_id)
-                .values(
-                    state=x.state,
-                    attempts=row.attempts + 1,
-                    next_attempt_at=x.next_attempt_at or now,
-                    claimed_by=None,
-                    claim_expires_at=None,
-                    last_status=x.status_code,
-                    last_error=x.error,
-                    delivered_at=now if x.state == DELIVERED else None,
-                )
-            )
             if x.disable:
                 disabled.add(row.subscription_id)
-        if logs:
+        if changes:
+            db.execute(_OUTCOME, changes)
             db.execute(webhook_attempts.insert(), logs)
         if disabled:
             s = webhook_subscriptions.c

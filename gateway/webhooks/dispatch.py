@@ -271,6 +271,37 @@ class DispatcherThread:
         self.dispatcher.close()
 
 
-def start_dispatcher(engine: Engine, poll_interval: float = 1.0) -> DispatcherThread:
-    """A dispatcher on ``engine`` started in a thread (for ``igw run``)."""
-    return DispatcherThread(Dispatcher(engine), poll_interval).start()
+class SharedDispatcher:
+    """A handle on the one dispatcher thread of a store URL in this process: ``igw run
+    --all-tenants`` runs a worker per tenant and each starts "its" dispatcher; the dispatcher
+    serves every tenant, so they share one, stopped when the last handle stops."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def stop(self) -> None:
+        """Drop this handle; the last one stops the thread."""
+        with _shared_lock:
+            thread, users = _shared[self.key]
+            if users > 1:
+                _shared[self.key] = (thread, users - 1)
+                return
+            del _shared[self.key]
+        thread.stop()
+
+
+_shared: dict[str, tuple[DispatcherThread, int]] = {}
+_shared_lock = threading.Lock()
+
+
+def start_dispatcher(engine: Engine, poll_interval: float = 1.0) -> SharedDispatcher:
+    """The dispatcher of ``engine``'s database, running in a thread (for ``igw run``): started
+    by the first caller in this process, shared by the later ones."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _shared_lock:
+        found = _shared.get(key)
+        if found is None:
+            _shared[key] = (DispatcherThread(Dispatcher(engine), poll_interval).start(), 1)
+        else:
+            _shared[key] = (found[0], found[1] + 1)
+    return SharedDispatcher(key)
