@@ -161,7 +161,7 @@ _MULTI = {
     response_model=SubmitResult,
     summary="Submit ERP records (as igw submit)",
     openapi_extra=_BODY,
-    responses={207: _MULTI, **problem_responses(400, 401, 403, 409, 413, 415, 422)},
+    responses={207: _MULTI, **problem_responses(400, 401, 403, 409, 413, 415, 422, 503)},
 )
 async def submit_invoices(
     request: Request,
