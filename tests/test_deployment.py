@@ -16,7 +16,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from as2_peer import closed_port
 from standardwebhooks import Webhook
 from store_backends import pg_schema_url
