@@ -14,6 +14,7 @@ from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.document import Document
 from gateway.store import BatchHold, DeliveryState, NewDelivery, Store, UnknownDelivery
 from gateway.store.audit import record_audit
+from gateway.store.idempotency import claim, complete
 from gateway.store.inbound import (
     NewRefusal,
     find_inbound,
@@ -96,6 +97,8 @@ def _fill(store: Store, number: str = "INV-1") -> dict[str, int]:  # noqa: F811
     )
     create_key(store, "erp", ["submit"], T0)
     record_audit(store, "cli:test", "submit", "invoice", str(result.invoice_id), {}, T0)
+    assert claim(store, f"key-{number}", "0" * 64, now=T0) is None
+    complete(store, f"key-{number}", status=201, body=b"{}", media_type="application/json", now=T0)
     assert Dispatcher(store.engine, allow_networks=()).run_once()  # refused target: logged
     assert WebhookStore.of(store).attempts(hook.id)
     return {
