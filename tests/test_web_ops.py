@@ -1,0 +1,117 @@
+"""``/health`` is liveness, ``/ready`` is the store reachable and migrated to the code's head
+(gateway/ops/ready.py, gateway/ops/install.py), over a real uvicorn server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from as2_peer import closed_port
+from store_backends import pg_schema_url, sqlite_url
+
+from gateway.ops.ready import code_heads, readiness
+from gateway.peers.serve import serve_in_thread
+from gateway.store import Store
+from gateway.web import create_app
+
+
+@contextmanager
+def _served(store: Store) -> Iterator[str]:
+    """The app over ``store`` (no AS2 identity) on loopback."""
+    with serve_in_thread(create_app(store=store, as2=None)) as base:
+        yield base
+
+
+@pytest.fixture
+def current(tmp_path: Path) -> Iterator[Store]:
+    """A SQLite store migrated to head."""
+    store = Store.open(sqlite_url(tmp_path))
+    store.migrate()
+    yield store
+    store.close()
+
+
+def test_ready_when_the_store_is_current(current: Store) -> None:
+    """/ready is 200 naming the store's revision, which is the code's head."""
+    with _served(current) as base:
+        answer = httpx.get(f"{base}/ready")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "ready"
+    assert body["migrations"] == {"current": list(code_heads()), "head": list(code_heads())}
+
+
+def test_unreachable_store_is_503_with_the_password_masked() -> None:
+    """A store URL nobody answers: /health stays 200, /ready is 503 'store unreachable' with
+    the driver's reason and the URL, its password never shown."""
+    broken = Store.open(f"postgresql+psycopg://igw:s3cret-pw@127.0.0.1:{closed_port()}/none")
+    try:
+        with _served(broken) as base:
+            health = httpx.get(f"{base}/health")
+            answer = httpx.get(f"{base}/ready", timeout=10)
+    finally:
+        broken.close()
+    assert health.status_code == 200
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["reason"] == "store unreachable"
+    assert "127.0.0.1" in body["detail"] and "***" in body["detail"]
+    assert "s3cret-pw" not in answer.text
+
+
+def test_store_one_migration_behind_is_503_naming_current_and_head(tmp_path: Path) -> None:
+    """A store migrated to the revision before head: /ready is 503 'migrations behind' naming
+    the store's revision and the code's head; after migrating, 200."""
+    store = Store.open(sqlite_url(tmp_path))
+    try:
+        head = code_heads()
+        from alembic.script import ScriptDirectory
+
+        from gateway.store.core import MIGRATIONS
+
+        previous = ScriptDirectory(str(MIGRATIONS)).get_revision(head[0]).down_revision
+        assert isinstance(previous, str)
+        store.migrate(previous)
+        with _served(store) as base:
+            behind = httpx.get(f"{base}/ready")
+            store.migrate()
+            after = httpx.get(f"{base}/ready")
+    finally:
+        store.close()
+    assert behind.status_code == 503
+    body = behind.json()
+    assert body["reason"] == "migrations behind"
+    assert body["migrations"] == {"current": [previous], "head": list(head)}
+    assert previous in body["detail"] and head[0] in body["detail"]
+    assert after.status_code == 200
+
+
+def test_never_migrated_store_is_not_ready(tmp_path: Path) -> None:
+    """An empty database (no Alembic version table) is 'migrations behind' with no revision."""
+    store = Store.open(sqlite_url(tmp_path))
+    try:
+        verdict = readiness(store)
+    finally:
+        store.close()
+    assert not verdict.ready
+    assert verdict.reason == "migrations behind"
+    assert verdict.current == ()
+    assert "never migrated" in (verdict.detail or "")
+
+
+def test_ready_on_postgresql() -> None:
+    """On PostgreSQL: 503 before the migration, 200 after it."""
+    with pg_schema_url() as url:
+        store = Store.open(url)
+        try:
+            with _served(store) as base:
+                before = httpx.get(f"{base}/ready")
+                store.migrate()
+                after = httpx.get(f"{base}/ready")
+        finally:
+            store.close()
+    assert before.status_code == 503 and before.json()["reason"] == "migrations behind"
+    assert after.status_code == 200, after.text
