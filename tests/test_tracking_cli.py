@@ -291,9 +291,17 @@ def test_run_calls_the_worker_with_store_profiles_and_flags(
         "w1",
     ]
     assert main(args) == 0
-    assert calls == [(url, DEMO_PROFILES, True, "w1")]
+    assert calls == [(url, DEMO_PROFILES, True, "w1", ("tenant", "default"))]
     assert main([*args, "--batch", "5", "--concurrency", "2"]) == 0
-    assert calls[1] == (url, DEMO_PROFILES, True, "w1", ("batch_size", 5), ("concurrency", 2))
+    assert calls[1] == (
+        url,
+        DEMO_PROFILES,
+        True,
+        "w1",
+        ("batch_size", 5),
+        ("concurrency", 2),
+        ("tenant", "default"),
+    )
 
 
 def test_run_refuses_a_batch_or_concurrency_below_one(

@@ -9,15 +9,18 @@ password is a secret reference, never a literal)::
     cert_file = "keys/gateway.pem"             # optional when the PKCS#12 brings the certificate
     expiry_warning_days = 30                   # optional
     max_size = "100MB"                         # optional: the AS2 channel's largest document
+    tenant = "acme"                            # optional: whose messages it receives (default)
 
     [[identities]]                             # optional: more AS2 ids this endpoint answers for
     as2_id = "IGW-EXAMPLE-EU"
     key_file = "keys/eu.p12"                   # optional: default the key (and cert) above
     key_password = "env:IGW_AS2_EU_KEY_PASSWORD"
     cert_file = "keys/eu.pem"
+    tenant = "acme-eu"                         # optional: default the tenant above
 
 A message is opened with the identity its AS2-To names, and its MDN signed with that identity
-and naming that AS2-To as Original-Recipient.
+and naming that AS2-To as Original-Recipient; it is stored for that identity's tenant, and an
+asynchronous MDN addressed to that AS2 id is matched to that tenant's deliveries.
 
 ``partners/<name>.toml`` (one file per partner; the partner's name is the file name)::
 
@@ -67,6 +70,7 @@ from gateway.as2.urls import prefix_problem
 from gateway.errors import ConfigError
 from gateway.limits import CHANNEL_DEFAULTS, ByteSize
 from gateway.profiles.profile import BuyerProfile
+from gateway.tenants import DEFAULT_TENANT, check_tenant_id
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,7 @@ class IdentitySettings(BaseModel):
     key_file: str | None = None
     key_password: str | None = None
     cert_file: str | None = None
+    tenant: str | None = None
 
 
 class LocalSettings(BaseModel):
@@ -99,6 +104,7 @@ class LocalSettings(BaseModel):
     expiry_warning_days: int = 30
     identities: list[IdentitySettings] = []
     max_size: ByteSize | None = None
+    tenant: str = DEFAULT_TENANT
 
 
 class PartnerSettings(BaseModel):
@@ -141,6 +147,17 @@ class As2Config:
     """More AS2 ids the endpoint answers for (``[[identities]]``), besides ``identity``."""
     max_size: int = DEFAULT_MAX_SIZE
     """The AS2 channel's largest document (bytes): request body and inflate limit."""
+    tenant_ids: Mapping[str, str] = field(default_factory=dict)
+    """Per AS2 id of ours: the tenant whose messages it receives (not named: the default)."""
+
+    def tenant_of(self, as2_id: str | None) -> str:
+        """The tenant of our AS2 id ``as2_id`` (the default tenant when unknown or None)."""
+        return self.tenant_ids.get(as2_id or "", DEFAULT_TENANT)
+
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        """Every tenant one of our AS2 ids belongs to, the default tenant first."""
+        return tuple(dict.fromkeys([DEFAULT_TENANT, *self.tenant_ids.values()]))
 
     @property
     def identities(self) -> tuple[As2Identity, ...]:
@@ -208,6 +225,7 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
             continue
         claimed[settings.as2_id] = path.stem
         partners[path.stem] = built
+    tenant_ids = _tenant_ids(local_path, local, problems)
     if problems or identity is None:
         raise ConfigError(
             f"{len(problems)} problem(s) in the AS2 configuration ({folder}):\n"
@@ -224,7 +242,22 @@ def load_as2_config(folder: str | Path, *, now: dt.datetime | None = None) -> As
     for text in warnings:
         log.warning("AS2 configuration (%s): %s", folder, text)
     max_size = local.max_size if local is not None and local.max_size else DEFAULT_MAX_SIZE
-    return As2Config(identity, partners, tuple(warnings), tuple(also), max_size)
+    return As2Config(identity, partners, tuple(warnings), tuple(also), max_size, tenant_ids)
+
+
+def _tenant_ids(path: Path, local: LocalSettings | None, problems: list[str]) -> dict[str, str]:
+    """Our AS2 ids -> their tenants (``tenant`` in local.toml; an identity without one has
+    the main identity's)."""
+    if local is None:
+        return {}
+    found = {local.as2_id: local.tenant}
+    found.update({extra.as2_id: extra.tenant or local.tenant for extra in local.identities})
+    for as2_id, tenant in found.items():
+        try:
+            check_tenant_id(tenant)
+        except ConfigError as exc:
+            problems.append(f"{path}: tenant of {as2_id!r}: {exc}")
+    return {k: v for k, v in found.items() if v != DEFAULT_TENANT}
 
 
 def _read(path: Path, model: type[_M], problems: list[str]) -> _M | None:

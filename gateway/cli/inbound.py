@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.tenants import tenant_option
 from gateway.store import Store
 from gateway.store.inbound import (
     REFUSED,
@@ -37,6 +38,7 @@ from gateway.store.inbound import (
     list_refusals,
 )
 from gateway.store.mdn_outbox import list_async_mdns
+from gateway.tenants import DEFAULT_TENANT, check_tenant_id
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -48,6 +50,7 @@ def add_inbound_command(subparsers: Any) -> argparse.ArgumentParser:
         help="inbound messages and refused requests (state, partner, Message-ID, reason, MDN)",
     )
     p.add_argument("--store", help="store URL (env IGW_STORE_URL; default as the other commands)")
+    tenant_option(p)
     p.add_argument("--state", help="state(s), comma-separated: " + ", ".join(STATES))
     p.add_argument("--partner", help="partner name (or, for refusals, the AS2-From as sent)")
     p.add_argument("--limit", type=int, default=50, help="the newest this many (default 50)")
@@ -313,6 +316,9 @@ def cmd_inbound(args: argparse.Namespace) -> int:
     store = Store.open(args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL)
     try:
         store.migrate()
+        store = store.require_tenant(
+            check_tenant_id(args.tenant or os.environ.get("IGW_TENANT") or DEFAULT_TENANT)
+        )
         if args.show:
             return _show(store, args.show, args)
         items = inbound_listing(store, states=states, partner=args.partner, limit=args.limit)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from gateway.delivery.submit import SubmitReport
     from gateway.masterdata.sellers import SellerSet
     from gateway.store import DeliveryRow, Store
+    from gateway.tenants.config import TenantConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_NOT_EMPTY = 3  # gateway.delivery.worker.EXIT_NOT_EMPTY: run --until-empty --if-claimed exit
@@ -79,7 +80,8 @@ def _sellers(args: argparse.Namespace) -> SellerSet:
     from gateway.masterdata.load import load_sellers
 
     named = getattr(args, "sellers", None) or os.environ.get("IGW_SELLERS")
-    return load_sellers(named or DEFAULT_SELLERS, required=bool(named))
+    own = None if named else _tenant_folder(args, "sellers")
+    return load_sellers(named or own or DEFAULT_SELLERS, required=bool(named))
 
 
 def _translate_profile(
@@ -317,15 +319,40 @@ def _store_url(args: argparse.Namespace) -> str:
     return str(args.store or os.environ.get("IGW_STORE_URL") or DEFAULT_STORE_URL)
 
 
+def _tenant(args: argparse.Namespace) -> str:
+    """``--tenant`` / env IGW_TENANT / the default tenant (checked: ConfigError, exit 2)."""
+    from gateway.tenants import DEFAULT_TENANT, check_tenant_id
+
+    given = getattr(args, "tenant", None) or os.environ.get("IGW_TENANT") or DEFAULT_TENANT
+    return check_tenant_id(given)
+
+
+def _tenant_folder(args: argparse.Namespace, kind: str) -> str | None:
+    """A tenant other than the default one keeps its ``kind`` folder (buyers, sellers) below
+    config/tenants/<tenant>/; None for the default tenant (its folders are the usual ones)."""
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import tenant_config
+
+    tenant = _tenant(args)
+    if tenant == DEFAULT_TENANT:
+        return None
+    config = tenant_config(tenant)
+    return str(config.buyers_dir if kind == "buyers" else config.sellers_dir)
+
+
 def _profiles_folder(args: argparse.Namespace) -> str:
     if args.profiles is not None:  # given, even empty: never another folder instead
         return str(args.profiles)
-    return str(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES)
+    return str(
+        os.environ.get("IGW_PROFILES") or _tenant_folder(args, "buyers") or DEFAULT_PROFILES
+    )
 
 
-def _open_store(url: str, *, create: bool = True) -> Store:
-    """The store at ``url``, migrated. ``create=False`` (commands that only read or change
-    what is stored) creates nothing: a missing store is a one-line error, exit 2."""
+def _open_store(url: str, *, create: bool = True, tenant: str | None = None) -> Store:
+    """The store at ``url``, migrated, scoped to ``tenant`` (default: the default tenant),
+    which must exist (:class:`~gateway.tenants.UnknownTenant`, exit 2). ``create=False``
+    (commands that only read or change what is stored) creates nothing: a missing store is a
+    one-line error, exit 2."""
     from gateway.store import Store
 
     store = Store.open(url, create=create)
@@ -333,6 +360,8 @@ def _open_store(url: str, *, create: bool = True) -> Store:
         if create:
             store.ping()  # unreachable: one line before Alembic's own errors
         store.migrate()
+        if tenant is not None:
+            store = store.require_tenant(tenant)
     except BaseException:
         store.close()
         raise
@@ -402,7 +431,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     delivery."""
     profiles = load_profiles(_profiles_folder(args))  # start-up validation comes first
     sellers = _sellers(args)
-    store = _open_store(_store_url(args))
+    store = _open_store(_store_url(args), tenant=_tenant(args))
     try:
         progress = Progress.for_args(args)
         report = _submit_paths(
@@ -432,14 +461,65 @@ def _run_worker(
     if_claimed: str = "wait",
     poll_interval: float | None = None,
     lease: float | None = None,
+    tenant: str | None = None,
 ) -> object:
     from gateway.delivery.worker import run_worker
 
     tuning: dict[str, Any] = {} if if_claimed == "wait" else {"if_claimed": if_claimed}
     given = {"batch_size": batch, "concurrency": concurrency, "poll_interval": poll_interval}
     tuning.update({k: v for k, v in {**given, "lease_seconds": lease}.items() if v is not None})
+    if tenant is not None:
+        tuning["tenant"] = tenant
     return run_worker(
         store_url, profiles_folder, until_empty=until_empty, worker_id=worker_id, **tuning
+    )
+
+
+def _run_all_tenants(args: argparse.Namespace) -> int:
+    """``igw run --all-tenants``: a worker per tenant of the store that has buyer profiles."""
+    from gateway.delivery.tenants import run_tenant_workers
+    from gateway.logs import summary
+    from gateway.tenants.directory import TenantDirectory
+
+    if args.profiles is not None or args.tenant is not None:
+        raise ConfigError(
+            "--all-tenants: each tenant's buyer profiles come from its own folder; accepted: "
+            "--all-tenants without --profiles and --tenant"
+        )
+    store = _open_store(_store_url(args))
+    try:
+        tenants = [row.id for row in store.tenants()]
+    finally:
+        store.close()
+    directory = TenantDirectory(default=_default_tenant_config(args))
+    tuning: dict[str, Any] = {"until_empty": args.until_empty, "worker_id": args.worker_id}
+    if args.if_claimed != "wait":
+        tuning["if_claimed"] = args.if_claimed
+    given = {
+        "batch_size": args.batch,
+        "concurrency": args.concurrency,
+        "poll_interval": args.poll_interval,
+        "lease_seconds": args.lease,
+    }
+    tuning.update({k: v for k, v in given.items() if v is not None})
+    try:
+        result = run_tenant_workers(_store_url(args), tenants, directory, **tuning)
+    finally:
+        _checkpoint(_store_url(args))
+    summary("gateway.delivery.worker", f"igw run: {result}", stats=result.as_dict())
+    return EXIT_NOT_EMPTY if result.still_claimed else EXIT_OK
+
+
+def _default_tenant_config(args: argparse.Namespace) -> TenantConfig:
+    """The default tenant's folders as this command sees them (settings, env, defaults)."""
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import TenantConfig
+
+    return TenantConfig(
+        DEFAULT_TENANT,
+        Path(os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES),
+        Path(getattr(args, "sellers", None) or os.environ.get("IGW_SELLERS") or DEFAULT_SELLERS),
+        Path(getattr(args, "as2_config", None) or "config/as2"),
     )
 
 
@@ -458,10 +538,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             flag = name.replace("_", "-")
             print(f"igw: --{flag} {value:g}: accepted: {accepted}", file=sys.stderr)
             return EXIT_USAGE
+    if args.all_tenants:
+        return _run_all_tenants(args)
+    _open_store(_store_url(args), tenant=_tenant(args)).close()  # the tenant must exist
     try:
         result = _run_worker(
             _store_url(args),
             folder,
+            tenant=_tenant(args),
             until_empty=args.until_empty,
             worker_id=args.worker_id,
             batch=args.batch,
@@ -510,7 +594,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = [DeliveryState(n) for n in names]
     now = _now()
     created_before = now - parse_age(args.older_than) if args.older_than else None
-    store = _open_store(_store_url(args), create=False)
+    store = _open_store(_store_url(args), create=False, tenant=_tenant(args))
     try:
         rows = store.deliveries(
             buyer=args.buyer,
@@ -532,7 +616,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     """Every event of one invoice, with its evidence."""
     from gateway.delivery.status import timeline_rows, timeline_text
 
-    store = _open_store(_store_url(args), create=False)
+    store = _open_store(_store_url(args), create=False, tenant=_tenant(args))
     try:
         events = store.timeline(args.invoice, args.seller)
     finally:
@@ -581,7 +665,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
     from gateway.store import IllegalTransition
     from gateway.store.states import FORCED_RESEND_FROM
 
-    store = _open_store(_store_url(args), create=False)
+    store = _open_store(_store_url(args), create=False, tenant=_tenant(args))
     status = EXIT_OK
     try:
         for row in _targets(store, args.target):
@@ -619,7 +703,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     """Stop a delivery: CANCELLED with a ``cancelled`` event (``igw resend`` re-queues it)."""
     from gateway.store import DeliveryState, IllegalTransition
 
-    store = _open_store(_store_url(args), create=False)
+    store = _open_store(_store_url(args), create=False, tenant=_tenant(args))
     try:
         row = store.delivery(int(args.delivery))
         try:
@@ -844,7 +928,10 @@ def _sellers_option(p: argparse.ArgumentParser) -> None:
 
 
 def _store_options(p: argparse.ArgumentParser, *, profiles: bool) -> None:
+    from gateway.cli.tenants import tenant_option
+
     p.add_argument("--store", help=f"store URL (env IGW_STORE_URL; default {DEFAULT_STORE_URL})")
+    tenant_option(p)
     if profiles:
         p.add_argument(
             "--profiles",
@@ -866,6 +953,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("run", help="run the delivery worker")
     _store_options(p, profiles=True)
     p.add_argument("--until-empty", action="store_true", help="stop when nothing is due")
+    p.add_argument(
+        "--all-tenants",
+        action="store_true",
+        help="one worker per tenant of the store, each with its own buyer profiles "
+        "(config/tenants/<id>/buyers; the default tenant: --profiles' default)",
+    )
     p.add_argument(
         "--worker-id",
         help="this worker's id in claims (default: host:pid:start:boot:pidns, which lets a "
@@ -944,11 +1037,15 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
     from gateway.as2.identity import add_as2_command
     from gateway.cli.inbound import add_inbound_command
+    from gateway.cli.keys import add_keys_commands
+    from gateway.cli.tenants import add_tenants_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)
     add_inbound_command(sub)
     add_as2_command(sub)
+    add_tenants_command(sub)
+    add_keys_commands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

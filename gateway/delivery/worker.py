@@ -77,6 +77,7 @@ from gateway.profiles.load import ProfileSet, build_connector, load_profiles
 from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
 from gateway.store.records import ClaimHolder
+from gateway.tenants import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 
@@ -853,6 +854,7 @@ def run_worker(
     sweeps: bool = True,
     concurrency: int = DEFAULT_CONCURRENCY,
     if_claimed: IfClaimed = "wait",
+    tenant: str = DEFAULT_TENANT,
     **worker_options: Any,
 ) -> WorkerStats:
     """Run a worker on the store at ``store_url`` (migrated first) with the buyer profiles of
@@ -864,10 +866,13 @@ def run_worker(
     workers
     doing the same.
 
+    ``tenant``: the tenant whose deliveries this worker sends (``profiles_folder`` holds its
+    buyer profiles; :func:`gateway.delivery.tenants.run_tenant_workers` runs one per tenant).
+
     Raises :class:`~gateway.errors.ConfigError` for unreadable profiles. Returns the counts.
     """
     profiles = load_profiles(profiles_folder)
-    store = Store.open(store_url)
+    store = Store.open(store_url, tenant=tenant)
     stop = stop or threading.Event()
     try:
         store.migrate()

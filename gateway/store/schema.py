@@ -308,3 +308,5 @@ sa.Index(
     inbound_messages.c.tenant_id,
     inbound_messages.c.received_at,
 )
+# tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
+import gateway.store.schema_keys  # noqa: E402, F401

@@ -127,6 +127,27 @@ class Endpoint:
     async_mdn_urls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Per partner name: the URL prefixes its async MDNs may be POSTed to (see
     :func:`mdn_url_policy`); a partner not named here gets none."""
+    tenant_profiles: Callable[[str], Sequence[BuyerProfile]] | None = None
+    """The buyer profiles of a tenant other than the store's (acks to that tenant's
+    deliveries are matched with them); None: ``profiles`` for every tenant."""
+
+    def for_receiver(self, as2_id: str | None) -> Endpoint:
+        """This endpoint scoped to the tenant our AS2 id ``as2_id`` belongs to
+        (:meth:`gateway.as2.config.As2Config.tenant_of`); itself for the store's tenant."""
+        return self.for_receiver_tenant(self.config.tenant_of(as2_id))
+
+    def every_tenant(self) -> list[Endpoint]:
+        """This endpoint scoped to each tenant one of our AS2 ids belongs to."""
+        return [self.for_receiver_tenant(t) for t in self.config.tenants]
+
+    def for_receiver_tenant(self, tenant: str) -> Endpoint:
+        """This endpoint scoped to ``tenant``."""
+        if tenant == self.store.tenant:
+            return self
+        profiles = self.tenant_profiles(tenant) if self.tenant_profiles else self.profiles
+        return dataclasses.replace(
+            self, store=self.store.for_tenant(tenant), profiles=tuple(profiles)
+        )
 
 
 def mdn_url_policy(
@@ -172,7 +193,7 @@ def _async_url(
         partner.name,
         url,
         why,
-        extra={"partner": partner.name, "message_id": message_id},
+        extra={"tenant": endpoint.store.tenant, "partner": partner.name, "message_id": message_id},
     )
     return None
 
@@ -233,9 +254,10 @@ def _accepted(note: str, pending: NewAsyncMdn) -> Answer:
 
 def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> Answer:
     """Open, store, interpret and answer one inbound AS2 message (see the module docstring);
-    every log line meanwhile carries the tenant and the message's Message-ID."""
+    every log line meanwhile carries the message's Message-ID (the tenant is known once the
+    receiving AS2 id is: the lines below name it)."""
     message_id = (_header(headers, "message-id") or "").strip("<>")[:300] or None
-    with log_context(tenant=endpoint.store.tenant, message_id=message_id):
+    with log_context(message_id=message_id):
         return _receive_message(endpoint, headers, body)
 
 
@@ -255,6 +277,7 @@ def _receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes
     except As2Error as exc:  # the layer's own base: still an answer, never a 500
         wrapped = As2MessageError("unexpected-processing-error", str(exc))
         return _refused(endpoint, wrapped, headers, body)
+    endpoint = endpoint.for_receiver(opened.receiver_id)
     partner = config.partner_config(opened.sender_id)
     name = partner.name if partner is not None else opened.sender_id
     message_id = opened.message_id.strip().strip("<>")
@@ -370,6 +393,7 @@ def _refused(
     or a plain HTTP error when none can be built (no Message-ID, no MDN requested, or an unknown
     sender asking for an async one) — and store the refusal with the raw request (cut at
     ``endpoint.refusal_request_cap``), the reason and that answer."""
+    endpoint = endpoint.for_receiver(exc.receiver_id)
     log.warning(
         "AS2 message %s from %s refused: %s",
         exc.message_id,
@@ -534,7 +558,8 @@ def deliver_claimed(endpoint: Endpoint, token: str) -> list[MdnSent]:
     or busy; the outcome is recorded in the outbox, where :func:`sweep_mdns` takes over."""
     post = endpoint_poster(endpoint)
     sent = []
-    for row in claimed_mdns(endpoint.store, token):
+    claimed = [(e, row) for e in endpoint.every_tenant() for row in claimed_mdns(e.store, token)]
+    for scoped, row in claimed:
         tries = 0
         for delay in (*endpoint.mdn_retry_delays, None):
             tries += 1
@@ -555,7 +580,7 @@ def deliver_claimed(endpoint: Endpoint, token: str) -> list[MdnSent]:
             time.sleep(delay)
         sent.append(
             record_post(
-                endpoint.store,
+                scoped.store,
                 row,
                 token,
                 result,
@@ -569,14 +594,17 @@ def deliver_claimed(endpoint: Endpoint, token: str) -> list[MdnSent]:
 
 def sweep_mdns(endpoint: Endpoint, now: dt.datetime | None = None) -> list[MdnSent]:
     """:func:`gateway.store.mdn_outbox.sweep_async_mdns` with the endpoint's POSTer and retry
-    policy, at ``now`` (default the endpoint's clock)."""
-    return sweep_async_mdns(
-        endpoint.store,
-        now or endpoint.clock(),
-        post=endpoint_poster(endpoint),
-        retry=endpoint.mdn_retry,
-        refuse=functools.partial(_refused_url, endpoint),
-    )
+    policy, at ``now`` (default the endpoint's clock), for every tenant of our AS2 ids."""
+    sent: list[MdnSent] = []
+    for scoped in endpoint.every_tenant():
+        sent += sweep_async_mdns(
+            scoped.store,
+            now or endpoint.clock(),
+            post=endpoint_poster(endpoint),
+            retry=endpoint.mdn_retry,
+            refuse=functools.partial(_refused_url, endpoint),
+        )
+    return sent
 
 
 def _refused_url(endpoint: Endpoint, row: AsyncMdnRow) -> str | None:
@@ -603,6 +631,7 @@ class MdnOutcome:
 def receive_mdn(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> MdnOutcome:
     """Verify an asynchronous MDN, check its MIC against the one expected, record it as an Ack."""
     sender = _header(headers, "as2-from")
+    endpoint = endpoint.for_receiver(_header(headers, "as2-to"))
     partner = endpoint.config.partner_config(sender) if sender else None
     if partner is None:
         return MdnOutcome(403, f"MDN refused: AS2-From {sender!r} is not a configured partner")
