@@ -150,10 +150,10 @@ def test_metrics_are_refused_outside_the_allowed_networks(store: Store) -> None:
 def test_the_default_allows_loopback_and_the_environment_overrides(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """By default loopback reads /metrics; IGW_METRICS_ALLOW=none refuses everyone."""
+    """By default loopback reads /metrics; IGW_SERVE_METRICS_ALLOW=none refuses everyone."""
     with served(store) as base:
         assert httpx.get(f"{base}/metrics").status_code == 200
-    monkeypatch.setenv("IGW_METRICS_ALLOW", "none")
+    monkeypatch.setenv("IGW_SERVE_METRICS_ALLOW", "none")
     with served(store) as base:
         assert httpx.get(f"{base}/metrics").status_code == 403
 

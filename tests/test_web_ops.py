@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +21,8 @@ from gateway.ops.ready import code_heads, readiness
 from gateway.peers.serve import serve_in_thread
 from gateway.store import Store
 from gateway.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -115,3 +122,45 @@ def test_ready_on_postgresql() -> None:
             store.close()
     assert before.status_code == 503 and before.json()["reason"] == "migrations behind"
     assert after.status_code == 200, after.text
+
+
+@pytest.mark.parametrize("level", ["info", "warning"])
+def test_igw_serve_honours_the_settings_file(tmp_path: Path, level: str) -> None:
+    """`igw serve --config gateway.toml` with [log] format json and a level, and [serve]
+    metrics_allow naming another network: /metrics is 403 for loopback, and uvicorn's own
+    lines go through the igw handler — at info its access line for /health is a JSON line,
+    at warning there is none."""
+    settings = tmp_path / "gateway.toml"
+    settings.write_text(
+        f'[log]\nlevel = "{level}"\nformat = "json"\n[serve]\nmetrics_allow = "10.0.0.0/8"\n'
+    )
+    port = closed_port()
+    script = "import sys; from gateway.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IGW_")}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-c", script, "serve", "--config", str(settings)]
+    command += ["--port", str(port), "--store", sqlite_url(tmp_path)]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health is not None and health.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 403
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    access = [e for e in logged if e["logger"] == "uvicorn.access" and "/health" in e["message"]]
+    if level == "info":
+        assert access, err
+    else:
+        assert not access, err
+    assert all(not line.startswith("INFO:") for line in err.splitlines()), err
+    assert "Traceback" not in err

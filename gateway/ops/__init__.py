@@ -8,5 +8,12 @@ counters the engine increments.
   imports nothing of the engine, so the delivery package may increment them;
 * :mod:`gateway.ops.install` — :func:`~gateway.ops.install.install_ops`, what the web app calls.
 
-This ``__init__`` imports nothing: ``gateway.ops.counters`` stays cheap to import.
+This ``__init__`` imports nothing: ``gateway.ops.counters`` stays cheap to import, and the
+settings (``[serve] metrics_allow``) read the default below without loading the metrics.
 """
+
+#: who may read ``/metrics`` unless configured: loopback and the private ranges (a scraper sits
+#: inside the deployment's network; the public internet gets 403)
+DEFAULT_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+#: the environment variable (and ``[serve] metrics_allow`` in gateway.toml) naming them
+ALLOW_ENV = "IGW_SERVE_METRICS_ALLOW"

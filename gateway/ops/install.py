@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.ops import ALLOW_ENV, DEFAULT_ALLOW
 from gateway.ops.metrics import (
-    DEFAULT_ALLOW,
     DEFAULT_SCRAPE_TIMEOUT,
     MetricsMiddleware,
     app_registry,
@@ -28,8 +28,6 @@ from gateway.ops.ready import Readiness, readiness
 from gateway.store import Store
 from gateway.store.engine import mask_url
 
-#: env variable naming the networks allowed to read /metrics (see metrics.parse_networks)
-ALLOW_ENV = "IGW_METRICS_ALLOW"
 #: seconds /ready waits for the store before it answers 503
 DEFAULT_READY_TIMEOUT = 3.0
 
@@ -47,8 +45,8 @@ def install_ops(
     ``app.dispatch`` (the app's own handling, below the middleware).
 
     ``metrics_allow``: who may read ``/metrics`` — a comma list of networks, ``any`` or
-    ``none`` (default: env ``IGW_METRICS_ALLOW``, else loopback and the private ranges,
-    :data:`gateway.ops.metrics.DEFAULT_ALLOW`); a bad value is :class:`ConfigError` here, at
+    ``none`` (default: env ``IGW_SERVE_METRICS_ALLOW``, else loopback and the private ranges,
+    :data:`gateway.ops.DEFAULT_ALLOW`); a bad value is :class:`ConfigError` here, at
     start. ``/metrics`` needs no API key: the network decides. ``scrape_timeout`` bounds the
     store queries of one scrape, ``ready_timeout`` the wait of ``/ready`` for the store."""
     allowed = metrics_allow if metrics_allow is not None else os.environ.get(ALLOW_ENV)

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import ConfigError
+from gateway.ops import ALLOW_ENV, DEFAULT_ALLOW
 from gateway.ops.counters import SUBMIT_REJECTED
 from gateway.store import Store
 from gateway.store.engine import one_line
@@ -45,9 +46,6 @@ UNMATCHED = "<unmatched>"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: latency buckets (seconds): loopback AS2 messages take 5-50 ms, API batches up to seconds
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-#: who may read ``/metrics`` unless configured: loopback and the private ranges (a scraper sits
-#: inside the deployment's network; the public internet gets 403)
-DEFAULT_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 #: seconds the store's business queries of one scrape may take before the scrape gives up
 DEFAULT_SCRAPE_TIMEOUT = 5.0
 
@@ -200,7 +198,7 @@ class MetricsMiddleware:
             client = scope.get("client") or ("?",)
             text = (
                 f"/metrics: client {client[0]} is not in the allowed networks (igw serve "
-                "--metrics-allow / IGW_METRICS_ALLOW)\n"
+                f"--metrics-allow, [serve] metrics_allow, {ALLOW_ENV})\n"
             )
             await _answer(send, 403, text.encode())
             return

@@ -232,7 +232,7 @@ def create_app(
     :func:`gateway.web.limits.guarded_protocol`). ``as2=None``: no AS2 identity yet — ``/as2``
     and ``/as2/mdn`` answer 503 naming ``as2_missing`` and how to create one; ``/health``
     answers. ``metrics_allow``: the client networks ``/metrics`` answers
-    (:func:`gateway.ops.install.install_ops`; default env IGW_METRICS_ALLOW, else loopback and
+    (:func:`gateway.ops.install.install_ops`; default env IGW_SERVE_METRICS_ALLOW, else loopback and
     the private ranges).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
