@@ -13,6 +13,7 @@ from store_backends import T0, store, store_url  # noqa: F401  (fixtures)
 from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.document import Document
 from gateway.store import BatchHold, DeliveryState, NewDelivery, Store, UnknownDelivery
+from gateway.store.audit import record_audit
 from gateway.store.inbound import (
     NewRefusal,
     find_inbound,
@@ -24,6 +25,7 @@ from gateway.store.inbound import (
     record_inbound,
     record_refusal,
 )
+from gateway.store.keys import create_key
 from gateway.store.mdn_outbox import NewAsyncMdn, claim_due_mdns, list_async_mdns
 from gateway.store.schema import metadata, tenants
 from gateway.tenants import DEFAULT_TENANT, UnknownTenant
@@ -87,6 +89,8 @@ def _fill(store: Store, number: str = "INV-1") -> dict[str, int]:  # noqa: F811
             T0, "as2", "acme", "A", "B", "r-1", "decryption-failed", "", b"r", 1, 200, "none", None
         ),
     )
+    create_key(store, "erp", ["submit"], T0)
+    record_audit(store, "cli:test", "submit", "invoice", str(result.invoice_id), {}, T0)
     return {
         "invoice": result.invoice_id,
         "delivery": delivery,
