@@ -31,6 +31,7 @@ from gateway.profiles.load import ProfileSet, load_profiles
 from gateway.store import Store
 from gateway.store.schema import documents
 from gateway.web import create_app
+from gateway.web.limits import WebLimits
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "erp-export.json"
@@ -99,6 +100,22 @@ def test_requests_are_counted_by_route_template(store: Store) -> None:
     count = "igw_http_request_duration_seconds_count"
     assert labelled(samples, count, route="/things/{thing_id}", method="GET") == 4
     assert not any("/things/1" in v for v in values(samples, req, "route"))
+
+
+def test_a_refusal_before_routing_is_labelled_with_its_route(store: Store) -> None:
+    """A body over the limit, refused 413 before FastAPI's routing, is counted under the
+    route's own path, not <unmatched>."""
+    app = create_app(store=store, as2=None, limits=WebLimits(max_body=1000))
+
+    @app.post("/upload")
+    async def upload() -> dict[str, str]:
+        return {}
+
+    with serve_in_thread(app) as base:
+        assert httpx.post(f"{base}/upload", content=b"x" * 5000).status_code == 413
+        samples = scrape(base)
+    req = "igw_http_requests_total"
+    assert labelled(samples, req, route="/upload", method="POST", status="413") == 1
 
 
 def test_a_thousand_random_paths_stay_one_label_value(store: Store) -> None:

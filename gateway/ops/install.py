@@ -75,5 +75,10 @@ def install_ops(
 
     dispatch: Any = getattr(app, "dispatch", app)
     return MetricsMiddleware(
-        dispatch, registry=registry, http=http, allow=networks, static_paths=static_paths
+        dispatch,
+        registry=registry,
+        http=http,
+        allow=networks,
+        static_paths=static_paths,
+        routes=lambda: app.routes,
     )

@@ -136,9 +136,11 @@ class MetricsMiddleware:
     """A pure ASGI middleware (no ``BaseHTTPMiddleware``: no task or stream per request) that
     counts every HTTP request of ``app`` and answers ``GET /metrics`` from ``registry``.
 
-    ``static_paths``: paths answered without FastAPI's routing (``/as2``, ``/as2/mdn``), kept
-    as their own label; every other label is the template of the route FastAPI matched
-    (``scope["route"]``, set by Starlette's router), else :data:`UNMATCHED`."""
+    The label is the template of the route FastAPI matched (``scope["route"]``, set by
+    Starlette's router); a request answered before routing (the AS2 fast path, a body-limit
+    refusal) whose path is a route's path without parameters, or one of ``static_paths``, is
+    labelled with that path; anything else is :data:`UNMATCHED`. ``routes``: the app's routes
+    (read at the first request, after every route was added)."""
 
     def __init__(
         self,
@@ -148,14 +150,25 @@ class MetricsMiddleware:
         http: HttpMetrics,
         allow: tuple[Network, ...],
         static_paths: Iterable[str] = (),
+        routes: Callable[[], Iterable[object]] = tuple,
         path: str = "/metrics",
     ) -> None:
         self.app = app
         self.registry = registry
         self.http = http
         self.allow = allow
-        self.static_paths = frozenset(static_paths) | {path}
+        self._given = frozenset(static_paths) | {path}
+        self._routes = routes
+        self._static: frozenset[str] | None = None
         self.path = path
+
+    @property
+    def static_paths(self) -> frozenset[str]:
+        """The paths labelled as themselves when no route was matched (see the class)."""
+        if self._static is None:
+            plain = {getattr(r, "path", "") for r in self._routes()}
+            self._static = self._given | {p for p in plain if p and "{" not in p}
+        return self._static
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
