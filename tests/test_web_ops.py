@@ -164,3 +164,27 @@ def test_igw_serve_honours_the_settings_file(tmp_path: Path, level: str) -> None
         assert not access, err
     assert all(not line.startswith("INFO:") for line in err.splitlines()), err
     assert "Traceback" not in err
+
+
+def test_a_store_that_never_answers_is_503_within_the_timeout() -> None:
+    """A store host that accepts the connection but never speaks: /ready answers 503 'store
+    unreachable ... no answer within 3 s' in about 3 s, instead of hanging."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    broken = Store.open(f"postgresql+psycopg://igw:pw@127.0.0.1:{port}/none")
+    try:
+        with _served(broken) as base:
+            started = time.monotonic()
+            answer = httpx.get(f"{base}/ready", timeout=20)
+            took = time.monotonic() - started
+    finally:
+        silent.close()
+        broken.close()
+    assert answer.status_code == 503
+    assert answer.json()["reason"] == "store unreachable"
+    assert "no answer within 3 s" in answer.json()["detail"]
+    assert 2.5 < took < 10
