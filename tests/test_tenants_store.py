@@ -14,6 +14,7 @@ from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.document import Document
 from gateway.store import BatchHold, DeliveryState, NewDelivery, Store, UnknownDelivery
 from gateway.store.audit import record_audit
+from gateway.store.idempotency import claim, complete
 from gateway.store.inbound import (
     NewRefusal,
     find_inbound,
@@ -28,7 +29,9 @@ from gateway.store.inbound import (
 from gateway.store.keys import create_key
 from gateway.store.mdn_outbox import NewAsyncMdn, claim_due_mdns, list_async_mdns
 from gateway.store.schema import metadata, tenants
+from gateway.store.webhooks import EVENT_TYPES, WebhookStore
 from gateway.tenants import DEFAULT_TENANT, UnknownTenant
+from gateway.webhooks.dispatch import Dispatcher
 
 OWNED = [t for t in metadata.sorted_tables if "tenant_id" in t.c]
 
@@ -39,6 +42,9 @@ def _doc(number: str) -> Document:
 
 def _fill(store: Store, number: str = "INV-1") -> dict[str, int]:  # noqa: F811
     """Use every writing path of the store once in ``store``'s tenant; the ids it made."""
+    hook = WebhookStore.of(store).add_subscription(
+        "https://127.0.0.1:9/h", EVENT_TYPES, "env:X", T0
+    )
     result = store.accept(
         simple_invoice(number=number),
         b"erp",
@@ -91,6 +97,10 @@ def _fill(store: Store, number: str = "INV-1") -> dict[str, int]:  # noqa: F811
     )
     create_key(store, "erp", ["submit"], T0)
     record_audit(store, "cli:test", "submit", "invoice", str(result.invoice_id), {}, T0)
+    assert claim(store, f"key-{number}", "0" * 64, now=T0) is None
+    complete(store, f"key-{number}", status=201, body=b"{}", media_type="application/json", now=T0)
+    assert Dispatcher(store.engine, allow_networks=()).run_once()  # refused target: logged
+    assert WebhookStore.of(store).attempts(hook.id)
     return {
         "invoice": result.invoice_id,
         "delivery": delivery,

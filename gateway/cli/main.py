@@ -1039,10 +1039,12 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     from gateway.cli.inbound import add_inbound_command
     from gateway.cli.keys import add_keys_commands
     from gateway.cli.tenants import add_tenants_command
+    from gateway.cli.webhooks import add_webhooks_command
     from gateway.web.serve import add_serve_command
 
     add_serve_command(sub)
     add_inbound_command(sub)
+    add_webhooks_command(sub)
     add_as2_command(sub)
     add_tenants_command(sub)
     add_keys_commands(sub)

@@ -92,6 +92,7 @@ class SubmitOutcome:
     message: str = ""
     problems: tuple[Problem, ...] = field(default=())
     batch_id: int | None = None
+    invoice_id: int | None = None  # the stored invoice's id (stored and duplicate outcomes)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view (``igw submit --json``)."""
@@ -437,6 +438,7 @@ class _Run:
                 delivery_ids=accepted.delivery_ids,
                 content_hash=accepted.content_hash,
                 message="identical invoice already stored; nothing queued",
+                invoice_id=accepted.invoice_id,
             )
         profile = entry.profile
         assert profile is not None and profile.channel is not None
@@ -451,6 +453,7 @@ class _Run:
             delivery_ids=accepted.delivery_ids,
             content_hash=accepted.content_hash,
             problems=entry.problems,
+            invoice_id=accepted.invoice_id,
         )
 
     def _note_batches(self, entries: Sequence[_Prepared]) -> None:

@@ -897,10 +897,15 @@ def run_worker(
         )
         if sweeper is not None:
             sweeper.start()
+        from gateway.webhooks.dispatch import start_dispatcher  # webhooks: beside the sweeps
+
+        webhooks = None if sweeper is None else start_dispatcher(store.engine, poll_interval)
         try:
             with stop_on_signals(stop):
                 return worker.run(stop, until_empty=until_empty, poll_interval=poll_interval)
         finally:
+            if webhooks is not None:
+                webhooks.stop()
             if sweeper is not None:
                 sweeper.shutdown()
     finally:

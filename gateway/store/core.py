@@ -31,6 +31,7 @@ from gateway.store.schema import (
 from gateway.store.states import (
     DeliveryState,
 )
+from gateway.store.webhooks import enqueue_events
 from gateway.tenants import DEFAULT_TENANT, check_tenant_id
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -98,23 +99,21 @@ class StoreCore:
         state_from: str | None = None,
         state_to: str | None = None,
     ) -> None:
-        db.execute(
-            events.insert().values(
-                event_values(
-                    self.tenant,
-                    now,
-                    invoice_id,
-                    delivery_id,
-                    kind,
-                    level=level,
-                    detail=detail,
-                    evidence=evidence,
-                    ack_level=ack_level,
-                    state_from=state_from,
-                    state_to=state_to,
-                )
-            )
+        values = event_values(
+            self.tenant,
+            now,
+            invoice_id,
+            delivery_id,
+            kind,
+            level=level,
+            detail=detail,
+            evidence=evidence,
+            ack_level=ack_level,
+            state_from=state_from,
+            state_to=state_to,
         )
+        db.execute(events.insert().values(values))
+        enqueue_events(db, self.tenant, (values,))  # webhooks, same txn
 
     def _lock(self, db: Connection, delivery_id: int) -> RowMapping:
         row = (

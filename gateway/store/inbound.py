@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.store.mdn_outbox import NewAsyncMdn, insert_async_mdn
 from gateway.store.schema import inbound_messages, inbound_refusals
 from gateway.store.store import Store
+from gateway.store.webhooks import enqueue_inbound
 
 RECEIVED = "RECEIVED"
 REFUSED = "REFUSED"
@@ -119,6 +120,7 @@ def record_inbound(
     try:
         with store.engine.connect() as db, db.begin():
             inserted = db.execute(_INSERT, values).mappings().one()
+            enqueue_inbound(db, store.tenant, {**values, **inserted})  # webhooks
         return _row(inserted), True
     except IntegrityError:
         existing = find_inbound(store, partner, message_id)

@@ -308,5 +308,8 @@ sa.Index(
     inbound_messages.c.tenant_id,
     inbound_messages.c.received_at,
 )
+
 # tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
+import gateway.store.schema_idempotency  # noqa: E402, F401
 import gateway.store.schema_keys  # noqa: E402, F401
+import gateway.store.schema_webhooks  # noqa: E402, F401

@@ -42,6 +42,7 @@ from gateway.store.states import (
     DeliveryState,
     check_transition,
 )
+from gateway.store.webhooks import enqueue_events
 
 
 class TransitionStore(AcceptStore, QueryStore, BatchStore):
@@ -393,6 +394,7 @@ class TransitionStore(AcceptStore, QueryStore, BatchStore):
                     updates,
                 )
                 db.execute(events.insert(), new_events)
+                enqueue_events(db, self.tenant, new_events)  # webhooks, same txn
             for row, attempt in fallbacks:
                 assert attempt.then_add is not None
                 added = self._add_delivery(

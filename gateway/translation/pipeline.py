@@ -221,10 +221,7 @@ def read_inputs(
     (totals the document leaves out completed). A document that does not parse is one rejected
     record naming the file and the location. A file over ``max_size`` bytes is one rejected
     record (rule ``SIZE``), refused by its size before anything is read."""
-    from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
     from gateway.intake import read_records
-    from gateway.registry import resolve_mapping
-    from gateway.totals import complete_record
 
     for name in paths:
         path = Path(name)
@@ -238,20 +235,34 @@ def read_inputs(
         except InputTooLarge as exc:
             yield str(path), None, (exc.problem(),)
             continue
-        try:
-            syntax = detect_syntax(data)
-        except ParseError:
-            for result in read_records(path):  # a CSV/JSON export with another file name
-                yield result.record, result.invoice, result.problems
-            continue
-        mapping = resolve_mapping(PARSER_FOR_SYNTAX[syntax])
-        try:
-            parse_all = getattr(mapping, "parse_all", None)
-            parsed = parse_all(data) if parse_all is not None else [mapping.parse(data)]
-        except ParseError as exc:
-            problem = Problem(str(path), "", None, None, "INPUT", f"{path}: {exc}")
-            yield str(path), None, (problem,)
-            continue
-        for invoice in parsed:
-            completed, problems = complete_record(invoice)
-            yield invoice.number, completed, tuple(problems)
+        yield from read_content(data, str(path), path)
+
+
+def read_content(
+    data: bytes, name: str, source: str | Path | bytes | None = None
+) -> Iterator[tuple[str, Invoice | None, tuple[Problem, ...]]]:
+    """:func:`read_inputs` on the bytes of one input called ``name``: an invoice document
+    (recognised by its content) or ERP records (read from ``source``, default ``data``).
+    Unreadable records raise :class:`gateway.errors.InputError` as ``read_records`` does."""
+    from gateway.detect import PARSER_FOR_SYNTAX, detect_syntax
+    from gateway.intake import read_records
+    from gateway.registry import resolve_mapping
+    from gateway.totals import complete_record
+
+    try:
+        syntax = detect_syntax(data)
+    except ParseError:
+        for result in read_records(data if source is None else source):  # a CSV/JSON export
+            yield result.record, result.invoice, result.problems
+        return
+    mapping = resolve_mapping(PARSER_FOR_SYNTAX[syntax])
+    try:
+        parse_all = getattr(mapping, "parse_all", None)
+        parsed = parse_all(data) if parse_all is not None else [mapping.parse(data)]
+    except ParseError as exc:
+        problem = Problem(name, "", None, None, "INPUT", f"{name}: {exc}")
+        yield name, None, (problem,)
+        return
+    for invoice in parsed:
+        completed, problems = complete_record(invoice)
+        yield invoice.number, completed, tuple(problems)

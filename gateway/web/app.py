@@ -1,5 +1,6 @@
 """``create_app``: the FastAPI app — ``POST /as2``, ``POST /as2/mdn``, ``GET /health``
-(liveness), ``GET /ready`` and ``GET /metrics`` (:mod:`gateway.ops`).
+(liveness), ``GET /ready`` and ``GET /metrics`` (:mod:`gateway.ops`), the REST API under
+``/api/v1`` (:mod:`gateway.web.api`) with its docs at ``/docs``.
 
 The app keeps nothing in memory between requests: every arrival, verdict, MDN and ack is in the
 store, so several instances behind a load balancer can share one PostgreSQL. Example::
@@ -29,12 +30,17 @@ from gateway.as2.config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
 from gateway.inbound.interpret import DEFAULT_RULE_SETS
 from gateway.ops.install import install_ops
+from gateway.profiles.load import ProfileSet
 from gateway.profiles.profile import BuyerProfile
 from gateway.rules import RULE_SETS
 from gateway.store import Store
 from gateway.store.engine import checkpoint
 from gateway.store.inbound import KEEP_REFUSALS, REQUEST_CAP
 from gateway.store.mdn_outbox import DEFAULT_RETRY, MdnRetry
+from gateway.tenants import DEFAULT_TENANT
+from gateway.tenants.directory import TenantDirectory
+from gateway.web.api import OPENAPI_URL, install_api
+from gateway.web.api.models import API_PREFIX
 from gateway.web.as2.endpoint import (
     Answer,
     Endpoint,
@@ -53,6 +59,7 @@ from gateway.web.limits import (
     client_label,
     read_body,
     replay,
+    send_problem,
     send_text,
 )
 
@@ -139,18 +146,19 @@ class _GatewayApp(FastAPI):
             await send_text(send, 503, self.as2_missing, close=True)
             return
         limit, origin = self.web_limits.body_limit(method, path, self.as2_max_size)
+        refuse = _refuse_api if path.startswith(API_PREFIX + "/") else _refuse_text
         try:
             body = await read_body(scope, receive, limit, origin, self.web_limits.body_timeout)
         except BodyTooLarge as exc:
             log.warning("%s %s from %s refused (413): %s", method, path, client_label(scope), exc)
-            await send_text(send, 413, f"{method} {path}: {exc}", close=True)
+            await refuse(send, 413, f"{method} {path}: {exc}")
             return
         except BadContentLength as exc:
-            await send_text(send, 400, f"{method} {path}: {exc}", close=True)
+            await refuse(send, 400, f"{method} {path}: {exc}")
             return
         except BodyStalled as exc:
             log.info("%s %s from %s: %s; closed", method, path, client_label(scope), exc)
-            await send_text(send, 408, f"{method} {path}: {exc}", close=True)
+            await refuse(send, 408, f"{method} {path}: {exc}")
             return
         except ClientGone as exc:
             log.info("%s %s from %s: %s; nothing done", method, path, client_label(scope), exc)
@@ -180,6 +188,17 @@ class _GatewayApp(FastAPI):
             await run_in_threadpool(deliver_claimed, endpoint, answer.mdn_claim)
 
 
+_TITLES = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"}
+
+
+async def _refuse_text(send: Send, status: int, text: str) -> None:
+    await send_text(send, status, text, close=True)
+
+
+async def _refuse_api(send: Send, status: int, text: str) -> None:
+    await send_problem(send, status, _TITLES.get(status, "Error"), text)
+
+
 def as2_missing_text(reason: str) -> str:
     """The 503 answer of ``/as2`` while there is no AS2 identity: the reason and what to do."""
     return (
@@ -207,6 +226,9 @@ def create_app(
     mdn_url_profiles: Iterable[BuyerProfile] | None = None,
     limits: WebLimits | None = None,
     as2_missing: str = "no AS2 configuration was given",
+    api: bool = True,
+    profile_set: ProfileSet | None = None,
+    tenants: TenantDirectory | None = None,
     metrics_allow: str | None = None,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
@@ -231,9 +253,12 @@ def create_app(
     (:class:`gateway.web.limits.WebLimits`; the header timeout is the server's:
     :func:`gateway.web.limits.guarded_protocol`). ``as2=None``: no AS2 identity yet — ``/as2``
     and ``/as2/mdn`` answer 503 naming ``as2_missing`` and how to create one; ``/health``
-    answers. ``metrics_allow``: the client networks ``/metrics`` answers
-    (:func:`gateway.ops.install.install_ops`; default env IGW_SERVE_METRICS_ALLOW, else loopback and
-    the private ranges).
+    answers. ``api``: the REST API under ``/api/v1`` with its docs (:mod:`gateway.web.api`),
+    on ``store`` scoped per request by the key's tenant, with each tenant's buyer profiles from
+    ``tenants`` (default: a :class:`TenantDirectory` whose default tenant has ``profile_set``
+    when given, every other tenant its folder below ``config/tenants``). ``metrics_allow``: the
+    client networks ``/metrics`` answers (:func:`gateway.ops.install.install_ops`; default env
+    IGW_SERVE_METRICS_ALLOW, else loopback and the private ranges).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -283,9 +308,22 @@ def create_app(
     app = _GatewayApp(
         title="invoice-gateway",
         version=__version__,
+        openapi_url=OPENAPI_URL if api else None,
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.clock = clock
+    app.state.inbound_rule_sets = tuple(rule_sets)
+    app.state.profile_set = profile_set
+    # per-tenant buyer profiles for the API: never the default tenant's for another tenant
+    app.state.tenants = (
+        tenants
+        if tenants is not None
+        else TenantDirectory(
+            preloaded={DEFAULT_TENANT: profile_set} if profile_set is not None else None
+        )
     )
     app.state.endpoint = endpoint
     app.state.mdn_sweeps = sweeps
@@ -294,7 +332,10 @@ def create_app(
     app.web_limits = limits or WebLimits()
     app.as2_max_size = as2.max_size if as2 is not None else DEFAULT_MAX_SIZE
 
-    @app.post("/as2")
+    if api:
+        install_api(app)
+
+    @app.post("/as2", include_in_schema=False)
     async def as2_message(request: Request, background: BackgroundTasks) -> Response:
         """Receive one AS2 message; the MDN is the response (sync) or POSTed afterwards.
         (``POST /as2`` itself is answered by :meth:`_GatewayApp.as2_message`; this route
@@ -306,7 +347,7 @@ def create_app(
             background.add_task(deliver_claimed, endpoint, answer.mdn_claim)
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
-    @app.post("/as2/mdn")
+    @app.post("/as2/mdn", include_in_schema=False)
     async def as2_mdn(request: Request) -> Response:
         """Receive an asynchronous MDN for a message we sent."""
         assert endpoint is not None  # without one, _GatewayApp answers 503
@@ -316,7 +357,7 @@ def create_app(
             {"matched": outcome.matched, "detail": outcome.detail}, status_code=outcome.status
         )
 
-    @app.get("/health")
+    @app.get("/health", include_in_schema=False)
     def health() -> Response:
         """Liveness: 200 while the process answers (the store is ``/ready``'s business)."""
         if as2 is None:

@@ -6,10 +6,12 @@
   :func:`guarded_protocol` is the uvicorn HTTP protocol that does it; it also refuses headers
   over ``max_header_size`` bytes (uvicorn answers 400).
 * **Body limit per route** (:meth:`WebLimits.body_limit`): ``POST /as2`` takes at most the AS2
-  channel's largest document (``max_size`` in the AS2 ``local.toml``), every other route
-  ``max_body`` bytes. A ``Content-Length`` over the limit is answered 413 before a byte of the
-  body is read; a chunked body is counted while it arrives and answered 413 when it passes
-  the limit (:func:`read_body`).
+  channel's largest document (``max_size`` in the AS2 ``local.toml``), the REST API's document
+  and batch routes (``POST /api/v1/invoices``, ``/inbound``, ``/translate``, ``/validate``)
+  ``api_body`` bytes (20 MiB), every other route ``max_body`` bytes. A ``Content-Length`` over
+  the limit is answered 413 before a byte of the body is read; a chunked body is counted while
+  it arrives and answered 413 when it passes the limit (:func:`read_body`). The API's answers
+  are problem details (:func:`send_problem`).
 * **Body timeout** (``WebLimits.body_timeout``): a body that stalls (no bytes for this many
   seconds) is answered 408 and the connection closed — a slow body holds no connection forever.
 * **Disconnects**: a client that goes away mid-upload is logged as one line, no traceback.
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +47,9 @@ class WebLimits:
     """Bytes of a ``POST /as2`` body; None: the AS2 configuration's ``max_size``."""
     body_timeout: float = 60.0
     """Seconds a request body may stall (no bytes arriving) before it is answered 408."""
+    api_body: int = 20 * MiB
+    """Bytes of a body of the API routes that take documents or record batches
+    (:data:`API_DOCUMENT_ROUTES`); the API's other routes have ``max_body``."""
 
     def body_limit(self, method: str, path: str, as2_max: int) -> tuple[int, str]:
         """The body limit of a request, and what sets it (for the 413 text)."""
@@ -51,7 +57,15 @@ class WebLimits:
             if self.as2_body is not None:
                 return self.as2_body, "the AS2 body limit of igw serve"
             return as2_max, "the AS2 channel's max_size (local.toml)"
+        if method == "POST" and path in API_DOCUMENT_ROUTES:
+            return self.api_body, "igw serve --api-max-body"
         return self.max_body, "igw serve --max-body"
+
+
+#: the REST API routes whose bodies are documents or batches of records (``WebLimits.api_body``)
+API_DOCUMENT_ROUTES = frozenset(
+    {"/api/v1/invoices", "/api/v1/inbound", "/api/v1/translate", "/api/v1/validate"}
+)
 
 
 class BodyTooLarge(Exception):
@@ -148,6 +162,20 @@ async def send_text(send: Send, status: int, text: str, *, close: bool = False) 
     ] + ([(b"connection", b"close")] if close else [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(send: Send, status: int, title: str, detail: str) -> None:
+    """Answer ``status`` with RFC 9457 problem details (the API's errors) and close the
+    connection (for an answer given before the request body was read)."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    data = body.encode("utf-8")
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(data)).encode("ascii")),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
 
 def client_label(scope: Scope) -> str:

@@ -1,4 +1,5 @@
-"""``igw serve``: run the web app (AS2 endpoint, MDN receiver, health) with uvicorn; the app's
+"""``igw serve``: run the web app (AS2 endpoint, MDN receiver, health, the REST API under
+``/api/v1`` with its docs at ``/docs``) with uvicorn; the app's
 lifespan runs the async MDN outbox sweep in a background thread (``--mdn-sweep-interval``) and
 checkpoints a SQLite store on shutdown. At start it reports (stderr) every ``as2`` channel of the
 buyer profiles (``--profiles``, else IGW_PROFILES or config/buyers) whose partner, own AS2 id or
@@ -8,7 +9,8 @@ With no ``--as2-config`` and no usable default folder (``config/as2``: missing, 
 not there yet) it still starts, on the default store: ``/health`` answers and ``/as2`` answers
 503 with how to create an identity (``igw as2 identity``). Requests are bounded
 (:mod:`gateway.web.limits`): ``--header-timeout``, ``--body-timeout``, and ``--max-body`` for
-every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``).
+every route but ``POST /as2``, whose limit is the AS2 channel's ``max_size`` (``local.toml``), and
+``--api-max-body`` for the API's document and batch routes.
 
 Wired into the CLI with one line in ``gateway.cli.main`` (``_add_engine_commands``)::
 
@@ -33,8 +35,10 @@ from gateway.web.limits import WebLimits, guarded_protocol
 
 if TYPE_CHECKING:
     from gateway.as2.config import As2Config
+    from gateway.profiles.load import ProfileSet
     from gateway.profiles.profile import BuyerProfile
     from gateway.store import Store
+    from gateway.tenants.directory import TenantDirectory
 
 DEFAULT_CONFIG = "config/as2"
 
@@ -42,7 +46,9 @@ DEFAULT_CONFIG = "config/as2"
 def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``serve`` to the ``igw`` subcommands (``subparsers`` from ``add_subparsers``)."""
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "serve", help="run the web app: AS2 endpoint (/as2), async MDNs (/as2/mdn), /health"
+        "serve",
+        help="run the web app: AS2 endpoint (/as2), async MDNs (/as2/mdn), /health, the REST "
+        "API (/api/v1, docs at /docs)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -77,6 +83,13 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         default=WebLimits.max_body,
         help="largest request body of every route but POST /as2 (whose limit is the AS2 "
         "channel's max_size in local.toml), e.g. 1MiB (default 1 MiB); larger: 413",
+    )
+    p.add_argument(
+        "--api-max-body",
+        type=_size,
+        default=WebLimits.api_body,
+        help="largest request body of the REST API's document and batch routes (POST "
+        "/api/v1/invoices, /inbound, /translate, /validate), e.g. 20MiB (default 20 MiB)",
     )
     p.add_argument(
         "--profiles",
@@ -164,6 +177,25 @@ def _channel_warnings(
     return channel_problems(config, _url_profiles(args, profiles), folder=args.as2_config)
 
 
+def _tenant_directory(args: argparse.Namespace, profiles: ProfileSet | None) -> TenantDirectory:
+    """Each tenant's configuration for the API: the default tenant's folders are those of the
+    command (``--profiles``, else IGW_PROFILES or config/buyers; IGW_SELLERS or config/sellers;
+    the AS2 folder), every other tenant's below config/tenants/<tenant>/."""
+    from gateway.cli.main import DEFAULT_PROFILES, DEFAULT_SELLERS
+    from gateway.tenants import DEFAULT_TENANT
+    from gateway.tenants.config import TenantConfig
+    from gateway.tenants.directory import TenantDirectory
+
+    default = TenantConfig(
+        DEFAULT_TENANT,
+        Path(args.profiles or os.environ.get("IGW_PROFILES") or DEFAULT_PROFILES),
+        Path(os.environ.get("IGW_SELLERS") or DEFAULT_SELLERS),
+        Path(args.as2_config),
+    )
+    preloaded = {DEFAULT_TENANT: profiles} if profiles is not None else None
+    return TenantDirectory(default=default, preloaded=preloaded)
+
+
 def _log_to_stderr() -> None:
     """Our own log lines (refusals, slow clients, disconnects) on stderr, one line each, as
     uvicorn logs its own; left alone when logging is already set up."""
@@ -200,7 +232,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config: As2Config | None = None
     missing = ""
     try:
-        profiles = list(load_profiles(args.profiles)) if args.profiles else []
+        profile_set = load_profiles(args.profiles) if args.profiles else None
+        profiles = list(profile_set) if profile_set is not None else []
     except ConfigError as exc:
         print(f"igw serve: {exc}", file=sys.stderr)
         return 2
@@ -228,9 +261,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     _log_to_stderr()  # after the migration, whose INFO lines are not ours
     limits = WebLimits(
-        header_timeout=args.header_timeout, max_body=args.max_body, body_timeout=args.body_timeout
+        header_timeout=args.header_timeout,
+        max_body=args.max_body,
+        body_timeout=args.body_timeout,
+        api_body=args.api_max_body,
     )
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
+
+    tenants = _tenant_directory(args, profile_set)
 
     def make_app(store: Store) -> Any:
         return create_app(
@@ -242,6 +280,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             mdn_url_profiles=_url_profiles(args, profiles),
             limits=limits,
             as2_missing=missing,
+            profile_set=profile_set,
+            tenants=tenants,
             metrics_allow=args.metrics_allow,
         )
 
