@@ -292,8 +292,11 @@ def test_business_gauges_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_webhook_failures_counted_when_the_outbox_exists(store: Store) -> None:
-    """No webhook_outbox table: no igw_webhooks_failed family; with one, its FAILED rows per
-    tenant."""
+    """No webhook_outbox table (a store before the webhooks migration): no
+    igw_webhooks_failed family; with one, its FAILED rows per tenant."""
+    with store.engine.begin() as db:
+        db.exec_driver_sql("DROP TABLE IF EXISTS webhook_attempts")
+        db.exec_driver_sql("DROP TABLE IF EXISTS webhook_outbox")
     with served(store) as base:
         assert not values(scrape(base), "igw_webhooks_failed", "tenant")
         with store.engine.begin() as db:
