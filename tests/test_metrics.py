@@ -102,6 +102,19 @@ def test_requests_are_counted_by_route_template(store: Store) -> None:
     assert not any("/things/1" in v for v in values(samples, req, "route"))
 
 
+def test_the_api_sub_app_is_labelled_with_its_full_template(store: Store) -> None:
+    """Requests to the REST API (a sub-app mounted at /api/v1) are labelled with the full
+    template /api/v1/invoices/{invoice_id}, never the id."""
+    with served(store) as base:
+        for number in ("123", "456"):
+            assert httpx.get(f"{base}/api/v1/invoices/{number}").status_code == 401
+        samples = scrape(base)
+    req = "igw_http_requests_total"
+    route = "/api/v1/invoices/{invoice_id}"
+    assert labelled(samples, req, route=route, method="GET", status="401") == 2
+    assert not any("123" in v for v in values(samples, req, "route"))
+
+
 def test_a_refusal_before_routing_is_labelled_with_its_route(store: Store) -> None:
     """A body over the limit, refused 413 before FastAPI's routing, is counted under the
     route's own path, not <unmatched>."""

@@ -26,11 +26,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi import routing as fastapi_routing
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import ConfigError
@@ -132,6 +134,23 @@ class HttpMetrics:
         children[1].observe(seconds)
 
 
+#: where FastAPI keeps its per-request state in the scope (``fastapi.routing``)
+_FASTAPI_SCOPE = str(getattr(fastapi_routing, "_FASTAPI_SCOPE_KEY", "fastapi"))
+
+
+def _included_template(scope: Scope) -> str | None:
+    """The full template of a route reached through ``include_router(prefix=...)``.
+
+    FastAPI (0.16x) keeps an included router as one entry and puts the router's ORIGINAL route
+    in ``scope["route"]`` (its path without the prefix: ``/invoices/{invoice_id}``); the full
+    template (``/api/v1/invoices/{invoice_id}``) is on the effective route context it records.
+    None when there is none (older FastAPI: ``scope["route"]`` then has the full path)."""
+    state = scope.get(_FASTAPI_SCOPE)
+    context = state.get("effective_route_context") if isinstance(state, dict) else None
+    found = getattr(context, "path_format", None)
+    return found if isinstance(found, str) and found else None
+
+
 class MetricsMiddleware:
     """A pure ASGI middleware (no ``BaseHTTPMiddleware``: no task or stream per request) that
     counts every HTTP request of ``app`` and answers ``GET /metrics`` from ``registry``.
@@ -160,6 +179,7 @@ class MetricsMiddleware:
         self._given = frozenset(static_paths) | {path}
         self._routes = routes
         self._static: frozenset[str] | None = None
+        self._mounts: list[Mount] | None = None
         self.path = path
 
     @property
@@ -170,12 +190,42 @@ class MetricsMiddleware:
             self._static = self._given | {p for p in plain if p and "{" not in p}
         return self._static
 
+    def template(self, scope: Scope, path: str, root: str) -> str:
+        """The route label of an answered request (``root``: its root path on arrival; a
+        mounted sub-app — the REST API under ``/api/v1`` — adds its prefix to it)."""
+        route = scope.get("route")
+        inner = getattr(route, "path", None)
+        if not isinstance(inner, str):
+            return path if path in self.static_paths else UNMATCHED
+        full = _included_template(scope)
+        if full is not None:
+            return full
+        prefix = scope.get("root_path", "")
+        prefix = prefix[len(root) :] if prefix.startswith(root) else prefix
+        if not prefix:
+            return inner
+        mount = self._mount(prefix)
+        return UNMATCHED if mount is None else mount + inner
+
+    def _mount(self, prefix: str) -> str | None:
+        """The path template of the mount that ``prefix`` (a concrete path) came from."""
+        if self._mounts is None:
+            self._mounts = [r for r in self._routes() if isinstance(r, Mount)]
+        for mount in self._mounts:
+            if mount.path == prefix:
+                return mount.path
+        for mount in self._mounts:  # a mount with parameters: never the concrete value
+            if "{" in mount.path and mount.path_regex.match(prefix + "/"):
+                return mount.path
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
         path = scope["path"]
+        root = scope.get("root_path", "")
         status = 500  # an app that raised before answering: uvicorn answers 500
 
         async def counted(message: Message) -> None:
@@ -190,10 +240,7 @@ class MetricsMiddleware:
             else:
                 await self.app(scope, receive, counted)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None)
-            if not isinstance(template, str):
-                template = path if path in self.static_paths else UNMATCHED
+            template = self.template(scope, path, root)
             method = scope["method"]
             self.http.observe(
                 template,
