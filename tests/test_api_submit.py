@@ -496,3 +496,28 @@ def test_each_tenant_routes_by_its_own_buyer_profiles(tmp_path: Path) -> None:
             (acmes,) = _post(theirs, record).json()["records"]
     assert (ours["status"], ours["buyer"]) == ("accepted", "de-public")
     assert (acmes["status"], acmes["buyer"]) == ("accepted", "default")
+
+
+def test_openapi_describes_the_bodies_and_every_answer() -> None:
+    """The OpenAPI document of POST /invoices names the three body media types, the
+    Idempotency-Key header, 201/207 as SubmitResult and the problem answers."""
+    from fastapi import FastAPI
+    from fastapi.openapi.utils import get_openapi
+
+    from gateway.web.api import build_api
+
+    app = FastAPI()
+    app.include_router(build_api(("submit", "deliveries")))
+    document = get_openapi(title="t", version="1", openapi_version="3.1.0", routes=app.routes)
+    operation = document["paths"][URL]["post"]
+    assert set(operation["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-ndjson",
+        "text/csv",
+    }
+    assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
+    assert {"201", "207", "409", "413", "415", "422"} <= set(operation["responses"])
+    for status in ("201", "207"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/SubmitResult"}
+    assert "RecordOutcome" in document["components"]["schemas"]

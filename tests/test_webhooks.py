@@ -337,3 +337,30 @@ def test_one_dispatcher_thread_per_store_in_a_process(store: Store) -> None:  # 
     assert threads[0].is_alive()
     second.stop()
     assert not threads[0].is_alive()
+
+
+def test_a_secret_by_reference_is_read_at_send_time(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subscription whose secret is env:NAME is signed with the variable's key as it is when
+    the message goes out (rotated without a restart); an unset variable is a logged error."""
+    clock = Clock()
+    first, rotated = generate_secret(), generate_secret()
+    with receiver() as got:
+        WebhookStore.of(store).add_subscription(got.url, EVENT_TYPES, "env:IGW_TEST_HOOK", T0)
+        monkeypatch.delenv("IGW_TEST_HOOK", raising=False)
+        _, delivery_id = _invoice(store, "INV-1")
+        store.mark(delivery_id, DeliveryState.SENT, now=T0, kind="attempt", detail="x")
+        dispatcher = _dispatcher(store, clock)
+        dispatcher.run_once()
+        assert got.requests == []
+        assert "IGW_TEST_HOOK is not set" in (WebhookStore.of(store).attempts()[0].error or "")
+        monkeypatch.setenv("IGW_TEST_HOOK", first)
+        _drain(dispatcher, clock)
+        monkeypatch.setenv("IGW_TEST_HOOK", rotated)
+        store.mark(delivery_id, DeliveryState.DELIVERED, now=T0, kind="proof", detail="y")
+        _drain(dispatcher, clock)
+        dispatcher.close()
+    Webhook(first).verify(got.requests[0].body, got.requests[0].headers)
+    Webhook(rotated).verify(got.requests[1].body, got.requests[1].headers)

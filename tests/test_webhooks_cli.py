@@ -211,3 +211,13 @@ def test_igw_run_dispatches_webhooks(
             stop.set()
             worker.join(30)
     assert [json.loads(r.body)["type"] for r in got.requests] == ["inbound.received"]
+
+
+def test_an_unknown_tenant_is_one_line(
+    store_url: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--tenant of a tenant the store does not hold: exit 2 naming it and the known ones."""
+    assert main(["webhooks", "--store", store_url, "--tenant", "acme", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "'acme'" in err and "default" in err and "Traceback" not in err

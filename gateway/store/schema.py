@@ -310,6 +310,6 @@ sa.Index(
 )
 
 # tables of other concerns, on the same metadata (their modules import UtcDateTime from here)
-import gateway.store.schema_idempotency  # noqa: E402, F401
-import gateway.store.schema_keys  # noqa: E402, F401
-import gateway.store.schema_webhooks  # noqa: E402, F401
+import gateway.store.schema_idempotency  # noqa: E402
+import gateway.store.schema_keys  # noqa: E402
+import gateway.store.schema_webhooks  # noqa: E402

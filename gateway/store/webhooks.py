@@ -20,6 +20,7 @@ import json
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,19 +74,31 @@ class _Sub:
     events: frozenset[str]
 
 
-_cache: dict[tuple[int, str], tuple[float, tuple[_Sub, ...]]] = {}
+# keyed by the database's URL (not the engine's id: an id is reused once an engine is gone);
+# the URL's text is kept per engine (hashing a URL object per event cost more than the rest)
+_cache: dict[tuple[str, str], tuple[float, tuple[_Sub, ...]]] = {}
+_urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _url(engine: Engine) -> str:
+    found = _urls.get(engine)
+    if found is None:
+        found = _urls[engine] = engine.url.render_as_string(hide_password=True)
+    return found
+
+
 _cache_lock = threading.Lock()
 
 
 def forget_subscriptions(engine: Engine | None = None) -> None:
     """Drop the cached subscriptions (of ``engine``; None: all)."""
     with _cache_lock:
-        for key in [k for k in _cache if engine is None or k[0] == id(engine)]:
+        for key in [k for k in _cache if engine is None or k[0] == _url(engine)]:
             del _cache[key]
 
 
 def _subscriptions(db: Connection, tenant: str) -> tuple[_Sub, ...]:
-    key = (id(db.engine), tenant)
+    key = (_url(db.engine), tenant)
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:

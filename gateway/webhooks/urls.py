@@ -5,7 +5,8 @@ comma-separated). A customer chooses the URL, so without this anyone with an API
 the gateway POST into its own network (server-side request forgery), the same risk as the
 return URL of async MDNs (:mod:`gateway.as2.urls`).
 
-The host is resolved at every attempt and every address it resolves to must be allowed.
+The host is resolved before an attempt (the answer is kept :data:`RESOLVE_SECONDS`) and every
+address it resolves to must be allowed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
+import time
 from collections.abc import Sequence
 
 from gateway.as2.urls import url_parts
@@ -20,6 +23,10 @@ from gateway.errors import ConfigError
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 ENV_ALLOW = "IGW_WEBHOOKS_ALLOW_NETWORKS"
+RESOLVE_SECONDS = 10.0
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_resolved: dict[tuple[str, int], tuple[float, tuple[Address, ...]]] = {}
+_resolved_lock = threading.Lock()
 
 
 class TargetRefused(Exception):
@@ -67,15 +74,27 @@ def check_target(url: str, allow: Sequence[Network]) -> None:
     parts = url_parts(url)
     if parts is None:
         raise TargetRefused(f"{url!r} is not an http(s) URL with a host")
-    try:
-        infos = socket.getaddrinfo(parts.host, parts.port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise TargetRefused(f"cannot resolve {parts.host}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+    for address in _addresses(parts.host, parts.port):
         if _public(address) or any(address in net for net in allow):
             continue
         raise TargetRefused(
             f"{parts.host} resolves to {address}, a private/loopback/link-local address; "
             f"allow its network in {ENV_ALLOW} (or --allow-network) to send there"
         )
+
+
+def _addresses(host: str, port: int) -> tuple[Address, ...]:
+    """The addresses ``host`` resolves to (kept :data:`RESOLVE_SECONDS`); TargetRefused when
+    it does not resolve."""
+    now = time.monotonic()
+    hit = _resolved.get((host, port))
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise TargetRefused(f"cannot resolve {host}: {exc}") from exc
+    found = tuple(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos)
+    with _resolved_lock:
+        _resolved[(host, port)] = (now + RESOLVE_SECONDS, found)
+    return found

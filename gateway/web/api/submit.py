@@ -21,7 +21,8 @@ BT id, value and what is accepted.
 with ``Idempotent-Replayed: true``; the key with another body is a 422 naming the key; while
 the first request is still being answered a repeat waits for it (up to
 ``app.state.idempotency_wait`` seconds, default 10), then gets 409. Every submission is in the
-audit log (actor: the API key; the invoice ids it stored).
+audit log (actor: the API key; the invoice ids it stored). Validation (XSD + schematron) runs
+as ``igw submit`` runs it; ``app.state.run_validation = False`` is ``igw submit --no-validate``.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ _MULTI = {
     response_model=SubmitResult,
     summary="Submit ERP records (as igw submit)",
     openapi_extra=_BODY,
-    responses={207: _MULTI, **problem_responses(400, 401, 403, 409, 413, 415, 422)},
+    responses={207: _MULTI, **problem_responses(400, 401, 403, 409, 413, 415, 422, 503)},
 )
 async def submit_invoices(
     request: Request,

@@ -2,8 +2,9 @@
 ``admin``): subscriptions (create, list, show, change, delete), their outbox and attempt log,
 and redelivery. A subscription of another tenant is a 404 like one that does not exist.
 
-``POST /webhooks`` answers the generated ``whsec_`` signing secret once (201); a secret given by
-reference (``env:NAME`` / ``file:/path``) is stored as the reference. Changes are audited.
+``POST /webhooks`` answers the generated ``whsec_`` signing secret once (201). A secret by
+reference (``env:NAME`` / ``file:/path``) names the operator's environment and files, so only
+the CLI (``igw webhooks add --secret``) sets one. Changes are audited.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gateway.store.webhooks import (
 )
 from gateway.web.api.auth import Principal, require_scope, tenant_store
 from gateway.web.api.problems import Problem, not_found
-from gateway.webhooks.secrets import check_secret, generate_secret
+from gateway.webhooks.secrets import generate_secret
 from gateway.webhooks.urls import check_url
 
 router = APIRouter(tags=["webhooks"])
@@ -42,8 +43,8 @@ class NewSubscription(BaseModel):
     events: list[str] = Field(description="event types: " + ", ".join(EVENT_TYPES), min_length=1)
     secret: str | None = Field(
         default=None,
-        description="a reference env:NAME or file:/path; omitted: a whsec_ key is generated "
-        "and answered once",
+        description="leave out: a whsec_ key is generated and answered once (references "
+        "env:/file: are for the operator's CLI only)",
     )
 
 
@@ -96,19 +97,20 @@ def create_subscription(
     try:
         url = check_url(body.url)
         events = check_event_types(body.events)
-        if body.secret is not None and not body.secret.startswith(("env:", "file:")):
+        if body.secret is not None:
+            # env:/file: name the operator's environment and files, not the tenant's
             raise ConfigError(
-                "secret: give a reference (env:NAME or file:/path) or omit it to have a "
-                "whsec_ key generated; a literal secret is not accepted"
+                "secret: omit it to have a whsec_ key generated (answered once); a secret by "
+                "reference (env:NAME or file:/path) is set by the operator with "
+                "`igw webhooks add --secret`"
             )
-        secret = generate_secret() if body.secret is None else check_secret(body.secret)
+        secret = generate_secret()
     except ConfigError as exc:
         raise _bad(exc) from None
     sub = _hooks(request, principal).add_subscription(url, events, secret, _now())
     _audit(request, principal, "webhook.create", sub.id, {"url": url, "events": list(events)})
     answer = sub.as_dict()
-    if body.secret is None:
-        answer["secret"] = secret
+    answer["secret"] = secret
     return answer
 
 
