@@ -52,6 +52,9 @@ def main() -> int:
     """Run every measurement and print/write the results."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--metrics-overhead", action="store_true", help="also bench/metrics_overhead.py (~40 s)"
+    )
     args = parser.parse_args()
     window = 0.3 if args.quick else 1.0
     results: dict[str, float] = {}
@@ -110,6 +113,12 @@ def main() -> int:
             "x",
         )
     )
+
+    if args.metrics_overhead:  # /metrics middleware on vs off (bench/results/metrics_overhead.json)
+        import metrics_overhead
+
+        share = metrics_overhead.main(["--rounds", "8"])["asgi_direct"]["share_of_loopback_request"]
+        rows.append(("/metrics middleware: CPU share of a loopback request", f"{share:.1%}"))
 
     print(f"Python {platform.python_version()} on {platform.machine()}, one core\n")
     print(f"{'measurement':58} {'per second':>12}")

@@ -11,16 +11,32 @@ DELIVERED``;
 
       log.info("delivery %d delivered", 7, extra={"delivery": 7, "invoice": "INV-1"})
 
+Fields that concern the work in hand — :data:`CONTEXT_FIELDS`: the ``tenant``, the
+``invoice`` (number) and the ``delivery`` (id) — are also carried by a context variable, so
+every line logged inside the block carries them, down to a connector's own lines (the handler's
+:class:`ContextFilter` adds them; a field the call passes in ``extra`` wins)::
+
+    with log_context(tenant="default", invoice="INV-1", delivery=7):
+        connector.send(...)  # its log lines carry the three fields
+
+A thread does not inherit the context (``run_in_threadpool`` copies it; a plain
+``ThreadPoolExecutor`` does not): open the block in the thread. The ``text`` format shows the
+context fields after the message (``[tenant=default invoice=INV-1 delivery=7]``).
+
 The chatty INFO lines of the HTTP, SFTP, scheduler and migration libraries are kept at
 WARNING unless the level is ``debug``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, TextIO
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -29,6 +45,13 @@ DEFAULT_LEVEL = "info"
 DEFAULT_FORMAT = "text"
 #: libraries that log every request (or migration step) at INFO: WARNING unless --log-level debug
 QUIET_LIBRARIES = ("httpx", "httpcore", "paramiko", "apscheduler", "alembic")
+
+#: the fields a log line about one piece of work carries, in the order the text format shows them
+CONTEXT_FIELDS = ("tenant", "invoice", "delivery", "batch", "message_id")
+
+_CONTEXT: contextvars.ContextVar[Mapping[str, object]] = contextvars.ContextVar(
+    "igw_log_context", default=MappingProxyType({})
+)
 
 # Every attribute a LogRecord has of its own: the rest came in ``extra`` (structured fields).
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -52,6 +75,33 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def log_context(**fields: object) -> Iterator[None]:
+    """Within the block every log line carries ``fields`` (``None`` values are left out; an
+    outer block's fields stay unless named again)."""
+    merged = {**_CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}}
+    token = _CONTEXT.set(merged)
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def current_context() -> Mapping[str, object]:
+    """The fields :func:`log_context` blocks set here (for a thread started inside one)."""
+    return _CONTEXT.get()
+
+
+class ContextFilter(logging.Filter):
+    """Adds the :func:`log_context` fields to each record that lacks them (never drops one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _CONTEXT.get().items():
+            if record.__dict__.get(key) is None:
+                record.__dict__[key] = value
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, then the structured fields
     (values JSON cannot hold are written as text); an exception as ``error``."""
@@ -71,10 +121,15 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``TIME LEVEL logger: message`` (an exception as its last line, never a traceback)."""
+    """``TIME LEVEL logger: message [tenant=... invoice=... delivery=...]`` (the context
+    fields present; an exception as its last line, never a traceback)."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{_time(record.created)} {record.levelname} {record.name}: {record.getMessage()}"
+        known = [(k, record.__dict__.get(k)) for k in CONTEXT_FIELDS]
+        shown = " ".join(f"{k}={v}" for k, v in known if v is not None)
+        if shown:
+            text += f" [{shown}]"
         if record.exc_info:
             text += f" ({self.formatException(record.exc_info).splitlines()[-1]})"
         return text
@@ -106,6 +161,7 @@ def configure(level: str = DEFAULT_LEVEL, fmt: str = DEFAULT_FORMAT) -> logging.
     for old in [h for h in root.handlers if isinstance(h, StderrHandler)]:
         root.removeHandler(old)
     handler = StderrHandler()
+    handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())

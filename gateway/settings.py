@@ -26,6 +26,7 @@ from pathlib import Path
 from gateway.errors import ConfigError
 from gateway.limits import DEFAULT_INPUT_MAX, format_size, parse_size
 from gateway.logs import DEFAULT_FORMAT, DEFAULT_LEVEL, FORMATS, LEVELS, configure
+from gateway.ops import DEFAULT_ALLOW
 
 DEFAULT_CONFIG = "config/gateway.toml"
 CONFIG_ENV = "IGW_CONFIG"
@@ -166,6 +167,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log", "format", DEFAULT_FORMAT, _choice(*FORMATS), ", ".join(FORMATS)),
     Setting("serve", "host", "127.0.0.1", _text, "an address to listen on", ("host",), ("serve",)),
     Setting("serve", "port", 8080, _port, "a port 1-65535", ("port",), ("serve",)),
+    Setting(
+        "serve",
+        "metrics_allow",
+        DEFAULT_ALLOW,
+        _text,
+        "a comma list of addresses or CIDR networks, 'any' or 'none'",
+        ("metrics_allow",),
+        ("serve",),
+    ),
     Setting(
         "limits",
         "max_size",

@@ -139,7 +139,7 @@ def test_json_formatter_carries_structured_fields_and_iso_times() -> None:
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "hello you" and entry["level"] == "warning"
     assert entry["invoice"] == "INV-1" and entry["at"] == "2026-12-02T16:00:00+00:00"
-    assert TextFormatter().format(record).endswith(" WARNING gateway.x: hello you")
+    assert TextFormatter().format(record).endswith(" WARNING gateway.x: hello you [invoice=INV-1]")
 
 
 def test_worker_stats_read_as_a_sentence() -> None:

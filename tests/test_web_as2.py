@@ -69,12 +69,13 @@ def test_health(store: Store) -> None:
 
 
 def test_health_reports_an_unreachable_store() -> None:
-    """GET /health is 503 naming the problem when the store does not answer."""
+    """GET /health (liveness) is 200 while the store does not answer; GET /ready is 503."""
     from as2_peer import closed_port
 
     broken = Store.open(f"postgresql+psycopg://nobody@127.0.0.1:{closed_port()}/none")
     with running_endpoint(broken) as (base_url, _):
-        answer = httpx.get(f"{base_url}/health")
+        assert httpx.get(f"{base_url}/health").status_code == 200
+        answer = httpx.get(f"{base_url}/ready")
     assert answer.status_code == 503
     assert answer.json()["status"] == "unavailable"
 

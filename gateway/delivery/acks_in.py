@@ -32,13 +32,17 @@ sweep's, or ``igw resend``) goes out as a new transmission with a new one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gateway.ack import Ack, AckLevel, AckParser, AckStatus, FirstAck
+from gateway.logs import log_context
 from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
 from gateway.store.schema import deliveries
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -170,13 +174,33 @@ def receive(
             f"document {ref.document!r}" + (f" for buyer {partner!r}" if partner else "")
         )
         kept = store.record_unmatched_ack(ack, now, detail)
+        log.info("ack kept as unmatched %d: %s", kept, detail, extra={"tenant": store.tenant})
         return Correlation(ack, (), kept, detail)
     by_name = {p.name: p for p in profiles}
-    recorded = tuple(
-        _record(store, row, ack, now, by_name.get(row.buyer), ends_transmission=ends_transmission)
-        for row in rows
-    )
-    return Correlation(ack, recorded, None, f"recorded on {len(recorded)} delivery(ies)")
+    recorded = []
+    for row in rows:
+        with log_context(tenant=store.tenant, invoice=row.invoice_number, delivery=row.id):
+            new = _record(
+                store, row, ack, now, by_name.get(row.buyer), ends_transmission=ends_transmission
+            )
+            log.info(
+                "delivery %d (%s): %s %s ack %s, now %s",
+                row.id,
+                row.invoice_number,
+                ack.kind,
+                ack.level.value,
+                ack.status.value,
+                new.state.value,
+                extra={
+                    "tenant": store.tenant,
+                    "invoice": row.invoice_number,
+                    "delivery": row.id,
+                    "ack_level": ack.level.value,
+                    "ack_status": ack.status.value,
+                },
+            )
+        recorded.append(new)
+    return Correlation(ack, tuple(recorded), None, f"recorded on {len(recorded)} delivery(ies)")
 
 
 def implied_state(ack: Ack, current: DeliveryState) -> DeliveryState | None:

@@ -144,7 +144,13 @@ def close_batch(
         try:
             document, envelope = _render(store, profiles, batch.buyer, invoices, now)
         except (GatewayError, KeyError) as exc:
-            log.error("batch %s of %s cannot be closed: %s", batch_id, batch.buyer, exc)
+            log.error(
+                "batch %s of %s cannot be closed: %s",
+                batch_id,
+                batch.buyer,
+                exc,
+                extra={"tenant": store.tenant, "batch": batch_id, "buyer": batch.buyer},
+            )
             return ClosedBatch(batch_id, batch.buyer, False, detail=f"cannot render: {exc}")
         refs = tuple(envelope.message_ref(i) for i in range(len(members)))
         if store.close_batch(

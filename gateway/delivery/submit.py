@@ -52,6 +52,7 @@ from gateway.masterdata.events import provenance_events
 from gateway.masterdata.load import NO_SELLERS
 from gateway.masterdata.sellers import SellerSet
 from gateway.model import Invoice
+from gateway.ops.counters import count_submitted
 from gateway.profiles.load import ProfileSet, resolve_options
 from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
@@ -184,6 +185,7 @@ def submit(
     if pending:
         outcomes.extend(run.chunk(pending))
     closed = run.finish()
+    count_submitted(store.tenant, outcomes)  # /metrics: igw_submit_rejected_total
     return SubmitReport(tuple(_with_batches(outcomes, closed)), tuple(closed))
 
 

@@ -38,6 +38,7 @@ from gateway.delivery.acks_in import AckRouter, Correlation, receive
 from gateway.delivery.consolidation import ClosedBatch, close_due
 from gateway.delivery.worker import channel_names
 from gateway.errors import ParseError
+from gateway.logs import log_context
 from gateway.profiles.profile import BuyerProfile
 from gateway.store import (
     AddedDelivery,
@@ -116,7 +117,28 @@ def sweep_overdue(
         except KeyError as exc:
             actions.append(SweepAction(row.id, row.invoice_number, "no_profile", str(exc)))
             continue
-        actions.append(_overdue_one(store, profile, row, now))
+        with log_context(tenant=store.tenant, invoice=row.invoice_number, delivery=row.id):
+            action = _overdue_one(store, profile, row, now)
+        actions.append(action)
+        if action.action != "lost_race":
+            log.info(
+                "delivery %d (%s -> %s via %s): overdue check: %s: %s",
+                row.id,
+                row.invoice_number,
+                row.buyer,
+                row.channel,
+                action.action,
+                action.detail,
+                extra={
+                    "tenant": store.tenant,
+                    "invoice": row.invoice_number,
+                    "delivery": row.id,
+                    "buyer": row.buyer,
+                    "channel": row.channel,
+                    "outcome": action.action,
+                    "new_delivery": action.new_delivery_id,
+                },
+            )
     return SweepReport(tuple(actions))
 
 
@@ -447,6 +469,6 @@ def _logged(name: str, job: Callable[[], object]) -> Callable[[], None]:
         try:
             job()
         except Exception:  # a sweep failure must not stop the scheduler; it is logged
-            log.exception("sweep %s failed", name)
+            log.exception("sweep %s failed", name, extra={"sweep": name})
 
     return run

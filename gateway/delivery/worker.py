@@ -72,6 +72,7 @@ from gateway.delivery.worker_identity import default_worker_id, gone
 from gateway.document import Document
 from gateway.errors import GatewayError
 from gateway.limits import channel_accepts, oversize_message
+from gateway.logs import log_context
 from gateway.profiles.load import ProfileSet, build_connector, load_profiles
 from gateway.profiles.profile import BuyerProfile, ChannelSpec
 from gateway.store import AddedDelivery, Attempt, ClaimedDelivery, DeliveryState, Store
@@ -313,7 +314,7 @@ class Worker:
                     "igw worker %s: store unavailable: %s",
                     self.worker_id,
                     exc,
-                    extra={"worker": self.worker_id},
+                    extra={"worker": self.worker_id, "tenant": self.store.tenant},
                 )
             stop.wait(poll_interval)
         self.stats.elapsed = time.monotonic() - started
@@ -344,6 +345,7 @@ class Worker:
                     holder.worker_id,
                     reason,
                     holder.until.isoformat(timespec="seconds"),
+                    extra={"worker": self.worker_id, "tenant": self.store.tenant},
                 )
             freed += count
         self.stats.taken_over += freed
@@ -377,6 +379,7 @@ class Worker:
                 self.worker_id,
                 "; ".join(_describe_holder(h) for h in holders),
                 then,
+                extra={"worker": self.worker_id, "tenant": self.store.tenant},
             )
         return True
 
@@ -422,7 +425,8 @@ class Worker:
                 continue
             setattr(self.stats, outcome.counter, getattr(self.stats, outcome.counter) + 1)
             self.stats.fallbacks += outcome.attempt.then_add is not None
-            _log_outcome(outcome, (about or {}).get(outcome.attempt.delivery_id), self.worker_id)
+            delivery = (about or {}).get(outcome.attempt.delivery_id)
+            _log_outcome(outcome, delivery, self.worker_id, self.store.tenant)
 
     # -- one delivery (or one consolidation batch) -------------------------------------------
 
@@ -437,7 +441,21 @@ class Worker:
     def _send(
         self, unit: Sequence[ClaimedDelivery], documents: dict[tuple[str, int], Document]
     ) -> list[_Outcome]:
-        """Send one unit (a delivery, or the members of one batch: ONE send for all of them)."""
+        """Send one unit (a delivery, or the members of one batch: ONE send for all of them);
+        every log line of the send (the connector's too) carries the tenant, invoice and
+        delivery (the lead's, for a batch)."""
+        lead = unit[0]
+        with log_context(
+            tenant=self.store.tenant,
+            invoice=lead.invoice_number,
+            delivery=lead.id,
+            batch=lead.batch_id,
+        ):
+            return self._send_unit(unit, documents)
+
+    def _send_unit(
+        self, unit: Sequence[ClaimedDelivery], documents: dict[tuple[str, int], Document]
+    ) -> list[_Outcome]:
         lead = unit[0]
         attempt = lead.attempt + 1
         try:
@@ -696,7 +714,9 @@ class _Outcome:
 _SAID = {"delivered": "DELIVERED", "sent": "SENT", "retried": "retrying", "failed": "FAILED"}
 
 
-def _log_outcome(outcome: _Outcome, delivery: ClaimedDelivery | None, worker_id: str) -> None:
+def _log_outcome(
+    outcome: _Outcome, delivery: ClaimedDelivery | None, worker_id: str, tenant: str
+) -> None:
     """``delivery 7 (INV-1 -> acme via as2): DELIVERED: attempt 1: sent via ...`` at INFO
     (a failure at WARNING), with the ids as structured fields for ``--log-format json``."""
     attempt = outcome.attempt
@@ -714,8 +734,10 @@ def _log_outcome(outcome: _Outcome, delivery: ClaimedDelivery | None, worker_id:
         said,
         attempt.detail,
         extra={
+            "tenant": tenant,
             "delivery": attempt.delivery_id,
             "invoice": delivery.invoice_number if delivery is not None else None,
+            "batch": delivery.batch_id if delivery is not None else None,
             "buyer": delivery.buyer if delivery is not None else None,
             "channel": delivery.channel if delivery is not None else None,
             "outcome": outcome.counter,

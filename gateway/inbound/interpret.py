@@ -82,7 +82,12 @@ def interpret(
     try:
         return judge(content, rule_sets=rule_sets, label=label)
     except Exception as exc:
-        log.exception("inbound %s: unexpected %s while interpreting", label, type(exc).__name__)
+        log.exception(
+            "inbound %s: unexpected %s while interpreting",
+            label,
+            type(exc).__name__,
+            extra={"inbound": label},
+        )
         detail = (
             f"{label}: the gateway failed on this document: {type(exc).__name__}: {exc} "
             "(a gateway bug: please report it with the stored payload)"

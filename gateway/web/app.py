@@ -1,5 +1,6 @@
-"""``create_app``: the FastAPI app — ``POST /as2``, ``POST /as2/mdn``, ``GET /health``, the REST
-API under ``/api/v1`` (:mod:`gateway.web.api`) with its docs at ``/docs``.
+"""``create_app``: the FastAPI app — ``POST /as2``, ``POST /as2/mdn``, ``GET /health``
+(liveness), ``GET /ready`` and ``GET /metrics`` (:mod:`gateway.ops`), the REST API under
+``/api/v1`` (:mod:`gateway.web.api`) with its docs at ``/docs``.
 
 The app keeps nothing in memory between requests: every arrival, verdict, MDN and ack is in the
 store, so several instances behind a load balancer can share one PostgreSQL. Example::
@@ -17,18 +18,18 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
-import sqlalchemy as sa
 from fastapi import BackgroundTasks, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.base import Clock, utc_now
 from gateway import __version__
 from gateway.as2.config import DEFAULT_MAX_SIZE, As2Config
 from gateway.errors import ConfigError
 from gateway.inbound.interpret import DEFAULT_RULE_SETS
+from gateway.ops.install import install_ops
 from gateway.profiles.load import ProfileSet
 from gateway.profiles.profile import BuyerProfile
 from gateway.rules import RULE_SETS
@@ -125,8 +126,17 @@ class _GatewayApp(FastAPI):
     as2_missing: str | None = None
     web_limits: WebLimits = WebLimits()
     as2_max_size: int = DEFAULT_MAX_SIZE
+    #: the outermost layer (the metrics middleware, gateway.ops.install) around :meth:`dispatch`
+    outer: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.outer is not None:
+            await self.outer(scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app below the outermost layer: the AS2 fast path, body limits, FastAPI."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -219,6 +229,7 @@ def create_app(
     api: bool = True,
     profile_set: ProfileSet | None = None,
     tenants: TenantDirectory | None = None,
+    metrics_allow: str | None = None,
 ) -> FastAPI:
     """The gateway's web app over ``store`` with our AS2 identity and partners ``as2``.
 
@@ -245,7 +256,9 @@ def create_app(
     answers. ``api``: the REST API under ``/api/v1`` with its docs (:mod:`gateway.web.api`),
     on ``store`` scoped per request by the key's tenant, with each tenant's buyer profiles from
     ``tenants`` (default: a :class:`TenantDirectory` whose default tenant has ``profile_set``
-    when given, every other tenant its folder below ``config/tenants``).
+    when given, every other tenant its folder below ``config/tenants``). ``metrics_allow``: the
+    client networks ``/metrics`` answers (:func:`gateway.ops.install.install_ops`; default env
+    IGW_SERVE_METRICS_ALLOW, else loopback and the private ranges).
     """
     unknown = [name for name in rule_sets if name not in RULE_SETS]
     if unknown:
@@ -346,16 +359,13 @@ def create_app(
 
     @app.get("/health", include_in_schema=False)
     def health() -> Response:
-        """200 when the store answers, 503 when it does not."""
-        try:
-            with store.engine.connect() as db:
-                db.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError as exc:
-            return JSONResponse({"status": "unavailable", "store": str(exc)[:200]}, 503)
+        """Liveness: 200 while the process answers (the store is ``/ready``'s business)."""
         if as2 is None:
             return JSONResponse({"status": "ok", "as2_id": None, "as2": "not configured"})
         return JSONResponse(
             {"status": "ok", "as2_id": as2.identity.as2_id, "partners": len(as2.partners)}
         )
 
+    # /ready and /metrics; the request metrics run outermost (the AS2 fast path counted too)
+    app.outer = install_ops(app, store, metrics_allow=metrics_allow)
     return app

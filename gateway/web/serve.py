@@ -116,6 +116,12 @@ def add_serve_command(subparsers: Any) -> argparse.ArgumentParser:
         help="processes answering on the one port (default 1; one process uses one core at "
         "most: give the number of cores to answer AS2 messages on all of them)",
     )
+    p.add_argument(
+        "--metrics-allow",
+        default=None,
+        help="client networks that may read /metrics (no API key: the network decides): "
+        "addresses or CIDRs, 'any' or 'none' (default loopback and the private ranges)",
+    )
     p.add_argument("--ssl-keyfile", default=None, help="TLS key (PEM) to serve HTTPS")
     p.add_argument("--ssl-certfile", default=None, help="TLS certificate (PEM) to serve HTTPS")
     p.set_defaults(func=cmd_serve)
@@ -201,6 +207,13 @@ def _log_to_stderr() -> None:
         root.setLevel(logging.INFO)
 
 
+def _uvicorn_logging() -> dict[str, Any]:
+    """uvicorn's own lines (start, access) through the igw handler, in its format (text or
+    JSON) at its level (``--log-level``, IGW_LOG_LEVEL, ``[log] level``), not uvicorn's."""
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    return {"log_config": None, "log_level": level}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the AS2 configuration and the store, then serve until interrupted."""
     import uvicorn
@@ -269,6 +282,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             as2_missing=missing,
             profile_set=profile_set,
             tenants=tenants,
+            metrics_allow=args.metrics_allow,
         )
 
     try:
@@ -294,8 +308,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             app,
             host=args.host,
             port=args.port,
-            log_level="info",
             http=guarded_protocol(limits),
+            **_uvicorn_logging(),
             **tls,
         )
     finally:
@@ -332,7 +346,7 @@ def _serve_workers(
         own = Store.open(url)
         try:
             config = uvicorn.Config(
-                make_app(own), log_level="info", http=guarded_protocol(limits), **tls
+                make_app(own), http=guarded_protocol(limits), **tls, **_uvicorn_logging()
             )
             uvicorn.Server(config).run(sockets=[shared])
         finally:

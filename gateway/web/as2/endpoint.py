@@ -69,6 +69,7 @@ from gateway.as2.config import As2Config, PartnerConfig
 from gateway.as2.urls import allowed_url, async_mdn_prefixes
 from gateway.delivery.acks_in import receive
 from gateway.inbound.interpret import DEFAULT_RULE_SETS, Verdict, finish, interpret
+from gateway.logs import log_context
 from gateway.profiles.profile import BuyerProfile
 from gateway.store import DeliveryRow, Store
 from gateway.store.inbound import (
@@ -192,6 +193,7 @@ def _async_url(
         partner.name,
         url,
         why,
+        extra={"tenant": endpoint.store.tenant, "partner": partner.name, "message_id": message_id},
     )
     return None
 
@@ -251,7 +253,15 @@ def _accepted(note: str, pending: NewAsyncMdn) -> Answer:
 
 
 def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> Answer:
-    """Open, store, interpret and answer one inbound AS2 message (see the module docstring)."""
+    """Open, store, interpret and answer one inbound AS2 message (see the module docstring);
+    every log line meanwhile carries the message's Message-ID (the tenant is known once the
+    receiving AS2 id is: the lines below name it)."""
+    message_id = (_header(headers, "message-id") or "").strip("<>")[:300] or None
+    with log_context(message_id=message_id):
+        return _receive_message(endpoint, headers, body)
+
+
+def _receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -> Answer:
     config = endpoint.config
     try:
         opened = open_message(
@@ -288,7 +298,17 @@ def receive_message(endpoint: Endpoint, headers: Mapping[str, str], body: bytes)
     )
     if not is_new:
         log.info(
-            "AS2 %s from %s: duplicate Message-ID (first at %s)", message_id, name, row.received_at
+            "AS2 %s from %s: duplicate Message-ID (first at %s)",
+            message_id,
+            name,
+            row.received_at,
+            extra={
+                "tenant": endpoint.store.tenant,
+                "partner": name,
+                "message_id": message_id,
+                "inbound": row.id,
+                "invoice": row.invoice_number,
+            },
         )
         text = (
             f"Message <{message_id}> from {opened.sender_id} was already received at "
@@ -373,8 +393,18 @@ def _refused(
     or a plain HTTP error when none can be built (no Message-ID, no MDN requested, or an unknown
     sender asking for an async one) — and store the refusal with the raw request (cut at
     ``endpoint.refusal_request_cap``), the reason and that answer."""
-    log.warning("AS2 message %s from %s refused: %s", exc.message_id, exc.sender_id, exc)
     endpoint = endpoint.for_receiver(exc.receiver_id)
+    log.warning(
+        "AS2 message %s from %s refused: %s",
+        exc.message_id,
+        exc.sender_id,
+        exc,
+        extra={
+            "tenant": endpoint.store.tenant,
+            "partner": exc.sender_id,
+            "message_id": exc.message_id,
+        },
+    )
     config = endpoint.config
     partner = config.partner_config(exc.sender_id) if exc.sender_id else None
     name = partner.name if partner is not None else (exc.sender_id or "")
@@ -467,6 +497,11 @@ def _store_refusal(endpoint: Endpoint, refusal: NewRefusal, answer: Answer) -> A
             refusal.sender,
             refusal.reason,
             exc,
+            extra={
+                "tenant": endpoint.store.tenant,
+                "partner": refusal.sender,
+                "message_id": refusal.message_id,
+            },
         )
     return answer
 
@@ -531,7 +566,17 @@ def deliver_claimed(endpoint: Endpoint, token: str) -> list[MdnSent]:
             result = post(row.url, row.headers, row.body)
             if result.ok or result.permanent or delay is None:
                 break
-            log.info("async MDN for <%s> (try %d): %s", row.message_id, tries, result.detail)
+            log.info(
+                "async MDN for <%s> (try %d): %s",
+                row.message_id,
+                tries,
+                result.detail,
+                extra={
+                    "tenant": endpoint.store.tenant,
+                    "partner": row.partner,
+                    "message_id": row.message_id,
+                },
+            )
             time.sleep(delay)
         sent.append(
             record_post(
