@@ -177,6 +177,17 @@ def test_unknown_ids_are_404_problems(reader: httpx.Client) -> None:
         assert "999" in str(body["detail"])
 
 
+def test_ids_beyond_64_bits_either_sign_are_404_problems(api: Api) -> None:
+    """A path id too large for the store (2**70, or -2**63 - 1) on any id route is a 404
+    problem, never a 500 from the database driver."""
+    admin = api.client(create_api_key(api.store, "default", ["admin"]))
+    for big in (str(2**70), str(-(2**63) - 1)):
+        for url in (f"/api/v1/invoices/{big}", f"/api/v1/webhooks/{big}", f"/api/v1/inbound/{big}"):
+            response = admin.get(url)
+            assert response.status_code in (404, 422), (url, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+
+
 def test_a_document_is_its_bytes_with_media_type_and_file_name(
     api: Api, reader: httpx.Client
 ) -> None:

@@ -57,7 +57,7 @@ def _wait_ready(port: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass

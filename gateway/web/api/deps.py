@@ -167,9 +167,10 @@ MAX_ID = 2**53
 
 
 def ids_in_range(request: Request) -> None:
-    """A numeric path id beyond :data:`MAX_ID` names nothing: 404 like any missing id, before
-    the store is asked (SQLite cannot bind an integer over 64 bits)."""
+    """A numeric path id beyond :data:`MAX_ID` (either sign) names nothing: 404 like any
+    missing id, before the store is asked (SQLite cannot bind an integer over 64 bits)."""
     for name, value in request.path_params.items():
         text = str(value)
-        if text.isdigit() and int(text) > MAX_ID:
+        digits = text.removeprefix("-").removeprefix("+")
+        if digits.isdigit() and abs(int(text)) > MAX_ID:
             raise HTTPException(404, f"{name.removesuffix('_id')} {text[:40]}: not found")
