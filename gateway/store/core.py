@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 
 from gateway.model import Invoice
-from gateway.store.engine import READ_ONLY
 from gateway.store.errors import (
     UnknownDelivery,
 )
@@ -28,11 +25,12 @@ from gateway.store.schema import (
     deliveries,
     events,
 )
+from gateway.store.scoped import ScopedStore
 from gateway.store.states import (
     DeliveryState,
 )
 from gateway.store.webhooks import enqueue_events
-from gateway.tenants import DEFAULT_TENANT, check_tenant_id
+from gateway.tenants import DEFAULT_TENANT
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -48,41 +46,14 @@ def canonical_json(invoice: Invoice) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-class StoreCore:
+class StoreCore(ScopedStore):
     """The engine and the shared steps of the store's parts."""
-
-    def __init__(self, engine: Engine, tenant: str = DEFAULT_TENANT) -> None:
-        self.engine = engine
-        #: the tenant every query of this store is scoped to (rows of others are invisible)
-        self.tenant = check_tenant_id(tenant)
-
-    def for_tenant(self, tenant: str) -> Self:
-        """The same store (engine, connection pool) scoped to ``tenant``; cheap."""
-        if tenant == self.tenant:
-            return self
-        return type(self)(self.engine, tenant)
 
     def _tenant_key(self, key: str) -> str:
         """A delivery idempotency key made unique across tenants (it becomes the AS2
         Message-ID and the connectors' file names): the default tenant's keys stay as they
         were, another tenant's start with ``<tenant>/``."""
         return key if self.tenant == DEFAULT_TENANT else f"{self.tenant}/{key}"
-
-    def _mine(self, table: sa.Table) -> sa.ColumnElement[bool]:
-        """``table``'s rows of this store's tenant (every query of the store adds it)."""
-        return table.c.tenant_id == self.tenant
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as raw:
-            connection = raw.execution_options(**{READ_ONLY: True})
-            with connection.begin():
-                yield connection
 
     def _event(
         self,

@@ -21,8 +21,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from gateway.errors import ConfigError
-from gateway.store.engine import READ_ONLY
 from gateway.store.schema import UtcDateTime
 from gateway.store.schema_webhooks import webhook_attempts, webhook_outbox, webhook_subscriptions
+from gateway.store.scoped import ScopedStore
 
 DEFAULT_TENANT = "default"
 DELIVERY_STATE_CHANGED = "delivery.state_changed"
@@ -397,33 +396,17 @@ class UnknownSubscription(LookupError):
 # -- the store part ------------------------------------------------------------------------
 
 
-class WebhookStore:
+class WebhookStore(ScopedStore):
     """Subscriptions, outbox and attempt log of ONE tenant (``tenant``) on ``engine``.
 
     ``WebhookStore.of(store)`` gives the part for a :class:`gateway.store.Store` (its engine and
     tenant). Every query filters on the tenant: an id of another tenant is an unknown id.
     """
 
-    def __init__(self, engine: Engine, tenant: str = DEFAULT_TENANT) -> None:
-        self.engine = engine
-        self.tenant = tenant
-
     @classmethod
-    def of(cls, store: Any) -> WebhookStore:
+    def of(cls, store: ScopedStore) -> WebhookStore:
         """The webhook part of ``store`` (a Store: same engine, same tenant)."""
-        return cls(store.engine, getattr(store, "tenant", DEFAULT_TENANT))
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as raw:
-            connection = raw.execution_options(**{READ_ONLY: True})
-            with connection.begin():
-                yield connection
+        return cls(store.engine, store.tenant)
 
     # subscriptions
 
