@@ -204,6 +204,8 @@ def test_unreadable_json_is_422_naming_line_and_column(client: httpx.Client) -> 
     (record,) = body["records"]
     assert record["record"] == "request body" and record["status"] == "rejected"
     assert "line 2" in record["problems"][0]["message"]
+    assert "line 2" in str(body["detail"])
+    assert str(body["detail"]).count("request body") == 1  # the place is named once
 
 
 def test_empty_array_is_422_no_records(client: httpx.Client) -> None:

@@ -320,7 +320,14 @@ def _submit(
     if counts.rejected < counts.records:
         return 207, _dumps(data), JSON_MEDIA_TYPE
     first = next((p for r in result.records for p in r.problems if p.flag == "fatal"), None)
-    why = f"; first problem: {first.record}: {first.message}" if first else ""
+    said = (
+        first.message
+        if first and first.message.startswith(f"{first.record}:")
+        else f"{first.record}: {first.message}"
+        if first
+        else ""
+    )
+    why = f"; first problem: {said}" if first else ""
     if first is None:
         why = next((f"; {r.record}: {r.message}" for r in result.records if r.message), "")
     problem = ApiProblem(
