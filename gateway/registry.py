@@ -24,6 +24,7 @@ BUILTIN_MAPPINGS: dict[str, str] = {
     "cii": "mappings.cii.formats:GenericCii",
     "eancom-d96a": "mappings.edifact.invoic:EancomD96A",
     "cxml": "mappings.cxml.format:CxmlInvoice",
+    "pdf": "mappings.pdf.format:PdfInvoice",
 }
 
 MAPPING_GROUP = "invoice_gateway.mappings"
