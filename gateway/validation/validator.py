@@ -108,6 +108,10 @@ def _validate_other_syntax(
     get a report saying how a buyer-format file is checked (never a PASS, and no XML-PARSE
     error about a file that is not meant as XML).
     """
+    if syntax == "pdf" or (syntax is None and content[:1024].lstrip().startswith(b"%PDF-")):
+        from gateway.validation.pdf import check_pdf_structure
+
+        return check_pdf_structure(content, name)
     if syntax is None:
         from gateway.detect import detect_syntax
         from gateway.errors import ParseError

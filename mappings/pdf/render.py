@@ -8,6 +8,7 @@ on first use: listing the formats (``igw formats``) does not pay for it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from functools import cache
@@ -64,6 +65,14 @@ def render_html(view: InvoiceView, template: str = "invoice.html.j2") -> str:
     return environment().get_template(template).render(v=view)
 
 
+def _quiet_libraries() -> None:
+    """WeasyPrint logs every layout step and fontTools every subset table at INFO; the CLI's
+    INFO logging would print hundreds of lines per invoice. Errors stay visible."""
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    for name in ("weasyprint", "weasyprint.progress"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @cache
 def _stylesheet() -> tuple[CSS, Any]:
     from weasyprint import CSS
@@ -76,6 +85,7 @@ def _stylesheet() -> tuple[CSS, Any]:
 
 def html_to_pdf(html: str) -> bytes:
     """PDF bytes of ``html``; relative URLs resolve against static/ (fonts, stylesheet)."""
+    _quiet_libraries()
     from weasyprint import HTML
 
     # fontTools stamps the subset fonts' "modified" time with now unless SOURCE_DATE_EPOCH is
