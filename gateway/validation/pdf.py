@@ -29,7 +29,7 @@ def check_pdf_structure(content: bytes, name: str = "") -> ValidationReport:
     elif tail is None:
         problem = "no 'startxref ... %%EOF' at the end (truncated?)"
     elif int(tail.group(1)) >= len(content):
-        problem = f"startxref {tail.group(1)} points beyond the end of the file"
+        problem = f"startxref {int(tail.group(1))} points beyond the end of the file"
     if problem:
         findings.append(
             Problem(
