@@ -6,7 +6,8 @@
 For a 1-page and a 10-page invoice (bench/invoices.py; the line counts, the most that fit on
 one page and the fewest that make ten, are found by rendering), ``Mapping.render`` to PDF
 bytes in a process pool of 1 and of 2 workers (each warmed up: stylesheet parsed, fonts
-loaded); the ratio is 2 processes / 1. Target (issue 12): >= 10 one-page PDFs/s per core. Writes bench/results/pdf.json.
+loaded); the ratio is 2 processes / 1. Target (issue 12): >= 10 one-page PDFs/s per core.
+Writes bench/results/pdf.json.
 """
 
 from __future__ import annotations
