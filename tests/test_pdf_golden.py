@@ -4,6 +4,7 @@ on WeasyPrint's version; the HTML is ours). Regenerate with IGW_REGEN_GOLDEN=1 a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from golden import assert_golden
@@ -53,25 +54,30 @@ def test_unknown_language_is_refused_naming_the_accepted_ones() -> None:
     ("options", "message"),
     [
         ({"colour": "red; x"}, r"colour='red; x'.*#rgb or #rrggbb"),
-        ({"logo": "/nonexistent/logo.png"}, r"logo='/nonexistent/logo.png': cannot read"),
+        ({"logo": "missing-logo.png"}, r"logo='missing-logo.png': cannot read"),
         ({"logo": "logo.gif"}, r"accepted: \.png, \.jpg, \.svg"),
+        ({"logo": "/etc/logo.png"}, r"not a file name .* no path"),
+        ({"logo": "../secret.png"}, r"not a file name .* no path"),
     ],
 )
 def test_bad_branding_options_are_refused(options: dict[str, str], message: str) -> None:
-    """A colour that is not a hex colour, a missing logo, a logo of another type: ConfigError."""
+    """A colour that is not a hex colour, a missing logo, a logo of another type, a logo given
+    as a path (options may come from an API caller): ConfigError."""
     with pytest.raises(ConfigError, match=message):
         MAPPING.render(invoices()[SHORT], profile("en", **options))
 
 
-def test_branding_logo_colour_and_footer_reach_the_page(tmp_path: object) -> None:
-    """A logo file, an accent colour and footer lines from the options are in the HTML."""
-    from pathlib import Path
-
-    logo = Path(str(tmp_path)) / "logo.svg"
+def test_branding_logo_colour_and_footer_reach_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logo from the branding folder, an accent colour and footer lines from the options
+    are in the HTML."""
+    monkeypatch.setenv("IGW_BRANDING_DIR", str(tmp_path))
+    logo = tmp_path / "logo.svg"
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
     html = MAPPING.html(
         invoices()[SHORT],
-        profile("de", logo=str(logo), colour="#aa0033", footer="Geschäftsführung: J. L.|www.x.de"),
+        profile("de", logo="logo.svg", colour="#aa0033", footer="Geschäftsführung: J. L.|www.x.de"),
     )
     assert 'src="data:image/svg+xml;base64,' in html and "--accent: #aa0033" in html
     assert "Geschäftsführung: J. L." in html and "www.x.de" in html
