@@ -122,3 +122,12 @@ def test_pay_link_slot_renders_only_with_a_pay_url(tmp_path: Path) -> None:
     png = page_png(path, tmp_path / "pay.png", 200)
     result = run(tool("zbarimg"), "--quiet", "--raw", "-Sbinary", png)
     assert url in result.stdout.decode("utf-8")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "https://x.test/a b", "ftp://x.test/"])
+def test_a_pay_url_that_is_not_an_http_link_is_refused(url: str) -> None:
+    """pay_url must be an http(s) URL without blanks: anything else is a ConfigError."""
+    from gateway.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a pay link"):
+        MAPPING.view(invoices()[SHORT], profile("en", pay_url=url))

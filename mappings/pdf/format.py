@@ -7,11 +7,12 @@ default en), ``pay_url`` (the pay-link slot: a link and its QR code), and the br
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from gateway.document import Document
 from gateway.envelope import Envelope
-from gateway.errors import ParseError
+from gateway.errors import ConfigError, ParseError
 from gateway.model import Invoice
 from gateway.profiles.profile import BuyerProfile
 from gateway.totals import complete, is_complete
@@ -21,6 +22,18 @@ from mappings.pdf.labels import DEFAULT_LANGUAGE, check_language
 from mappings.pdf.render import html_to_pdf, render_html
 
 PDF_MEDIA_TYPE = "application/pdf"
+_PAY_URL = re.compile(r"^https?://[^\s<>\"'`]{1,500}$")
+
+
+def check_pay_url(value: str) -> str:
+    """``value`` when empty or an http(s) URL of at most 500 characters without blanks or
+    quotes; ConfigError otherwise (a ``javascript:`` link must not reach a PDF)."""
+    if value and not _PAY_URL.match(value):
+        raise ConfigError(
+            f"pdf option pay_url={value[:80]!r}: not a pay link (accepted: an https:// or "
+            "http:// URL, 500 characters at most, no blanks or quotes)"
+        )
+    return value
 
 
 class PdfInvoice:
@@ -43,7 +56,7 @@ class PdfInvoice:
         if not is_complete(invoice):
             invoice = complete(invoice)
         language = check_language(options.get("language", DEFAULT_LANGUAGE))
-        pay_url = options.get("pay_url", "").strip() or None
+        pay_url = check_pay_url(options.get("pay_url", "").strip()) or None
         return build_context(
             invoice,
             language,
