@@ -32,7 +32,13 @@ fails (permanent when all refusals are 5xx, retried when any was 4xx); when some
 the message is sent to them and the refused ones are named in the receipt's detail and evidence
 (the accepted addresses have it; a new send would duplicate it for them).
 
-Bounces (DSNs that arrive later) are not read by this connector yet.
+Re-sends: an SMTP server cannot be asked whether it holds a message, so a send repeated after a
+crash between the 250 and its record (or a restarted worker) delivers the e-mail once more, under
+the same Message-ID (mail clients and archives recognise it); within one connector a repeated
+key returns the first receipt without sending.
+
+Bounces (DSNs that arrive later) are not polled yet; :mod:`connectors.email.dsn` parses one
+(RFC 3464) and names the Message-ID it is about.
 
 Profile example::
 
