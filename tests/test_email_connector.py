@@ -304,3 +304,21 @@ def test_a_format_named_in_attachments_is_rendered_from_the_same_invoice(
     assert second.get_filename() == "INV-1.cii.xml"
     invoice = resolve_mapping("cii").parse(second.get_payload(decode=True))
     assert invoice.number == "INV-1" and invoice.buyer.name == "Kunde AG"
+
+
+def test_a_421_on_a_kept_connection_reconnects_once(
+    smtp_server: SmtpServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+) -> None:
+    """The server says 421 (closing: idle timeout) to MAIL on the kept connection: the send is
+    made on a new connection; a 421 on a fresh connection is retryable."""
+    with connector(smtp_server, pki) as sender:
+        sender.send(ubl_document("INV-1"), delivery_id="1", idempotency_key="k1")
+        smtp_server.handler.mail_reply_once = "421 4.4.2 smtp.test Error: timeout exceeded"
+        sender.send(ubl_document("INV-2"), delivery_id="2", idempotency_key="k2")
+        assert sender.connects == 2 and len(smtp_server.messages) == 2
+    with connector(smtp_server, pki) as fresh:
+        smtp_server.handler.mail_reply_once = "421 4.3.2 shutting down"
+        with pytest.raises(SmtpDeferred) as caught:
+            fresh.send(ubl_document("INV-3"), delivery_id="3", idempotency_key="k3")
+    assert caught.value.retryable and caught.value.code == 421

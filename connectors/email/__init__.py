@@ -3,9 +3,10 @@
 Connection: ``security`` is ``"starttls"`` (default, port 587), ``"tls"`` (implicit TLS, port
 465) or ``"none"`` (plain, allowed to loopback hosts only: a local relay). Certificates are
 verified (system CAs, or ``ca_file`` for a private CA). ``username`` + ``password`` (a secret
-reference, never a literal) for AUTH. One connection is kept open and reused for every send of
-the connector (the worker keeps one connector per channel); one that the server dropped while
-idle is re-opened once.
+reference, never a literal) for AUTH; ``timeout`` (seconds, default 30) for each SMTP step;
+``helo_name`` for EHLO (default: this machine's FQDN). One connection is kept open and reused
+for every send of the connector (the worker keeps one connector per channel); one that the
+server dropped while idle (or answered 421) is re-opened once.
 
 The message (:mod:`connectors.email.message`): From ``from_address`` (the seller's, with
 ``from_name``), To ``to`` and Cc ``cc`` (comma-separated lists), subject and a text/plain body

@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
-from email.errors import HeaderDefect, HeaderParseError
+from email.errors import HeaderDefect, HeaderParseError, MessageError
 from email.headerregistry import Address
 
 from connectors.base import Clock, Receipt, utc_now
@@ -66,6 +66,7 @@ class EmailConnector:
         attachments: str | Sequence[str] = files.DOCUMENT,
         max_bytes: int = DEFAULT_MAX_BYTES,
         timeout: float = 30.0,
+        helo_name: str | None = None,
         ca_file: str | None = None,
         verify_certificate: bool = True,
         dkim_private_key: str | None = None,
@@ -85,7 +86,7 @@ class EmailConnector:
             raise ConfigurationInvalid(f"{where}: max_bytes = {max_bytes}: must be > 0")
         tls = tls_context(ca_file, verify_certificate, where) if mode != "none" else None
         self.endpoint = Endpoint(
-            host, port or DEFAULT_PORTS[mode], mode, username, password, timeout, tls
+            host, port or DEFAULT_PORTS[mode], mode, username, password, timeout, tls, helo_name
         )
         self.channel = f"{self.endpoint.where}/{','.join(self.envelope.recipients)}"
         self.from_name = from_name
@@ -113,16 +114,20 @@ class EmailConnector:
         """The complete message as sent (DKIM-signed when a key is configured)."""
         invoice = read_invoice(document)
         subject, body = self.texts.render(facts_for(document, invoice, self.texts.language))
-        message = build_message(
-            self.envelope,
-            subject=subject,
-            body=body,
-            attachments=files.collect(self.attachments, document, invoice, self.channel),
-            msgid=self.message_id(idempotency_key),
-            date=date,
-            sender_name=self.from_name,
-        )
-        data = message.as_bytes()
+        attached = files.collect(self.attachments, document, invoice, self.channel)
+        try:
+            message = build_message(
+                self.envelope,
+                subject=subject,
+                body=body,
+                attachments=attached,
+                msgid=self.message_id(idempotency_key),
+                date=date,
+                sender_name=self.from_name,
+            )
+            data = message.as_bytes()
+        except (ValueError, TypeError, UnicodeError, MessageError) as exc:
+            raise ConfigurationInvalid(f"{self.channel}: cannot build the e-mail: {exc}") from exc
         if self.dkim is None:
             return data
         return self.dkim.sign(data, tuple(h for h in SIGNED if h in message))
@@ -167,9 +172,11 @@ class EmailConnector:
             try:
                 return session.transact(self.envelope.sender, self.envelope.recipients, data)
             except SmtpDeferred as exc:
-                if exc.code == 421:  # the server closes this connection
-                    self._drop()
-                raise
+                if exc.code != 421:
+                    raise
+                self._drop()  # 421: the server closes this connection (idle, shutting down)
+                if fresh or attempt == 2:
+                    raise
             except (ConnectionFailed, Timeout):
                 self._drop()
                 if fresh or attempt == 2:

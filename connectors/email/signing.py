@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from gateway.delivery.errors import ConfigurationInvalid
+from gateway.delivery.errors import ConfigurationInvalid, PermanentDeliveryError
 
 SIGNED = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type")
 
@@ -30,15 +30,18 @@ class DkimKey:
     def sign(self, message: bytes, signed: tuple[str, ...] = SIGNED) -> bytes:
         """``message`` with a ``DKIM-Signature`` header in front (only headers it has signed)."""
         headers = [h.lower().encode() for h in signed]
-        signature: bytes = dkim.sign(
-            message,
-            self.selector.encode(),
-            self.domain.encode(),
-            self.private_key,
-            include_headers=headers,
-            canonicalize=(b"relaxed", b"relaxed"),
-            linesep=b"\r\n",
-        )
+        try:
+            signature: bytes = dkim.sign(
+                message,
+                self.selector.encode(),
+                self.domain.encode(),
+                self.private_key,
+                include_headers=headers,
+                canonicalize=(b"relaxed", b"relaxed"),
+                linesep=b"\r\n",
+            )
+        except dkim.DKIMException as exc:
+            raise PermanentDeliveryError(f"DKIM signing ({self.domain}): {exc}") from exc
         return signature + message
 
 

@@ -53,6 +53,8 @@ class Endpoint:
     password: str | None
     timeout: float
     tls: ssl.SSLContext | None
+    helo_name: str | None = None
+    """The name given in EHLO (default: this machine's FQDN, which may need a DNS lookup)."""
 
     @property
     def where(self) -> str:
@@ -172,9 +174,11 @@ def _connect(endpoint: Endpoint) -> smtplib.SMTP:
     host, port, timeout = endpoint.host, endpoint.port, endpoint.timeout
     smtp: smtplib.SMTP
     if endpoint.security == "tls":
-        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=endpoint.tls)
+        smtp = smtplib.SMTP_SSL(
+            host, port, endpoint.helo_name, timeout=timeout, context=endpoint.tls
+        )
     else:
-        smtp = smtplib.SMTP(host, port, timeout=timeout)
+        smtp = smtplib.SMTP(host, port, endpoint.helo_name, timeout=timeout)
     try:
         smtp.ehlo()
         if endpoint.security == "starttls":
