@@ -3,11 +3,15 @@
 answers by recipient: ``reject550@...`` gets 550 on RCPT, ``defer451@...`` gets 451; every
 message accepted is kept (``server.messages``) and answered ``250 2.0.0 Ok: queued as <id>``.
 
-Also the DKIM test key and its DNS record (``dnsfunc`` for ``dkim.verify``).
+Also the DKIM test key and its DNS record (``dnsfunc`` for ``dkim.verify``), and the e-mail
+connector's entry in the connector contract suite (``NAME``, :func:`harness`): ``break_next``
+stops the server (the reconnect meets ``ConnectionRefusedError``), ``stall_next`` makes it sit
+on the next MAIL FROM past the connector's 1-second timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime as dt
@@ -23,11 +27,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from connector_harness import Harness, clock
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+NAME = "email"
 USER, PASSWORD = "seller@seller.example", "smtp-secret-for-tests"
 SELECTOR, DOMAIN = "igwtest", "seller.example"
 
@@ -49,11 +55,15 @@ class Handler:
     messages: list[Received] = field(default_factory=list)
     data_reply: str | None = None
     mail_reply_once: str | None = None
+    stall_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        stall, self.stall_seconds = self.stall_seconds, 0.0
+        if stall:
+            await asyncio.sleep(stall)
         reply, self.mail_reply_once = self.mail_reply_once, None
         if reply is not None:
             return reply
@@ -194,10 +204,18 @@ class SmtpServer:
     port: int
     security: str
 
+    stopped: bool = False
+
     @property
     def messages(self) -> list[Received]:
         """Every message accepted so far, oldest first."""
         return self.handler.messages
+
+    def stop(self) -> None:
+        """Stop listening (once; later calls do nothing)."""
+        if not self.stopped:
+            self.stopped = True
+            self.controller.stop()
 
 
 @contextlib.contextmanager
@@ -223,10 +241,11 @@ def running(
         options |= {"auth_require_tls": False}
     controller = Controller(handler, **options)
     controller.start()
+    server = SmtpServer(controller, handler, port, security)
     try:
-        yield SmtpServer(controller, handler, port, security)
+        yield server
     finally:
-        controller.stop()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -269,3 +288,34 @@ def dkim_key() -> DkimTestKey:
     )
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
     return DkimTestKey(pem, record)
+
+
+@contextlib.contextmanager
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    """The contract suite's e-mail connector: STARTTLS + AUTH to a fresh server, 1 s timeout."""
+    from connectors.email import EmailConnector
+
+    with running(make_pki(tmp_path)) as server:
+        connector = EmailConnector(
+            host="127.0.0.1",
+            port=server.port,
+            username=USER,
+            password=PASSWORD,
+            ca_file=str(tmp_path / "ca.pem"),
+            from_address="invoices@seller.example",
+            to="ap@kunde.example",
+            timeout=1.0,
+            clock=clock,
+        )
+
+        def break_next() -> None:
+            connector.close()
+            server.stop()
+
+        def stall_next() -> None:
+            server.handler.stall_seconds = 3.0
+
+        try:
+            yield Harness(connector, break_next, stall_next)
+        finally:
+            connector.close()

@@ -24,12 +24,15 @@ from harness_smtp import (  # noqa: F401  (fixtures)
     smtp_server,
 )
 
-from connectors.email.errors import MessageTooLarge, SmtpDeferred, SmtpRefused
+from connectors.email.errors import reply_of
 from gateway.delivery.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     DeliveryError,
     HostKeyMismatch,
+    PermanentDeliveryError,
+    Rejected,
+    RemoteUnavailable,
 )
 from gateway.registry import resolve_mapping
 
@@ -139,26 +142,28 @@ def test_550_on_rcpt_is_permanent_with_code_and_text(
     smtp_server: SmtpServer,  # noqa: F811
     pki: Pki,  # noqa: F811
 ) -> None:
-    """A 550 to RCPT is SmtpRefused (permanent) carrying the code, the text and the stage."""
+    """A 550 to RCPT is Rejected (permanent) carrying the reply's code, text and stage."""
     with (
         connector(smtp_server, pki, to="reject550@kunde.example") as sender,
-        pytest.raises(SmtpRefused) as caught,
+        pytest.raises(Rejected) as caught,
     ):
         sender.send(ubl_document(), delivery_id="1", idempotency_key="k")
-    error = caught.value
-    assert not error.retryable and error.code == 550 and "User unknown" in error.text
-    assert "RCPT TO:<reject550@kunde.example>" in error.stage
+    error, reply = caught.value, reply_of(caught.value)
+    assert reply is not None and not error.retryable
+    assert reply.code == 550 and "User unknown" in reply.text
+    assert "RCPT TO:<reject550@kunde.example>" in reply.stage
     assert b"550 5.1.1" in error.evidence and smtp_server.messages == []
 
 
 def test_451_on_rcpt_is_retryable(smtp_server: SmtpServer, pki: Pki) -> None:  # noqa: F811
-    """A 451 (greylisting) to RCPT is SmtpDeferred: retried with backoff."""
+    """A 451 (greylisting) to RCPT is RemoteUnavailable with its reply: retried with backoff."""
     with (
         connector(smtp_server, pki, to="defer451@kunde.example") as sender,
-        pytest.raises(SmtpDeferred) as caught,
+        pytest.raises(RemoteUnavailable) as caught,
     ):
         sender.send(ubl_document(), delivery_id="1", idempotency_key="k")
-    assert caught.value.retryable and caught.value.code == 451
+    reply = reply_of(caught.value)
+    assert caught.value.retryable and reply is not None and reply.code == 451
 
 
 def test_a_5xx_to_data_is_permanent_and_the_connection_stays_usable(
@@ -168,9 +173,10 @@ def test_a_5xx_to_data_is_permanent_and_the_connection_stays_usable(
     """554 to DATA is permanent; the next send on the same connection goes through."""
     with connector(smtp_server, pki) as sender:
         smtp_server.handler.data_reply = "554 5.7.1 Message rejected as spam"
-        with pytest.raises(SmtpRefused) as caught:
+        with pytest.raises(Rejected) as caught:
             sender.send(ubl_document(), delivery_id="1", idempotency_key="k1")
-        assert caught.value.code == 554 and caught.value.stage == "DATA"
+        reply = reply_of(caught.value)
+        assert reply is not None and (reply.code, reply.stage) == (554, "DATA")
         smtp_server.handler.data_reply = None
         sender.send(ubl_document("INV-2"), delivery_id="2", idempotency_key="k2")
         assert sender.connects == 1
@@ -197,7 +203,7 @@ def test_every_recipient_refused_with_one_4xx_is_retryable(
 ) -> None:
     """All refused, one of them 451: the send is retried (the 4xx may pass)."""
     to = "reject550@kunde.example, defer451@kunde.example"
-    with connector(smtp_server, pki, to=to) as sender, pytest.raises(SmtpDeferred):
+    with connector(smtp_server, pki, to=to) as sender, pytest.raises(RemoteUnavailable):
         sender.send(ubl_document(), delivery_id="1", idempotency_key="k")
 
 
@@ -225,10 +231,10 @@ def test_over_max_bytes_is_refused_before_connecting(
     smtp_server: SmtpServer,  # noqa: F811
     pki: Pki,  # noqa: F811
 ) -> None:
-    """An e-mail over ``max_bytes`` is a permanent MessageTooLarge naming size and limit; no
+    """An e-mail over ``max_bytes`` is a permanent PermanentDeliveryError naming size and limit; no
     connection is opened, nothing arrives."""
     sender = connector(smtp_server, pki, max_bytes=2000)
-    with pytest.raises(MessageTooLarge) as caught:
+    with pytest.raises(PermanentDeliveryError) as caught:
         sender.send(ubl_document(), delivery_id="1", idempotency_key="k")
     assert not caught.value.retryable
     assert "over the max_bytes limit of 2000 bytes" in str(caught.value)
@@ -238,7 +244,7 @@ def test_over_max_bytes_is_refused_before_connecting(
 def test_over_the_servers_ehlo_size_is_refused_before_mail(pki: Pki) -> None:  # noqa: F811
     """The server announces SIZE 3000: a larger e-mail is refused before MAIL FROM."""
     with running(pki, "starttls", data_size_limit=3000) as server, connector(server, pki) as s:
-        with pytest.raises(MessageTooLarge) as caught:
+        with pytest.raises(PermanentDeliveryError) as caught:
             s.send(ubl_document(), delivery_id="1", idempotency_key="k")
         assert "server's SIZE limit of 3000 bytes" in str(caught.value)
     assert server.messages == []
@@ -319,6 +325,7 @@ def test_a_421_on_a_kept_connection_reconnects_once(
         assert sender.connects == 2 and len(smtp_server.messages) == 2
     with connector(smtp_server, pki) as fresh:
         smtp_server.handler.mail_reply_once = "421 4.3.2 shutting down"
-        with pytest.raises(SmtpDeferred) as caught:
+        with pytest.raises(RemoteUnavailable) as caught:
             fresh.send(ubl_document("INV-3"), delivery_id="3", idempotency_key="k3")
-    assert caught.value.retryable and caught.value.code == 421
+    reply = reply_of(caught.value)
+    assert caught.value.retryable and reply is not None and reply.code == 421

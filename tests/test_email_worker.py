@@ -105,5 +105,5 @@ def test_a_5xx_fails_the_email_and_queues_the_fallback(
     states = {d.channel: d.state for d in sqlite_store.deliveries()}
     assert states == {"email": DeliveryState.FAILED, "file": DeliveryState.DELIVERED}
     details = " | ".join(e.detail for e in sqlite_store.timeline(number))
-    assert "SmtpRefused" in details and "550 5.1.1" in details
+    assert "Rejected" in details and "550 5.1.1" in details
     assert smtp_server.messages == []

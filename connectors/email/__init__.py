@@ -21,17 +21,19 @@ the message is DKIM-signed (From, To, Cc, Subject, Date, Message-ID, MIME-Versio
 Content-Type).
 
 Refused before connecting: a message over ``max_bytes`` (default 10 MiB) and, once connected,
-over the server's EHLO SIZE: :class:`~connectors.email.errors.MessageTooLarge` (permanent).
+over the server's EHLO SIZE: a permanent error naming the size and the limit.
 
 Proof: the 250 reply to DATA; the receipt's ``message_id`` is the Message-ID, its detail and
-evidence name the server's queue id (``queued as ABC123``) and the recipients. Failures: a
-5xx reply to MAIL, RCPT or DATA is :class:`~connectors.email.errors.SmtpRefused` (permanent,
-with ``code`` and ``text``); a 4xx is :class:`~connectors.email.errors.SmtpDeferred` (retried);
-AUTH refused is ``AuthenticationFailed``; refused connections and time-outs are retried; an
-untrusted certificate is ``HostKeyMismatch``. Recipients: when every one is refused the send
-fails (permanent when all refusals are 5xx, retried when any was 4xx); when some are accepted
-the message is sent to them and the refused ones are named in the receipt's detail and evidence
-(the accepted addresses have it; a new send would duplicate it for them).
+evidence name the server's queue id (``queued as ABC123``) and the recipients.
+
+Failures: a 5xx reply to MAIL, RCPT or DATA is ``Rejected`` (permanent), a 4xx
+``RemoteUnavailable`` (retried), each carrying the reply's code, text and stage
+(:func:`connectors.email.errors.reply_of`); AUTH refused is ``AuthenticationFailed``; refused
+connections and time-outs are retried; an untrusted certificate is ``HostKeyMismatch``.
+Recipients: when every one is refused the send fails (permanent when all refusals are 5xx,
+retried when any was 4xx); when some are accepted the message is sent to them and the refused
+ones are named in the receipt's detail and evidence (the accepted addresses have it; a new send
+would duplicate it for them).
 
 Re-sends: an SMTP server cannot be asked whether it holds a message, so a send repeated after a
 crash between the 250 and its record (or a restarted worker) delivers the e-mail once more, under

@@ -11,7 +11,7 @@ from email.headerregistry import Address
 
 from connectors.base import Clock, Receipt, utc_now
 from connectors.email import attachments as files
-from connectors.email.errors import MessageTooLarge, SmtpDeferred
+from connectors.email.errors import reply_of, too_large
 from connectors.email.facts import facts_for, read_invoice
 from connectors.email.message import Envelope, build_message, domain_of, message_id
 from connectors.email.signing import SIGNED, DkimKey, load_dkim_key
@@ -31,6 +31,7 @@ from gateway.delivery.errors import (
     ConnectionFailed,
     DeliveryError,
     IdempotencyConflict,
+    RemoteUnavailable,
     Timeout,
 )
 from gateway.document import Document
@@ -155,7 +156,7 @@ class EmailConnector:
 
     def _check_size(self, size: int, limit: int, what: str) -> None:
         if size > limit:
-            raise MessageTooLarge(
+            raise too_large(
                 f"{self.channel}: the e-mail is {size} bytes, over the {what} limit of {limit} "
                 "bytes; not sent (accepted: a smaller document or fewer attachments)"
             )
@@ -171,8 +172,9 @@ class EmailConnector:
                 self._check_size(len(data), server_limit, "server's SIZE")
             try:
                 return session.transact(self.envelope.sender, self.envelope.recipients, data)
-            except SmtpDeferred as exc:
-                if exc.code != 421:
+            except RemoteUnavailable as exc:
+                reply = reply_of(exc)
+                if reply is None or reply.code != 421:
                     raise
                 self._drop()  # 421: the server closes this connection (idle, shutting down)
                 if fresh or attempt == 2:

@@ -230,6 +230,8 @@ def _guard(where: str, what: str, action: Callable[[], T]) -> T:
     except smtplib.SMTPResponseException as exc:
         raise reply_error(where, what, exc.smtp_code, _text(exc.smtp_error)) from exc
     except smtplib.SMTPServerDisconnected as exc:
+        if isinstance(exc.__context__, TimeoutError):  # smtplib reports a read timeout so
+            raise Timeout(f"{where}: {what}: no answer within the timeout") from exc
         raise ConnectionFailed(f"{where}: {what}: connection closed by the server: {exc}") from exc
     except smtplib.SMTPException as exc:
         raise ConnectionFailed(f"{where}: {what}: {exc}") from exc
