@@ -46,19 +46,20 @@ def test_an_unknown_security_mode_names_the_accepted_ones() -> None:
         EmailConnector(**BASE, security="ssl")
 
 
-def test_a_literal_password_in_a_profile_is_refused(tmp_path: Path) -> None:
-    """A profile with ``password = "hunter2"`` does not load; the message asks for a reference
-    and never repeats the value."""
+@pytest.mark.parametrize("option", ["password", "dkim_private_key"])
+def test_a_literal_secret_in_a_profile_is_refused(tmp_path: Path, option: str) -> None:
+    """A profile with ``password = "hunter2"`` (or a literal DKIM key) does not load; the message
+    asks for a reference and never repeats the value."""
     path = tmp_path / "kunde.toml"
     path.write_text(
         'default = true\n[channel]\nconnector = "email"\n[channel.options]\n'
         'host = "smtp.seller.example"\nfrom_address = "invoices@seller.example"\n'
-        'to = "ap@kunde.example"\nusername = "invoices"\npassword = "hunter2"\n'
+        f'to = "ap@kunde.example"\nusername = "invoices"\n{option} = "hunter2"\n'
     )
     with pytest.raises(ConfigError) as caught:
         load_profile(path)
     text = str(caught.value)
-    assert "channel.options.password" in text and "env:VARIABLE" in text
+    assert f"channel.options.{option}" in text and "env:VARIABLE" in text
     assert "hunter2" not in text
 
 
