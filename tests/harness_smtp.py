@@ -30,7 +30,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from connector_harness import Harness, clock
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 NAME = "email"
@@ -272,6 +272,19 @@ class DkimTestKey:
         """The TXT record for ``<selector>._domainkey.<domain>.``, nothing for other names."""
         wanted = f"{SELECTOR}._domainkey.{DOMAIN}."
         return self.record if name.decode().rstrip(".") + "." == wanted else b""
+
+
+@pytest.fixture(scope="session")
+def dkim_ed25519_key() -> DkimTestKey:
+    """An Ed25519 DKIM key (RFC 8463) for ``seller.example`` (selector ``igwtest``)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return DkimTestKey(pem, b"v=DKIM1; k=ed25519; p=" + base64.b64encode(raw))
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from harness_smtp import (  # noqa: F401  (fixtures)
     DkimTestKey,
     Pki,
     SmtpServer,
+    dkim_ed25519_key,
     dkim_key,
     free_port,
     pki,
@@ -104,6 +105,21 @@ def test_a_tampered_message_fails_dkim_verification(
     assert not dkim.verify(
         content.replace(b"Subject: Invoice", b"Subject: Invoic3"), dnsfunc=dkim_key.dnsfunc
     )
+
+
+def test_an_ed25519_dkim_key_signs_verifiably(
+    smtp_server: SmtpServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+    dkim_ed25519_key: DkimTestKey,  # noqa: F811
+) -> None:
+    """An Ed25519 key signs with ed25519-sha256 (RFC 8463) and dkimpy verifies it."""
+    key = dkim_ed25519_key
+    options = {"dkim_private_key": key.pem, "dkim_selector": SELECTOR, "dkim_domain": DOMAIN}
+    with connector(smtp_server, pki, **options) as sender:
+        sender.send(ubl_document(), delivery_id="1", idempotency_key="k")
+    content = smtp_server.messages[0].content
+    assert b"a=ed25519-sha256" in content.split(b"\r\n\r\n", 1)[0]
+    assert dkim.verify(content, dnsfunc=key.dnsfunc)
 
 
 def test_implicit_tls_delivers(pki: Pki) -> None:  # noqa: F811

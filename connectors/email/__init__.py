@@ -16,9 +16,9 @@ from the templates of ``language`` (de, en, fr shipped; ``templates`` names a fo
 format aliases rendered from the same invoice (``"document, pdf"`` once the PDF mapping exists;
 :mod:`connectors.email.attachments`). ``Message-ID`` is ``<sha256(key)[:32].igw@domain>`` of the
 idempotency key (a re-send after a crash carries the same id), ``Date`` the attempt time. With
-``dkim_private_key`` (a secret reference to an RSA PEM), ``dkim_selector`` and ``dkim_domain``
-the message is DKIM-signed (From, To, Cc, Subject, Date, Message-ID, MIME-Version,
-Content-Type).
+``dkim_private_key`` (a secret reference to an RSA or Ed25519 PEM), ``dkim_selector`` and
+``dkim_domain`` the message is DKIM-signed (From, To, Cc, Subject, Date, Message-ID,
+MIME-Version, Content-Type; :mod:`connectors.email.signing`).
 
 Refused before connecting: a message over ``max_bytes`` (default 10 MiB) and, once connected,
 over the server's EHLO SIZE: a permanent error naming the size and the limit.
