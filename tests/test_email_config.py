@@ -170,3 +170,11 @@ def test_attachments_are_named_and_unknown_names_refused() -> None:
     assert sender.attachments == ("document", "cii")
     with pytest.raises(ConfigurationInvalid, match="attachments: 'pfd'"):
         EmailConnector(**BASE, attachments="document, pfd")
+
+
+def test_a_template_failing_on_the_values_is_a_configuration_error(tmp_path: Path) -> None:
+    """A template that raises while rendering (here a division by zero on the number's length)
+    is refused at construction, naming the problem, not escaping as a foreign exception."""
+    (tmp_path / "en.subject.txt").write_text("{{ 1 // (invoice_number | length - 8) }}")
+    with pytest.raises(ConfigurationInvalid, match="by zero"):
+        load_texts("en", str(tmp_path), "test")

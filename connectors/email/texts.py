@@ -34,10 +34,16 @@ class Texts:
     body: Template
 
     def render(self, facts: Facts) -> tuple[str, str]:
-        """(subject on one line, body ending in one newline) for ``facts``."""
+        """(subject on one line, body ending in one newline) for ``facts``; a template that
+        fails on these values raises :class:`ConfigurationInvalid` (permanent)."""
         variables = facts.variables()
-        subject = " ".join(self.subject.render(variables).split())
-        body = self.body.render(variables).strip("\n") + "\n"
+        try:
+            subject = " ".join(self.subject.render(variables).split())
+            body = self.body.render(variables).strip("\n") + "\n"
+        except Exception as exc:  # a template may raise anything (1/0, a filter's TypeError)
+            raise ConfigurationInvalid(
+                f"templates ({self.language}) failed for invoice {facts.invoice_number}: {exc}"
+            ) from exc
         return subject, body
 
 
@@ -52,10 +58,11 @@ def load_texts(language: str, folder: str | None, where: str) -> Texts:
             _ENV.from_string(sources["body"][1]),
         )
         texts.render(_SAMPLE)
-    except TemplateError as exc:
+    except (TemplateError, ConfigurationInvalid) as exc:
+        cause = exc.__cause__ if isinstance(exc, ConfigurationInvalid) else exc
         names = " / ".join(name for name, _ in sources.values())
         raise ConfigurationInvalid(
-            f"{where}: template {names}: {exc}; accepted variables: "
+            f"{where}: template {names}: {cause}; accepted variables: "
             f"{', '.join(_SAMPLE.variables())}"
         ) from exc
     return texts
