@@ -231,6 +231,7 @@ def running(
         "authenticator": authenticator,
         "data_size_limit": data_size_limit,
         "server_hostname": "smtp.test",
+        "ready_timeout": 15.0,  # a loaded CI machine may be slow to start the thread
     }
     if security == "starttls":
         options |= {"tls_context": pki.server_context(), "require_starttls": True}
