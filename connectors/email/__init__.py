@@ -2,7 +2,8 @@
 
 Connection: ``security`` is ``"starttls"`` (default, port 587), ``"tls"`` (implicit TLS, port
 465) or ``"none"`` (plain, allowed to loopback hosts only: a local relay). Certificates are
-verified (system CAs, or ``ca_file`` for a private CA). ``username`` + ``password`` (a secret
+verified (system CAs, or ``ca_file`` for a private CA; ``verify_certificate = false`` only for
+a test server, and every receipt then says so). ``username`` + ``password`` (a secret
 reference, never a literal) for AUTH; ``timeout`` (seconds, default 30) for each SMTP step;
 ``helo_name`` for EHLO (default: this machine's FQDN). One connection is kept open and reused
 for every send of the connector (the worker keeps one connector per channel); one that the
@@ -11,7 +12,9 @@ server dropped while idle (or answered 421) is re-opened once.
 The message (:mod:`connectors.email.message`): From ``from_address`` (the seller's, with
 ``from_name``), To ``to`` and Cc ``cc`` (comma-separated lists), subject and a text/plain body
 from the templates of ``language`` (de, en, fr shipped; ``templates`` names a folder of
-``<language>.subject.txt`` / ``.body.txt`` to use instead; :mod:`connectors.email.texts`), and
+``<language>.subject.txt`` / ``.body.txt`` to use instead; :mod:`connectors.email.texts`; the
+variables are listed in :class:`connectors.email.facts.Facts`, its ``pay_link`` slot renders only
+when a link is given, which nothing does yet), ``reply_to``, and
 ``attachments``: ``"document"`` (the delivery's own document, e.g. the XRechnung XML) and/or
 format aliases rendered from the same invoice (``"document, pdf"`` once the PDF mapping exists;
 :mod:`connectors.email.attachments`). ``Message-ID`` is ``<sha256(key)[:32].igw@domain>`` of the
