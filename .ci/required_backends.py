@@ -18,6 +18,7 @@ REQUIRED = {
     "SFTP": ("test_connectors_sftp", 20),
     "AS2 exchange": ("test_as2_exchange", 20),
     "AS2 interop captures": ("test_as2_interop", 5),
+    "SMTP": ("test_email_", 30),
 }
 
 

@@ -96,6 +96,7 @@ def resolve_mapping(name: str) -> Any:
 BUILTIN_CONNECTORS: dict[str, str] = {
     "as2": "connectors.as2.connector:As2Connector",
     "cxml-post": "connectors.cxml_post:CxmlPostConnector",
+    "email": "connectors.email:EmailConnector",
     "file": "connectors.file:FileConnector",
     "http": "connectors.http:HttpConnector",
     "memory": "connectors.memory:MemoryConnector",
