@@ -35,6 +35,7 @@ from gateway.delivery.errors import (
     Rejected,
     RemoteUnavailable,
 )
+from gateway.profiles.profile import BuyerProfile
 from gateway.registry import resolve_mapping
 
 
@@ -345,3 +346,22 @@ def test_a_421_on_a_kept_connection_reconnects_once(
             fresh.send(ubl_document("INV-3"), delivery_id="3", idempotency_key="k3")
     reply = reply_of(caught.value)
     assert caught.value.retryable and reply is not None and reply.code == 421
+
+
+def test_the_invoice_pdf_named_in_attachments_arrives_as_application_pdf(
+    smtp_server: SmtpServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+) -> None:
+    """``attachments = "document, pdf"``: the invoice PDF rendered from the same invoice arrives
+    as an application/pdf attachment whose bytes equal the ``pdf`` mapping's own rendering."""
+    document = ubl_document()
+    with connector(smtp_server, pki, attachments="document, pdf") as sender:
+        sender.send(document, delivery_id="1", idempotency_key="k")
+    first, second = parsed(smtp_server.messages[0].content).iter_attachments()
+    assert first.get_payload(decode=True) == document.content
+    assert second.get_content_type() == "application/pdf"
+    assert (second.get_filename() or "").endswith(".pdf")
+    body = second.get_payload(decode=True)
+    invoice = resolve_mapping("ubl").parse(document.content)
+    own = resolve_mapping("pdf").render(invoice, BuyerProfile(name="email", format="pdf"))
+    assert body.startswith(b"%PDF-") and body == own.content
