@@ -31,4 +31,6 @@ class Document:
     def filename(self) -> str:
         """A safe file name: invoice number with anything but ``[A-Za-z0-9._-]`` replaced."""
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.invoice_number)
+        if self.format == self.extension:  # pdf: "NB-1.pdf", not "NB-1.pdf.pdf"
+            return f"{safe}.{self.extension}"
         return f"{safe}.{self.format}.{self.extension}"

@@ -64,7 +64,9 @@ def validate_record(
             "provenance is written by the gateway (derived and master-data terms), not by a record",
             path="provenance",
             value=None,
-            accepted="the record without a 'provenance' key",
+            accepted="the record without a 'provenance' key (igw parse writes one when it "
+            "translated or derived terms: drop it, e.g. jq 'del(.provenance)', to submit the "
+            "parsed invoice as a record)",
         )
         return RecordResult(record, position, None, (*extra, problem))
     # Blank texts and empty groups are absent; characters XML cannot carry are refused here,
