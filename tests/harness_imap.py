@@ -30,6 +30,7 @@ from shared_dir import IN_CI
 USER = "bounces@seller.example"
 PASSWORD = "imap-test-password"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+IMAP_BINARY = "/usr/lib/dovecot/imap"  # Debian's dovecot-imapd (dovecot-core alone has none)
 
 
 @dataclass
@@ -186,7 +187,7 @@ def running(pki: Pki) -> Iterator[ImapServer]:
     The folder is made in the system temp dir (pytest's own is 0700 to root, which the mail
     user under root could not enter) and removed afterwards.
     """
-    if not Path(DOVECOT).exists():
+    if not Path(DOVECOT).exists() or not Path(IMAP_BINARY).exists():
         if IN_CI:
             pytest.fail("CI=true but dovecot is not installed (Debian package dovecot-imapd)")
         pytest.skip("dovecot not installed (apt-get install dovecot-imapd)")

@@ -19,7 +19,7 @@ from harness_smtp import PASSWORD, Pki, SmtpServer, pki, smtp_server  # noqa: F4
 
 from connectors.email import EmailConnector
 from gateway.delivery.acks_in import AckRouter, Correlation
-from gateway.delivery.errors import AuthenticationFailed
+from gateway.delivery.errors import AuthenticationFailed, HostKeyMismatch
 from gateway.delivery.sweeps import polling_connectors, sweep_poll
 from gateway.delivery.worker import Worker
 from gateway.profiles.load import ProfileSet, load_profiles
@@ -48,9 +48,9 @@ def imap_options(server: ImapServer, password: str = "env:IGW_TEST_IMAP_PASSWORD
 def delivered(
     store: Store,
     smtp: SmtpServer,
-    pki: Pki,
+    pki: Pki,  # noqa: F811
     imap: ImapServer,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> tuple[str, ProfileSet, bytes]:
     """Submit one invoice, send it by e-mail: (invoice number, profiles, the e-mail as sent)."""
     folder = profile_folder(tmp_path / "buyers", smtp, pki, imap_options(imap))
@@ -221,3 +221,49 @@ def test_bounces_are_read_over_implicit_tls_and_moved_to_a_folder(
         assert list(connector.poll()) == []
     assert imap_server.flags() == []
     assert imap_server.flags("Handled") == [{"\\Seen"}]
+
+
+def test_bounces_are_read_over_starttls(
+    imap_server: ImapServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+) -> None:
+    """STARTTLS on the plain port (the test CA verified): the DSN is read and marked seen."""
+    bounce = dsn(stranger())
+    imap_server.append(bounce)
+    connector = EmailConnector(
+        host="127.0.0.1",
+        security="none",
+        from_address="invoices@seller.example",
+        to="ap@kunde.example",
+        bounce_host="127.0.0.1",
+        bounce_port=imap_server.port,
+        bounce_security="starttls",
+        bounce_ca_file=str(pki.ca_file),
+        bounce_username=IMAP_USER,
+        bounce_password=IMAP_PASSWORD,
+    )
+    with connector:
+        items = list(connector.poll())
+        assert [i.content for i in items] == [bounce]
+        assert items[0].channel.startswith("imap+starttls://")
+        connector.confirm(items[0])
+    assert imap_server.flags() == [{"\\Seen"}]
+
+
+def test_an_untrusted_imap_certificate_is_refused(
+    imap_server: ImapServer,  # noqa: F811
+) -> None:
+    """Implicit TLS without the test CA: HostKeyMismatch (no traceback, nothing read)."""
+    connector = EmailConnector(
+        host="127.0.0.1",
+        security="none",
+        from_address="invoices@seller.example",
+        to="ap@kunde.example",
+        bounce_host="127.0.0.1",
+        bounce_port=imap_server.tls_port,
+        bounce_security="tls",
+        bounce_username=IMAP_USER,
+        bounce_password=IMAP_PASSWORD,
+    )
+    with pytest.raises(HostKeyMismatch, match="certificate not trusted"):
+        list(connector.poll())

@@ -128,8 +128,8 @@ def imap_source(
         )
     if not username or password is None:
         raise ConfigurationInvalid(
-            f"{where}: bounce_username and bounce_password (a secret reference) are required "
-            "with bounce_host"
+            f"{where}: bounce_username and bounce_password are required with bounce_host; "
+            'accepted: the mailbox user and a secret reference ("env:IGW_BOUNCE_PASSWORD")'
         )
     return ImapSource(
         host,
