@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from bounce_docs import auto_reply, dsn, profile_folder, stranger, submit_one
+from dovecot_harness import PASSWORD as IMAP_PASSWORD
+from dovecot_harness import USER as IMAP_USER
+from dovecot_harness import ImapServer, imap_server  # noqa: F401
 from email_docs import T0
-from harness_imap import PASSWORD as IMAP_PASSWORD
-from harness_imap import USER as IMAP_USER
-from harness_imap import ImapServer, imap_server  # noqa: F401
 from harness_smtp import PASSWORD, Pki, SmtpServer, pki, smtp_server  # noqa: F401
 
 from connectors.email import EmailConnector

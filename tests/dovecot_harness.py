@@ -1,4 +1,5 @@
-"""A real IMAP server for tests: Debian's Dovecot on 127.0.0.1, its own config, base_dir and
+"""A real IMAP server for tests (not named ``harness_*``: that prefix is the connector contract
+suite's, tests/connector_harness.py): Debian's Dovecot on 127.0.0.1, its own config, base_dir and
 Maildir in a tmp folder, started with ``dovecot -F -c <conf>`` and stopped after the test.
 
 Plain IMAP (loopback) on one port and implicit TLS (the SMTP harness's test CA) on another; one
