@@ -19,7 +19,7 @@ from connectors.email.bounces import bounce_ack
 from gateway.ack import AckLevel, AckStatus
 from gateway.delivery.acks_in import AckRouter
 from gateway.delivery.errors import ConfigurationInvalid
-from gateway.delivery.sweeps import polling_connectors, sweep_poll
+from gateway.delivery.sweeps import Sweeper, polling_connectors, sweep_poll
 from gateway.delivery.worker import Worker
 from gateway.profiles.load import load_profiles
 from gateway.store import DeliveryState, Store
@@ -56,9 +56,9 @@ def test_a_dsn_in_the_maildir_fails_the_delivery_and_the_fallback_delivers(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Sent by e-mail, a DSN for it and an auto-reply dropped into the Maildir: one poll fails
-    the e-mail delivery (fallback queued, then delivered); the DSN is moved to cur/ seen, the
-    auto-reply to cur/ flagged and unread; a second poll reads nothing."""
+    """Sent by e-mail, a DSN for it and an auto-reply dropped into the Maildir: one poll (the
+    Sweeper's, as in `igw run`) fails the e-mail delivery (fallback queued, then delivered); the
+    DSN is moved to cur/ seen, the auto-reply to cur/ flagged, unread; a second poll reads none."""
     monkeypatch.setenv("IGW_TEST_SMTP_PASSWORD", PASSWORD)
     box = maildir(tmp_path / "bounces")
     folder = profile_folder(tmp_path / "buyers", smtp_server, pki, f'bounce_maildir = "{box}"\n')
@@ -70,7 +70,9 @@ def test_a_dsn_in_the_maildir_fails_the_delivery_and_the_fallback_delivers(
     (box / "new" / "1.dsn.host").write_bytes(dsn(sent.content))
     (box / "new" / "2.ooo.host").write_bytes(auto_reply(row.message_id or ""))
     connectors = polling_connectors(profiles.profiles)
-    [result] = sweep_poll(sqlite_store, connectors, AckRouter(), LATER, profiles.profiles)
+    # as `igw run` polls: the Sweeper with the loaded ProfileSet
+    sweeper = Sweeper(sqlite_store, profiles, connectors=connectors, clock=lambda: LATER)
+    [result] = sweeper.run_poll()
     assert result.matched
     states = {d.channel: d.state for d in sqlite_store.deliveries()}
     assert states == {"email": DeliveryState.FAILED, "file": DeliveryState.QUEUED}
