@@ -16,8 +16,8 @@ from harness_smtp import PASSWORD, Pki, SmtpServer, pki, smtp_server  # noqa: F4
 from connectors.base import Inbound
 from connectors.email import EmailConnector
 from connectors.email.bounces import bounce_ack
-from gateway.ack import AckLevel, AckStatus
-from gateway.delivery.acks_in import AckRouter
+from gateway.ack import Ack, AckLevel, AckReference, AckStatus
+from gateway.delivery.acks_in import AckRouter, receive
 from gateway.delivery.errors import ConfigurationInvalid
 from gateway.delivery.sweeps import Sweeper, polling_connectors, sweep_poll
 from gateway.delivery.worker import Worker
@@ -151,3 +151,32 @@ def test_without_a_bounce_source_poll_yields_nothing() -> None:
 def _item() -> Inbound:
     """An inbound item as a bounce source would yield it."""
     return Inbound("email", "imap", b"", T0, name="x")
+
+
+def test_a_bounce_without_the_profile_fails_without_fallback_and_keeps_a_final_state(
+    sqlite_store: Store,
+    smtp_server: SmtpServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """receive() of a DSN without the buyer's profile: FAILED, 'no fallback channel'; a DSN on
+    an ACCEPTED delivery (the buyer already answered) keeps ACCEPTED and records the event."""
+    monkeypatch.setenv("IGW_TEST_SMTP_PASSWORD", PASSWORD)
+    box = maildir(tmp_path / "bounces")
+    folder = profile_folder(tmp_path / "buyers", smtp_server, pki, f'bounce_maildir = "{box}"\n')
+    number = submit_one(sqlite_store, folder)
+    Worker(sqlite_store, load_profiles(folder), clock=lambda: T0, worker_id="w1").run_once()
+    [sent] = smtp_server.messages
+    ack = bounce_ack(dsn(sent.content))
+    assert ack is not None
+    [row] = receive(sqlite_store, ack, now=LATER).deliveries
+    assert row.state is DeliveryState.FAILED and len(sqlite_store.deliveries()) == 1
+    assert sqlite_store.timeline(number)[-1].detail.endswith("; no fallback channel")
+    business = Ack("APERAK", AckLevel.BUSINESS, AckStatus.ACCEPTED, AckReference(), b"")
+    sqlite_store.mark(row.id, DeliveryState.QUEUED, now=LATER, kind="requeue")
+    sqlite_store.mark(row.id, DeliveryState.SENT, now=LATER, kind="attempt")
+    sqlite_store.record_ack(row.id, business, now=LATER, new_state=DeliveryState.ACCEPTED)
+    [kept] = receive(sqlite_store, ack, now=LATER).deliveries
+    assert kept.state is DeliveryState.ACCEPTED
+    assert "state kept" in sqlite_store.timeline(number)[-1].detail
