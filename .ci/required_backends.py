@@ -2,7 +2,8 @@
 
 Reads the JUnit XML pytest wrote and checks, per backend, that at least ``minimum`` tests ran and
 passed and none was skipped: PostgreSQL (the store fixtures' ``postgresql`` parameter), SFTP
-(tests against the paramiko server), AS2 (round trips over HTTP and the shared interop captures).
+(tests against the paramiko server), AS2 (round trips over HTTP and the shared interop captures),
+SMTP (aiosmtpd), IMAP (the bounce mailbox on Dovecot).
 A test file renamed away or a fixture that silently stops parametrising would otherwise leave
 the run green.
 """
@@ -19,6 +20,7 @@ REQUIRED = {
     "AS2 exchange": ("test_as2_exchange", 20),
     "AS2 interop captures": ("test_as2_interop", 5),
     "SMTP": ("test_email_", 30),
+    "IMAP": ("test_email_bounces_imap", 8),
 }
 
 

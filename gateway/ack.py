@@ -54,7 +54,12 @@ class AckReference:
 
 @dataclass(frozen=True)
 class Ack:
-    """An acknowledgement parsed from inbound bytes; ``raw`` keeps the evidence verbatim."""
+    """An acknowledgement parsed from inbound bytes; ``raw`` keeps the evidence verbatim.
+
+    ``final``: a rejection the remote will not retry, after the transport already proved
+    receipt (an e-mail bounce, RFC 3464 DSN): the delivery FAILS and the profile's fallback
+    channel takes over. ``note``: a line for people on the timeline (a DSN's summary).
+    """
 
     kind: str  # "CONTRL", "APERAK", "cXML-Status", "cXML-StatusUpdate", "MDN", ...
     level: AckLevel
@@ -65,6 +70,8 @@ class Ack:
     recipient: str | None = None
     issued_at: dt.datetime | None = None
     reasons: tuple[AckReason, ...] = field(default=())
+    final: bool = False
+    note: str = ""
 
 
 @runtime_checkable

@@ -43,8 +43,15 @@ crash between the 250 and its record (or a restarted worker) delivers the e-mail
 the same Message-ID (mail clients and archives recognise it); within one connector a repeated
 key returns the first receipt without sending.
 
-Bounces (DSNs that arrive later) are not polled yet; :mod:`connectors.email.dsn` parses one
-(RFC 3464) and names the Message-ID it is about.
+Bounces (DSNs that arrive later): ``poll()`` reads a bounce mailbox, IMAP (``bounce_host``,
+``bounce_port``, ``bounce_security`` "tls" / "starttls" / "none" to loopback, ``bounce_username``,
+``bounce_password`` by secret reference, ``bounce_mailbox``, ``bounce_move_to``,
+``bounce_ca_file``) or a local Maildir (``bounce_maildir``), and yields each unread DSN
+(:mod:`connectors.email.bounces`; parsed by :mod:`connectors.email.dsn`, RFC 3464); other mail
+there (auto-replies, people's answers) is flagged and left unread. The polling sweep reads a
+DSN as a transport Ack about the original Message-ID: a failed recipient makes it final, the
+delivery FAILS with the DSN as evidence and the profile's fallback channel takes over; a delay
+warning is only an event.
 
 Profile example::
 
@@ -64,6 +71,9 @@ Profile example::
     dkim_private_key = "file:/etc/igw/dkim/seller.pem"
     dkim_selector = "igw2026"
     dkim_domain = "seller.example"
+    bounce_host = "imap.seller.example"
+    bounce_username = "bounces@seller.example"
+    bounce_password = "env:IGW_BOUNCE_PASSWORD"
 """
 
 from connectors.email.connector import EmailConnector

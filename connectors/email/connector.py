@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from email.errors import HeaderDefect, HeaderParseError, MessageError
 from email.headerregistry import Address
 
-from connectors.base import Clock, Receipt, utc_now
+from connectors.base import Clock, Inbound, Receipt, utc_now
 from connectors.email import attachments as files
+from connectors.email.bounces import ImapBounces, MaildirBounces, imap_source
 from connectors.email.errors import reply_of, too_large
 from connectors.email.facts import facts_for, read_invoice
 from connectors.email.message import Envelope, build_message, domain_of, message_id
@@ -73,6 +74,15 @@ class EmailConnector:
         dkim_private_key: str | None = None,
         dkim_selector: str | None = None,
         dkim_domain: str | None = None,
+        bounce_host: str | None = None,
+        bounce_port: int | None = None,
+        bounce_security: str = "tls",
+        bounce_username: str | None = None,
+        bounce_password: str | None = None,
+        bounce_mailbox: str = "INBOX",
+        bounce_move_to: str | None = None,
+        bounce_ca_file: str | None = None,
+        bounce_maildir: str | None = None,
         clock: Clock = utc_now,
     ) -> None:
         mode = _security(security, host)
@@ -106,6 +116,28 @@ class EmailConnector:
         self._session: Session | None = None
         self._lock = threading.Lock()
         self._receipts: OrderedDict[str, tuple[str, Receipt]] = OrderedDict()
+        self.bounces: ImapBounces | MaildirBounces | None = None
+        if bounce_host is not None and bounce_maildir is not None:
+            raise ConfigurationInvalid(
+                f"{where}: bounce_host and bounce_maildir both set; accepted: one bounce source"
+            )
+        if bounce_maildir is not None:
+            self.bounces = MaildirBounces(bounce_maildir, clock, self.name)
+        elif bounce_host is not None:
+            source = imap_source(
+                host=bounce_host,
+                port=bounce_port,
+                security=bounce_security,
+                username=bounce_username,
+                password=bounce_password,
+                mailbox=bounce_mailbox,
+                move_to=bounce_move_to,
+                timeout=timeout,
+                tls=tls_context(bounce_ca_file or ca_file, verify_certificate, where)
+                if bounce_security != "none"
+                else None,
+            )
+            self.bounces = ImapBounces(source, clock, self.name)
 
     def message_id(self, idempotency_key: str) -> str:
         """The Message-ID (no ``<>``) every send under ``idempotency_key`` carries."""
@@ -153,6 +185,18 @@ class EmailConnector:
             if len(self._receipts) > RECENT_RECEIPTS:
                 self._receipts.popitem(last=False)
             return receipt
+
+    def poll(self) -> Iterator[Inbound]:
+        """The DSNs waiting in the bounce mailbox (nothing without one); other mail there is
+        left for people (:mod:`connectors.email.bounces`). Raises only ``DeliveryError``s."""
+        if self.bounces is not None:
+            yield from self.bounces.poll()
+
+    def confirm(self, item: Inbound) -> None:
+        """The DSN ``item`` is recorded: mark it seen (or move it) in the bounce mailbox."""
+        if self.bounces is None:
+            raise ConfigurationInvalid(f"{self.channel}: confirm without a bounce mailbox")
+        self.bounces.confirm(item)
 
     def _check_size(self, size: int, limit: int, what: str) -> None:
         if size > limit:
@@ -233,6 +277,8 @@ class EmailConnector:
         """QUIT the kept connection (the next send opens a new one)."""
         with self._lock:
             self._drop()
+        if self.bounces is not None:
+            self.bounces.close()
 
     def __enter__(self) -> EmailConnector:
         return self

@@ -9,11 +9,17 @@ level         status                  delivery
 ============  ======================  =============================================
 transport     received / accepted     SENT -> DELIVERED (deadline: next proof level)
 transport     rejected                recorded, state kept (the overdue sweep acts)
+transport     rejected, ``final``     -> FAILED, the profile's next channel queued
 syntax        received / accepted     SENT -> DELIVERED, else state kept; deadline next
 syntax        rejected                -> REJECTED
 business      accepted / rejected     -> ACCEPTED / REJECTED
 business      received                SENT -> DELIVERED, else state kept
 ============  ======================  =============================================
+
+``final`` (an e-mail bounce, :mod:`connectors.email.bounces`): the remote gave up after the
+transport proof; the delivery fails exactly as after a permanent send error, with the ack as the
+event's evidence and the fallback delivery added in the same transaction (none without the
+buyer's profile or with no channel left).
 
 "deadline next": the proof deadline becomes the next expected level's (business after syntax)
 or none, per the buyer's profile; without the profile (``receive`` called without
@@ -39,7 +45,7 @@ from dataclasses import dataclass
 from gateway.ack import Ack, AckLevel, AckParser, AckStatus, FirstAck
 from gateway.logs import log_context
 from gateway.profiles.profile import BuyerProfile
-from gateway.store import DeliveryRow, DeliveryState, IllegalTransition, Store
+from gateway.store import AddedDelivery, DeliveryRow, DeliveryState, IllegalTransition, Store
 from gateway.store.schema import deliveries
 
 log = logging.getLogger(__name__)
@@ -71,6 +77,8 @@ class AckRouter(FirstAck):
 
     def __init__(self, parsers: Sequence[AckParser] | None = None) -> None:
         if parsers is None:
+            # the DSN parser lives beside the e-mail connector that polls the bounce mailbox
+            from connectors.email.bounces import DsnAck
             from mappings.cxml.acks import CxmlStatusAck, CxmlStatusUpdateAck
             from mappings.edifact.aperak import AperakParser
             from mappings.edifact.contrl import ContrlParser
@@ -82,6 +90,7 @@ class AckRouter(FirstAck):
                 CxmlStatusAck(),
                 CxmlStatusUpdateAck(),
                 PortalStatusAck(),
+                DsnAck(),
             )
         super().__init__(parsers)
 
@@ -218,7 +227,7 @@ def ack_detail(ack: Ack) -> str:
     processed/error: decryption-failed (The AS2 message could not be processed: ...)``."""
     text = f"{ack.kind} {ack.level.value} ack: {ack.status.value}"
     if ack.status is not AckStatus.REJECTED:
-        return text
+        return f"{text}; {ack.note[:500]}" if ack.note else text
     for reason in ack.reasons:
         what = _disposition_value(reason.location) or reason.code
         said = " ".join(reason.text.split())
@@ -243,6 +252,8 @@ def _record(
 ) -> DeliveryRow:
     target = implied_state(ack, row.state)
     detail = ack_detail(ack)
+    if ack.final and ack.status is AckStatus.REJECTED:
+        return _fail(store, row, ack, now=now, profile=profile, detail=detail)
     if target is None:
         recorded = store.record_ack(
             row.id, ack, now=now, detail=detail, ends_transmission=ends_transmission
@@ -268,6 +279,48 @@ def _record(
             next_attempt_at=deadline,
             detail=detail,
             ends_transmission=ends_transmission,
+        )
+    except IllegalTransition as exc:
+        return store.record_ack(row.id, ack, now=now, detail=f"{detail}; state kept ({exc})")
+
+
+def _fail(
+    store: Store,
+    row: DeliveryRow,
+    ack: Ack,
+    *,
+    now: dt.datetime,
+    profile: BuyerProfile | None,
+    detail: str,
+) -> DeliveryRow:
+    """A final rejection: FAILED and the next channel of the chain queued, in one transaction;
+    a state the table does not let fail (ACCEPTED, FAILED already) keeps it, with the event."""
+    from gateway.delivery.worker import channel_names  # the worker names the chain's channels
+
+    names = channel_names(profile) if profile is not None else []
+    following = None
+    if row.channel in names and names.index(row.channel) + 1 < len(names):
+        following = names[names.index(row.channel) + 1]
+    switch = f"; falling back to {following}" if following else "; no fallback channel"
+    try:
+        return store.mark(
+            row.id,
+            DeliveryState.FAILED,
+            now=now,
+            kind="ack",
+            level="error",
+            detail=detail + switch,
+            evidence=ack.raw,
+            ack_level=ack.level,
+            ack_status=ack.status.value,
+            then_add=None
+            if following is None
+            else AddedDelivery(
+                buyer=row.buyer,
+                channel=following,
+                next_attempt_at=now,
+                document_id=row.document_id,
+            ),
         )
     except IllegalTransition as exc:
         return store.record_ack(row.id, ack, now=now, detail=f"{detail}; state kept ({exc})")
