@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from pathlib import Path
@@ -332,3 +333,22 @@ def test_polling_connectors_are_built_once_per_channel(tmp_path: Path) -> None:
     found = polling_connectors(profiles)
     assert [type(c).__name__ for c in found] == ["MemoryConnector"]
     assert [getattr(c, "channel", None) for c in found] == ["memory:acks"]
+
+
+def test_a_sweep_failing_with_a_gateway_error_logs_one_line_without_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sweep that fails with the gateway's own error (a bounce mailbox refusing the password)
+    is logged as one line naming the sweep and the error, with no traceback; the job returns."""
+    from gateway.delivery.errors import AuthenticationFailed
+    from gateway.delivery.sweeps import _logged
+
+    def job() -> None:
+        raise AuthenticationFailed("imap 127.0.0.1:1143: login refused for 'bounces'")
+
+    with caplog.at_level(logging.ERROR, logger="gateway.delivery.sweeps"):
+        _logged("poll", job)()
+    (line,) = caplog.records
+    expected = "sweep poll failed: imap 127.0.0.1:1143: login refused for 'bounces'"
+    assert line.getMessage() == expected
+    assert line.exc_info is None

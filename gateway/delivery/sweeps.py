@@ -37,7 +37,7 @@ from gateway.ack import Ack, AckLevel, AckReference, AckStatus
 from gateway.delivery.acks_in import AckRouter, Correlation, receive
 from gateway.delivery.consolidation import ClosedBatch, close_due
 from gateway.delivery.worker import channel_names
-from gateway.errors import ParseError
+from gateway.errors import GatewayError, ParseError
 from gateway.logs import log_context
 from gateway.profiles.profile import BuyerProfile
 from gateway.store import (
@@ -468,6 +468,8 @@ def _logged(name: str, job: Callable[[], object]) -> Callable[[], None]:
     def run() -> None:
         try:
             job()
+        except GatewayError as exc:  # a peer's or the configuration's fault: one line, no traceback
+            log.error("sweep %s failed: %s", name, exc, extra={"sweep": name})
         except Exception:  # a sweep failure must not stop the scheduler; it is logged
             log.exception("sweep %s failed", name, extra={"sweep": name})
 
