@@ -319,3 +319,30 @@ def test_concurrent_sends_deliver_each_once(store: Store) -> None:  # noqa: F811
     assert sorted(int(s.delivery_id) for s in memory.sent) == sorted(ids)
     assert {r.state for r in store.deliveries()} == {DeliveryState.DELIVERED}
     assert worker.stats.delivered == 40
+
+
+def test_a_channel_whose_connector_cannot_be_built_falls_back(
+    store: Store,  # noqa: F811
+    memories: dict[str, MemoryConnector],
+) -> None:
+    """A primary channel that cannot be used (a secret reference that does not resolve) fails
+    naming why, and the profile's fallback channel is queued and delivers."""
+    from gateway.errors import ConfigError
+
+    clock = Clock()
+    delivery_id = _accept(store)
+
+    def factory(spec: ChannelSpec) -> Connector:
+        if spec.options["channel"] == "primary":
+            raise ConfigError("secret 'env:NOPE': environment variable NOPE is not set")
+        return memories[str(spec.options["channel"])]
+
+    worker = Worker(
+        store, ProfileSet((_profile(),)), clock=clock, worker_id="w1", connectors=factory
+    )
+    worker.run_once()
+    assert store.delivery(delivery_id).state is DeliveryState.FAILED
+    failed = [e for e in store.timeline("INV-1") if "NOPE" in (e.detail or "")]
+    assert failed and "falling back to memory#1" in failed[-1].detail
+    worker.run_once()
+    assert len(memories["backup"].sent) == 1

@@ -460,10 +460,13 @@ class Worker:
         attempt = lead.attempt + 1
         try:
             profile, position, spec = self._channel(lead)
+        except (_Unsendable, GatewayError) as exc:
+            return self._fail(unit, None, attempt, f"cannot send: {exc}", b"")
+        try:  # the channel is known: a channel that cannot be used falls back to the next one
             connector = self._connector(spec)
             document = self._document(lead, documents)
         except (_Unsendable, GatewayError) as exc:
-            return self._fail(unit, None, attempt, f"cannot send: {exc}", b"")
+            return self._fail(unit, (profile, position), attempt, f"cannot send: {exc}", b"")
         if len(document.content) > spec.size_limit:  # refused unsent; the fallback may carry it
             what = (
                 f"batch {lead.batch_id}"
