@@ -23,11 +23,13 @@ class AckLevel(StrEnum):
 
 
 class AckStatus(StrEnum):
-    """What it says: received (and nothing more), accepted, or rejected."""
+    """What it says: received (and nothing more), accepted, rejected, or viewed (a person
+    displayed it: an e-mail read receipt, RFC 8098; the portal later)."""
 
     RECEIVED = "received"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    VIEWED = "viewed"
 
 
 @dataclass(frozen=True)

@@ -364,4 +364,22 @@ def test_the_invoice_pdf_named_in_attachments_arrives_as_application_pdf(
     body = second.get_payload(decode=True)
     invoice = resolve_mapping("ubl").parse(document.content)
     own = resolve_mapping("pdf").render(invoice, BuyerProfile(name="email", format="pdf"))
-    assert body.startswith(b"%PDF-") and body == own.content
+    assert body.startswith(b"%PDF-") and body == own.content  # the e-mail's language: en
+
+
+def test_the_invoice_pdf_attached_is_in_the_emails_language(
+    smtp_server: SmtpServer,  # noqa: F811
+    pki: Pki,  # noqa: F811
+) -> None:
+    """An e-mail with ``language = "de"`` attaches the German invoice PDF (the pdf mapping's
+    ``language`` option), not the English default."""
+    document = ubl_document()
+    with connector(smtp_server, pki, attachments="pdf", language="de") as sender:
+        sender.send(document, delivery_id="1", idempotency_key="k")
+    [attached] = parsed(smtp_server.messages[0].content).iter_attachments()
+    invoice = resolve_mapping("ubl").parse(document.content)
+    german = BuyerProfile(name="email", format="pdf", options={"language": "de"})
+    english = BuyerProfile(name="email", format="pdf")
+    body = attached.get_payload(decode=True)
+    assert body == resolve_mapping("pdf").render(invoice, german).content
+    assert body != resolve_mapping("pdf").render(invoice, english).content

@@ -43,9 +43,14 @@ def parse_names(value: str | Sequence[str], where: str) -> tuple[str, ...]:
 
 
 def collect(
-    names: Sequence[str], document: Document, invoice: Invoice | None, where: str
+    names: Sequence[str],
+    document: Document,
+    invoice: Invoice | None,
+    where: str,
+    language: str | None = None,
 ) -> list[Attachment]:
-    """The attachments for one send, in the order named."""
+    """The attachments for one send, in the order named; a rendered one (the invoice PDF) in
+    the e-mail's ``language``."""
     files: list[Attachment] = []
     for name in names:
         if name == DOCUMENT:
@@ -57,16 +62,18 @@ def collect(
                 f"(format {document.format!r}) cannot be read back into one; accepted here: "
                 "'document' only"
             )
-        files.append(_render(name, invoice, where))
+        files.append(_render(name, invoice, where, language))
     return files
 
 
-def _render(name: str, invoice: Invoice, where: str) -> Attachment:
+def _render(name: str, invoice: Invoice, where: str, language: str | None) -> Attachment:
     from gateway.profiles.profile import BuyerProfile
     from gateway.registry import resolve_mapping
 
     try:
-        rendered = resolve_mapping(name).render(invoice, BuyerProfile(name="email", format=name))
+        options = {"language": language} if language else {}
+        profile = BuyerProfile(name="email", format=name, options=options)
+        rendered = resolve_mapping(name).render(invoice, profile)
     except Exception as exc:  # a mapping's own error: this attachment cannot be made
         raise PermanentDeliveryError(f"{where}: attachment {name!r}: {exc}") from exc
     if not isinstance(rendered, Document):

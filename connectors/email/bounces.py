@@ -27,6 +27,7 @@ from typing import Any
 
 from connectors.base import Clock, Inbound
 from connectors.email.dsn import parse_dsn
+from connectors.email.read_receipts import parse_read_receipt, read_ack
 from connectors.email.smtp import is_loopback
 from gateway.ack import Ack, AckLevel, AckReason, AckReference, AckStatus
 from gateway.delivery.errors import (
@@ -75,11 +76,17 @@ def bounce_ack(data: bytes) -> Ack | None:
 
 
 class DsnAck:
-    """An :class:`~gateway.ack.AckParser` for DSNs (:func:`bounce_ack`)."""
+    """An :class:`~gateway.ack.AckParser` for what a bounce mailbox brings: DSNs
+    (:func:`bounce_ack`) and read receipts (:func:`~connectors.email.read_receipts.read_ack`)."""
 
     def parse(self, inbound: bytes) -> Ack | None:
-        """The DSN's Ack, or None when ``inbound`` is no DSN."""
-        return bounce_ack(inbound)
+        """The DSN's or read receipt's Ack, or None when ``inbound`` is neither."""
+        return bounce_ack(inbound) or read_ack(inbound)
+
+
+def is_report(data: bytes) -> bool:
+    """A DSN or a read receipt: what the bounce sources hand on (anything else is for people)."""
+    return parse_dsn(data) is not None or parse_read_receipt(data) is not None
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,7 @@ class ImapBounces:
                 data = self._fetch(imap, uid)
                 if data is None:
                     continue
-                if parse_dsn(data) is None:
+                if not is_report(data):
                     self._flag_not_bounce(imap, uid)
                     continue
                 yield Inbound(
@@ -308,7 +315,7 @@ class MaildirBounces:
             except OSError as exc:
                 raise ConnectionFailed(f"{self.channel}: reading {path.name}: {exc}") from exc
             base = path.name.split(":", 1)[0]
-            if parse_dsn(data) is None:
+            if not is_report(data):
                 self._set_flag(path, "F")
                 log.info(
                     "%s: %s is no DSN (an auto-reply or other mail): left unread and flagged",

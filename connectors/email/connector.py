@@ -63,6 +63,8 @@ class EmailConnector:
         password: str | None = None,
         from_name: str | None = None,
         reply_to: str | None = None,
+        read_receipt: bool = False,
+        read_receipt_to: str | None = None,
         language: str = "en",
         templates: str | None = None,
         attachments: str | Sequence[str] = files.DOCUMENT,
@@ -92,6 +94,7 @@ class EmailConnector:
             to=_addresses(to, "to", where, required=True),
             cc=_addresses(cc, "cc", where),
             reply_to=_address(reply_to, "reply_to", where) if reply_to else None,
+            notify_to=_read_receipt_to(read_receipt, read_receipt_to, from_address, where),
         )
         if max_bytes <= 0:
             raise ConfigurationInvalid(f"{where}: max_bytes = {max_bytes}: must be > 0")
@@ -147,7 +150,9 @@ class EmailConnector:
         """The complete message as sent (DKIM-signed when a key is configured)."""
         invoice = read_invoice(document)
         subject, body = self.texts.render(facts_for(document, invoice, self.texts.language))
-        attached = files.collect(self.attachments, document, invoice, self.channel)
+        attached = files.collect(
+            self.attachments, document, invoice, self.channel, self.texts.language
+        )
         try:
             message = build_message(
                 self.envelope,
@@ -328,3 +333,19 @@ def _addresses(
             'comma separated ("ap@buyer.example, invoices@buyer.example")'
         )
     return found
+
+
+def _read_receipt_to(asked: bool, to: str | None, sender: str, where: str) -> str | None:
+    """The ``Disposition-Notification-To`` address: only when the buyer agreed to read
+    receipts (``read_receipt = true``); ``read_receipt_to`` (default the sender, whose
+    bounce mailbox reads them) is refused without it."""
+    if not isinstance(asked, bool):
+        raise ConfigurationInvalid(f"{where}: read_receipt = {asked!r}: accepted: true or false")
+    if not asked:
+        if to is not None:
+            raise ConfigurationInvalid(
+                f"{where}: read_receipt_to = {to!r} without read_receipt = true; accepted: "
+                "read_receipt = true (only where the buyer agreed to read receipts)"
+            )
+        return None
+    return _address(to or sender, "read_receipt_to", where)

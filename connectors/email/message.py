@@ -45,6 +45,8 @@ class Envelope:
     to: tuple[str, ...]
     cc: tuple[str, ...] = ()
     reply_to: str | None = None
+    #: ``Disposition-Notification-To`` (RFC 8098): where a read receipt goes, when asked for
+    notify_to: str | None = None
 
     @property
     def recipients(self) -> list[str]:
@@ -71,6 +73,8 @@ def build_message(
         msg["Cc"] = ", ".join(envelope.cc)
     if envelope.reply_to:
         msg["Reply-To"] = envelope.reply_to
+    if envelope.notify_to:
+        msg["Disposition-Notification-To"] = envelope.notify_to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = f"<{msgid}>"

@@ -216,6 +216,8 @@ def implied_state(ack: Ack, current: DeliveryState) -> DeliveryState | None:
     """The state ``ack`` moves a delivery in ``current`` to (None: keep it), per the table."""
     if ack.status is AckStatus.REJECTED:
         return None if ack.level is AckLevel.TRANSPORT else DeliveryState.REJECTED
+    if ack.status is AckStatus.VIEWED:  # kept when the state cannot move (PAID, FAILED, ...)
+        return DeliveryState.VIEWED if current is not DeliveryState.VIEWED else None
     if ack.level is AckLevel.BUSINESS and ack.status is AckStatus.ACCEPTED:
         return DeliveryState.ACCEPTED
     return DeliveryState.DELIVERED if current is DeliveryState.SENT else None
