@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import secrets
 import socket
 import ssl
@@ -34,6 +35,18 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class _NoLoginDataWarning(logging.Filter):
+    """aiosmtpd 1.4 warns about its own deprecated ``Session.login_data`` on every successful
+    AUTH (it sets it itself); that line says nothing about the demo, so it is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+_AIOSMTPD_LOG = logging.getLogger("mail.log")
+_AIOSMTPD_FILTER = _NoLoginDataWarning()
 
 
 @dataclass(frozen=True)
@@ -201,6 +214,7 @@ class SmtpServer:
     def start(self) -> SmtpServer:
         """Listen and serve in a background thread."""
         self.mailbox.mkdir(parents=True, exist_ok=True)
+        _AIOSMTPD_LOG.addFilter(_AIOSMTPD_FILTER)  # the same object: added once
         self._controller = Controller(
             self._handler,
             hostname=self.host,
