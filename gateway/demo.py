@@ -3,20 +3,24 @@
 1. Peers on 127.0.0.1, each a real server: the buyers' AS2 hub (a second gateway: our own web
    app with its own store and AS2 identity, answering signed MDNs, parsing what it receives), an
    SFTP server (paramiko) with a buyer robot that answers every EANCOM interchange with a CONTRL,
-   and a buyer AP portal (HTTP API + cXML endpoint) whose AP team accepts what arrives. Our own
-   web app runs too: asynchronous MDNs come back to its ``/as2/mdn``.
+   a buyer AP portal (HTTP API + cXML endpoint) whose AP team accepts what arrives, and a small
+   buyer's mail server (aiosmtpd: STARTTLS, AUTH) that stores each e-mail in
+   ``var/demo/mailbox/<recipient>/``. Our own web app runs too: asynchronous MDNs come back to
+   its ``/as2/mdn``.
 2. The example ERP export is submitted with the network demo profiles
    (``config/demo/network/*.toml``, ports and key paths filled in), the worker delivers until the
    queue is empty, the demo waits for the asynchronous MDNs, lets the buyer robot and the AP team
    answer, and runs the polling sweep (CONTRL files over SFTP, portal status feed).
 3. The status table shows every invoice with the proof it reached and what proved it.
 
-Keys, the SFTP host key and the demo secrets are made once under ``var/demo/`` and reused, so a
-second run recognises every invoice as already submitted and sends nothing twice.
+Keys, the SFTP host key, the SMTP certificate, the DKIM key and the demo secrets are made once
+under ``var/demo/`` and reused, so a second run recognises every invoice as already submitted
+and sends nothing twice.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import os
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from connectors.as2.certs import make_test_identity
 from gateway.ack import AckLevel
@@ -45,7 +50,11 @@ SECRET_ENVS = {
     "IGW_DEMO_SFTP_PASSWORD": "sftp-password",
     "IGW_DEMO_PORTAL_TOKEN": "portal-token",
     "IGW_DEMO_CXML_SECRET": "cxml-secret",
+    "IGW_DEMO_SMTP_PASSWORD": "smtp-password",
 }
+SMTP_USER = "igw"
+DKIM_KEY_FILE = "dkim-ed25519.key.pem"
+DKIM_SELECTOR, DKIM_DOMAIN = "igwdemo", "seller.demo.example"
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,15 @@ class DemoPaths:
         return self.root / "sftp"
 
     @property
+    def mailbox(self) -> Path:
+        """The e-mail buyer's mail server's store: ``<recipient>/<queue id>.eml``."""
+        return self.root / "mailbox"
+
+    def mailbox_count(self) -> int:
+        """How many messages the mail server has stored, over all runs."""
+        return sum(1 for _ in self.mailbox.glob("*/*.eml"))
+
+    @property
     def hub_store_url(self) -> str:
         """The buyers' AS2 hub's own store."""
         return f"sqlite:///{self.root / 'buyer-hub.db'}"
@@ -91,12 +109,42 @@ def _write_identity(keys: Path, name: str, common_name: str) -> None:
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _write_dkim_key(keys: Path) -> None:
+    key_path = keys / DKIM_KEY_FILE
+    if key_path.exists():
+        return
+    key = ed25519.Ed25519PrivateKey.generate()
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+
+
+def dkim_record(keys: Path) -> bytes:
+    """The DNS TXT record ``igwdemo._domainkey.seller.demo.example`` would publish for the
+    demo's DKIM key (what a receiver verifies the signature with)."""
+    key = serialization.load_pem_private_key((keys / DKIM_KEY_FILE).read_bytes(), password=None)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise TypeError(f"{keys / DKIM_KEY_FILE}: not an Ed25519 key")
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return b"v=DKIM1; k=ed25519; p=" + base64.b64encode(raw)
+
+
 def prepare_keys(paths: DemoPaths) -> None:
-    """Make (once) the supplier's and the hub's AS2 identities and the demo secrets, and put the
-    secrets in the environment where the profiles' ``env:`` references find them."""
+    """Make (once) the supplier's and the hub's AS2 identities, the mail server's certificate,
+    the DKIM key and the demo secrets, and put the secrets in the environment where the
+    profiles' ``env:`` references find them."""
+    from gateway.peers.smtp_server import make_tls_files
+
     paths.keys.mkdir(parents=True, exist_ok=True)
     _write_identity(paths.keys, "supplier", SUPPLIER_AS2_ID)
     _write_identity(paths.keys, "buyer-hub", HUB_AS2_ID)
+    make_tls_files(paths.keys)
+    _write_dkim_key(paths.keys)
     for env, file_name in SECRET_ENVS.items():
         secret_file = paths.keys / file_name
         if not secret_file.exists():
@@ -179,15 +227,17 @@ class Peers:
     portal_url: str
     sftp_port: int
     sftp_host_key: str
+    smtp_port: int
     portal: Portal
 
 
 @contextlib.contextmanager
 def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
-    """Start the hub's AS2 endpoint, our own web app (async MDNs), the SFTP server and the
-    portal on 127.0.0.1; stop them all when the block ends."""
+    """Start the hub's AS2 endpoint, our own web app (async MDNs), the SFTP server, the
+    portal and the mail server on 127.0.0.1; stop them all when the block ends."""
     from gateway.peers.serve import serve_in_thread
     from gateway.peers.sftp_server import SftpServer
+    from gateway.peers.smtp_server import SmtpServer, make_tls_files
     from gateway.web.app import create_app
 
     keys = paths.keys.resolve()  # the AS2 config reads paths relative to its own files
@@ -222,6 +272,11 @@ def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
         users={"igw": os.environ["IGW_DEMO_SFTP_PASSWORD"]},
         host_key=keys / "sftp_host_key",
     )
+    smtp = SmtpServer(
+        paths.mailbox,
+        users={SMTP_USER: os.environ["IGW_DEMO_SMTP_PASSWORD"]},
+        tls=make_tls_files(keys),
+    )
     try:
         with (
             serve_in_thread(create_app(store=store, as2=our_config)) as our_url,
@@ -233,6 +288,7 @@ def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
             ) as hub_url,
             serve_in_thread(portal.app) as portal_url,
             sftp,
+            smtp,
         ):
             yield Peers(
                 as2_url=f"{hub_url}/as2",
@@ -240,6 +296,7 @@ def running_peers(paths: DemoPaths, store: Store) -> Iterator[Peers]:
                 portal_url=portal_url,
                 sftp_port=sftp.port,
                 sftp_host_key=sftp.host_key_line,
+                smtp_port=smtp.port,
                 portal=portal,
             )
     finally:
@@ -280,6 +337,14 @@ TRANSPORT_PROOF_NAMES = {
 }
 
 
+def _email_proof(detail: str) -> str:
+    """``SMTP 250 queued as ABC; Message-ID <...>`` from the e-mail transport proof's detail
+    (``email confirmed receipt of <msgid>; 250 queued as ABC``)."""
+    head, _, reply = detail.partition("; ")
+    msgid = head.rsplit(" ", 1)[-1]
+    return f"SMTP {reply or '250'}; Message-ID <{msgid}>"
+
+
 def proof_by_delivery(store: Store, rows: Sequence[DeliveryRow]) -> dict[int, str]:
     """What proved each delivery, in order: the transport receipt (``MDN (sync)``,
     ``HTTP 2xx``, ...) and every ack recorded on it (``MDN``, ``CONTRL``, ``portal-status``)."""
@@ -296,7 +361,11 @@ def proof_by_delivery(store: Store, rows: Sequence[DeliveryRow]) -> dict[int, st
                 continue
             word = event.detail.split(" ", 1)[0] if event.detail else ""
             if event.kind == "transport_proof":
-                name = TRANSPORT_PROOF_NAMES.get(word, word)
+                name = (
+                    _email_proof(event.detail)
+                    if word == "email"
+                    else TRANSPORT_PROOF_NAMES.get(word, word)
+                )
                 if name not in receipt:
                     receipt.append(name)
             elif event.kind == "ack":
@@ -352,6 +421,8 @@ class DemoResult:
     polled: int
     hub_received: int
     hub_parsed: int
+    mailed: int
+    mailbox: int
 
     def table(self) -> str:
         """The status table with each invoice's proof."""
@@ -375,6 +446,7 @@ def run_network_demo(
 
     paths = DemoPaths(root)
     prepare_keys(paths)
+    mailbox_before = paths.mailbox_count()
     store = Store.open(store_url)
     store.migrate()
     try:
@@ -387,6 +459,7 @@ def run_network_demo(
                     "portal_url": peers.portal_url,
                     "sftp_port": str(peers.sftp_port),
                     "sftp_host_key": peers.sftp_host_key,
+                    "smtp_port": str(peers.smtp_port),
                     "keys": str(paths.keys.resolve()),
                 },
             )
@@ -405,7 +478,19 @@ def run_network_demo(
             hub = hub_inbound(paths)
     finally:
         store.close()
-    return DemoResult(report, rows, proofs, waiting, contrls, accepted, polled, *hub)
+    mailbox = paths.mailbox_count()
+    return DemoResult(
+        report,
+        rows,
+        proofs,
+        waiting,
+        contrls,
+        accepted,
+        polled,
+        *hub,
+        mailed=mailbox - mailbox_before,
+        mailbox=mailbox,
+    )
 
 
 def hub_inbound(paths: DemoPaths) -> tuple[int, int]:

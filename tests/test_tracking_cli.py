@@ -374,6 +374,7 @@ def test_demo_end_to_end_delivers_into_var_outbox_per_buyer_once(
         "cascade-precision",
         "de-public",
         "default",
+        "gasthof-adler",
         "hanse-logistik",
         "supermercados-hercules",
     }

@@ -343,9 +343,7 @@ def _tenant_folder(args: argparse.Namespace, kind: str) -> str | None:
 def _profiles_folder(args: argparse.Namespace) -> str:
     if args.profiles is not None:  # given, even empty: never another folder instead
         return str(args.profiles)
-    return str(
-        os.environ.get("IGW_PROFILES") or _tenant_folder(args, "buyers") or DEFAULT_PROFILES
-    )
+    return str(os.environ.get("IGW_PROFILES") or _tenant_folder(args, "buyers") or DEFAULT_PROFILES)
 
 
 def _open_store(url: str, *, create: bool = True, tenant: str | None = None) -> Store:
@@ -726,7 +724,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: submit the examples and deliver them to real loopback peers (AS2, SFTP,
-    portal API, cXML), collect the proofs, print the status table (:mod:`gateway.demo`).
+    portal API, cXML, SMTP), collect the proofs, print the status table (:mod:`gateway.demo`).
     ``--offline`` (or ``--profiles``) delivers with ``file`` connectors into ./var/outbox/."""
     if not (args.offline or args.profiles):
         return _network_demo(args)
@@ -772,8 +770,9 @@ def _network_demo(args: argparse.Namespace) -> int:
     print(
         f"peers: buyers' AS2 hub received {result.hub_received} message(s), parsed "
         f"{result.hub_parsed}; SFTP buyer answered {result.contrls} interchange(s) with a CONTRL; "
-        f"portal AP team accepted {result.accepted} invoice(s); polling recorded "
-        f"{result.polled} item(s)",
+        f"portal AP team accepted {result.accepted} invoice(s); e-mail buyer's mail server "
+        f"received {result.mailed} message(s) ({result.mailbox} in var/demo/mailbox); polling "
+        f"recorded {result.polled} item(s)",
         file=sys.stderr,
     )
     for row in result.waiting:
@@ -974,9 +973,7 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument(
         "--batch", type=int, default=None, help="deliveries claimed per store round trip (50)"
     )
-    p.add_argument(
-        "--concurrency", type=int, default=None, help="sends in flight per worker (8)"
-    )
+    p.add_argument("--concurrency", type=int, default=None, help="sends in flight per worker (8)")
     from gateway.settings import duration_arg
 
     p.add_argument(
@@ -1025,7 +1022,8 @@ def _add_engine_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p.set_defaults(func=cmd_cancel)
 
     p = sub.add_parser(
-        "demo", help="submit the examples, deliver to loopback AS2/SFTP/portal peers, show proof"
+        "demo",
+        help="submit the examples, deliver to loopback AS2/SFTP/portal/SMTP peers, show proof",
     )
     p.add_argument("input", nargs="*", help="ERP exports (default: the examples)")
     _store_options(p, profiles=True)
