@@ -215,6 +215,7 @@ class SmtpServer:
         """Listen and serve in a background thread."""
         self.mailbox.mkdir(parents=True, exist_ok=True)
         _AIOSMTPD_LOG.addFilter(_AIOSMTPD_FILTER)  # the same object: added once
+        _AIOSMTPD_LOG.setLevel(logging.WARNING)  # its per-command INFO trace is no news
         self._controller = Controller(
             self._handler,
             hostname=self.host,
