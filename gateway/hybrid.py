@@ -24,13 +24,14 @@ def embedded_invoice_xml(data: bytes) -> tuple[str, bytes]:
     :data:`INVOICE_XML_NAMES` (a plain PDF for people).
     """
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         attachments = PdfReader(BytesIO(data)).attachments
         found = {name.lower(): (name, contents) for name, contents in attachments.items()}
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except Exception as exc:
+        # Inbound PDFs are untrusted: pypdf fails on damaged ones with whatever the broken
+        # structure trips (IndexError, RecursionError, zlib.error, ...). One translation here.
         raise ParseError(f"not a readable PDF: {type(exc).__name__}: {exc}", "PDF") from exc
     for wanted in INVOICE_XML_NAMES:
         hit = found.get(wanted.lower())
