@@ -41,7 +41,7 @@ _STAMP_LOCK = threading.Lock()
 def _embed(pdf: bytes, xml: bytes, issued: dt.date, metadata: dict[str, str]) -> bytes:
     import facturx.facturx as fx  # type: ignore[import-untyped]
 
-    moment = dt.datetime(issued.year, issued.month, issued.day, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(issued.year, issued.month, issued.day, tzinfo=dt.UTC)
     with _STAMP_LOCK:
         pdf_stamp, xmp_stamp = fx._get_pdf_timestamp, fx._get_metadata_timestamp
         fx._get_pdf_timestamp = lambda date=None: pdf_stamp(moment)
