@@ -225,3 +225,33 @@ def test_inbound_accepts_a_facturx_pdf_and_refuses_a_plain_one() -> None:
     plain = interpret(PdfInvoice().render(invoice).content, label="as2-2")
     assert plain.state == UNREADABLE
     assert "PDF has no embedded factur-x.xml" in plain.detail and "\n" not in plain.detail
+
+
+def test_igw_parse_reads_a_facturx_pdf_made_by_drafthorse(tmp_path: Path) -> None:
+    """A Factur-X PDF from another implementation (drafthorse's attach_xml on a plain PDF)
+    parses to the same invoice as its XML."""
+    from drafthorse.pdf import attach_xml  # type: ignore[import-untyped]
+
+    invoice = invoices()[SHORT]
+    xml = FacturXEn16931().render(invoice).content
+    other = tmp_path / "drafthorse.pdf"
+    other.write_bytes(attach_xml(PdfInvoice().render(invoice).content, xml, "EN 16931"))
+    with pikepdf.open(other) as pdf:
+        assert pdf.Root.AF[0].AFRelationship == "/Alternative"
+    assert _parsed(other) == parse_cii(xml)
+
+
+def test_igw_parse_reads_a_zugferd_2_0_attachment_name(tmp_path: Path) -> None:
+    """ZUGFeRD 2.0 names the XML ZUGFeRD-invoice.xml: a PDF attaching it under that name
+    (pikepdf) parses like factur-x.xml; validate() judges it with the Factur-X rules."""
+    invoice = invoices()[SHORT]
+    xml = FacturXEn16931().render(invoice).content
+    with pikepdf.open(io.BytesIO(PdfInvoice().render(invoice).content)) as pdf:
+        pdf.attachments["ZUGFeRD-invoice.xml"] = pikepdf.AttachedFileSpec(
+            pdf, xml, mime_type="text/xml"
+        )
+        path = tmp_path / "zugferd20.pdf"
+        pdf.save(path)
+    assert _parsed(path) == parse_cii(xml)
+    report = validate(path.read_bytes(), name=path.name)
+    assert report.passed and report.rules == ("en16931", "facturx"), report.findings

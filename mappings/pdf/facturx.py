@@ -29,7 +29,8 @@ FACTURX_LEVEL = "en16931"
 # embedding chapter) asks for "Data" in MINIMUM and BASIC WL (the XML is not the full invoice)
 # and "Alternative" in BASIC, EN 16931 and EXTENDED (the XML is an equivalent of the PDF). The
 # factur-x library enforces the same split: facturx.facturx.generate_from_file switches
-# "source"/"alternative" to "data" for levels minimum and basicwl only (factur-x 7.8).
+# "source"/"alternative" to "data" for levels minimum and basicwl only (factur-x 7.8), and
+# drafthorse.pdf.attach_xml writes "/Data" for MINIMUM and BASIC-WL, else "/Alternative".
 AF_RELATIONSHIP = "alternative"
 PDF_VARIANT = "pdf/a-3b"
 # factur-x stamps "now" into the XMP, the Info dictionary and the file spec's /ModDate; the
