@@ -230,7 +230,7 @@ def test_inbound_accepts_a_facturx_pdf_and_refuses_a_plain_one() -> None:
 def test_igw_parse_reads_a_facturx_pdf_made_by_drafthorse(tmp_path: Path) -> None:
     """A Factur-X PDF from another implementation (drafthorse's attach_xml on a plain PDF)
     parses to the same invoice as its XML."""
-    from drafthorse.pdf import attach_xml  # type: ignore[import-untyped]
+    from drafthorse.pdf import attach_xml
 
     invoice = invoices()[SHORT]
     xml = FacturXEn16931().render(invoice).content
