@@ -255,3 +255,31 @@ def test_igw_parse_reads_a_zugferd_2_0_attachment_name(tmp_path: Path) -> None:
     assert _parsed(path) == parse_cii(xml)
     report = validate(path.read_bytes(), name=path.name)
     assert report.passed and report.rules == ("en16931", "facturx"), report.findings
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_info_dictionary_matches_its_xmp_twins(written: dict[str, Path], number: str) -> None:
+    """PDF/A-3 (ISO 19005-3 6.6.2.3): every Info entry equals its XMP twin (title, author,
+    subject, creator tool, producer, keywords, dates), none without a twin."""
+    twins = {
+        "/Title": "dc:title",
+        "/Author": "dc:creator",
+        "/Subject": "dc:description",
+        "/Creator": "xmp:CreatorTool",
+        "/Producer": "pdf:Producer",
+        "/Keywords": "pdf:Keywords",
+        "/CreationDate": "xmp:CreateDate",
+        "/ModDate": "xmp:ModifyDate",
+    }
+    with pikepdf.open(written[number]) as pdf:
+        meta = pdf.open_metadata()
+        info = {str(key): str(value) for key, value in pdf.trailer.Info.items()}
+        assert info and set(info) <= set(twins), info
+        for key, raw in info.items():
+            value, xmp = raw, meta.get(twins[key])
+            if key.endswith("Date"):  # D:20261102000000+00'00' against 2026-11-02T00:00:00+00:00
+                xmp = str(xmp).replace("-", "").replace(":", "").replace("T", "")[:14]
+                value = value[2:16]
+            elif isinstance(xmp, list):
+                xmp = ", ".join(xmp)
+            assert value == xmp, (key, value, xmp)

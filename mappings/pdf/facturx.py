@@ -39,14 +39,25 @@ PDF_VARIANT = "pdf/a-3b"
 _STAMP_LOCK = threading.Lock()
 
 
+def _info_like_xmp(info: dict[str, str]) -> dict[str, str]:
+    """The Info dictionary factur-x writes, made equal to the XMP it writes (PDF/A-3 6.6.2.3:
+    every Info entry must match its XMP twin): its XMP says pdf:Producer "pypdf" (the Info
+    kept WeasyPrint's) and has no pdf:Keywords."""
+    fixed = {key: value for key, value in info.items() if key != "/Keywords"}
+    fixed["/Producer"] = "pypdf"
+    return fixed
+
+
 def _embed(pdf: bytes, xml: bytes, issued: dt.date, metadata: dict[str, str]) -> bytes:
     import facturx.facturx as fx  # type: ignore[import-untyped]
 
     moment = dt.datetime(issued.year, issued.month, issued.day, tzinfo=dt.UTC)
     with _STAMP_LOCK:
         pdf_stamp, xmp_stamp = fx._get_pdf_timestamp, fx._get_metadata_timestamp
+        info = fx._prepare_pdf_metadata_txt
         fx._get_pdf_timestamp = lambda date=None: pdf_stamp(moment)
         fx._get_metadata_timestamp = lambda: moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        fx._prepare_pdf_metadata_txt = lambda metadata: _info_like_xmp(info(metadata))
         try:
             result: Any = fx.generate_from_binary(
                 pdf,
@@ -60,6 +71,7 @@ def _embed(pdf: bytes, xml: bytes, issued: dt.date, metadata: dict[str, str]) ->
             )
         finally:
             fx._get_pdf_timestamp, fx._get_metadata_timestamp = pdf_stamp, xmp_stamp
+            fx._prepare_pdf_metadata_txt = info
     return bytes(result)
 
 
@@ -90,7 +102,6 @@ class FacturXPdf:
         seller = invoice.seller.name
         metadata = {
             "author": seller,
-            "keywords": "Factur-X, Invoice",
             "title": f"{seller}: Invoice {invoice.number}",
             "subject": f"Factur-X invoice {invoice.number} dated "
             f"{invoice.issue_date.isoformat()} issued by {seller}",
