@@ -283,3 +283,24 @@ def test_info_dictionary_matches_its_xmp_twins(written: dict[str, Path], number:
             elif isinstance(xmp, list):
                 xmp = ", ".join(xmp)
             assert value == xmp, (key, value, xmp)
+
+
+def test_cli_translate_to_zugferd_then_validate_and_parse(tmp_path: Path) -> None:
+    """igw formats lists both aliases; translate --to zugferd writes a Factur-X PDF per
+    invoice that igw validate passes (embedded XML judged) and igw parse reads back."""
+    listed = igw("formats")
+    assert listed.returncode == 0, listed.stderr
+    names = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    assert {"facturx-pdf", "zugferd"} <= names
+    out = tmp_path / "out"
+    result = igw("translate", ROOT / "examples" / "erp-export.csv", "--to", "zugferd",
+                 "--option", "language=de", "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pdfs = sorted(out.rglob("*.pdf"))
+    assert len(pdfs) == 5 and all(p.read_bytes().startswith(b"%PDF-") for p in pdfs)
+    checked = igw("validate", *pdfs)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "5 passed, 0 failed" in checked.stdout
+    parsed = igw("parse", *pdfs)
+    assert parsed.returncode == 0, parsed.stderr
+    assert "5 parsed, 0 failed" in parsed.stderr
