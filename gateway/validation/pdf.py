@@ -63,14 +63,14 @@ def check_pdf(content: bytes, name: str = "") -> ValidationReport:
     ``ZUGFeRD-invoice.xml``, ``xrechnung.xml``) that XML's validation (XSD + schematron,
     EN 16931 + Factur-X for the Factur-X names) merged into the report."""
     from gateway.errors import ParseError
-    from gateway.hybrid import embedded_invoice_xml
+    from gateway.registry import resolve_mapping
     from gateway.validation.validator import validate
 
     structure = check_pdf_structure(content, name)
     if not structure.passed:
         return structure
     try:
-        xml_name, xml = embedded_invoice_xml(content)
+        xml_name, xml = resolve_mapping("facturx-pdf").embedded_xml(content)
     except ParseError:
         return structure
     inner = validate(xml, _RULES_BY_NAME.get(xml_name.lower()), syntax="cii", name=name)

@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 from gateway.document import Document
 from gateway.envelope import Envelope
 from gateway.errors import ParseError
-from gateway.hybrid import embedded_invoice_xml
 from gateway.model import Invoice
 from gateway.profiles.profile import BuyerProfile
 from mappings.cii.formats import FacturXEn16931
 from mappings.cii.parse import parse_cii
 from mappings.pdf.format import PDF_MEDIA_TYPE, PdfInvoice
+from mappings.pdf.hybrid import embedded_invoice_xml
 from mappings.pdf.render import html_to_pdf, render_html
 
 FACTURX_LEVEL = "en16931"
@@ -116,6 +116,10 @@ class FacturXPdf:
             extension="pdf",
             rules=self.rules,
         )
+
+    def embedded_xml(self, data: bytes) -> tuple[str, bytes]:
+        """``(file name, XML)`` of the invoice a hybrid PDF embeds; ParseError without one."""
+        return embedded_invoice_xml(data)
 
     def parse(self, data: bytes) -> Invoice:
         """The invoice in a hybrid PDF's embedded XML; ParseError for a PDF without one."""

@@ -1,7 +1,8 @@
 """The invoice XML embedded in a hybrid PDF (Factur-X, ZUGFeRD 2.x, XRechnung in a PDF).
 
-Shared by the ``facturx-pdf`` mapping (parse), the validator (the PDF's XML is judged like the
-XML on its own) and inbound. pypdf (a dependency of the ``factur-x`` library) reads the PDF.
+Used by the ``facturx-pdf`` mapping: its ``parse`` (``igw parse``, inbound) and its
+``embedded_xml``, which the validator reaches through the registry (the PDF's XML is judged
+like the XML on its own). pypdf (a dependency of the ``factur-x`` library) reads the PDF.
 """
 
 from __future__ import annotations
