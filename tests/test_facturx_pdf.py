@@ -7,6 +7,7 @@ XML through ../shared/conformance/validate.py, and ``igw parse`` of the result.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import subprocess
@@ -304,3 +305,34 @@ def test_cli_translate_to_zugferd_then_validate_and_parse(tmp_path: Path) -> Non
     parsed = igw("parse", *pdfs)
     assert parsed.returncode == 0, parsed.stderr
     assert "5 parsed, 0 failed" in parsed.stderr
+
+
+def test_api_inbound_stores_and_parses_a_facturx_pdf(tmp_path: Path) -> None:
+    """POST /api/v1/inbound with a Factur-X PDF body: stored PARSED with the invoice of its
+    XML, and the original PDF bytes kept; a plain PDF is stored UNREADABLE with the reason."""
+    from api_harness import create_api_key, served
+    from store_backends import sqlite_url
+
+    from gateway.store import Store
+
+    invoice = invoices()[SHORT]
+    content = FacturXPdf().render(invoice).content
+    store = Store.open(sqlite_url(tmp_path))
+    store.migrate()
+    try:
+        with served(store) as api:
+            client = api.client(create_api_key(store, "default", ["submit", "read"]))
+            answer = client.post(
+                "/api/v1/inbound", content=content, headers={"Content-Type": "application/pdf"}
+            )
+            assert answer.status_code == 201, answer.text
+            received = answer.json()
+            assert received["state"] == "PARSED", received
+            assert received["invoice"]["number"] == SHORT
+            shown = client.get(f"/api/v1/inbound/{received['id']}").json()
+            assert base64.b64decode(shown["content_base64"]) == content
+            plain = client.post("/api/v1/inbound", content=PdfInvoice().render(invoice).content)
+            assert plain.status_code == 201 and plain.json()["state"] == "UNREADABLE"
+            assert "PDF has no embedded factur-x.xml" in str(plain.json())
+    finally:
+        store.close()
