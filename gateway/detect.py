@@ -16,11 +16,19 @@ _PROLOG = re.compile(rb"\A(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\]\
 _SUBSET = re.compile(rb"<!DOCTYPE\s*([^\s>\[]*)[^>\[]*\[")
 
 # The mapping that parses each syntax's invoices (``igw parse``).
-PARSER_FOR_SYNTAX = {"ubl": "ubl", "cii": "cii", "edifact": "eancom-d96a", "cxml": "cxml"}
+# A PDF is read for the invoice XML it embeds (Factur-X / ZUGFeRD / XRechnung hybrids).
+PARSER_FOR_SYNTAX = {
+    "ubl": "ubl",
+    "cii": "cii",
+    "edifact": "eancom-d96a",
+    "cxml": "cxml",
+    "pdf": "facturx-pdf",
+}
 
 
 def detect_syntax(data: bytes) -> str:
-    """``ubl``, ``cii``, ``edifact`` or ``cxml``; raises :class:`ParseError` naming what was found.
+    """``ubl``, ``cii``, ``edifact``, ``cxml`` or ``pdf``; raises :class:`ParseError` naming
+    what was found. A PDF is recognised by its ``%PDF-`` header (a hybrid invoice carries XML).
 
     EDIFACT is recognised by its service string advice or interchange header (``UNA``/``UNB``
     after optional white space), cXML by its ``cXML`` root element. A DOCTYPE with an internal
@@ -31,6 +39,8 @@ def detect_syntax(data: bytes) -> str:
         head = head[3:]
     if head.lstrip()[:3] in (b"UNA", b"UNB"):
         return "edifact"
+    if head.lstrip()[:5] == b"%PDF-":
+        return "pdf"
     start = _PROLOG.match(head)
     prolog_end = start.end() if start else 0
     doctype_at = head.find(b"<!DOCTYPE")

@@ -25,6 +25,8 @@ BUILTIN_MAPPINGS: dict[str, str] = {
     "eancom-d96a": "mappings.edifact.invoic:EancomD96A",
     "cxml": "mappings.cxml.format:CxmlInvoice",
     "pdf": "mappings.pdf.format:PdfInvoice",
+    "facturx-pdf": "mappings.pdf.facturx:FacturXPdf",
+    "zugferd": "mappings.pdf.facturx:FacturXPdf",
 }
 
 MAPPING_GROUP = "invoice_gateway.mappings"

@@ -109,9 +109,9 @@ def _validate_other_syntax(
     error about a file that is not meant as XML).
     """
     if syntax == "pdf" or (syntax is None and content[:1024].lstrip().startswith(b"%PDF-")):
-        from gateway.validation.pdf import check_pdf_structure
+        from gateway.validation.pdf import check_pdf
 
-        return check_pdf_structure(content, name)
+        return check_pdf(content, name)
     if syntax is None:
         from gateway.detect import detect_syntax
         from gateway.errors import ParseError

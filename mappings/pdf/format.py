@@ -89,9 +89,10 @@ class PdfInvoice:
         )
 
     def parse(self, data: bytes) -> Invoice:
-        """Not possible: the PDF is for people (a Factur-X PDF carries its XML: issue 12.2)."""
+        """Not possible: the PDF is for people (a Factur-X PDF carries its XML: facturx-pdf)."""
         raise ParseError(
             "the pdf format is outbound only (a PDF for people has no machine-readable "
-            "invoice); accepted for parsing: UBL, CII, EDIFACT, cXML",
+            "invoice); accepted for parsing: UBL, CII, EDIFACT, cXML, a Factur-X/ZUGFeRD PDF "
+            "(format facturx-pdf)",
             "format pdf",
         )

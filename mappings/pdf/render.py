@@ -83,8 +83,11 @@ def _stylesheet() -> tuple[CSS, Any]:
     return css, fonts
 
 
-def html_to_pdf(html: str) -> bytes:
-    """PDF bytes of ``html``; relative URLs resolve against static/ (fonts, stylesheet)."""
+def html_to_pdf(html: str, variant: str | None = None) -> bytes:
+    """PDF bytes of ``html``; relative URLs resolve against static/ (fonts, stylesheet).
+
+    ``variant`` is a WeasyPrint ``pdf_variant`` (``"pdf/a-3b"`` for Factur-X: it adds the
+    sRGB OutputIntent and the PDF/A XMP identification)."""
     _quiet_libraries()
     from weasyprint import HTML
 
@@ -99,7 +102,11 @@ def html_to_pdf(html: str) -> bytes:
     # the same invoice renders to the same bytes: a re-send is recognisable by its hash.
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
     pdf = document.write_pdf(
-        stylesheets=[css], font_config=fonts, pdf_identifier=identifier, uncompressed_pdf=False
+        stylesheets=[css],
+        font_config=fonts,
+        pdf_identifier=identifier,
+        uncompressed_pdf=False,
+        pdf_variant=variant,
     )
     assert pdf is not None
     return bytes(pdf)
