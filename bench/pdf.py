@@ -19,15 +19,11 @@ import io
 import json
 import os
 import platform
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# bench/ goes last: its email.py (the e-mail benchmark) would shadow the standard library's
-# email package, which WeasyPrint imports (python puts a script's folder first).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 import invoices  # noqa: E402
 import pikepdf  # noqa: E402

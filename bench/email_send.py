@@ -1,7 +1,7 @@
 """E-mails per second through EmailConnector over one SMTP connection (STARTTLS + AUTH), with and
 without DKIM signing (RSA 2048, Ed25519), and with a new connection per e-mail for comparison.
 
-    .venv/bin/python bench/email.py [--emails 300] [--per-email 60] [--rounds 3]
+    .venv/bin/python bench/email_send.py [--emails 300] [--per-email 60] [--rounds 3]
 
 The server is aiosmtpd on 127.0.0.1 (tests/harness_smtp.py: a test CA, AUTH PLAIN/LOGIN) in a
 process of its own, so the client does not share its interpreter lock. Every e-mail is a full
@@ -17,23 +17,18 @@ network round trips (three per message on one connection, plus TLS and AUTH per 
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing
+import platform
+import statistics
 import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
-
-# run as a script, this file's folder comes first on sys.path and "email.py" would shadow the
-# standard library's email package
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from multiprocessing.connection import Connection  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
