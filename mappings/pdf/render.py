@@ -67,8 +67,10 @@ def render_html(view: InvoiceView, template: str = "invoice.html.j2") -> str:
 
 def _quiet_libraries() -> None:
     """WeasyPrint logs every layout step and fontTools every subset table at INFO; the CLI's
-    INFO logging would print hundreds of lines per invoice. Errors stay visible."""
+    INFO logging would print hundreds of lines per invoice; factur-x two per hybrid PDF.
+    Errors stay visible."""
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    logging.getLogger("factur-x").setLevel(logging.WARNING)
     for name in ("weasyprint", "weasyprint.progress"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

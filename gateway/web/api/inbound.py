@@ -43,11 +43,18 @@ router = APIRouter(tags=["inbound"])
 
 CHANNEL = "api"
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
-INBOUND_MEDIA_TYPES = ("application/xml", "text/xml", "application/edifact", "text/plain")
+INBOUND_MEDIA_TYPES = (
+    "application/xml",
+    "text/xml",
+    "application/edifact",
+    "text/plain",
+    "application/pdf",
+)
 _BODY = {
     "requestBody": {
         "required": True,
-        "description": "the invoice document as it is (UBL, CII, EDIFACT INVOIC or cXML)",
+        "description": "the invoice document as it is (UBL, CII, EDIFACT INVOIC, cXML, or a "
+        "Factur-X/ZUGFeRD/XRechnung hybrid PDF with its embedded XML)",
         "content": {media: _BINARY for media in (*INBOUND_MEDIA_TYPES, "application/octet-stream")},
     }
 }
