@@ -7,6 +7,7 @@ on first use: listing the formats (``igw formats``) does not pay for it.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
@@ -82,6 +83,9 @@ def _stylesheet() -> tuple[CSS, Any]:
 
     fonts = FontConfiguration()
     css = CSS(filename=str(STATIC / "invoice.css"), font_config=fonts)
+    # dropped while the interpreter still runs: FontConfiguration.__del__ calls into Pango and
+    # printed "Exception ignored ... TypeError" when it ran during interpreter teardown
+    atexit.register(_stylesheet.cache_clear)
     return css, fonts
 
 
